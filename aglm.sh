@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Set-up, build and the two everyday commands.
+#
+#   ./aglm.sh run  [key=value ...]   install what is missing, build, run scripts/cpu_fp32.lua
+#   ./aglm.sh test [ctest args ...]  install what is missing, build, run the test suite (ctest)
+#   ./aglm.sh build                  install what is missing and build
+#
+# Environment: BUILD_DIR (default build), CC (gcc or clang), AGLM_SANITIZE (address,undefined or
+# thread), AGLM_WERROR (ON in CI), JOBS (default: number of cores).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+BUILD_DIR=${BUILD_DIR:-build}
+JOBS=${JOBS:-$(nproc)}
+PACKAGES="build-essential cmake pkg-config liblua5.4-dev libyaml-dev libinih-dev libcmocka-dev"
+
+need_packages() {
+    local want="$PACKAGES" missing=""
+    case "${CC:-}" in *clang*) want="$want clang" ;; esac
+    for p in $want; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+    done
+    [ -z "$missing" ] && return 0
+    echo "aglm.sh: installing$missing" >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+build() {
+    need_packages
+    cmake -S . -B "$BUILD_DIR" -DAGLM_WERROR="${AGLM_WERROR:-OFF}" \
+        -DAGLM_SANITIZE="${AGLM_SANITIZE:-}" ${CMAKE_ARGS:-} >/dev/null
+    cmake --build "$BUILD_DIR" -j "$JOBS"
+}
+
+cmd=${1:-help}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+    build) build ;;
+    run)
+        build
+        exec "$BUILD_DIR/aglm-host" --pipeline scripts/cpu_fp32.lua -- "$@"
+        ;;
+    test)
+        build
+        ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" "$@"
+        ;;
+    *)
+        sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+        [ "$cmd" = help ] || exit 2
+        ;;
+esac

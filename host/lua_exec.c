@@ -1,0 +1,283 @@
+/* Executable userdata and aglm.compile. An executable holds a counted reference on the backend
+ * version that compiled it, so that version's code stays mapped (even after a replace or an
+ * unload) until the executable is released; its __gc calls the backend's release first, then
+ * drops the reference. */
+#include <stdio.h>
+#include <string.h>
+
+#include "lua_internal.h"
+
+typedef struct lexec {
+    aglm_plugin_ref *ref;
+    aglm_exec *exec;
+    /* The compiled graph's inputs and outputs only (names, dtypes, shapes), to map tables by
+     * name and check inputs the same way for every backend. */
+    aglm_graph *sig;
+} lexec;
+
+static const aglm_backend_ops *backend_ops(const aglm_plugin_ref *ref)
+{
+    const aglm_backend_ops *ops = host_ref_desc(ref)->ops;
+    if (!ops || ops->struct_size < offsetof(aglm_backend_ops, release) + sizeof ops->release)
+        return NULL;
+    return ops;
+}
+
+static void exec_free(lexec *x)
+{
+    if (x->exec) {
+        const aglm_backend_ops *ops = backend_ops(x->ref);
+        if (ops && ops->release)
+            ops->release(host_ref_state(x->ref), x->exec);
+        x->exec = NULL;
+    }
+    if (x->ref) {
+        host_registry_release(x->ref);
+        x->ref = NULL;
+    }
+    aglm_graph_free(x->sig);
+    x->sig = NULL;
+}
+
+static int x_release(lua_State *L)
+{
+    exec_free(luaL_checkudata(L, 1, HOST_LUA_EXEC));
+    return 0;
+}
+
+static lexec *check_exec(lua_State *L, int idx)
+{
+    lexec *x = luaL_checkudata(L, idx, HOST_LUA_EXEC);
+    if (!x->exec)
+        luaL_error(L, "executable was released");
+    return x;
+}
+
+/* Copies one value's name and type into sig; reuses it when already there (an input that is also
+ * an output). */
+static aglm_value *copy_value(aglm_graph *sig, const aglm_value *v)
+{
+    aglm_value *c = aglm_graph_find_value(sig, aglm_value_name(v));
+    if (c)
+        return c;
+    int rank = aglm_value_rank(v);
+    aglm_dim dims[AGLM_MAX_RANK];
+    if (rank > AGLM_MAX_RANK) {
+        aglm_error(AGLM_ERR_UNSUPPORTED, "value '%s' has rank %d, more than %d",
+                   aglm_value_name(v), rank, AGLM_MAX_RANK);
+        return NULL;
+    }
+    for (int i = 0; i < rank; i++)
+        dims[i] = aglm_value_dim(v, i);
+    return aglm_graph_new_value(sig, aglm_value_name(v), aglm_value_dtype(v), rank,
+                                rank > 0 ? dims : NULL);
+}
+
+static aglm_graph *signature_of(const aglm_graph *g)
+{
+    aglm_graph *sig = aglm_graph_new(aglm_graph_name(g));
+    if (!sig)
+        return NULL;
+    for (size_t i = 0; i < aglm_graph_num_inputs(g); i++) {
+        aglm_value *v = copy_value(sig, aglm_graph_input(g, i));
+        if (!v || aglm_graph_add_input(sig, v) != AGLM_OK)
+            goto fail;
+    }
+    for (size_t i = 0; i < aglm_graph_num_outputs(g); i++) {
+        aglm_value *v = copy_value(sig, aglm_graph_output(g, i));
+        if (!v || aglm_graph_add_output(sig, v) != AGLM_OK)
+            goto fail;
+    }
+    return sig;
+fail:
+    aglm_graph_free(sig);
+    return NULL;
+}
+
+static int l_compile(lua_State *L)
+{
+    aglm_graph *g = host_lua_check_graph(L, 1);
+    const char *backend = luaL_checkstring(L, 2);
+    aglm_options opts;
+    host_lua_push_options(L, 3, NULL, "compile", &opts);
+    char *msg = host_lua_push_scratch(L, HOST_LUA_MSG_MAX);
+    lexec *x = lua_newuserdatauv(L, sizeof *x, 0);
+    memset(x, 0, sizeof *x);
+    luaL_setmetatable(L, HOST_LUA_EXEC);
+
+    x->sig = signature_of(g);
+    if (!x->sig)
+        return luaL_error(L, "compile for '%s': %s", backend, aglm_last_error());
+    x->ref = host_registry_acquire(host_lua_registry(L), backend, AGLM_KIND_BACKEND);
+    if (!x->ref)
+        return luaL_error(L, "compile for '%s': %s", backend, aglm_last_error());
+    const aglm_backend_ops *ops = backend_ops(x->ref);
+    aglm_status st;
+    if (!ops || !ops->compile || !ops->run)
+        st = aglm_error(AGLM_ERR_UNSUPPORTED, "backend '%s' has an incomplete operations table",
+                        backend);
+    else
+        st = ops->compile(host_ref_state(x->ref), g, &opts, &x->exec);
+    if (st == AGLM_OK && !x->exec)
+        st = aglm_error(AGLM_ERR_INTERNAL, "backend '%s' returned no executable", backend);
+    if (st != AGLM_OK) {
+        host_lua_save_error(msg);
+        exec_free(x); /* the release path is safe on a partial exec: exec is NULL */
+        return luaL_error(L, "compile for '%s': %s", backend, msg);
+    }
+    return 1;
+}
+
+/* The input names, comma-separated, for errors that list them. */
+static const char *input_names(const aglm_graph *sig, char *buf, size_t n)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < aglm_graph_num_inputs(sig) && len < n; i++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%s", i ? ", " : "",
+                                aglm_value_name(aglm_graph_input(sig, i)));
+    return buf;
+}
+
+/* Fills in[] from the table at idx: by name, or as an array in graph input order. */
+static void collect_inputs(lua_State *L, int idx, const aglm_graph *sig, aglm_tensor *in)
+{
+    size_t n = aglm_graph_num_inputs(sig);
+    char names[512];
+    luaL_checktype(L, idx, LUA_TTABLE);
+    lua_rawgeti(L, idx, 1);
+    int positional = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    if (positional) {
+        size_t got = lua_rawlen(L, idx);
+        if (got != n)
+            luaL_error(L, "run: %d input(s) given, the graph takes %d (%s)", (int)got, (int)n,
+                       input_names(sig, names, sizeof names));
+        for (size_t i = 0; i < n; i++) {
+            lua_rawgeti(L, idx, (lua_Integer)(i + 1));
+            aglm_tensor *t = host_lua_to_tensor(L, -1);
+            if (!t)
+                luaL_error(L, "run: input %d ('%s') is not a tensor", (int)(i + 1),
+                           aglm_value_name(aglm_graph_input(sig, i)));
+            in[i] = *t;
+            lua_pop(L, 1);
+        }
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *name = aglm_value_name(aglm_graph_input(sig, i));
+        lua_getfield(L, idx, name);
+        if (lua_isnil(L, -1))
+            luaL_error(L, "run: missing input '%s' (inputs: %s)", name,
+                       input_names(sig, names, sizeof names));
+        aglm_tensor *t = host_lua_to_tensor(L, -1);
+        if (!t)
+            luaL_error(L, "run: input '%s' is not a tensor", name);
+        in[i] = *t;
+        lua_pop(L, 1);
+    }
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        const char *key = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+        const aglm_value *v = key ? aglm_graph_find_value(sig, key) : NULL;
+        if (!v || !aglm_value_is_graph_input(v))
+            luaL_error(L, "run: unknown input '%s' (inputs: %s)", luaL_tolstring(L, -1, NULL),
+                       input_names(sig, names, sizeof names));
+    }
+}
+
+static int x_run(lua_State *L)
+{
+    lexec *x = check_exec(L, 1);
+    size_t n_in = aglm_graph_num_inputs(x->sig), n_out = aglm_graph_num_outputs(x->sig);
+    aglm_tensor *in = host_lua_push_scratch(L, n_in * sizeof *in);
+    collect_inputs(L, 2, x->sig, in);
+    for (size_t i = 0; i < n_in; i++) {
+        in[i].flags &= ~AGLM_TENSOR_OWNS_DATA; /* borrowed copies of the descriptors */
+        if (in[i].device != AGLM_DEVICE_CPU)
+            return luaL_error(L, "run: input '%s' is not in host memory",
+                              aglm_value_name(aglm_graph_input(x->sig, i)));
+    }
+    if (aglm_graph_check_inputs(x->sig, n_in, in) != AGLM_OK)
+        return luaL_error(L, "run: %s", aglm_last_error());
+
+    /* The result table and every output tensor exist before the backend runs, so nothing after
+     * the run can raise and leak what it returned. */
+    lua_createtable(L, 0, (int)n_out);
+    int result = lua_gettop(L);
+    aglm_tensor **slots = host_lua_push_scratch(L, n_out * sizeof *slots);
+    for (size_t i = 0; i < n_out; i++) {
+        slots[i] = host_lua_push_tensor(L);
+        lua_setfield(L, result, aglm_value_name(aglm_graph_output(x->sig, i)));
+    }
+    aglm_tensor *out = host_lua_push_scratch(L, n_out * sizeof *out);
+    char *msg = host_lua_push_scratch(L, HOST_LUA_MSG_MAX);
+
+    const aglm_backend_ops *ops = backend_ops(x->ref);
+    aglm_status st = ops->run(host_ref_state(x->ref), x->exec, n_in, in, n_out, out);
+    if (st == AGLM_OK) {
+        for (size_t i = 0; i < n_out; i++) {
+            if (out[i].device != AGLM_DEVICE_CPU) {
+                st = aglm_error(AGLM_ERR_UNSUPPORTED, "output '%s' is not in host memory",
+                                aglm_value_name(aglm_graph_output(x->sig, i)));
+                break;
+            }
+            if (!(out[i].flags & AGLM_TENSOR_OWNS_DATA) && aglm_tensor_nbytes(&out[i]) > 0) {
+                /* The contract says outputs own their data; copy a borrowed one rather than
+                 * keep a pointer into the backend. */
+                aglm_tensor owned;
+                st = aglm_tensor_copy(&owned, &out[i]);
+                if (st != AGLM_OK)
+                    break;
+                out[i] = owned;
+            }
+        }
+    }
+    if (st != AGLM_OK) {
+        host_lua_save_error(msg);
+        for (size_t i = 0; i < n_out; i++)
+            aglm_tensor_free(&out[i]);
+        return luaL_error(L, "run: %s", msg);
+    }
+    for (size_t i = 0; i < n_out; i++)
+        *slots[i] = out[i];
+    lua_settop(L, result);
+    return 1;
+}
+
+static int x_backend(lua_State *L)
+{
+    lexec *x = check_exec(L, 1);
+    lua_pushstring(L, host_ref_desc(x->ref)->name);
+    lua_pushinteger(L, (lua_Integer)host_ref_generation(x->ref));
+    return 2;
+}
+
+static int x_tostring(lua_State *L)
+{
+    lexec *x = luaL_checkudata(L, 1, HOST_LUA_EXEC);
+    if (!x->exec)
+        lua_pushliteral(L, "executable (released)");
+    else
+        lua_pushfstring(L, "executable of '%s' on %s (generation %d)",
+                        aglm_graph_name(x->sig) ? aglm_graph_name(x->sig) : "?",
+                        host_ref_desc(x->ref)->name, (int)host_ref_generation(x->ref));
+    return 1;
+}
+
+void host_lua_open_exec(lua_State *L)
+{
+    static const luaL_Reg methods[] = {
+        {"run", x_run}, {"backend", x_backend}, {"release", x_release}, {NULL, NULL}};
+    static const luaL_Reg funcs[] = {{"compile", l_compile}, {NULL, NULL}};
+    luaL_newmetatable(L, HOST_LUA_EXEC);
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, x_release);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, x_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pop(L, 1);
+    luaL_setfuncs(L, funcs, 0);
+}

@@ -1,0 +1,186 @@
+/* aglm-host: reads the configuration, loads the plugins and runs the action the command line
+ * asks for. Exit status: 0 success, 1 pipeline or run-time error, 2 usage error. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aglm/aglm.h"
+#include "cli.h"
+#include "config.h"
+#include "log.h"
+#include "lua_runtime.h"
+#include "registry.h"
+
+#define EXIT_USAGE 2
+
+static int usage_error(const char *msg)
+{
+    fprintf(stderr, "aglm-host: %s\nTry 'aglm-host --help' for more information.\n", msg);
+    return EXIT_USAGE;
+}
+
+/* Folders already scanned (by real path), so a folder named twice is read once rather than
+ * refusing each of its plugins as a duplicate. */
+typedef struct scanned {
+    char **paths;
+    size_t count;
+} scanned;
+
+static int seen_before(scanned *s, const char *dir)
+{
+    char *real = realpath(dir, NULL);
+    if (!real)
+        return 0; /* the scan reports the error */
+    for (size_t i = 0; i < s->count; i++) {
+        if (strcmp(s->paths[i], real) == 0) {
+            free(real);
+            return 1;
+        }
+    }
+    char **grown = realloc(s->paths, (s->count + 1) * sizeof *grown);
+    if (!grown) {
+        free(real);
+        return 0;
+    }
+    s->paths = grown;
+    s->paths[s->count++] = real;
+    return 0;
+}
+
+static void scan(host_registry *reg, scanned *s, const char *dir, const char *origin)
+{
+    int loaded = 0, failed = 0;
+    if (seen_before(s, dir)) {
+        host_log(AGLM_LOG_DEBUG, NULL, "plugin dir '%s' (%s) already scanned", dir, origin);
+        return;
+    }
+    if (host_registry_load_dir(reg, dir, &loaded, &failed) != AGLM_OK) {
+        host_log(AGLM_LOG_WARN, NULL, "plugin dir '%s' (%s): %s", dir, origin, aglm_last_error());
+        return;
+    }
+    host_log(AGLM_LOG_INFO, NULL, "plugin dir '%s' (%s): %d loaded, %d refused", dir, origin,
+             loaded, failed);
+}
+
+/* The default folder, then [host] plugin_dirs, then AGLM_PLUGIN_PATH, then --plugin-dir. */
+static void scan_plugin_dirs(host_registry *reg, const host_config *cfg, const host_cli *cli,
+                             const char *exe_dir)
+{
+    scanned s = {0};
+    char dir[PATH_MAX];
+    if (host_default_plugin_dir(exe_dir, dir, sizeof dir))
+        scan(reg, &s, dir, "default");
+    else
+        host_log(AGLM_LOG_INFO, NULL, "no default plugin dir beside '%s'", exe_dir ? exe_dir : "?");
+    for (size_t i = 0; i < cfg->num_plugin_dirs; i++)
+        scan(reg, &s, cfg->plugin_dirs[i], "config");
+    const char *env = getenv("AGLM_PLUGIN_PATH");
+    if (env) {
+        char *copy = strdup(env), *save = NULL;
+        for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save))
+            scan(reg, &s, d, "AGLM_PLUGIN_PATH");
+        free(copy);
+    }
+    for (size_t i = 0; i < cli->num_plugin_dirs; i++)
+        scan(reg, &s, cli->plugin_dirs[i], "--plugin-dir");
+    for (size_t i = 0; i < s.count; i++)
+        free(s.paths[i]);
+    free(s.paths);
+}
+
+static int list_plugins(host_registry *reg)
+{
+    host_plugin_info *rows = NULL;
+    size_t count = 0;
+    if (host_registry_list(reg, &rows, &count) != AGLM_OK) {
+        fprintf(stderr, "aglm-host: listing plugins: %s\n", aglm_last_error());
+        return 1;
+    }
+    int wn = 4, wk = 4, wv = 7, ws = 5;
+    for (size_t i = 0; i < count; i++) {
+        int l;
+        if ((l = (int)strlen(rows[i].name)) > wn) wn = l;
+        if ((l = (int)strlen(aglm_plugin_kind_name(rows[i].kind))) > wk) wk = l;
+        if ((l = (int)strlen(rows[i].version)) > wv) wv = l;
+        if ((l = (int)strlen(host_plugin_state_name(rows[i].state))) > ws) ws = l;
+    }
+    printf("%-*s  %-*s  %-*s  %-*s  %4s  %s\n", wn, "NAME", wk, "KIND", wv, "VERSION", ws, "STATE",
+           "REFS", "FILE");
+    for (size_t i = 0; i < count; i++)
+        printf("%-*s  %-*s  %-*s  %-*s  %4ld  %s\n", wn, rows[i].name, wk,
+               aglm_plugin_kind_name(rows[i].kind), wv, rows[i].version, ws,
+               host_plugin_state_name(rows[i].state), rows[i].refs, rows[i].file);
+    free(rows);
+    return 0;
+}
+
+static int run(const host_cli *cli)
+{
+    char exe_dir_buf[PATH_MAX], cfg_path[PATH_MAX];
+    const char *exe_dir = host_exe_dir(exe_dir_buf, sizeof exe_dir_buf) == 0 ? exe_dir_buf : NULL;
+    host_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.log_level = -1;
+
+    const char *path = cli->config;
+    if (!path && host_find_config(exe_dir, cfg_path, sizeof cfg_path))
+        path = cfg_path;
+    if (path && host_config_load(path, &cfg) != AGLM_OK) {
+        fprintf(stderr, "aglm-host: %s\n", aglm_last_error());
+        host_config_free(&cfg);
+        return 1;
+    }
+    if (cli->log_level < 0 && cfg.log_level >= 0)
+        host_log_set_level((aglm_log_level)cfg.log_level);
+    host_log(AGLM_LOG_DEBUG, NULL, "config: %s", path ? path : "built-in defaults");
+
+    host_registry *reg = NULL;
+    if (host_registry_new(&cfg, &reg) != AGLM_OK) {
+        fprintf(stderr, "aglm-host: %s\n", aglm_last_error());
+        host_config_free(&cfg);
+        return 1;
+    }
+    scan_plugin_dirs(reg, &cfg, cli, exe_dir);
+
+    int rc;
+    if (cli->action == HOST_ACTION_LIST_PLUGINS)
+        rc = list_plugins(reg);
+    else
+        rc = host_lua_run_pipeline(reg, cli->pipeline, cli->nargs, cli->args);
+    fflush(stdout);
+    host_registry_free(reg);
+    host_config_free(&cfg);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    host_cli cli;
+    char err[512];
+    if (host_cli_parse(argc, argv, &cli, err, sizeof err) != 0) {
+        host_cli_free(&cli);
+        return usage_error(err);
+    }
+    int rc = 0;
+    switch (cli.action) {
+    case HOST_ACTION_HELP:
+        fputs(host_cli_usage, stdout);
+        break;
+    case HOST_ACTION_VERSION:
+        printf("aglm-host %s (libaglm %s, plugin ABI %d.%d)\n", AGLM_VERSION_STRING, aglm_version(),
+               AGLM_ABI_MAJOR, AGLM_ABI_MINOR);
+        break;
+    case HOST_ACTION_NONE:
+        fputs(host_cli_usage, stderr);
+        rc = EXIT_USAGE;
+        break;
+    default:
+        /* Until the config says otherwise; --log-level wins over the config. */
+        host_log_set_level(cli.log_level >= 0 ? (aglm_log_level)cli.log_level : AGLM_LOG_WARN);
+        rc = run(&cli);
+        break;
+    }
+    host_cli_free(&cli);
+    return rc;
+}

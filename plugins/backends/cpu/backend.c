@@ -1,0 +1,137 @@
+/* The cpu backend plugin: its entry, lifecycle and backend operations table.
+ *
+ * Config ([plugin.cpu] in aglm.ini): threads = N, the size of the shared thread pool (default:
+ * the machine's online cores). A compile may ask for its own pool with the option threads=N. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "aglm/aglm.h"
+#include "exec.h"
+#include "threadpool.h"
+
+typedef struct cpu_backend {
+    const aglm_host *host;
+    cpu_pool *pool;
+    int threads;
+} cpu_backend;
+
+static aglm_status read_threads(const aglm_host *host, int *threads)
+{
+    *threads = cpu_online_cores();
+    const char *s = host && host->config ? host->config(host, "threads") : NULL;
+    if (!s)
+        return AGLM_OK;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 1 || v > 1024)
+        return aglm_error(AGLM_ERR_INVALID, "[plugin.cpu] threads = '%s': expected an integer "
+                          "from 1 to 1024", s);
+    *threads = (int)v;
+    return AGLM_OK;
+}
+
+static aglm_status cpu_init(const aglm_host *host, void **state)
+{
+    *state = NULL;
+    cpu_backend *b = calloc(1, sizeof *b);
+    if (!b)
+        return aglm_error(AGLM_ERR_NOMEM, "backend cpu: out of memory");
+    b->host = host;
+    aglm_status st = read_threads(host, &b->threads);
+    if (st == AGLM_OK)
+        st = cpu_pool_new(b->threads, &b->pool);
+    if (st != AGLM_OK) {
+        free(b);
+        return st;
+    }
+    if (host && host->log)
+        host->log(host, AGLM_LOG_DEBUG, "thread pool of %d threads", b->threads);
+    *state = b;
+    return AGLM_OK;
+}
+
+static void cpu_destroy(void *state)
+{
+    cpu_backend *b = state;
+    if (!b)
+        return;
+    cpu_pool_free(b->pool);
+    free(b);
+}
+
+static aglm_status cpu_query(void *state, aglm_backend_info *info)
+{
+    cpu_backend *b = state;
+    if (!info)
+        return aglm_error(AGLM_ERR_INVALID, "backend cpu: query: info is NULL");
+    info->device = AGLM_DEVICE_CPU;
+    info->num_devices = 1;
+    const char *isa = "portable";
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        isa = "AVX-512";
+    else if (__builtin_cpu_supports("avx2"))
+        isa = "AVX2";
+    else
+        isa = "SSE2";
+    snprintf(info->device_name, sizeof info->device_name, "x86-64 (%s, %d threads)", isa,
+             b->threads);
+#elif defined(__aarch64__)
+    isa = "NEON";
+    snprintf(info->device_name, sizeof info->device_name, "aarch64 (%s, %d threads)", isa,
+             b->threads);
+#else
+    snprintf(info->device_name, sizeof info->device_name, "cpu (%s, %d threads)", isa,
+             b->threads);
+#endif
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    info->memory_bytes = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
+    return AGLM_OK;
+}
+
+static int cpu_supports(void *state, const aglm_graph *g, const aglm_node *n)
+{
+    return n && cpu_exec_supports(n);
+}
+
+static aglm_status cpu_compile(void *state, const aglm_graph *g, const aglm_options *opts,
+                               aglm_exec **out)
+{
+    cpu_backend *b = state;
+    if (!g || !out)
+        return aglm_error(AGLM_ERR_INVALID, "backend cpu: compile: graph or out is NULL");
+    cpu_exec *x;
+    aglm_status st = cpu_exec_compile(g, opts, b->pool, &x);
+    *out = (aglm_exec *)x;
+    return st;
+}
+
+static aglm_status cpu_run(void *state, aglm_exec *exec, size_t n_in, const aglm_tensor *inputs,
+                           size_t n_out, aglm_tensor *outputs)
+{
+    if (!exec || (n_in && !inputs) || (n_out && !outputs))
+        return aglm_error(AGLM_ERR_INVALID, "backend cpu: run: NULL executable or tensors");
+    return cpu_exec_run((const cpu_exec *)exec, n_in, inputs, n_out, outputs);
+}
+
+static void cpu_release(void *state, aglm_exec *exec)
+{
+    cpu_exec_free((cpu_exec *)exec);
+}
+
+static const aglm_backend_ops cpu_ops = {
+    .struct_size = sizeof(aglm_backend_ops),
+    .query = cpu_query,
+    .supports = cpu_supports,
+    .compile = cpu_compile,
+    .run = cpu_run,
+    .release = cpu_release,
+};
+
+AGLM_DEFINE_PLUGIN(.name = "cpu", .version = "0.1.0", .kind = AGLM_KIND_BACKEND,
+                   .summary = "runs graphs on the host CPU with a thread pool",
+                   .init = cpu_init, .destroy = cpu_destroy, .ops = &cpu_ops)

@@ -1,0 +1,505 @@
+#include "exec.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+
+/* The opset assumed when a graph imports none: the newest the kernels know. */
+#define CPU_DEFAULT_OPSET 21
+/* The unsupported-node error lists at most this many nodes by name. */
+#define MAX_LISTED 20
+
+typedef enum slot_kind { SLOT_NODE, SLOT_INPUT, SLOT_CONST } slot_kind;
+
+typedef struct slot {
+    slot_kind kind;
+    size_t input;                /* SLOT_INPUT: index among graph inputs */
+    const aglm_tensor *constant; /* SLOT_CONST */
+    const aglm_value *value;
+    int produced_by;             /* SLOT_NODE: step index, -1 before it is seen */
+} slot;
+
+typedef struct step {
+    const aglm_node *node;
+    const cpu_kernel *kernel;
+    size_t n_in, n_out;
+    int32_t *in;      /* slot per input, -1 for an absent one */
+    int32_t *out;     /* slot per output, -1 for an output the node leaves unnamed */
+    size_t n_free;
+    int32_t *free;    /* slots whose last reader is this step */
+} step;
+
+typedef struct value_ref {
+    const aglm_value *v;
+    int32_t slot;
+} value_ref;
+
+struct cpu_exec {
+    aglm_graph *graph;
+    cpu_pool *pool;
+    cpu_pool *own_pool;
+    int64_t opset;
+    size_t n_slots;
+    slot *slots;
+    size_t n_steps;
+    step *steps;
+    size_t max_in, max_out;
+    size_t n_outputs;
+    int32_t *out_slot;
+    unsigned char *out_move; /* 1: hand the slot's tensor over; 0: copy it (read again later) */
+};
+
+/* ---- support check --------------------------------------------------------------------- */
+
+static const cpu_kernel *node_kernel(const aglm_node *n, int *dtype_ok)
+{
+    const cpu_kernel *k = cpu_kernel_find(aglm_node_op(n), aglm_node_domain(n));
+    *dtype_ok = 1;
+    if (k && k->dtypes != CPU_ANY && aglm_node_num_inputs(n) > 0 && aglm_node_input(n, 0)) {
+        aglm_dtype dt = aglm_value_dtype(aglm_node_input(n, 0));
+        if (dt != AGLM_UNDEFINED && (dt >= 32 || !(k->dtypes & CPU_DT(dt))))
+            *dtype_ok = 0;
+    }
+    return k;
+}
+
+int cpu_exec_supports(const aglm_node *n)
+{
+    int dtype_ok;
+    return node_kernel(n, &dtype_ok) != NULL && dtype_ok;
+}
+
+static void append(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void append(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+{
+    if (*len >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(buf + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    if (w > 0)
+        *len = *len + (size_t)w < cap ? *len + (size_t)w : cap;
+}
+
+/* One error naming every node the backend cannot run. */
+static aglm_status check_supported(const aglm_graph *g)
+{
+    char list[2048];
+    size_t len = 0, bad = 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < aglm_graph_num_nodes(g); i++) {
+        const aglm_node *n = aglm_graph_node(g, i);
+        int dtype_ok;
+        const cpu_kernel *k = node_kernel(n, &dtype_ok);
+        if (k && dtype_ok)
+            continue;
+        if (bad++ >= MAX_LISTED)
+            continue;
+        const char *domain = aglm_node_domain(n);
+        append(list, sizeof list, &len, "%s'%s' (%s%s%s", bad > 1 ? ", " : "", aglm_node_name(n),
+               domain && domain[0] ? domain : "", domain && domain[0] ? "." : "",
+               aglm_node_op(n));
+        if (k)
+            append(list, sizeof list, &len, " on %s",
+                   aglm_dtype_name(aglm_value_dtype(aglm_node_input(n, 0))));
+        append(list, sizeof list, &len, ")");
+    }
+    if (!bad)
+        return AGLM_OK;
+    if (bad > MAX_LISTED)
+        append(list, sizeof list, &len, " and %zu more", bad - MAX_LISTED);
+    return aglm_error(AGLM_ERR_UNSUPPORTED, "backend cpu cannot run %zu node%s: %s", bad,
+                      bad == 1 ? "" : "s", list);
+}
+
+/* ---- compile --------------------------------------------------------------------------- */
+
+static int cmp_ref(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)((const value_ref *)a)->v, y = (uintptr_t)((const value_ref *)b)->v;
+    return x < y ? -1 : x > y;
+}
+
+static int32_t find_slot(const value_ref *refs, size_t n, const aglm_value *v)
+{
+    value_ref key = {v, -1};
+    const value_ref *r = bsearch(&key, refs, n, sizeof key, cmp_ref);
+    return r ? r->slot : -1;
+}
+
+static aglm_status parse_threads(const aglm_options *opts, int *threads)
+{
+    const char *s = aglm_options_get(opts, "threads");
+    *threads = 0;
+    if (!s)
+        return AGLM_OK;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 1 || v > 1024)
+        return aglm_error(AGLM_ERR_INVALID, "backend cpu: option threads = '%s': expected an "
+                          "integer from 1 to 1024", s);
+    *threads = (int)v;
+    return AGLM_OK;
+}
+
+static aglm_status build_slots(cpu_exec *x, value_ref **refs_out)
+{
+    const aglm_graph *g = x->graph;
+    x->n_slots = aglm_graph_num_values(g);
+    x->slots = calloc(x->n_slots ? x->n_slots : 1, sizeof *x->slots);
+    value_ref *refs = calloc(x->n_slots ? x->n_slots : 1, sizeof *refs);
+    if (!x->slots || !refs) {
+        free(refs);
+        return aglm_error(AGLM_ERR_NOMEM, "backend cpu: out of memory");
+    }
+    for (size_t i = 0; i < x->n_slots; i++) {
+        const aglm_value *v = aglm_graph_value(g, i);
+        slot *s = &x->slots[i];
+        s->value = v;
+        s->produced_by = -1;
+        s->kind = SLOT_NODE;
+        if ((s->constant = aglm_value_const(v)) != NULL)
+            s->kind = SLOT_CONST;
+        refs[i].v = v;
+        refs[i].slot = (int32_t)i;
+    }
+    qsort(refs, x->n_slots, sizeof *refs, cmp_ref);
+    /* A graph input shadows an initialiser of the same value (an ONNX default the caller
+     * overrides). */
+    for (size_t i = 0; i < aglm_graph_num_inputs(g); i++) {
+        int32_t s = find_slot(refs, x->n_slots, aglm_graph_input(g, i));
+        if (s < 0) {
+            free(refs);
+            return aglm_error(AGLM_ERR_INTERNAL, "backend cpu: graph input %zu is not a value of "
+                              "the graph", i);
+        }
+        x->slots[s].kind = SLOT_INPUT;
+        x->slots[s].input = i;
+    }
+    *refs_out = refs;
+    return AGLM_OK;
+}
+
+static aglm_status bind_step(cpu_exec *x, const value_ref *refs, size_t idx)
+{
+    step *s = &x->steps[idx];
+    const aglm_node *n = aglm_graph_node(x->graph, idx);
+    const char *name = aglm_node_name(n), *op = aglm_node_op(n);
+    int dtype_ok;
+    s->node = n;
+    s->kernel = node_kernel(n, &dtype_ok);
+    s->n_in = aglm_node_num_inputs(n);
+    s->n_out = aglm_node_num_outputs(n);
+    const cpu_kernel *k = s->kernel;
+    if (s->n_in < (size_t)k->min_inputs || s->n_in > (size_t)k->max_inputs)
+        return aglm_error(AGLM_ERR_INVALID, "node '%s' (%s): %zu inputs; %s takes %d to %d", name,
+                          op, s->n_in, op, k->min_inputs, k->max_inputs);
+    if (s->n_out < 1 || s->n_out > (size_t)k->max_outputs)
+        return aglm_error(AGLM_ERR_INVALID, "node '%s' (%s): %zu outputs; %s gives 1 to %d", name,
+                          op, s->n_out, op, k->max_outputs);
+    s->in = calloc(s->n_in ? s->n_in : 1, sizeof *s->in);
+    s->out = calloc(s->n_out, sizeof *s->out);
+    if (!s->in || !s->out)
+        return aglm_error(AGLM_ERR_NOMEM, "backend cpu: out of memory");
+    for (size_t i = 0; i < s->n_in; i++) {
+        const aglm_value *v = aglm_node_input(n, i);
+        s->in[i] = v ? find_slot(refs, x->n_slots, v) : -1;
+        if (!v && i < (size_t)k->min_inputs)
+            return aglm_error(AGLM_ERR_INVALID, "node '%s' (%s): required input %zu is absent",
+                              name, op, i);
+        if (v && s->in[i] < 0)
+            return aglm_error(AGLM_ERR_UNSUPPORTED, "node '%s' (%s): input '%s' belongs to an "
+                              "enclosing graph", name, op, aglm_value_name(v));
+        if (v && x->slots[s->in[i]].kind == SLOT_NODE && x->slots[s->in[i]].produced_by < 0)
+            return aglm_error(AGLM_ERR_INVALID, "node '%s' (%s): input '%s' is not produced by "
+                              "any earlier node", name, op, aglm_value_name(v));
+    }
+    for (size_t i = 0; i < s->n_out; i++) {
+        const aglm_value *v = aglm_node_output(n, i);
+        s->out[i] = v ? find_slot(refs, x->n_slots, v) : -1;
+        if (s->out[i] >= 0) {
+            slot *sl = &x->slots[s->out[i]];
+            if (sl->kind != SLOT_NODE)
+                return aglm_error(AGLM_ERR_INVALID, "node '%s' (%s): output '%s' is a graph "
+                                  "input or constant", name, op, aglm_value_name(v));
+            sl->produced_by = (int)idx;
+        }
+    }
+    if (s->n_in > x->max_in)
+        x->max_in = s->n_in;
+    if (s->n_out > x->max_out)
+        x->max_out = s->n_out;
+    return AGLM_OK;
+}
+
+/* Each intermediate is freed by the step after which nothing reads it; graph outputs stay. */
+static aglm_status plan_frees(cpu_exec *x)
+{
+    int *last = malloc((x->n_slots ? x->n_slots : 1) * sizeof *last);
+    if (!last)
+        return aglm_error(AGLM_ERR_NOMEM, "backend cpu: out of memory");
+    for (size_t i = 0; i < x->n_slots; i++)
+        last[i] = x->slots[i].produced_by;
+    for (size_t si = 0; si < x->n_steps; si++)
+        for (size_t i = 0; i < x->steps[si].n_in; i++)
+            if (x->steps[si].in[i] >= 0)
+                last[x->steps[si].in[i]] = (int)si;
+    for (size_t i = 0; i < x->n_outputs; i++)
+        last[x->out_slot[i]] = -1;
+    for (size_t i = 0; i < x->n_slots; i++) {
+        if (x->slots[i].kind != SLOT_NODE || last[i] < 0)
+            continue;
+        step *s = &x->steps[last[i]];
+        int32_t *grown = realloc(s->free, (s->n_free + 1) * sizeof *grown);
+        if (!grown) {
+            free(last);
+            return aglm_error(AGLM_ERR_NOMEM, "backend cpu: out of memory");
+        }
+        s->free = grown;
+        s->free[s->n_free++] = (int32_t)i;
+    }
+    free(last);
+    return AGLM_OK;
+}
+
+static aglm_status bind_outputs(cpu_exec *x, const value_ref *refs)
+{
+    x->n_outputs = aglm_graph_num_outputs(x->graph);
+    x->out_slot = calloc(x->n_outputs ? x->n_outputs : 1, sizeof *x->out_slot);
+    x->out_move = calloc(x->n_outputs ? x->n_outputs : 1, 1);
+    if (!x->out_slot || !x->out_move)
+        return aglm_error(AGLM_ERR_NOMEM, "backend cpu: out of memory");
+    for (size_t i = 0; i < x->n_outputs; i++) {
+        const aglm_value *v = aglm_graph_output(x->graph, i);
+        int32_t s = find_slot(refs, x->n_slots, v);
+        if (s < 0 || (x->slots[s].kind == SLOT_NODE && x->slots[s].produced_by < 0))
+            return aglm_error(AGLM_ERR_INVALID, "backend cpu: graph output '%s' is not produced "
+                              "by any node", v ? aglm_value_name(v) : "?");
+        x->out_slot[i] = s;
+    }
+    /* The last output naming a slot takes its tensor; earlier ones copy it. */
+    for (size_t i = 0; i < x->n_outputs; i++) {
+        int later = 0;
+        for (size_t j = i + 1; j < x->n_outputs; j++)
+            later |= x->out_slot[j] == x->out_slot[i];
+        x->out_move[i] = x->slots[x->out_slot[i]].kind == SLOT_NODE && !later;
+    }
+    return AGLM_OK;
+}
+
+aglm_status cpu_exec_compile(const aglm_graph *g, const aglm_options *opts, cpu_pool *pool,
+                             cpu_exec **out)
+{
+    *out = NULL;
+    int threads;
+    aglm_status st = parse_threads(opts, &threads);
+    if (st != AGLM_OK)
+        return st;
+    cpu_exec *x = calloc(1, sizeof *x);
+    if (!x)
+        return aglm_error(AGLM_ERR_NOMEM, "backend cpu: out of memory");
+    value_ref *refs = NULL;
+    x->graph = aglm_graph_clone(g);
+    if (!x->graph) {
+        st = aglm_error_wrap(AGLM_ERR_NOMEM, "backend cpu");
+        goto fail;
+    }
+    if ((st = aglm_infer_shapes(x->graph)) != AGLM_OK ||
+        (st = aglm_graph_toposort(x->graph)) != AGLM_OK) {
+        aglm_error_wrap(st, "backend cpu");
+        goto fail;
+    }
+    if ((st = check_supported(x->graph)) != AGLM_OK)
+        goto fail;
+    x->opset = aglm_graph_opset(x->graph, "");
+    if (x->opset <= 0)
+        x->opset = aglm_graph_opset(x->graph, "ai.onnx");
+    if (x->opset <= 0)
+        x->opset = CPU_DEFAULT_OPSET;
+    if ((st = build_slots(x, &refs)) != AGLM_OK)
+        goto fail;
+    x->n_steps = aglm_graph_num_nodes(x->graph);
+    x->steps = calloc(x->n_steps ? x->n_steps : 1, sizeof *x->steps);
+    if (!x->steps) {
+        st = aglm_error(AGLM_ERR_NOMEM, "backend cpu: out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < x->n_steps; i++)
+        if ((st = bind_step(x, refs, i)) != AGLM_OK)
+            goto fail;
+    if ((st = bind_outputs(x, refs)) != AGLM_OK || (st = plan_frees(x)) != AGLM_OK)
+        goto fail;
+    x->pool = pool;
+    if (threads > 0 && threads != cpu_pool_threads(pool)) {
+        if ((st = cpu_pool_new(threads, &x->own_pool)) != AGLM_OK) {
+            aglm_error_wrap(st, "backend cpu");
+            goto fail;
+        }
+        x->pool = x->own_pool;
+    }
+    free(refs);
+    *out = x;
+    return AGLM_OK;
+fail:
+    free(refs);
+    cpu_exec_free(x);
+    return st;
+}
+
+int cpu_exec_threads(const cpu_exec *x)
+{
+    return cpu_pool_threads(x->pool);
+}
+
+void cpu_exec_free(cpu_exec *x)
+{
+    if (!x)
+        return;
+    for (size_t i = 0; x->steps && i < x->n_steps; i++) {
+        free(x->steps[i].in);
+        free(x->steps[i].out);
+        free(x->steps[i].free);
+    }
+    free(x->steps);
+    free(x->slots);
+    free(x->out_slot);
+    free(x->out_move);
+    cpu_pool_free(x->own_pool);
+    aglm_graph_free(x->graph);
+    free(x);
+}
+
+/* ---- run ------------------------------------------------------------------------------- */
+
+/* A descriptor reading t's data in place: freeing it frees nothing. */
+static aglm_tensor borrow(const aglm_tensor *t)
+{
+    aglm_tensor b = *t;
+    b.flags &= ~AGLM_TENSOR_OWNS_DATA;
+    return b;
+}
+
+/* A kernel's output must agree with what inference declared for the value. */
+static aglm_status check_output(const step *s, size_t i, const aglm_tensor *t)
+{
+    const aglm_value *v = aglm_node_output(s->node, i);
+    if (t->dtype == AGLM_UNDEFINED)
+        return aglm_error(AGLM_ERR_INTERNAL, "kernel gave no tensor for output %zu", i);
+    if (!v)
+        return AGLM_OK;
+    aglm_dtype dt = aglm_value_dtype(v);
+    int rank = aglm_value_rank(v);
+    int ok = dt == AGLM_UNDEFINED || dt == t->dtype;
+    if (ok && rank >= 0) {
+        ok = rank == t->rank;
+        for (int d = 0; ok && d < rank; d++) {
+            aglm_dim dim = aglm_value_dim(v, d);
+            ok = dim.value < 0 || dim.value == t->dims[d];
+        }
+    }
+    if (ok)
+        return AGLM_OK;
+    char want[160], got[96];
+    aglm_value_type_str(v, want, sizeof want);
+    aglm_shape_str(t->rank, t->dims, got, sizeof got);
+    return aglm_error(AGLM_ERR_INTERNAL, "output '%s' came out %s%s, but inference says %s",
+                      aglm_value_name(v), aglm_dtype_name(t->dtype), got, want);
+}
+
+static aglm_status check_devices(const cpu_exec *x, size_t n, const aglm_tensor *inputs)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *name = aglm_value_name(aglm_graph_input(x->graph, i));
+        if (inputs[i].device != AGLM_DEVICE_CPU)
+            return aglm_error(AGLM_ERR_INVALID, "input '%s': tensor is in device memory; backend "
+                              "cpu takes host tensors", name);
+        if (!inputs[i].data && aglm_tensor_numel(&inputs[i]) > 0)
+            return aglm_error(AGLM_ERR_INVALID, "input '%s': tensor has no data", name);
+    }
+    return AGLM_OK;
+}
+
+static aglm_status run_step(const cpu_exec *x, const step *s, aglm_tensor *slots,
+                            const aglm_tensor **ins, aglm_tensor *outs)
+{
+    for (size_t i = 0; i < s->n_in; i++)
+        ins[i] = s->in[i] < 0 ? NULL : &slots[s->in[i]];
+    memset(outs, 0, s->n_out * sizeof *outs);
+    cpu_kctx k = {s->node, x->opset, x->pool};
+    aglm_status st = s->kernel->run(&k, s->n_in, ins, s->n_out, outs);
+    for (size_t i = 0; st == AGLM_OK && i < s->n_out; i++)
+        st = check_output(s, i, &outs[i]);
+    if (st != AGLM_OK) {
+        for (size_t i = 0; i < s->n_out; i++)
+            aglm_tensor_free(&outs[i]);
+        return aglm_error_wrap(st, "node '%s' (%s)", aglm_node_name(s->node),
+                               aglm_node_op(s->node));
+    }
+    for (size_t i = 0; i < s->n_out; i++) {
+        if (s->out[i] >= 0)
+            slots[s->out[i]] = outs[i];
+        else
+            aglm_tensor_free(&outs[i]);
+    }
+    for (size_t i = 0; i < s->n_free; i++)
+        aglm_tensor_free(&slots[s->free[i]]);
+    return AGLM_OK;
+}
+
+aglm_status cpu_exec_run(const cpu_exec *x, size_t n_in, const aglm_tensor *inputs, size_t n_out,
+                         aglm_tensor *outputs)
+{
+    for (size_t i = 0; i < n_out; i++)
+        memset(&outputs[i], 0, sizeof outputs[i]);
+    if (n_out != x->n_outputs)
+        return aglm_error(AGLM_ERR_INVALID, "backend cpu: the graph has %zu outputs, %zu were "
+                          "asked for", x->n_outputs, n_out);
+    aglm_status st = aglm_graph_check_inputs(x->graph, n_in, inputs);
+    if (st == AGLM_OK)
+        st = check_devices(x, n_in, inputs);
+    if (st != AGLM_OK)
+        return st;
+
+    aglm_tensor *slots = calloc(x->n_slots + x->max_out + 1, sizeof *slots);
+    const aglm_tensor **ins = calloc(x->max_in + 1, sizeof *ins);
+    if (!slots || !ins) {
+        free(slots);
+        free(ins);
+        return aglm_error(AGLM_ERR_NOMEM, "backend cpu: out of memory");
+    }
+    aglm_tensor *outs = slots + x->n_slots;
+    for (size_t i = 0; i < x->n_slots; i++) {
+        if (x->slots[i].kind == SLOT_INPUT)
+            slots[i] = borrow(&inputs[x->slots[i].input]);
+        else if (x->slots[i].kind == SLOT_CONST)
+            slots[i] = borrow(x->slots[i].constant);
+    }
+    for (size_t i = 0; i < x->n_steps && st == AGLM_OK; i++)
+        st = run_step(x, &x->steps[i], slots, ins, outs);
+    for (size_t i = 0; i < n_out && st == AGLM_OK; i++) {
+        aglm_tensor *t = &slots[x->out_slot[i]];
+        if (x->out_move[i]) {
+            outputs[i] = *t;
+            memset(t, 0, sizeof *t);
+        } else if ((st = aglm_tensor_copy(&outputs[i], t)) != AGLM_OK) {
+            aglm_error_wrap(st, "backend cpu: output '%s'",
+                            aglm_value_name(aglm_graph_output(x->graph, i)));
+        }
+    }
+    for (size_t i = 0; i < x->n_slots; i++)
+        aglm_tensor_free(&slots[i]);
+    if (st != AGLM_OK)
+        for (size_t i = 0; i < n_out; i++)
+            aglm_tensor_free(&outputs[i]);
+    free(slots);
+    free(ins);
+    return st;
+}

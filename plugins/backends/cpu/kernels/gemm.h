@@ -1,0 +1,38 @@
+/* The f32 matrix multiply under MatMul, Gemm and Conv: C = alpha * op(A) * op(B) + beta * C,
+ * row-major, op(X) = X or its transpose. Blocked and packed so the innermost loops run over
+ * contiguous, fixed-size panels the compiler vectorises. */
+#ifndef CPU_GEMM_H
+#define CPU_GEMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "aglm/status.h"
+#include "threadpool.h"
+
+typedef struct cpu_gemm_args {
+    int trans_a, trans_b;
+    int64_t m, n, k;
+    float alpha;
+    const float *a; /* m x k (k x m when trans_a), rows lda apart */
+    int64_t lda;
+    const float *b; /* k x n (n x k when trans_b), rows ldb apart */
+    int64_t ldb;
+    float beta;     /* 0: C is written without being read */
+    float *c;       /* m x n, rows ldc apart */
+    int64_t ldc;
+} cpu_gemm_args;
+
+/* Floats of scratch one single-threaded multiply of this size needs. */
+size_t cpu_gemm_scratch_floats(int64_t m, int64_t n, int64_t k);
+
+/* Single-threaded, with caller-provided scratch of cpu_gemm_scratch_floats() floats (64-byte
+ * aligned): for callers that already run one multiply per worker (batches, groups). */
+void cpu_sgemm_serial(const cpu_gemm_args *g, float *scratch);
+
+/* Spread over the pool's threads; allocates its own scratch (AGLM_ERR_NOMEM if it cannot). */
+aglm_status cpu_sgemm(cpu_pool *pool, const cpu_gemm_args *g);
+
+/* 64-byte aligned float buffer of n floats (NULL on failure); free with free(). */
+float *cpu_alloc_floats(size_t n);
+
+#endif

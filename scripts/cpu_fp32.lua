@@ -1,0 +1,145 @@
+-- cpu_fp32.lua: load a model, remove dead code, compile it for the cpu backend in fp32, run it,
+-- write the outputs and optionally benchmark it.
+--
+--   aglm-host --pipeline scripts/cpu_fp32.lua -- model=FILE inputs=DIR outdir=DIR [bench=N] [threads=T]
+--
+--   model    the model file (any format a frontend plugin reads)
+--   inputs   folder with one <name>.npy per model input; without it, inputs are random (seed 0)
+--   outdir   folder that receives one <name>.npy per model output (created if missing);
+--            without it, the outputs are printed
+--   bench    after the run: warm up once, time N runs, print the latency as the last line
+--   threads  worker threads of the cpu backend (0 or absent: aglm.ini's [plugin.cpu] threads,
+--            else one per core)
+--
+-- In file names every character of a tensor name outside [A-Za-z0-9_.-] becomes '_'.
+-- With no arguments it runs models/default.yaml (beside this script) on random inputs and says
+-- what it did. Every pipeline script keeps this contract.
+
+local aglm = require "aglm"
+local args = ...
+
+local ACCEPTED = { "model", "inputs", "outdir", "bench", "threads" }
+
+local function check_args()
+  local known, unknown = {}, {}
+  for _, k in ipairs(ACCEPTED) do known[k] = true end
+  for k in pairs(args) do
+    if not known[k] then unknown[#unknown + 1] = "'" .. k .. "'" end
+  end
+  if #unknown > 0 then
+    table.sort(unknown)
+    error(("unknown argument%s %s (accepted: %s)"):format(#unknown > 1 and "s" or "",
+      table.concat(unknown, ", "), table.concat(ACCEPTED, ", ")))
+  end
+end
+
+local function int_arg(name, min)
+  local v = args[name]
+  if v == nil then return nil end
+  local n = math.tointeger(tonumber(v))
+  if not n or n < min then
+    error(("%s=%s: expected an integer >= %d"):format(name, v, min))
+  end
+  return n
+end
+
+local function type_str(dtype, shape)
+  local dims = {}
+  for i, d in ipairs(shape) do dims[i] = tostring(d) end
+  return dtype .. "[" .. table.concat(dims, ",") .. "]"
+end
+
+local function plugin_started(name, kind)
+  for _, p in ipairs(aglm.plugins()) do
+    if p.name == name and p.kind == kind and p.state == "started" then return true end
+  end
+  return false
+end
+
+-- A value's shape with symbolic dims set to 1, for generated inputs.
+local function concrete_shape(v)
+  if not v.shape then
+    error(("input '%s' has an unknown shape: give its values with inputs=DIR"):format(v.name))
+  end
+  local shape = {}
+  for i, d in ipairs(v.shape) do shape[i] = math.type(d) == "integer" and d or 1 end
+  return shape
+end
+
+local function read_inputs(g, dir)
+  local inputs, described = {}, {}
+  for i, v in ipairs(g:inputs()) do
+    local t, origin
+    if dir then
+      local path = dir .. "/" .. aglm.file_stem(v.name) .. ".npy"
+      if not aglm.exists(path) then
+        error(("missing input file '%s' for input '%s'"):format(path, v.name))
+      end
+      t, origin = aglm.load_npy(path), path
+    else
+      t, origin = aglm.random(v.dtype, concrete_shape(v), i - 1), ("random, seed %d"):format(i - 1)
+    end
+    inputs[v.name] = t
+    described[#described + 1] = ("input %s: %s (%s)"):format(v.name, type_str(t:dtype(), t:shape()), origin)
+  end
+  return inputs, described
+end
+
+-- "[3]=0.912 [7]=0.455 ..." for the k largest values.
+local function top_values(t, k)
+  local values = t:totable()
+  local order = {}
+  for i = 1, #values do order[i] = i end
+  table.sort(order, function(a, b) return values[a] > values[b] end)
+  local parts = {}
+  for i = 1, math.min(k, #order) do
+    parts[i] = ("[%d]=%.4g"):format(order[i] - 1, values[order[i]])
+  end
+  return table.concat(parts, " ")
+end
+
+local function first_values(t, k)
+  local parts = {}
+  for i = 1, math.min(k, t:numel()) do parts[i] = ("%.6g"):format(t:get(i)) end
+  if t:numel() > k then parts[#parts + 1] = ("... (%d values)"):format(t:numel()) end
+  return table.concat(parts, " ")
+end
+
+check_args()
+local bench = int_arg("bench", 1)
+local threads = int_arg("threads", 0)
+local default_run = args.model == nil
+local model = args.model or (aglm.script_dir .. "/models/default.yaml")
+
+local g = aglm.load(model)
+local dce = plugin_started("dce", "pass")
+if dce then aglm.pass(g, "dce") end
+local x = aglm.compile(g, "cpu", (threads or 0) > 0 and { threads = threads } or nil)
+local inputs, described = read_inputs(g, args.inputs)
+
+if default_run then
+  print(("model %s: %d nodes%s, compiled for cpu (fp32)"):format(model, g:num_nodes(),
+    dce and " after dce" or ""))
+  for _, line in ipairs(described) do print(line) end
+end
+
+local outputs = x:run(inputs)
+if args.outdir then aglm.mkdir(args.outdir) end
+for _, v in ipairs(g:outputs()) do
+  local t = outputs[v.name]
+  local line = ("output %s: %s"):format(v.name, type_str(t:dtype(), t:shape()))
+  if args.outdir then
+    local path = args.outdir .. "/" .. aglm.file_stem(v.name) .. ".npy"
+    aglm.save_npy(path, t)
+    print(line .. " -> " .. path)
+  elseif default_run then
+    print(line .. " top: " .. top_values(t, 3))
+  else
+    print(line .. " = " .. first_values(t, 16))
+  end
+end
+
+if bench then
+  local r = aglm.bench(function() x:run(inputs) end, bench, 1)
+  print(("latency_ms median=%.3f p90=%.3f min=%.3f iters=%d"):format(r.median, r.p90, r.min, r.iters))
+end

@@ -1,0 +1,296 @@
+/* Element-wise ops of the cpu backend: broadcasting arithmetic over dtypes, the unary ops, Clip
+ * and Cast, against references computed here. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "cpu_fixture.h"
+
+/* Element of `t` that NumPy broadcasting pairs with flat output index i of shape (rank, dims). */
+static double bcast_get(const aglm_tensor *t, int rank, const int64_t *dims, int64_t i)
+{
+    int64_t off = 0, stride = 1;
+    for (int d = rank - 1; d >= 0; d--) {
+        int64_t idx = i % dims[d];
+        i /= dims[d];
+        int td = d - (rank - t->rank);
+        if (td >= 0) {
+            off += (t->dims[td] == 1 ? 0 : idx) * stride;
+            stride *= t->dims[td];
+        }
+    }
+    return aglm_tensor_get_f64(t, off);
+}
+
+static double apply(const char *op, double a, double b, aglm_dtype dt)
+{
+    if (!strcmp(op, "Add"))
+        return a + b;
+    if (!strcmp(op, "Sub"))
+        return a - b;
+    if (!strcmp(op, "Mul"))
+        return a * b;
+    if (aglm_dtype_is_int(dt))
+        return trunc(a / b);
+    return a / b;
+}
+
+static void check_binary(cpu_fx *f, const char *op, aglm_dtype dt, int ra, const int64_t *da, int rb,
+                         const int64_t *db, int rank, const int64_t *dout)
+{
+    aglm_tensor a = tensor_of(dt, ra, da, NULL), b = tensor_of(dt, rb, db, NULL);
+    for (int64_t i = 0; i < aglm_tensor_numel(&a); i++)
+        aglm_tensor_set_f64(&a, i, (double)((i * 7) % 23) - 11.0 + (aglm_dtype_is_float(dt) ? 0.25 : 0));
+    for (int64_t i = 0; i < aglm_tensor_numel(&b); i++) {
+        double v = (double)((i * 5) % 13) - 6.0;
+        aglm_tensor_set_f64(&b, i, v == 0 ? 3 : v); /* no zero divisors */
+    }
+    const aglm_tensor *ins[2] = {&a, &b};
+    aglm_tensor y;
+    run_op(f, op_graph(op, 14, 2, ins, NULL, 1, NULL), 2, ins, NULL, 1, &y);
+    aglm_tensor want = tensor_of(dt, rank, dout, NULL);
+    for (int64_t i = 0; i < aglm_tensor_numel(&want); i++)
+        aglm_tensor_set_f64(&want, i, apply(op, bcast_get(&a, rank, dout, i), bcast_get(&b, rank, dout, i), dt));
+    assert_close(&y, &want, 1e-6, 1e-6);
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&want);
+    aglm_tensor_free(&a);
+    aglm_tensor_free(&b);
+}
+
+static void test_binary_broadcasting(void **state)
+{
+    cpu_fx *f = *state;
+    const char *ops[] = {"Add", "Sub", "Mul", "Div"};
+    aglm_dtype dts[] = {AGLM_F32, AGLM_F64, AGLM_I32, AGLM_I64};
+    for (size_t o = 0; o < 4; o++)
+        for (size_t t = 0; t < 4; t++) {
+            /* same shape, scalar on either side, trailing and middle broadcast, both ways */
+            check_binary(f, ops[o], dts[t], 2, (int64_t[]){3, 4}, 2, (int64_t[]){3, 4}, 2, (int64_t[]){3, 4});
+            check_binary(f, ops[o], dts[t], 3, (int64_t[]){2, 3, 4}, 0, NULL, 3, (int64_t[]){2, 3, 4});
+            check_binary(f, ops[o], dts[t], 0, NULL, 2, (int64_t[]){2, 5}, 2, (int64_t[]){2, 5});
+            check_binary(f, ops[o], dts[t], 3, (int64_t[]){2, 3, 4}, 1, (int64_t[]){4}, 3, (int64_t[]){2, 3, 4});
+            check_binary(f, ops[o], dts[t], 3, (int64_t[]){2, 3, 4}, 2, (int64_t[]){3, 1}, 3, (int64_t[]){2, 3, 4});
+            check_binary(f, ops[o], dts[t], 4, (int64_t[]){2, 1, 3, 1}, 3, (int64_t[]){4, 1, 5}, 4,
+                         (int64_t[]){2, 4, 3, 5});
+        }
+    /* big enough to be split over threads, with a broadcast row */
+    check_binary(f, "Add", AGLM_F32, 2, (int64_t[]){300, 257}, 1, (int64_t[]){257}, 2, (int64_t[]){300, 257});
+    check_binary(f, "Mul", AGLM_F32, 3, (int64_t[]){64, 33, 40}, 3, (int64_t[]){64, 1, 40}, 3,
+                 (int64_t[]){64, 33, 40});
+}
+
+static void test_binary_errors(void **state)
+{
+    cpu_fx *f = *state;
+    /* shapes that do not broadcast */
+    aglm_tensor a = tensor_random(2, (int64_t[]){2, 3}, 1), b = tensor_random(1, (int64_t[]){4}, 2);
+    const aglm_tensor *ins[2] = {&a, &b};
+    aglm_graph *g = op_graph("Add", 14, 2, ins, NULL, 1, NULL);
+    aglm_tensor y;
+    assert_int_equal(compile_run(f, g, NULL, 2, ins, NULL, 1, &y), AGLM_ERR_SHAPE);
+    if (!strstr(aglm_last_error(), "'node'") || !strstr(aglm_last_error(), "[2,3]") ||
+        !strstr(aglm_last_error(), "[4]"))
+        fail_msg("unexpected message: %s", aglm_last_error());
+    aglm_graph_free(g);
+    aglm_tensor_free(&a);
+    aglm_tensor_free(&b);
+
+    /* integer division by zero is refused, not a crash */
+    aglm_tensor n = tensor_of(AGLM_I32, 1, (int64_t[]){3}, (const double[]){7, -7, 8});
+    aglm_tensor d = tensor_of(AGLM_I32, 1, (int64_t[]){3}, (const double[]){2, 2, 0});
+    ins[0] = &n;
+    ins[1] = &d;
+    g = op_graph("Div", 14, 2, ins, NULL, 1, NULL);
+    assert_int_equal(compile_run(f, g, NULL, 2, ins, NULL, 1, &y), AGLM_ERR_INVALID);
+    assert_non_null(strstr(aglm_last_error(), "division by zero"));
+    aglm_graph_free(g);
+    /* and integer division truncates toward zero */
+    aglm_tensor_set_f64(&d, 2, -3);
+    run_op(f, op_graph("Div", 14, 2, ins, NULL, 1, NULL), 2, ins, NULL, 1, &y);
+    assert_values(&y, 1, (int64_t[]){3}, (const double[]){3, -3, -2});
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&n);
+    aglm_tensor_free(&d);
+}
+
+static double ref_unary(const char *op, double x)
+{
+    if (!strcmp(op, "Relu"))
+        return x > 0 ? x : 0;
+    if (!strcmp(op, "Sigmoid"))
+        return 1.0 / (1.0 + exp(-x));
+    if (!strcmp(op, "Tanh"))
+        return tanh(x);
+    if (!strcmp(op, "Exp"))
+        return exp(x);
+    if (!strcmp(op, "Sqrt"))
+        return sqrt(x);
+    if (!strcmp(op, "Neg"))
+        return -x;
+    if (!strcmp(op, "Abs"))
+        return fabs(x);
+    if (!strcmp(op, "Erf"))
+        return erf(x);
+    if (!strcmp(op, "LeakyRelu"))
+        return x >= 0 ? x : 0.01 * x;
+    return NAN;
+}
+
+static void test_unary_ops(void **state)
+{
+    cpu_fx *f = *state;
+    const char *ops[] = {"Relu", "Sigmoid", "Tanh", "Exp", "Sqrt", "Neg", "Abs", "Erf", "LeakyRelu"};
+    int64_t d[2] = {3, 5};
+    float v[15];
+    for (int i = 0; i < 15; i++)
+        v[i] = (float)(i - 7) * 0.37f;
+    aglm_tensor x = tensor_f32(2, d, v);
+    for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++) {
+        const aglm_tensor *ins[1] = {&x};
+        aglm_tensor y;
+        run_op(f, op_graph(ops[o], 14, 1, ins, NULL, 1, NULL), 1, ins, NULL, 1, &y);
+        aglm_tensor want = tensor_f32(2, d, NULL);
+        for (int i = 0; i < 15; i++)
+            ((float *)want.data)[i] = (float)ref_unary(ops[o], v[i]);
+        assert_close(&y, &want, 1e-6, 1e-5);
+        aglm_tensor_free(&y);
+        aglm_tensor_free(&want);
+    }
+    aglm_tensor_free(&x);
+
+    /* LeakyRelu's alpha, and Relu/Neg/Abs on integers */
+    x = tensor_f32(1, (int64_t[]){3}, (const float[]){-2, 0, 3});
+    const aglm_tensor *ins[1] = {&x};
+    aglm_node *n;
+    aglm_graph *g = op_graph("LeakyRelu", 14, 1, ins, NULL, 1, &n);
+    assert_int_equal(aglm_node_set_float(n, "alpha", 0.5f), AGLM_OK);
+    aglm_tensor y;
+    run_op(f, g, 1, ins, NULL, 1, &y);
+    assert_values(&y, 1, (int64_t[]){3}, (const double[]){-1, 0, 3});
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&x);
+    x = tensor_of(AGLM_I64, 1, (int64_t[]){3}, (const double[]){-2, 0, 3});
+    run_op(f, op_graph("Relu", 14, 1, ins, NULL, 1, NULL), 1, ins, NULL, 1, &y);
+    assert_values(&y, 1, (int64_t[]){3}, (const double[]){0, 0, 3});
+    aglm_tensor_free(&y);
+    run_op(f, op_graph("Abs", 14, 1, ins, NULL, 1, NULL), 1, ins, NULL, 1, &y);
+    assert_values(&y, 1, (int64_t[]){3}, (const double[]){2, 0, 3});
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&x);
+}
+
+/* Sigmoid stays finite and exact at the extremes, where 1 / (1 + exp(-x)) computed naively in
+ * f32 overflows exp for x < -88. */
+static void test_sigmoid_extremes(void **state)
+{
+    cpu_fx *f = *state;
+    aglm_tensor x = tensor_f32(1, (int64_t[]){6}, (const float[]){-1000, -100, -20, 0, 20, 1000});
+    const aglm_tensor *ins[1] = {&x};
+    aglm_tensor y;
+    run_op(f, op_graph("Sigmoid", 13, 1, ins, NULL, 1, NULL), 1, ins, NULL, 1, &y);
+    const float *p = y.data;
+    for (int i = 0; i < 6; i++)
+        assert_false(isnan(p[i]) || isinf(p[i]));
+    assert_float_equal(p[0], 0.0, 1e-30);
+    assert_float_equal(p[1], 3.720076e-44, 1e-44);
+    assert_float_equal(p[2], 2.0611537e-09, 1e-15);
+    assert_float_equal(p[3], 0.5, 0);
+    assert_float_equal(p[4], 1.0, 1e-7);
+    assert_float_equal(p[5], 1.0, 0);
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&x);
+}
+
+/* Clip takes bounds as attributes before opset 11 and as optional inputs from 11 on. */
+static void test_clip(void **state)
+{
+    cpu_fx *f = *state;
+    int64_t d[1] = {5};
+    aglm_tensor x = tensor_f32(1, d, (const float[]){-3, -1, 0, 2, 5});
+    const aglm_tensor *ins1[1] = {&x};
+    aglm_node *n;
+    aglm_graph *g = op_graph("Clip", 6, 1, ins1, NULL, 1, &n);
+    assert_int_equal(aglm_node_set_float(n, "min", -1.5f), AGLM_OK);
+    assert_int_equal(aglm_node_set_float(n, "max", 1.0f), AGLM_OK);
+    aglm_tensor y;
+    run_op(f, g, 1, ins1, NULL, 1, &y);
+    assert_values(&y, 1, d, (const double[]){-1.5, -1, 0, 1, 1});
+    aglm_tensor_free(&y);
+
+    aglm_tensor lo = tensor_f32(0, NULL, (const float[]){-2}), hi = tensor_f32(0, NULL, (const float[]){3});
+    const aglm_tensor *both[3] = {&x, &lo, &hi}, *max_only[3] = {&x, NULL, &hi};
+    const int is_const[3] = {0, 1, 1};
+    run_op(f, op_graph("Clip", 13, 3, both, is_const, 1, NULL), 3, both, is_const, 1, &y);
+    assert_values(&y, 1, d, (const double[]){-2, -1, 0, 2, 3});
+    aglm_tensor_free(&y);
+    run_op(f, op_graph("Clip", 13, 3, max_only, NULL, 1, NULL), 3, max_only, NULL, 1, &y);
+    assert_values(&y, 1, d, (const double[]){-3, -1, 0, 2, 3});
+    aglm_tensor_free(&y);
+    run_op(f, op_graph("Clip", 13, 1, ins1, NULL, 1, NULL), 1, ins1, NULL, 1, &y);
+    assert_values(&y, 1, d, (const double[]){-3, -1, 0, 2, 5});
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&x);
+    aglm_tensor_free(&lo);
+    aglm_tensor_free(&hi);
+}
+
+static aglm_tensor cast(cpu_fx *f, const aglm_tensor *x, aglm_dtype to)
+{
+    const aglm_tensor *ins[1] = {x};
+    aglm_node *n;
+    aglm_graph *g = op_graph("Cast", 19, 1, ins, NULL, 1, &n);
+    assert_int_equal(aglm_node_set_int(n, "to", to), AGLM_OK);
+    aglm_tensor y;
+    run_op(f, g, 1, ins, NULL, 1, &y);
+    assert_int_equal(y.dtype, to);
+    return y;
+}
+
+static void test_cast(void **state)
+{
+    cpu_fx *f = *state;
+    int64_t d[1] = {6};
+    aglm_tensor x = tensor_f32(1, d, (const float[]){-2.7f, -0.5f, 0, 1.5f, 3e9f, NAN});
+    aglm_tensor y = cast(f, &x, AGLM_I32);
+    assert_values(&y, 1, d, (const double[]){-2, 0, 0, 1, 2147483647, 0}); /* truncate, saturate */
+    aglm_tensor_free(&y);
+    y = cast(f, &x, AGLM_BOOL);
+    assert_values(&y, 1, d, (const double[]){1, 1, 0, 1, 1, 1});
+    aglm_tensor_free(&y);
+    y = cast(f, &x, AGLM_F16);
+    aglm_tensor back = cast(f, &y, AGLM_F64);
+    assert_float_equal(aglm_tensor_get_f64(&back, 0), -2.69921875, 1e-9); /* nearest f16 */
+    assert_float_equal(aglm_tensor_get_f64(&back, 3), 1.5, 0);
+    assert_true(isinf(aglm_tensor_get_f64(&back, 4)));
+    aglm_tensor_free(&back);
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&x);
+
+    aglm_tensor big = tensor_of(AGLM_I64, 1, (int64_t[]){3}, (const double[]){4294967297.0, -1, 300});
+    y = cast(f, &big, AGLM_I32); /* wraps like C */
+    assert_values(&y, 1, (int64_t[]){3}, (const double[]){1, -1, 300});
+    aglm_tensor_free(&y);
+    y = cast(f, &big, AGLM_U8);
+    assert_values(&y, 1, (int64_t[]){3}, (const double[]){1, 255, 44});
+    aglm_tensor_free(&y);
+    y = cast(f, &big, AGLM_F32);
+    assert_values(&y, 1, (int64_t[]){3}, (const double[]){4294967297.0, -1, 300});
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&big);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_binary_broadcasting),
+        cmocka_unit_test(test_binary_errors),
+        cmocka_unit_test(test_unary_ops),
+        cmocka_unit_test(test_sigmoid_extremes),
+        cmocka_unit_test(test_clip),
+        cmocka_unit_test(test_cast),
+    };
+    return cmocka_run_group_tests(tests, cpu_fx_setup, cpu_fx_teardown);
+}
