@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "loader.h"
 #include "log.h"
 
 #define PLUGIN_PREFIX "plugin."
@@ -111,17 +112,6 @@ static int is_false_word(const char *v)
     return !strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") || !strcmp(v, "0");
 }
 
-static int plugin_name_ok(const char *name)
-{
-    size_t n = strlen(name);
-    if (n == 0 || n > 63)
-        return 0;
-    for (const char *c = name; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-'))
-            return 0;
-    return 1;
-}
-
 /* Appends each ':'-separated entry, relative ones resolved against the ini's folder. */
 static aglm_status add_dirs(parse_ctx *p, const char *value)
 {
@@ -203,7 +193,7 @@ static int on_host_key(parse_ctx *p, const char *key, const char *value)
 
 static int on_plugin_key(parse_ctx *p, const char *name, const char *key, const char *value)
 {
-    if (!plugin_name_ok(name)) {
+    if (!host_plugin_name_valid(name)) {
         note_error(p, AGLM_ERR_PARSE, "section [plugin.%s]: '%s' is not a plugin name ([a-z0-9_-], at most 63)",
                    name, name);
         return 0;
