@@ -261,6 +261,56 @@ aglm_status host_loader_validate(const char *path, const aglm_plugin_desc *d)
     return check_ops(path, d);
 }
 
+static int past_end(uint64_t off, uint64_t len, uint64_t size)
+{
+    return off > size || len > size - off;
+}
+
+/* dlopen of a truncated object (a file still being written, a copy cut short) maps pages past
+ * its end and dies of SIGBUS: every segment and the header tables must lie inside the file. The
+ * private copy is checked, as nothing can change it between this check and dlopen. */
+static aglm_status check_complete(const char *path, const char *copy)
+{
+    int fd = open(copy, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return aglm_error(AGLM_ERR_IO, "%s: cannot read the private copy %s: %s", path, copy, strerror(errno));
+    aglm_status st = AGLM_OK;
+    struct stat sb;
+    ElfW(Ehdr) eh;
+    if (fstat(fd, &sb) != 0 || pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh) {
+        st = aglm_error(AGLM_ERR_INVALID, "%s: truncated ELF shared object (no complete ELF header)", path);
+        goto done;
+    }
+    uint64_t size = (uint64_t)sb.st_size;
+    if (eh.e_phentsize != sizeof(ElfW(Phdr)) || eh.e_phnum == 0 ||
+        past_end(eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(ElfW(Phdr)), size)) {
+        st = aglm_error(AGLM_ERR_INVALID, "%s: truncated or corrupt ELF shared object (program headers outside the "
+                        "file's %llu bytes)", path, (unsigned long long)size);
+        goto done;
+    }
+    if (eh.e_shnum && past_end(eh.e_shoff, (uint64_t)eh.e_shnum * eh.e_shentsize, size)) {
+        st = aglm_error(AGLM_ERR_INVALID, "%s: truncated ELF shared object (section headers end past the file's "
+                        "%llu bytes)", path, (unsigned long long)size);
+        goto done;
+    }
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        ElfW(Phdr) ph;
+        if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + i * sizeof ph)) != (ssize_t)sizeof ph) {
+            st = aglm_error(AGLM_ERR_IO, "%s: cannot read program header %u", path, i);
+            break;
+        }
+        if (ph.p_type != PT_NULL && past_end(ph.p_offset, ph.p_filesz, size)) {
+            st = aglm_error(AGLM_ERR_INVALID, "%s: truncated ELF shared object (segment %u ends at byte %llu, the "
+                            "file has %llu)", path, i, (unsigned long long)(ph.p_offset + ph.p_filesz),
+                            (unsigned long long)size);
+            break;
+        }
+    }
+done:
+    close(fd);
+    return st;
+}
+
 static const char *stem_of(const char *path, size_t *len)
 {
     const char *base = strrchr(path, '/');
@@ -297,9 +347,13 @@ aglm_status host_loader_open(const char *path, const char *dir, unsigned seq, ho
         free(copy);
         return st;
     }
+    void *handle = NULL;
+    st = check_complete(path, copy);
+    if (st != AGLM_OK)
+        goto fail;
 
     dlerror();
-    void *handle = dlopen(copy, RTLD_NOW | RTLD_LOCAL);
+    handle = dlopen(copy, RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
         st = dl_failure(path, copy, "cannot load");
         goto fail;

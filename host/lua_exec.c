@@ -254,6 +254,51 @@ static int x_backend(lua_State *L)
     return 2;
 }
 
+/* x:profile(): {runs=, peak_bytes=, nodes={{node=, op=, calls=, ms=}, ...}} in execution order
+ * for an executable compiled with profile=1; nil and a message when the backend does not
+ * profile (its table predates the op, or leaves it NULL). */
+static int x_profile(lua_State *L)
+{
+    lexec *x = check_exec(L, 1);
+    const aglm_backend_ops *ops = backend_ops(x->ref);
+    const char *name = host_ref_desc(x->ref)->name;
+    if (ops->struct_size < offsetof(aglm_backend_ops, profile) + sizeof ops->profile ||
+        !ops->profile) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "backend %s does not profile", name);
+        return 2;
+    }
+    aglm_profile p;
+    memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    if (ops->profile(host_ref_state(x->ref), x->exec, &p) != AGLM_OK)
+        return luaL_error(L, "profile: %s", aglm_last_error());
+    if (p.count && !p.entries)
+        return luaL_error(L, "profile: backend %s gave %d entries and no array", name,
+                          (int)p.count);
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, (lua_Integer)p.runs);
+    lua_setfield(L, -2, "runs");
+    lua_pushinteger(L, (lua_Integer)p.peak_bytes);
+    lua_setfield(L, -2, "peak_bytes");
+    lua_createtable(L, (int)p.count, 0);
+    for (size_t i = 0; i < p.count; i++) {
+        const aglm_profile_entry *e = &p.entries[i];
+        lua_createtable(L, 0, 4);
+        lua_pushstring(L, e->node ? e->node : "");
+        lua_setfield(L, -2, "node");
+        lua_pushstring(L, e->op ? e->op : "?");
+        lua_setfield(L, -2, "op");
+        lua_pushinteger(L, (lua_Integer)e->calls);
+        lua_setfield(L, -2, "calls");
+        lua_pushnumber(L, e->total_ms);
+        lua_setfield(L, -2, "ms");
+        lua_rawseti(L, -2, (lua_Integer)(i + 1));
+    }
+    lua_setfield(L, -2, "nodes");
+    return 1;
+}
+
 static int x_tostring(lua_State *L)
 {
     lexec *x = luaL_checkudata(L, 1, HOST_LUA_EXEC);
@@ -269,7 +314,8 @@ static int x_tostring(lua_State *L)
 void host_lua_open_exec(lua_State *L)
 {
     static const luaL_Reg methods[] = {
-        {"run", x_run}, {"backend", x_backend}, {"release", x_release}, {NULL, NULL}};
+        {"run", x_run}, {"backend", x_backend}, {"profile", x_profile},
+        {"release", x_release}, {NULL, NULL}};
     static const luaL_Reg funcs[] = {{"compile", l_compile}, {NULL, NULL}};
     luaL_newmetatable(L, HOST_LUA_EXEC);
     luaL_newlib(L, methods);

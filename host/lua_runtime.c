@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "lua_internal.h"
+#include "lua_serve.h"
 
 #define REGISTRY_KEY "aglm.host_registry"
 
@@ -70,6 +71,7 @@ static int open_module(lua_State *L)
     host_lua_open_exec(L);
     host_lua_open_plugins(L);
     host_lua_open_util(L);
+    host_lua_open_serve(L);
     lua_pushliteral(L, AGLM_VERSION_STRING);
     lua_setfield(L, -2, "version");
     return 1;
@@ -121,21 +123,26 @@ int host_lua_run_pipeline(host_registry *reg, const char *script, int argc, char
     lua_State *L = luaL_newstate();
     if (!L) {
         fprintf(stderr, "aglm-host: %s: cannot create a Lua state (out of memory)\n", script);
+        aglm_error(AGLM_ERR_NOMEM, "%s: cannot create a Lua state (out of memory)", script);
         return 1;
     }
     host_log(AGLM_LOG_DEBUG, NULL, "running pipeline '%s' with %d argument(s)", script, argc);
     lua_pushcfunction(L, run_protected);
     lua_pushlightuserdata(L, &p);
     int rc = 0;
+    char err[HOST_LUA_MSG_MAX] = ""; /* the message, for callers (aglm_last_error) */
     if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
         fflush(stdout);
         fprintf(stderr, "aglm-host: %s\n", msg ? msg : "(error object is not a string)");
+        snprintf(err, sizeof err, "%s", msg ? msg : "(error object is not a string)");
         rc = 1;
     }
     /* Collects every graph, tensor and executable; executables release their backends here,
      * before the caller frees the registry. */
     lua_close(L);
     fflush(stdout);
+    if (rc)
+        aglm_error(AGLM_ERR_INVALID, "%s", err);
     return rc;
 }

@@ -1,6 +1,9 @@
 /* Tensor userdata (owns an aglm_tensor) and aglm.tensor, aglm.random, aglm.load_npy,
- * aglm.save_npy. */
+ * aglm.save_npy, aglm.load_tensor. */
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lua_internal.h"
@@ -162,6 +165,127 @@ static int l_save_npy(lua_State *L)
     return 0;
 }
 
+/* ---- aglm.load_tensor ------------------------------------------------------------------ */
+
+#define PROBE_BYTES 4096
+
+static int has_load_tensor(const aglm_frontend_ops *ops)
+{
+    return ops &&
+           ops->struct_size >= offsetof(aglm_frontend_ops, load_tensor) + sizeof ops->load_tensor &&
+           ops->load_tensor;
+}
+
+static int probe_score(aglm_plugin_ref *ref, const char *path, const unsigned char *head,
+                       size_t head_len)
+{
+    const aglm_frontend_ops *ops = host_ref_desc(ref)->ops;
+    if (ops->struct_size < offsetof(aglm_frontend_ops, probe) + sizeof ops->probe || !ops->probe)
+        return 0;
+    return ops->probe(host_ref_state(ref), path, head, head_len);
+}
+
+/* Among the started frontends that read tensor files: the most confident by probe; when none
+ * claims the file (a TensorProto has no magic to recognise), "onnx", else the first by name.
+ * NULL with the message in msg when no frontend reads tensor files. */
+static aglm_plugin_ref *pick_tensor_frontend(host_registry *reg, const char *path,
+                                             const unsigned char *head, size_t head_len,
+                                             char *msg)
+{
+    aglm_plugin_ref **refs = NULL;
+    size_t count = 0;
+    if (host_registry_acquire_all(reg, AGLM_KIND_FRONTEND, &refs, &count) != AGLM_OK) {
+        snprintf(msg, HOST_LUA_MSG_MAX, "listing frontends: %s", aglm_last_error());
+        return NULL;
+    }
+    aglm_plugin_ref *best = NULL, *onnx = NULL, *first = NULL;
+    int best_score = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (!has_load_tensor(host_ref_desc(refs[i])->ops))
+            continue;
+        int score = probe_score(refs[i], path, head, head_len);
+        if (score > best_score) {
+            best = refs[i];
+            best_score = score;
+        }
+        if (strcmp(host_ref_desc(refs[i])->name, "onnx") == 0)
+            onnx = refs[i];
+        if (!first)
+            first = refs[i];
+    }
+    aglm_plugin_ref *pick = best ? best : onnx ? onnx : first;
+    int len = snprintf(msg, HOST_LUA_MSG_MAX, "no frontend reads tensor files (loaded: ");
+    for (size_t i = 0; i < count; i++) {
+        if (!pick && len > 0 && len < HOST_LUA_MSG_MAX)
+            len += snprintf(msg + len, HOST_LUA_MSG_MAX - (size_t)len, "%s%s", i ? ", " : "",
+                            host_ref_desc(refs[i])->name);
+        if (refs[i] != pick)
+            host_registry_release(refs[i]);
+    }
+    if (!pick && len > 0 && len < HOST_LUA_MSG_MAX)
+        snprintf(msg + len, HOST_LUA_MSG_MAX - (size_t)len, "%s)", count ? "" : "none");
+    free(refs);
+    return pick;
+}
+
+static int l_load_tensor(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    const char *frontend = NULL;
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        /* the op takes no options, so any other key is a mistake worth naming */
+        lua_pushnil(L);
+        while (lua_next(L, 2)) {
+            lua_pop(L, 1);
+            if (lua_type(L, -1) != LUA_TSTRING || strcmp(lua_tostring(L, -1), "frontend") != 0)
+                return luaL_error(L, "load_tensor: unknown option '%s' (accepted: frontend)",
+                                  luaL_tolstring(L, -1, NULL));
+        }
+        lua_getfield(L, 2, "frontend");
+        frontend = lua_tostring(L, -1); /* stays on the stack, so alive */
+    }
+    unsigned char *head = host_lua_push_scratch(L, PROBE_BYTES);
+    char *msg = host_lua_push_scratch(L, HOST_LUA_MSG_MAX);
+    aglm_tensor *t = host_lua_push_tensor(L);
+
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return luaL_error(L, "load_tensor: cannot open '%s': %s", path, strerror(errno));
+    size_t head_len = fread(head, 1, PROBE_BYTES, f);
+    int read_err = ferror(f) ? errno : 0;
+    fclose(f);
+    if (read_err)
+        return luaL_error(L, "load_tensor: cannot read '%s': %s", path, strerror(read_err));
+
+    host_registry *reg = host_lua_registry(L);
+    aglm_plugin_ref *ref;
+    if (frontend) {
+        ref = host_registry_acquire(reg, frontend, AGLM_KIND_FRONTEND);
+        if (!ref)
+            return luaL_error(L, "load_tensor '%s': %s", path, aglm_last_error());
+    } else {
+        ref = pick_tensor_frontend(reg, path, head, head_len, msg);
+        if (!ref)
+            return luaL_error(L, "load_tensor '%s': %s", path, msg);
+    }
+    const aglm_plugin_desc *d = host_ref_desc(ref);
+    aglm_status st;
+    if (!has_load_tensor(d->ops))
+        st = aglm_error(AGLM_ERR_UNSUPPORTED, "frontend '%s' reads no tensor files", d->name);
+    else
+        st = ((const aglm_frontend_ops *)d->ops)->load_tensor(host_ref_state(ref), path, t);
+    if (st != AGLM_OK) {
+        host_lua_save_error(msg);
+        aglm_tensor_free(t);
+        memset(t, 0, sizeof *t);
+    }
+    host_registry_release(ref);
+    if (st != AGLM_OK)
+        return luaL_error(L, "load_tensor '%s': %s", path, msg);
+    return 1;
+}
+
 /* ---- methods --------------------------------------------------------------------------- */
 
 static int t_shape(lua_State *L)
@@ -258,7 +382,7 @@ void host_lua_open_tensor(lua_State *L)
         {"totable", t_totable}, {"release", t_release}, {NULL, NULL}};
     static const luaL_Reg funcs[] = {{"tensor", l_tensor},     {"random", l_random},
                                      {"load_npy", l_load_npy}, {"save_npy", l_save_npy},
-                                     {NULL, NULL}};
+                                     {"load_tensor", l_load_tensor}, {NULL, NULL}};
     luaL_newmetatable(L, HOST_LUA_TENSOR);
     luaL_newlib(L, methods);
     lua_setfield(L, -2, "__index");

@@ -1,5 +1,7 @@
 /* aglm-host: reads the configuration, loads the plugins and runs the action the command line
- * asks for. Exit status: 0 success, 1 pipeline or run-time error, 2 usage error. */
+ * asks for; when a pipeline served models, keeps running as a service (service.h) until told to
+ * stop. `aglm-host --ctl SOCKET COMMAND...` is the admin socket's client instead (ctl.h).
+ * Exit status: 0 success, 1 pipeline or run-time error, 2 usage error. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,9 +10,14 @@
 #include "aglm/aglm.h"
 #include "cli.h"
 #include "config.h"
+#include "ctl.h"
 #include "log.h"
 #include "lua_runtime.h"
+#include "lua_serve.h"
 #include "registry.h"
+#include "reload.h"
+#include "served.h"
+#include "service.h"
 
 #define EXIT_USAGE 2
 
@@ -25,6 +32,8 @@ static int usage_error(const char *msg)
 typedef struct scanned {
     char **paths;
     size_t count;
+    const char **watch;  /* AGLM_PLUGIN_PATH and --plugin-dir folders, watched by a service */
+    size_t num_watch;
 } scanned;
 
 static int seen_before(scanned *s, const char *dir)
@@ -63,9 +72,32 @@ static void scan(host_registry *reg, scanned *s, const char *dir, const char *or
              loaded, failed);
 }
 
+static void add_watch(scanned *s, const char *dir)
+{
+    char *copy = strdup(dir);
+    const char **grown = copy ? realloc(s->watch, (s->num_watch + 1) * sizeof *grown) : NULL;
+    if (!grown) {
+        free(copy);
+        return;
+    }
+    s->watch = grown;
+    s->watch[s->num_watch++] = copy;
+}
+
+static void scanned_free(scanned *s)
+{
+    for (size_t i = 0; i < s->count; i++)
+        free(s->paths[i]);
+    free(s->paths);
+    for (size_t i = 0; i < s->num_watch; i++)
+        free((char *)s->watch[i]);
+    free(s->watch);
+    memset(s, 0, sizeof *s);
+}
+
 /* The default folder, then [host] plugin_dirs, then AGLM_PLUGIN_PATH, then --plugin-dir. */
 static void scan_plugin_dirs(host_registry *reg, const host_config *cfg, const host_cli *cli,
-                             const char *exe_dir)
+                             const char *exe_dir, scanned *out)
 {
     scanned s = {0};
     char dir[PATH_MAX];
@@ -78,15 +110,17 @@ static void scan_plugin_dirs(host_registry *reg, const host_config *cfg, const h
     const char *env = getenv("AGLM_PLUGIN_PATH");
     if (env) {
         char *copy = strdup(env), *save = NULL;
-        for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save))
+        for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save)) {
             scan(reg, &s, d, "AGLM_PLUGIN_PATH");
+            add_watch(&s, d);
+        }
         free(copy);
     }
-    for (size_t i = 0; i < cli->num_plugin_dirs; i++)
+    for (size_t i = 0; i < cli->num_plugin_dirs; i++) {
         scan(reg, &s, cli->plugin_dirs[i], "--plugin-dir");
-    for (size_t i = 0; i < s.count; i++)
-        free(s.paths[i]);
-    free(s.paths);
+        add_watch(&s, cli->plugin_dirs[i]);
+    }
+    *out = s;
 }
 
 static int list_plugins(host_registry *reg)
@@ -141,21 +175,52 @@ static int run(const host_cli *cli)
         host_config_free(&cfg);
         return 1;
     }
-    scan_plugin_dirs(reg, &cfg, cli, exe_dir);
+    scanned dirs = {0};
+    scan_plugin_dirs(reg, &cfg, cli, exe_dir, &dirs);
 
     int rc;
-    if (cli->action == HOST_ACTION_LIST_PLUGINS)
+    if (cli->action == HOST_ACTION_LIST_PLUGINS) {
         rc = list_plugins(reg);
-    else
-        rc = host_lua_run_pipeline(reg, cli->pipeline, cli->nargs, cli->args);
+    } else {
+        host_served *served = NULL;
+        if (host_served_new(reg, &served) != AGLM_OK) {
+            fprintf(stderr, "aglm-host: %s\n", aglm_last_error());
+            rc = 1;
+        } else {
+            host_lua_bind_served(served);
+            rc = host_lua_run_pipeline(reg, cli->pipeline, cli->nargs, cli->args);
+            char admin[108];
+            if (rc == 0 && host_lua_service_wanted(admin, sizeof admin)) {
+                fflush(stdout);
+                host_config *live = &cfg; /* SIGHUP points it at the reloaded config */
+                host_service_options so = {
+                    .reg = reg,
+                    .config = &live,
+                    .served = served,
+                    .admin_socket = admin,
+                    .plugin_dirs = (const char *const *)dirs.paths,
+                    .num_plugin_dirs = dirs.count,
+                    .watch_dirs = dirs.watch,
+                    .num_watch_dirs = dirs.num_watch,
+                };
+                rc = host_service_run(&so);
+            }
+            host_lua_bind_served(NULL);
+            host_served_free(served); /* executables go before the backends they hold */
+        }
+    }
     fflush(stdout);
     host_registry_free(reg);
+    host_config_reload_fini();
     host_config_free(&cfg);
+    scanned_free(&dirs);
     return rc;
 }
 
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "--ctl") == 0)
+        return host_ctl_main(argc - 2, argv + 2);
     host_cli cli;
     char err[512];
     if (host_cli_parse(argc, argv, &cli, err, sizeof err) != 0) {
@@ -166,6 +231,8 @@ int main(int argc, char **argv)
     switch (cli.action) {
     case HOST_ACTION_HELP:
         fputs(host_cli_usage, stdout);
+        fputs("\nadmin client:\n", stdout);
+        fputs(host_ctl_usage, stdout);
         break;
     case HOST_ACTION_VERSION:
         printf("aglm-host %s (libaglm %s, plugin ABI %d.%d)\n", AGLM_VERSION_STRING, aglm_version(),
@@ -178,6 +245,7 @@ int main(int argc, char **argv)
     default:
         /* Until the config says otherwise; --log-level wins over the config. */
         host_log_set_level(cli.log_level >= 0 ? (aglm_log_level)cli.log_level : AGLM_LOG_WARN);
+        host_signals_init(); /* before plugins start threads, so each inherits the blocked mask */
         rc = run(&cli);
         break;
     }

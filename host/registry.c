@@ -258,7 +258,9 @@ static aglm_status open_version(host_registry *r, const char *path, const load_w
         return st;
     }
     const aglm_plugin_desc *d = desc_of(v);
+    pthread_mutex_lock(&r->lock); /* host_registry_set_config may swap r->cfg */
     const host_section *section = host_config_plugin(r->cfg, d->name);
+    pthread_mutex_unlock(&r->lock);
 
     if (want->name && strcmp(want->name, d->name) != 0)
         st = aglm_error(AGLM_ERR_INVALID, "%s: holds plugin '%s', which cannot replace '%s'", path, d->name,
@@ -487,7 +489,8 @@ static aglm_status list_so_files(const char *dir, char ***out, size_t *count)
         free(names);
         return st;
     }
-    qsort(names, n, sizeof *names, cmp_str);
+    if (n > 1) /* an empty folder leaves names NULL, which qsort must not get */
+        qsort(names, n, sizeof *names, cmp_str);
     *out = names;
     *count = n;
     return AGLM_OK;
@@ -784,4 +787,13 @@ aglm_status host_registry_metrics(host_registry *r, const char *name, host_metri
     aglm_status st = host_services_metrics(&ref->svc, out, count);
     host_registry_release(ref);
     return st;
+}
+
+void host_registry_set_config(host_registry *r, const host_config *cfg)
+{
+    if (!r || !cfg)
+        return;
+    pthread_mutex_lock(&r->lock);
+    r->cfg = cfg;
+    pthread_mutex_unlock(&r->lock);
 }

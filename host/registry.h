@@ -100,4 +100,9 @@ aglm_status host_registry_list(host_registry *r, host_plugin_info **rows, size_t
 /* Versions draining now (replaced or unloaded, still referenced). */
 size_t host_registry_num_draining(host_registry *r);
 
+/* Gives later loads and replaces the sections of `cfg` (borrowed, like host_registry_new's).
+ * Versions already started keep the section they were initialised with, so the old config must
+ * outlive them: host_config_reload keeps every config it replaces until the host exits. */
+void host_registry_set_config(host_registry *r, const host_config *cfg);
+
 #endif

@@ -2,6 +2,7 @@
 -- write the outputs and optionally benchmark it.
 --
 --   aglm-host --pipeline scripts/cpu_fp32.lua -- model=FILE inputs=DIR outdir=DIR [bench=N] [threads=T]
+--                                                   [profile=1]
 --
 --   model    the model file (any format a frontend plugin reads)
 --   inputs   folder with one <name>.npy per model input; without it, inputs are random (seed 0)
@@ -10,6 +11,9 @@
 --   bench    after the run: warm up once, time N runs, print the latency as the last line
 --   threads  worker threads of the cpu backend (0 or absent: aglm.ini's [plugin.cpu] threads,
 --            else one per core)
+--   profile  1: compile with the backend's profiling on and, after the runs (bench's included),
+--            print the time per op type (sorted, with its share and node count), the 10 slowest
+--            nodes and the peak bytes of intermediate tensors, before the latency line
 --
 -- In file names every character of a tensor name outside [A-Za-z0-9_.-] becomes '_'.
 -- With no arguments it runs models/default.yaml (beside this script) on random inputs and says
@@ -18,7 +22,7 @@
 local aglm = require "aglm"
 local args = ...
 
-local ACCEPTED = { "model", "inputs", "outdir", "bench", "threads" }
+local ACCEPTED = { "model", "inputs", "outdir", "bench", "threads", "profile" }
 
 local function check_args()
   local known, unknown = {}, {}
@@ -105,16 +109,65 @@ local function first_values(t, k)
   return table.concat(parts, " ")
 end
 
+-- Time per op type and the slowest nodes, from x:profile().
+local function print_profile(x)
+  local p, why = x:profile()
+  if not p then
+    print("profile: " .. why)
+    return
+  end
+  local total, by_op, order = 0, {}, {}
+  for _, n in ipairs(p.nodes) do
+    total = total + n.ms
+    local o = by_op[n.op]
+    if not o then
+      o = { op = n.op, ms = 0, nodes = 0 }
+      by_op[n.op] = o
+      order[#order + 1] = o
+    end
+    o.ms, o.nodes = o.ms + n.ms, o.nodes + 1
+  end
+  local runs = math.max(p.runs, 1)
+  table.sort(order, function(a, b) return a.ms > b.ms end)
+  print(("profile: %d runs, %d nodes, %.3f ms per run in kernels"):format(p.runs, #p.nodes,
+    total / runs))
+  print(("%-24s %10s %7s %6s"):format("op", "ms/run", "%", "nodes"))
+  for _, o in ipairs(order) do
+    print(("%-24s %10.3f %6.1f%% %6d"):format(o.op, o.ms / runs,
+      total > 0 and 100 * o.ms / total or 0, o.nodes))
+  end
+  local slow = {}
+  for i, n in ipairs(p.nodes) do slow[i] = n end
+  table.sort(slow, function(a, b) return a.ms > b.ms end)
+  print(("slowest nodes:"))
+  for i = 1, math.min(10, #slow) do
+    local n = slow[i]
+    print(("  %-40s %-20s %10.3f ms/run %6.1f%%"):format(n.node, n.op, n.ms / runs,
+      total > 0 and 100 * n.ms / total or 0))
+  end
+  if p.peak_bytes > 0 then
+    print(("peak intermediate bytes: %d (%.1f MiB)"):format(p.peak_bytes, p.peak_bytes / 1048576))
+  else
+    print("peak intermediate bytes: unknown")
+  end
+end
+
 check_args()
 local bench = int_arg("bench", 1)
 local threads = int_arg("threads", 0)
+local profile = int_arg("profile", 0)
+if profile and profile > 1 then error(("profile=%s: expected 0 or 1"):format(args.profile)) end
+profile = profile == 1
 local default_run = args.model == nil
 local model = args.model or (aglm.script_dir .. "/models/default.yaml")
 
 local g = aglm.load(model)
 local dce = plugin_started("dce", "pass")
 if dce then aglm.pass(g, "dce") end
-local x = aglm.compile(g, "cpu", (threads or 0) > 0 and { threads = threads } or nil)
+local copts = {}
+if (threads or 0) > 0 then copts.threads = threads end
+if profile then copts.profile = 1 end
+local x = aglm.compile(g, "cpu", copts)
 local inputs, described = read_inputs(g, args.inputs)
 
 if default_run then
@@ -139,7 +192,8 @@ for _, v in ipairs(g:outputs()) do
   end
 end
 
-if bench then
-  local r = aglm.bench(function() x:run(inputs) end, bench, 1)
+local r = bench and aglm.bench(function() x:run(inputs) end, bench, 1)
+if profile then print_profile(x) end
+if r then
   print(("latency_ms median=%.3f p90=%.3f min=%.3f iters=%d"):format(r.median, r.p90, r.min, r.iters))
 end

@@ -55,6 +55,11 @@ extern const infer_rule infer_rules_tensor[];
 extern const infer_rule infer_rules_index[];
 extern const infer_rule infer_rules_const[];
 extern const infer_rule infer_rules_control[];
+extern const infer_rule infer_rules_seq[];
+extern const infer_rule infer_rules_einsum[];
+extern const infer_rule infer_rules_image[];
+extern const infer_rule infer_rules_signal[];
+extern const infer_rule infer_rules_norm[];
 
 /* ---- dims and shapes (infer_broadcast.c) ----------------------------------------------- */
 

@@ -1,4 +1,7 @@
-/* Rules of ops that make shapes and constants: Shape, Size, Constant, ConstantOfShape. */
+/* Rules of ops that make shapes and constants: Shape, Size, Constant, ConstantOfShape, Range,
+ * EyeLike, OneHot. Sizes that come from input values are known only when those inputs are
+ * constants; otherwise the rank is. */
+#include <math.h>
 #include "infer_internal.h"
 
 /* Shape: int64 [rank] (or [end - start] with opset 15's start/end). */
@@ -88,7 +91,91 @@ static aglm_status constant_of_shape(infer_ctx *c)
     return AGLM_OK;
 }
 
+/* The one value of constant scalar input i as a double; 0 when it is not known. */
+static int const_scalar(const infer_ctx *c, size_t i, double *v)
+{
+    aglm_value *val = infer_in_value(c, i);
+    const aglm_tensor *t = val ? aglm_value_const(val) : NULL;
+    if (!t || aglm_tensor_numel(t) != 1 || t->device != AGLM_DEVICE_CPU || !t->data || aglm_dtype_size(t->dtype) == 0)
+        return 0;
+    *v = aglm_tensor_get_f64(t, 0);
+    return 1;
+}
+
+/* Range: 1-D of start's dtype, max(ceil((limit - start) / delta), 0) long. */
+static aglm_status range(infer_ctx *c)
+{
+    aglm_status st;
+    if ((st = infer_same_dtype(c, 0, 1)) != AGLM_OK || (st = infer_same_dtype(c, 0, 2)) != AGLM_OK)
+        return st;
+    for (size_t i = 0; i < 3; i++)
+        if (c->in[i].rank > 0 && !(c->in[i].rank == 1 && c->in[i].dims[0].value == 1)) {
+            char s[128];
+            return infer_err(c, AGLM_ERR_SHAPE, "input %zu must be a scalar, got %s", i,
+                             infer_type_str(&c->in[i], s, sizeof s));
+        }
+    infer_type y;
+    infer_type_unknown(&y, c->in[0].dtype);
+    y.rank = 1;
+    y.dims[0] = infer_dim_unknown();
+    double a, b, d;
+    if (const_scalar(c, 0, &a) && const_scalar(c, 1, &b) && const_scalar(c, 2, &d)) {
+        if (d == 0)
+            return infer_err(c, AGLM_ERR_INVALID, "delta is 0");
+        double n = ceil((b - a) / d);
+        if (n < (double)INT32_MAX)
+            y.dims[0] = infer_dim_static(n > 0 ? (int64_t)n : 0);
+    }
+    infer_set_out(c, 0, &y);
+    return AGLM_OK;
+}
+
+/* EyeLike: the shape of the 2-D input, dtype from attribute 'dtype' (default the input's). */
+static aglm_status eye_like(infer_ctx *c)
+{
+    aglm_status st = infer_need_rank(c, 0, 2, "input");
+    if (st != AGLM_OK)
+        return st;
+    infer_type y = c->in[0];
+    if (aglm_node_attr(c->node, "dtype")) {
+        y.dtype = (aglm_dtype)aglm_node_get_int(c->node, "dtype", 0);
+        if (aglm_dtype_size(y.dtype) == 0)
+            return infer_err(c, AGLM_ERR_UNSUPPORTED, "attribute 'dtype' %d is not a supported dtype", (int)y.dtype);
+    }
+    infer_set_out(c, 0, &y);
+    return AGLM_OK;
+}
+
+/* OneHot: indices' shape with depth inserted at axis; the dtype of values. */
+static aglm_status one_hot(infer_ctx *c)
+{
+    const infer_type *idx = &c->in[0];
+    infer_type y;
+    infer_type_unknown(&y, c->in[2].dtype);
+    if (idx->rank >= 0) {
+        int rank = idx->rank + 1, axis;
+        if (rank > AGLM_MAX_RANK)
+            return infer_err(c, AGLM_ERR_UNSUPPORTED, "output rank %d is more than %d", rank, AGLM_MAX_RANK);
+        infer_type r = *idx;
+        r.rank = rank;
+        aglm_status st = infer_axis(c, aglm_node_get_int(c->node, "axis", -1), rank, 0, &r, "axis", &axis);
+        if (st != AGLM_OK)
+            return st;
+        double depth;
+        aglm_dim dd = const_scalar(c, 1, &depth) && depth >= 1 && depth < (double)INT32_MAX
+                          ? infer_dim_static((int64_t)depth) : infer_dim_unknown();
+        y.rank = rank;
+        for (int i = 0, j = 0; i < rank; i++)
+            y.dims[i] = i == axis ? dd : idx->dims[j++];
+    }
+    infer_set_out(c, 0, &y);
+    return AGLM_OK;
+}
+
 const infer_rule infer_rules_const[] = {
+    {"Range", range, 3, 3, 1, 1},
+    {"EyeLike", eye_like, 1, 1, 1, 1},
+    {"OneHot", one_hot, 3, 3, 1, 1},
     {"Shape", shape, 1, 1, 1, 1},
     {"Size", size, 1, 1, 1, 1},
     {"Constant", constant, 0, 0, 1, 1},

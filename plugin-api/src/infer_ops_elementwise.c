@@ -195,6 +195,24 @@ static aglm_status cast(infer_ctx *c)
     return AGLM_OK;
 }
 
+/* BitCast (opset 26): the shape stays; the dtype is attribute `to`, of the input's width. */
+static aglm_status bit_cast(infer_ctx *c)
+{
+    if (!aglm_node_attr(c->node, "to"))
+        return infer_err(c, AGLM_ERR_INVALID, "attribute 'to' is missing");
+    int64_t to = aglm_node_get_int(c->node, "to", 0);
+    if (to < 0 || to > 64 || !castable((aglm_dtype)to))
+        return infer_err(c, AGLM_ERR_UNSUPPORTED, "cannot bitcast to dtype %lld", (long long)to);
+    aglm_dtype from = c->in[0].dtype;
+    if (from != AGLM_UNDEFINED && aglm_dtype_size(from) != aglm_dtype_size((aglm_dtype)to))
+        return infer_err(c, AGLM_ERR_TYPE, "cannot bitcast %s to %s: the element widths differ",
+                         aglm_dtype_name(from), aglm_dtype_name((aglm_dtype)to));
+    infer_type t = c->in[0];
+    t.dtype = (aglm_dtype)to;
+    infer_set_out(c, 0, &t);
+    return AGLM_OK;
+}
+
 /* CastLike: the shape of input 0, the dtype of input 1. */
 static aglm_status cast_like(infer_ctx *c)
 {
@@ -242,6 +260,7 @@ const infer_rule infer_rules_elementwise[] = {
     UNARY("Sign"),
     UNARY("Erf"),
     UNARY("BitwiseNot"),
+    UNARY("Shrink"),
     UNARY_FLOAT("Sigmoid"),
     UNARY_FLOAT("Tanh"),
     UNARY_FLOAT("Exp"),
@@ -273,6 +292,7 @@ const infer_rule infer_rules_elementwise[] = {
     UNARY_FLOAT("Softsign"),
     UNARY_FLOAT("Mish"),
     UNARY_FLOAT("Gelu"),
+    UNARY_FLOAT("Swish"),
     {"IsNaN", unary_predicate, 1, 1, 1, 1},
     {"IsInf", unary_predicate, 1, 1, 1, 1},
     {"Not", unary_not, 1, 1, 1, 1},
@@ -304,6 +324,7 @@ const infer_rule infer_rules_elementwise[] = {
     {"Dropout", dropout, 1, 3, 1, 2},
     {"Cast", cast, 1, 1, 1, 1},
     {"CastLike", cast_like, 2, 2, 1, 1},
+    {"BitCast", bit_cast, 1, 1, 1, 1},
     {"QuantizeLinear", quantize, 2, 3, 1, 1},
     {"DequantizeLinear", dequantize, 2, 3, 1, 1},
     {NULL, NULL, 0, 0, 0, 0},

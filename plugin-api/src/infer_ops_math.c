@@ -1,4 +1,5 @@
-/* Linear algebra and reductions: MatMul, Gemm, Softmax family, Reduce*, ArgMax/ArgMin. */
+/* Linear algebra and reductions: MatMul, MatMulInteger, QLinearMatMul, Gemm, Softmax family,
+ * Reduce*, ArgMax/ArgMin. */
 #include <string.h>
 #include "infer_internal.h"
 
@@ -64,6 +65,23 @@ static aglm_status matmul_integer(infer_ctx *c)
 {
     infer_type t;
     aglm_status st = matmul_shape(c, AGLM_I32, &t);
+    if (st == AGLM_OK)
+        infer_set_out(c, 0, &t);
+    return st;
+}
+
+/* QLinearMatMul: a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point;
+ * numpy.matmul of a and b, in y_zero_point's dtype. */
+static aglm_status qlinear_matmul(infer_ctx *c)
+{
+    infer_type in[2] = {c->in[0], c->in[3]}, t;
+    unsigned char present[2] = {1, 1};
+    infer_ctx sub = *c;
+    sub.n_in = 2;
+    sub.in = in;
+    sub.present = present;
+    aglm_dtype dt = c->in[7].dtype != AGLM_UNDEFINED ? c->in[7].dtype : c->in[0].dtype;
+    aglm_status st = matmul_shape(&sub, dt, &t);
     if (st == AGLM_OK)
         infer_set_out(c, 0, &t);
     return st;
@@ -230,6 +248,7 @@ static aglm_status argminmax(infer_ctx *c)
 const infer_rule infer_rules_math[] = {
     {"MatMul", matmul, 2, 2, 1, 1},
     {"MatMulInteger", matmul_integer, 2, 4, 1, 1},
+    {"QLinearMatMul", qlinear_matmul, 8, 8, 1, 1},
     {"Gemm", gemm, 2, 3, 1, 1},
     {"Softmax", softmax, 1, 1, 1, 1},
     {"LogSoftmax", softmax, 1, 1, 1, 1},

@@ -192,8 +192,9 @@ static aglm_status conv_common(infer_ctx *c, window *w, int64_t *group, int *ker
     return AGLM_OK;
 }
 
-/* Conv: X[N,C,D...] * W[M,C/group,k...] (+ B[M]) -> Y[N,M,D'...]. */
-static aglm_status conv(infer_ctx *c)
+/* Conv: X[N,C,D...] * W[M,C/group,k...] (+ B[M]) -> Y[N,M,D'...]; DeformConv has the same
+ * output, its bias at input `bias` 3 after the offsets. */
+static aglm_status conv_like(infer_ctx *c, size_t bias)
 {
     const infer_type *x = &c->in[0], *wt = &c->in[1];
     window w;
@@ -216,7 +217,7 @@ static aglm_status conv(infer_ctx *c)
         return infer_err(c, AGLM_ERR_SHAPE, "weight %s has %lld output channels, not a multiple of group %lld",
                          infer_type_str(wt, sw, sizeof sw), (long long)m.value, (long long)group);
     }
-    if ((st = check_bias(c, 2, m, wt)) != AGLM_OK)
+    if ((st = check_bias(c, bias, m, wt)) != AGLM_OK)
         return st;
     infer_type y;
     infer_type_unknown(&y, x->dtype);
@@ -232,6 +233,16 @@ static aglm_status conv(infer_ctx *c)
     }
     infer_set_out(c, 0, &y);
     return AGLM_OK;
+}
+
+static aglm_status conv(infer_ctx *c)
+{
+    return conv_like(c, 2);
+}
+
+static aglm_status deform_conv(infer_ctx *c)
+{
+    return conv_like(c, 3);
 }
 
 /* ConvTranspose: X[N,C,D...], W[C,M/group,k...] -> Y[N,M,D'...], with
@@ -324,6 +335,109 @@ static aglm_status pool(infer_ctx *c)
     infer_set_out(c, 0, &y);
     y.dtype = AGLM_I64;
     infer_set_out(c, 1, &y);
+    return AGLM_OK;
+}
+
+/* MaxUnpool: output_shape's values when constant, else each spatial dim grows back to
+ * (in - 1) * stride + kernel - pads. */
+static aglm_status max_unpool(infer_ctx *c)
+{
+    const infer_type *x = &c->in[0];
+    aglm_status st;
+    if ((st = need_spatial(c, x, 3)) != AGLM_OK || (st = infer_need_int64(c, 1, "I")) != AGLM_OK ||
+        (st = infer_need_int64(c, 2, "output_shape")) != AGLM_OK)
+        return st;
+    infer_type y;
+    infer_type_unknown(&y, x->dtype);
+    if (x->rank < 0) {
+        infer_set_out(c, 0, &y);
+        return AGLM_OK;
+    }
+    y.rank = x->rank;
+    for (int i = 0; i < y.rank; i++)
+        y.dims[i] = infer_dim_unknown();
+    if (infer_has_in(c, 2)) {
+        int64_t v[AGLM_MAX_RANK];
+        size_t n = 0;
+        int known = 0;
+        if ((st = infer_const_ints(c, 2, v, AGLM_MAX_RANK, &n, &known)) != AGLM_OK)
+            return st;
+        if (known && n != (size_t)x->rank)
+            return infer_err(c, AGLM_ERR_SHAPE, "output_shape has %zu values, expected %d", n, x->rank);
+        for (size_t i = 0; known && i < n; i++)
+            y.dims[i] = infer_dim_static(v[i]);
+        infer_set_out(c, 0, &y);
+        return AGLM_OK;
+    }
+    window w;
+    int present;
+    if ((st = read_window(c, x->rank - 2, &w)) != AGLM_OK || (st = kernel_attr(c, &w, &present)) != AGLM_OK)
+        return st;
+    if (!present)
+        return infer_err(c, AGLM_ERR_INVALID, "attribute 'kernel_shape' is missing");
+    y.dims[0] = x->dims[0];
+    y.dims[1] = x->dims[1];
+    for (int i = 0; i < w.n; i++) {
+        aglm_dim d = x->dims[2 + i];
+        if (infer_dim_is_static(d) && d.value <= SIZE_MAX_SAFE / w.strides[i])
+            y.dims[2 + i] = infer_dim_static((d.value - 1) * w.strides[i] + w.kernel[i] - w.pads[i] - w.pads[i + w.n]);
+    }
+    infer_set_out(c, 0, &y);
+    return AGLM_OK;
+}
+
+/* RoiAlign [num_rois, C, output_height, output_width], MaxRoiPool [num_rois, C, pooled_shape]. */
+static aglm_status roi_pool(infer_ctx *c)
+{
+    const infer_type *x = &c->in[0], *r = &c->in[1];
+    aglm_status st;
+    int align = strcmp(c->op, "RoiAlign") == 0;
+    if ((st = infer_need_float(c, 0)) != AGLM_OK || (st = infer_same_dtype(c, 0, 1)) != AGLM_OK ||
+        (st = infer_need_rank(c, 0, 4, "X")) != AGLM_OK || (st = infer_need_rank(c, 1, 2, "rois")) != AGLM_OK)
+        return st;
+    infer_type y;
+    infer_type_unknown(&y, x->dtype);
+    y.rank = 4;
+    y.dims[0] = r->rank == 2 ? r->dims[0] : infer_dim_unknown();
+    y.dims[1] = x->rank == 4 ? x->dims[1] : infer_dim_unknown();
+    if (align) {
+        y.dims[2] = infer_dim_static(aglm_node_get_int(c->node, "output_height", 1));
+        y.dims[3] = infer_dim_static(aglm_node_get_int(c->node, "output_width", 1));
+    } else {
+        int64_t p[2];
+        size_t n = 0;
+        int present;
+        if ((st = infer_attr_ints(c, "pooled_shape", p, 2, &n, &present)) != AGLM_OK)
+            return st;
+        if (!present || n != 2)
+            return infer_err(c, AGLM_ERR_INVALID, "attribute 'pooled_shape' must have 2 values");
+        y.dims[2] = infer_dim_static(p[0]);
+        y.dims[3] = infer_dim_static(p[1]);
+    }
+    infer_set_out(c, 0, &y);
+    return AGLM_OK;
+}
+
+/* CausalConvWithState (opset 27): output like the input [B, C, L]; present_state [B, C, K-1]
+ * for a weight [C, 1, K]. */
+static aglm_status causal_conv(infer_ctx *c)
+{
+    const infer_type *x = &c->in[0], *w = &c->in[1];
+    aglm_status st;
+    if ((st = infer_need_float(c, 0)) != AGLM_OK || (st = infer_same_dtype(c, 0, 1)) != AGLM_OK ||
+        (st = infer_same_dtype(c, 0, 2)) != AGLM_OK || (st = infer_same_dtype(c, 0, 3)) != AGLM_OK ||
+        (st = infer_need_rank(c, 0, 3, "input")) != AGLM_OK || (st = infer_need_rank(c, 1, 3, "weight")) != AGLM_OK)
+        return st;
+    infer_out_like(c, 0, 0);
+    infer_type s;
+    infer_type_unknown(&s, x->dtype);
+    s.rank = 3;
+    s.dims[0] = x->rank == 3 ? x->dims[0] : infer_dim_unknown();
+    s.dims[1] = x->rank == 3 ? x->dims[1] : infer_dim_unknown();
+    s.dims[2] = w->rank == 3 && infer_dim_is_static(w->dims[2]) && w->dims[2].value >= 1
+                    ? infer_dim_static(w->dims[2].value - 1)
+                    : infer_dim_unknown();
+    infer_set_out(c, 1, &s);
     return AGLM_OK;
 }
 
@@ -446,6 +560,11 @@ static aglm_status lrn(infer_ctx *c)
 const infer_rule infer_rules_nn[] = {
     {"Conv", conv, 2, 3, 1, 1},
     {"ConvTranspose", conv_transpose, 2, 3, 1, 1},
+    {"DeformConv", deform_conv, 3, 5, 1, 1},
+    {"CausalConvWithState", causal_conv, 2, 4, 1, 2},
+    {"MaxUnpool", max_unpool, 2, 3, 1, 1},
+    {"RoiAlign", roi_pool, 3, 3, 1, 1},
+    {"MaxRoiPool", roi_pool, 2, 2, 1, 1},
     {"MaxPool", pool, 1, 1, 1, 2},
     {"AveragePool", pool, 1, 1, 1, 1},
     {"LpPool", pool, 1, 1, 1, 1},

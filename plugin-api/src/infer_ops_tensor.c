@@ -1,5 +1,6 @@
 /* Tensor-manipulation rules: Reshape, Flatten, Transpose, Concat, Squeeze, Unsqueeze, Expand,
- * Split, Tile, Pad. Where a rule needs a tensor's values (a shape, axes, repeats...), they must
+ * Split, Tile, Pad, CenterCropPad, DepthToSpace, SpaceToDepth, Col2Im, and the ops whose output
+ * has their input's type (Trilu, CumSum, CumProd, ReverseSequence). Where a rule needs a tensor's values (a shape, axes, repeats...), they must
  * be known before run time (infer_const_ints); otherwise the rule says what it still can,
  * usually the rank. */
 #include <stdlib.h>
@@ -209,7 +210,8 @@ static aglm_status concat(infer_ctx *c)
         if (c->in[i].rank >= 0 && ref == c->n_in)
             ref = i;
     }
-    if (!aglm_node_attr(c->node, "axis"))
+    /* Concat-1 defaults axis to 1; from opset 4 it is required */
+    if (!aglm_node_attr(c->node, "axis") && c->opset >= 4)
         return infer_err(c, AGLM_ERR_INVALID, "attribute 'axis' is missing");
     infer_type y;
     infer_type_unknown(&y, first < c->n_in ? c->in[first].dtype : AGLM_UNDEFINED);
@@ -219,7 +221,7 @@ static aglm_status concat(infer_ctx *c)
     }
     const infer_type *r = &c->in[ref];
     int axis;
-    if ((st = infer_axis(c, aglm_node_get_int(c->node, "axis", 0), r->rank, 0, r, "axis", &axis)) != AGLM_OK)
+    if ((st = infer_axis(c, aglm_node_get_int(c->node, "axis", 1), r->rank, 0, r, "axis", &axis)) != AGLM_OK)
         return st;
     y.rank = r->rank;
     for (int d = 0; d < y.rank; d++)
@@ -425,6 +427,10 @@ static aglm_status split(infer_ctx *c)
         present = infer_has_in(c, 1);
         if (present && (st = infer_need_int64(c, 1, "split")) == AGLM_OK)
             st = infer_const_ints(c, 1, sizes, c->n_out, &n, &known);
+        if (present && known && n == 0)
+            present = 0; /* an empty split input counts as absent */
+        else if (present && !known && c->in[1].rank == 1 && c->in[1].dims[0].value == 0)
+            present = 0;
     }
     aglm_dim d = x->dims[axis];
     char sx[128];
@@ -569,7 +575,126 @@ static aglm_status pad(infer_ctx *c)
     return AGLM_OK;
 }
 
+/* Trilu, CumSum, CumProd, ReverseSequence: the output has input 0's type. */
+static aglm_status like_input(infer_ctx *c)
+{
+    infer_out_like(c, 0, 0);
+    return AGLM_OK;
+}
+
+/* DepthToSpace [N, C/b^2, H*b, W*b] and SpaceToDepth [N, C*b^2, H/b, W/b]. */
+static aglm_status depth_space(infer_ctx *c)
+{
+    const infer_type *x = &c->in[0];
+    int to_space = c->op[0] == 'D';
+    int64_t b = aglm_node_get_int(c->node, "blocksize", 0);
+    char sx[128];
+    if (!aglm_node_attr(c->node, "blocksize") || b < 1 || b > (1 << 20))
+        return infer_err(c, AGLM_ERR_INVALID, "attribute 'blocksize' is missing or out of range [1, %d]", 1 << 20);
+    infer_type y;
+    infer_type_unknown(&y, x->dtype);
+    if (x->rank >= 0) {
+        if (x->rank != 4)
+            return infer_err(c, AGLM_ERR_SHAPE, "expects a 4-D input, got %s", infer_type_str(x, sx, sizeof sx));
+        y = *x;
+        int64_t grow[4] = {1, to_space ? 1 : b * b, to_space ? b : 1, to_space ? b : 1};
+        int64_t shrink[4] = {1, to_space ? b * b : 1, to_space ? 1 : b, to_space ? 1 : b};
+        for (int d = 1; d < 4; d++) {
+            if (!infer_dim_is_static(x->dims[d])) {
+                y.dims[d] = infer_dim_unknown();
+                continue;
+            }
+            if (x->dims[d].value % shrink[d] != 0)
+                return infer_err(c, AGLM_ERR_SHAPE, "dim %d of %s is not a multiple of %lld (blocksize %lld)", d,
+                                 infer_type_str(x, sx, sizeof sx), (long long)shrink[d], (long long)b);
+            y.dims[d] = infer_dim_static(x->dims[d].value / shrink[d] * grow[d]);
+        }
+    }
+    infer_set_out(c, 0, &y);
+    return AGLM_OK;
+}
+
+/* CenterCropPad: the given axes (attribute axes, default all) take the sizes of input 1. */
+static aglm_status center_crop_pad(infer_ctx *c)
+{
+    const infer_type *x = &c->in[0];
+    int64_t shp[AGLM_MAX_RANK], axes[AGLM_MAX_RANK];
+    size_t n = 0, na = 0;
+    int known = 0, present = 0;
+    aglm_status st;
+    if ((st = infer_need_int64(c, 1, "shape")) != AGLM_OK ||
+        (st = infer_const_ints(c, 1, shp, AGLM_MAX_RANK, &n, &known)) != AGLM_OK ||
+        (st = infer_attr_ints(c, "axes", axes, AGLM_MAX_RANK, &na, &present)) != AGLM_OK)
+        return st;
+    infer_type y = *x;
+    if (x->rank < 0) {
+        infer_set_out(c, 0, &y);
+        return AGLM_OK;
+    }
+    if (!present) {
+        na = (size_t)x->rank;
+        for (size_t i = 0; i < na; i++)
+            axes[i] = (int64_t)i;
+    }
+    if (known && n != na)
+        return infer_err(c, AGLM_ERR_INVALID, "shape has %zu values for %zu axes", n, na);
+    for (size_t i = 0; i < na; i++) {
+        int a;
+        if ((st = infer_axis(c, axes[i], x->rank, 0, x, "axis", &a)) != AGLM_OK)
+            return st;
+        y.dims[a] = known && shp[i] >= 0 ? infer_dim_static(shp[i]) : infer_dim_unknown();
+    }
+    infer_set_out(c, 0, &y);
+    return AGLM_OK;
+}
+
+/* Col2Im: [N, C / prod(block_shape), image_shape...]. */
+static aglm_status col2im(infer_ctx *c)
+{
+    const infer_type *x = &c->in[0];
+    int64_t img[AGLM_MAX_RANK], blk[AGLM_MAX_RANK];
+    size_t ni = 0, nb = 0;
+    int ki = 0, kb = 0;
+    aglm_status st;
+    if ((st = infer_need_int64(c, 1, "image_shape")) != AGLM_OK ||
+        (st = infer_need_int64(c, 2, "block_shape")) != AGLM_OK ||
+        (st = infer_const_ints(c, 1, img, AGLM_MAX_RANK, &ni, &ki)) != AGLM_OK ||
+        (st = infer_const_ints(c, 2, blk, AGLM_MAX_RANK, &nb, &kb)) != AGLM_OK)
+        return st;
+    infer_type y;
+    infer_type_unknown(&y, x->dtype);
+    const infer_type *is = &c->in[1];
+    int spatial = ki ? (int)ni : is->rank == 1 && infer_dim_is_static(is->dims[0]) ? (int)is->dims[0].value : -1;
+    if (spatial >= 0) {
+        if (spatial + 2 > AGLM_MAX_RANK)
+            return infer_err(c, AGLM_ERR_UNSUPPORTED, "output rank %d is more than %d", spatial + 2, AGLM_MAX_RANK);
+        y.rank = spatial + 2;
+        for (int d = 0; d < y.rank; d++)
+            y.dims[d] = d >= 2 && ki ? infer_dim_static(img[d - 2]) : infer_dim_unknown();
+        if (x->rank == 3) {
+            y.dims[0] = x->dims[0];
+            if (kb && infer_dim_is_static(x->dims[1])) {
+                int64_t p = 1;
+                for (size_t i = 0; i < nb; i++)
+                    p *= blk[i] > 0 ? blk[i] : 1;
+                if (x->dims[1].value % p == 0)
+                    y.dims[1] = infer_dim_static(x->dims[1].value / p);
+            }
+        }
+    }
+    infer_set_out(c, 0, &y);
+    return AGLM_OK;
+}
+
 const infer_rule infer_rules_tensor[] = {
+    {"Trilu", like_input, 1, 2, 1, 1},
+    {"CumSum", like_input, 2, 2, 1, 1},
+    {"CumProd", like_input, 2, 2, 1, 1},
+    {"ReverseSequence", like_input, 2, 2, 1, 1},
+    {"DepthToSpace", depth_space, 1, 1, 1, 1},
+    {"SpaceToDepth", depth_space, 1, 1, 1, 1},
+    {"CenterCropPad", center_crop_pad, 2, 2, 1, 1},
+    {"Col2Im", col2im, 3, 3, 1, 1},
     {"Reshape", reshape, 1, 2, 1, 1},
     {"Flatten", flatten, 1, 1, 1, 1},
     {"Transpose", transpose, 1, 1, 1, 1},

@@ -442,6 +442,61 @@ static void test_global_average_pool(void **state)
     aglm_tensor_free(&x);
 }
 
+/* LpPool: (sum |x|^p)^(1/p) per window; padding adds nothing. Hand-computed on [1, 2, 3, 4]. */
+static void test_lp_pool(void **state)
+{
+    cpu_fx *f = *state;
+    int64_t d[3] = {1, 1, 4}, o[3] = {1, 1, 3}, o2[3] = {1, 1, 5};
+    aglm_tensor x = tensor_f32(3, d, (const float[]){1, -2, 3, 4});
+    const aglm_tensor *ins[1] = {&x};
+    aglm_node *n;
+    aglm_graph *g = op_graph("LpPool", 18, 1, ins, NULL, 1, &n);
+    assert_int_equal(aglm_node_set_ints(n, "kernel_shape", (const int64_t[]){2}, 1), AGLM_OK);
+    aglm_tensor y;
+    run_op(f, g, 1, ins, NULL, 1, &y);
+    assert_values(&y, 3, o, (const double[]){sqrt(5.0), sqrt(13.0), 5});
+    aglm_tensor_free(&y);
+    g = op_graph("LpPool", 18, 1, ins, NULL, 1, &n);
+    assert_int_equal(aglm_node_set_ints(n, "kernel_shape", (const int64_t[]){2}, 1), AGLM_OK);
+    assert_int_equal(aglm_node_set_ints(n, "pads", (const int64_t[]){1, 1}, 2), AGLM_OK);
+    assert_int_equal(aglm_node_set_int(n, "p", 3), AGLM_OK);
+    run_op(f, g, 1, ins, NULL, 1, &y);
+    assert_values(&y, 3, o2, (const double[]){1, cbrt(9.0), cbrt(35.0), cbrt(91.0), 4});
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&x);
+}
+
+/* MaxPool on u8 keeps values exactly; Conv on f16 computes in f32 and rounds back. */
+static void test_pool_conv_small_dtypes(void **state)
+{
+    cpu_fx *f = *state;
+    int64_t d[4] = {1, 1, 2, 3}, o[4] = {1, 1, 1, 2};
+    aglm_tensor x = tensor_of(AGLM_U8, 4, d, (const double[]){1, 250, 3, 4, 5, 255});
+    const aglm_tensor *ins[1] = {&x};
+    aglm_node *n;
+    aglm_graph *g = op_graph("MaxPool", 12, 1, ins, NULL, 1, &n);
+    assert_int_equal(aglm_node_set_ints(n, "kernel_shape", (const int64_t[]){2, 2}, 2), AGLM_OK);
+    aglm_tensor y;
+    run_op(f, g, 1, ins, NULL, 1, &y);
+    assert_int_equal(y.dtype, AGLM_U8);
+    assert_values(&y, 4, o, (const double[]){250, 255});
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&x);
+
+    int64_t dx[4] = {1, 1, 2, 2}, dw[4] = {1, 1, 1, 1}, oc[4] = {1, 1, 2, 2};
+    aglm_tensor t[2];
+    t[0] = tensor_of(AGLM_F16, 4, dx, (const double[]){1, 2, 3, 0.5});
+    t[1] = tensor_of(AGLM_F16, 4, dw, (const double[]){1.5});
+    const aglm_tensor *cins[2] = {&t[0], &t[1]};
+    g = op_graph("Conv", 17, 2, cins, NULL, 1, NULL);
+    run_op(f, g, 2, cins, NULL, 1, &y);
+    assert_int_equal(y.dtype, AGLM_F16);
+    assert_values(&y, 4, oc, (const double[]){1.5, 3, 4.5, 0.75});
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&t[0]);
+    aglm_tensor_free(&t[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -454,6 +509,8 @@ int main(void)
         cmocka_unit_test(test_maxpool_indices),
         cmocka_unit_test(test_pool_random_against_reference),
         cmocka_unit_test(test_global_average_pool),
+        cmocka_unit_test(test_lp_pool),
+        cmocka_unit_test(test_pool_conv_small_dtypes),
     };
     return cmocka_run_group_tests(tests, cpu_fx_setup, cpu_fx_teardown);
 }

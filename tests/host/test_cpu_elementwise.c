@@ -1,5 +1,6 @@
-/* Element-wise ops of the cpu backend: broadcasting arithmetic over dtypes, the unary ops, Clip
- * and Cast, against references computed here. */
+/* Element-wise ops of the cpu backend: broadcasting arithmetic over dtypes, the unary math and
+ * activation ops, Clip, Cast, CastLike and BitCast, against references computed here or worked
+ * out by hand from the ONNX docs. (test_cpu_ew_dtypes.c covers the integer and bool ops.) */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -204,6 +205,175 @@ static void test_sigmoid_extremes(void **state)
     aglm_tensor_free(&x);
 }
 
+/* Runs `op` (opset) on one f32 input x with float attributes names[i] = vals[i]. */
+static aglm_tensor act(cpu_fx *f, const char *op, int64_t opset, const aglm_tensor *x, size_t n_attrs,
+                       const char *const *names, const float *vals)
+{
+    const aglm_tensor *ins[1] = {x};
+    aglm_node *n;
+    aglm_graph *g = op_graph(op, opset, 1, ins, NULL, 1, &n);
+    for (size_t i = 0; i < n_attrs; i++)
+        assert_int_equal(aglm_node_set_float(n, names[i], vals[i]), AGLM_OK);
+    aglm_tensor y;
+    run_op(f, g, 1, ins, NULL, 1, &y);
+    return y;
+}
+
+/* The activation functions, against the ONNX docs' examples worked out by hand. */
+static void test_activations(void **state)
+{
+    cpu_fx *f = *state;
+    int64_t d3[1] = {3};
+    aglm_tensor x = tensor_f32(1, d3, (const float[]){-1, 0, 1});
+    struct {
+        const char *op;
+        size_t n;
+        const char *names[2];
+        float vals[2];
+        double want[3];
+    } cases[] = {
+        {"Elu", 1, {"alpha"}, {2}, {-1.2642411176571153, 0, 1}},
+        {"Elu", 0, {NULL}, {0}, {-0.6321205588285577, 0, 1}},
+        {"Selu", 2, {"alpha", "gamma"}, {2, 3}, {-3.7927234, 0, 3}},
+        {"Selu", 0, {NULL}, {0}, {-1.1113307378125628, 0, 1.0507009873554805}},
+        {"Celu", 1, {"alpha"}, {2}, {-0.7869386805747332, 0, 1}},
+        {"HardSigmoid", 2, {"alpha", "beta"}, {0.5f, 0.6f}, {0.1, 0.6, 1}},
+        {"HardSigmoid", 0, {NULL}, {0}, {0.3, 0.5, 0.7}},
+        {"HardSwish", 0, {NULL}, {0}, {-1.0 / 3, 0, 2.0 / 3}},
+        {"Softplus", 0, {NULL}, {0}, {0.31326168751822286, 0.6931471805599453, 1.3132616875182228}},
+        {"Softsign", 0, {NULL}, {0}, {-0.5, 0, 0.5}},
+        {"ThresholdedRelu", 1, {"alpha"}, {0.5f}, {0, 0, 1}},
+        {"ThresholdedRelu", 0, {NULL}, {0}, {0, 0, 0}},
+        {"Mish", 0, {NULL}, {0}, {-0.30340146137410895, 0, 0.8650983882673103}},
+        {"Gelu", 0, {NULL}, {0}, {-0.15865525393145707, 0, 0.8413447460685429}},
+        {"Shrink", 2, {"lambd", "bias"}, {0.5f, 0.25f}, {-0.75, 0, 0.75}},
+        {"Shrink", 1, {"lambd"}, {1.5f}, {0, 0, 0}},
+        {"Swish", 1, {"alpha"}, {2}, {-0.11920292202211755, 0, 0.8807970779778823}},
+        {"Sign", 0, {NULL}, {0}, {-1, 0, 1}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        aglm_tensor y = act(f, cases[i].op, 22, &x, cases[i].n, cases[i].names, cases[i].vals);
+        aglm_tensor want = tensor_of(AGLM_F32, 1, d3, cases[i].want);
+        assert_close(&y, &want, 1e-6, 1e-5);
+        aglm_tensor_free(&want);
+        aglm_tensor_free(&y);
+    }
+    /* Gelu's tanh approximation, which differs from the exact form in the 4th digit */
+    const aglm_tensor *ins[1] = {&x};
+    aglm_node *n;
+    aglm_graph *g = op_graph("Gelu", 20, 1, ins, NULL, 1, &n);
+    assert_int_equal(aglm_node_set_string(n, "approximate", "tanh", 4), AGLM_OK);
+    aglm_tensor y;
+    run_op(f, g, 1, ins, NULL, 1, &y);
+    assert_values(&y, 1, d3, (const double[]){-0.15880800939172324, 0, 0.8411919906082768});
+    aglm_tensor_free(&y);
+    g = op_graph("Gelu", 20, 1, ins, NULL, 1, &n);
+    assert_int_equal(aglm_node_set_string(n, "approximate", "erf", 3), AGLM_OK);
+    assert_int_equal(compile_run(f, g, NULL, 1, ins, NULL, 1, &y), AGLM_ERR_INVALID);
+    assert_non_null(strstr(aglm_last_error(), "'erf'"));
+    aglm_graph_free(g);
+    aglm_tensor_free(&x);
+
+    /* f16 and bf16 inputs compute in f32 and round back */
+    x = tensor_of(AGLM_BF16, 1, d3, (const double[]){-1, 0, 1});
+    y = act(f, "Celu", 22, &x, 1, (const char *[]){"alpha"}, (const float[]){2});
+    aglm_tensor want = tensor_of(AGLM_BF16, 1, d3, (const double[]){-0.7869386805747332, 0, 1});
+    assert_close(&y, &want, 0, 0);
+    aglm_tensor_free(&want);
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&x);
+}
+
+/* Math functions on every float dtype; Round halves to even (the ONNX Round example). */
+static void test_math(void **state)
+{
+    cpu_fx *f = *state;
+    int64_t d15[1] = {15};
+    const double rv[15] = {0.1, 0.5, 0.9, 1.2, 1.5, 1.8, 2.3, 2.5, 2.7, -1.1, -1.5, -1.9, -2.2, -2.5, -2.8};
+    aglm_dtype dts[] = {AGLM_F32, AGLM_F64, AGLM_F16, AGLM_BF16};
+    for (size_t t = 0; t < 4; t++) {
+        aglm_tensor x = tensor_of(dts[t], 1, d15, rv);
+        const aglm_tensor *ins[1] = {&x};
+        aglm_tensor y;
+        run_op(f, op_graph("Round", 22, 1, ins, NULL, 1, NULL), 1, ins, NULL, 1, &y);
+        aglm_tensor want = tensor_of(dts[t], 1, d15,
+                                     (const double[]){0, 0, 1, 1, 2, 2, 2, 2, 3, -1, -2, -2, -2, -2, -3});
+        assert_close(&y, &want, 0, 0);
+        aglm_tensor_free(&want);
+        aglm_tensor_free(&y);
+        aglm_tensor_free(&x);
+    }
+    const char *ops[] = {"Log", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh",
+                         "Asinh", "Atanh", "Floor", "Ceil", "Exp", "Sqrt", "Reciprocal"};
+    double (*ref[])(double) = {log, sin, cos, tan, asin, acos, atan, sinh, cosh, asinh, atanh, floor, ceil, exp, sqrt, NULL};
+    int64_t d4[1] = {4};
+    const double v[4] = {0.125, 0.25, 0.5, 0.875};
+    for (size_t t = 0; t < 4; t++)
+        for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++) {
+            aglm_tensor x = tensor_of(dts[t], 1, d4, v), y;
+            const aglm_tensor *ins[1] = {&x};
+            run_op(f, op_graph(ops[o], 22, 1, ins, NULL, 1, NULL), 1, ins, NULL, 1, &y);
+            aglm_tensor want = tensor_of(AGLM_F64, 1, d4, NULL);
+            for (int i = 0; i < 4; i++)
+                aglm_tensor_set_f64(&want, i, ref[o] ? ref[o](v[i]) : 1 / v[i]);
+            aglm_tensor wt = tensor_of(dts[t], 1, d4, NULL);
+            for (int i = 0; i < 4; i++)
+                aglm_tensor_set_f64(&wt, i, aglm_tensor_get_f64(&want, i));
+            double tol = dts[t] == AGLM_BF16 ? 8e-3 : dts[t] == AGLM_F16 ? 1e-3 : 1e-6;
+            assert_close(&y, &wt, tol, tol);
+            aglm_tensor_free(&wt);
+            aglm_tensor_free(&want);
+            aglm_tensor_free(&y);
+            aglm_tensor_free(&x);
+        }
+    aglm_tensor x = tensor_f32(1, (int64_t[]){2}, (const float[]){1, 2});
+    const aglm_tensor *ins[1] = {&x};
+    aglm_tensor y;
+    run_op(f, op_graph("Acosh", 22, 1, ins, NULL, 1, NULL), 1, ins, NULL, 1, &y);
+    assert_values(&y, 1, (int64_t[]){2}, (const double[]){0, 1.3169578969248166});
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&x);
+}
+
+/* IsNaN and IsInf give bool; IsInf's detect_negative/positive pick the sign. */
+static void test_predicates(void **state)
+{
+    cpu_fx *f = *state;
+    int64_t d[1] = {5};
+    aglm_tensor x = tensor_of(AGLM_F16, 1, d, (const double[]){-1.5, NAN, INFINITY, -INFINITY, 0});
+    const aglm_tensor *ins[1] = {&x};
+    aglm_tensor y;
+    run_op(f, op_graph("IsNaN", 20, 1, ins, NULL, 1, NULL), 1, ins, NULL, 1, &y);
+    assert_int_equal(y.dtype, AGLM_BOOL);
+    assert_values(&y, 1, d, (const double[]){0, 1, 0, 0, 0});
+    aglm_tensor_free(&y);
+    run_op(f, op_graph("IsInf", 20, 1, ins, NULL, 1, NULL), 1, ins, NULL, 1, &y);
+    assert_values(&y, 1, d, (const double[]){0, 0, 1, 1, 0});
+    aglm_tensor_free(&y);
+    aglm_node *n;
+    aglm_graph *g = op_graph("IsInf", 20, 1, ins, NULL, 1, &n);
+    assert_int_equal(aglm_node_set_int(n, "detect_positive", 0), AGLM_OK);
+    run_op(f, g, 1, ins, NULL, 1, &y);
+    assert_values(&y, 1, d, (const double[]){0, 0, 0, 1, 0});
+    aglm_tensor_free(&y);
+    g = op_graph("IsInf", 20, 1, ins, NULL, 1, &n);
+    assert_int_equal(aglm_node_set_int(n, "detect_negative", 0), AGLM_OK);
+    run_op(f, g, 1, ins, NULL, 1, &y);
+    assert_values(&y, 1, d, (const double[]){0, 0, 1, 0, 0});
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&x);
+
+    /* Sign and Abs on integers, Neg wrapping at the minimum */
+    x = tensor_of(AGLM_I8, 1, (int64_t[]){3}, (const double[]){-128, 0, 5});
+    run_op(f, op_graph("Sign", 13, 1, ins, NULL, 1, NULL), 1, ins, NULL, 1, &y);
+    assert_values(&y, 1, (int64_t[]){3}, (const double[]){-1, 0, 1});
+    aglm_tensor_free(&y);
+    run_op(f, op_graph("Neg", 13, 1, ins, NULL, 1, NULL), 1, ins, NULL, 1, &y);
+    assert_values(&y, 1, (int64_t[]){3}, (const double[]){-128, 0, -5});
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&x);
+}
+
 /* Clip takes bounds as attributes before opset 11 and as optional inputs from 11 on. */
 static void test_clip(void **state)
 {
@@ -232,8 +402,36 @@ static void test_clip(void **state)
     run_op(f, op_graph("Clip", 13, 1, ins1, NULL, 1, NULL), 1, ins1, NULL, 1, &y);
     assert_values(&y, 1, d, (const double[]){-3, -1, 0, 2, 5});
     aglm_tensor_free(&y);
+    /* min > max gives max everywhere */
+    const aglm_tensor *swapped[3] = {&x, &hi, &lo};
+    run_op(f, op_graph("Clip", 13, 3, swapped, is_const, 1, NULL), 3, swapped, is_const, 1, &y);
+    assert_values(&y, 1, d, (const double[]){-2, -2, -2, -2, -2});
+    aglm_tensor_free(&y);
     aglm_tensor_free(&x);
     aglm_tensor_free(&lo);
+    aglm_tensor_free(&hi);
+
+    /* integer dtypes, min only (clip_default_int8_min) and u64 beyond 2^63 */
+    x = tensor_of(AGLM_I8, 1, d, (const double[]){-128, -1, 0, 2, 127});
+    lo = tensor_of(AGLM_I8, 0, NULL, (const double[]){-1});
+    const aglm_tensor *min_only[2] = {&x, &lo};
+    run_op(f, op_graph("Clip", 13, 2, min_only, NULL, 1, NULL), 2, min_only, NULL, 1, &y);
+    assert_int_equal(y.dtype, AGLM_I8);
+    assert_values(&y, 1, d, (const double[]){-1, -1, 0, 2, 127});
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&x);
+    aglm_tensor_free(&lo);
+    uint64_t xv[2] = {UINT64_MAX, 5}, hv = UINT64_MAX - 10;
+    aglm_tensor_alloc(&x, AGLM_U64, 1, (int64_t[]){2});
+    memcpy(x.data, xv, sizeof xv);
+    aglm_tensor_alloc(&hi, AGLM_U64, 0, NULL);
+    memcpy(hi.data, &hv, sizeof hv);
+    const aglm_tensor *hi_only[3] = {&x, NULL, &hi};
+    run_op(f, op_graph("Clip", 13, 3, hi_only, NULL, 1, NULL), 3, hi_only, NULL, 1, &y);
+    assert_true(((uint64_t *)y.data)[0] == UINT64_MAX - 10);
+    assert_true(((uint64_t *)y.data)[1] == 5);
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&x);
     aglm_tensor_free(&hi);
 }
 
@@ -280,6 +478,48 @@ static void test_cast(void **state)
     assert_values(&y, 1, (int64_t[]){3}, (const double[]){4294967297.0, -1, 300});
     aglm_tensor_free(&y);
     aglm_tensor_free(&big);
+
+    /* f64 to f16 rounds once: 1 + 2^-11 + 2^-40 is just above the halfway point between two
+     * f16 values, so it rounds up, where going through f32 (which drops the 2^-40) would tie to
+     * even and round down */
+    aglm_tensor dbl = tensor_of(AGLM_F64, 1, (int64_t[]){1}, (const double[]){1 + ldexp(1, -11) + ldexp(1, -40)});
+    y = cast(f, &dbl, AGLM_F16);
+    assert_float_equal(aglm_tensor_get_f64(&y, 0), 1 + ldexp(1, -10), 0);
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&dbl);
+
+    /* a dtype the backend does not store (string) is refused with its number */
+    aglm_tensor one = tensor_f32(1, (int64_t[]){1}, (const float[]){1});
+    const aglm_tensor *ins[2] = {&one, NULL};
+    aglm_node *n;
+    aglm_graph *g = op_graph("Cast", 19, 1, ins, NULL, 1, &n);
+    assert_int_equal(aglm_node_set_int(n, "to", AGLM_STRING), AGLM_OK);
+    assert_int_not_equal(compile_run(f, g, NULL, 1, ins, NULL, 1, &y), AGLM_OK);
+    assert_non_null(strstr(aglm_last_error(), "8"));
+    aglm_graph_free(g);
+
+    /* CastLike takes the second input's dtype */
+    aglm_tensor like = tensor_of(AGLM_BF16, 0, NULL, (const double[]){0});
+    ins[1] = &like;
+    run_op(f, op_graph("CastLike", 19, 2, ins, NULL, 1, NULL), 2, ins, NULL, 1, &y);
+    assert_int_equal(y.dtype, AGLM_BF16);
+    assert_values(&y, 1, (int64_t[]){1}, (const double[]){1});
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&like);
+
+    /* BitCast keeps the bits: 1.0f is 0x3f800000; a width change is refused */
+    g = op_graph("BitCast", 26, 1, ins, NULL, 1, &n);
+    assert_int_equal(aglm_node_set_int(n, "to", AGLM_I32), AGLM_OK);
+    run_op(f, g, 1, ins, NULL, 1, &y);
+    assert_int_equal(y.dtype, AGLM_I32);
+    assert_int_equal(((int32_t *)y.data)[0], 0x3f800000);
+    aglm_tensor_free(&y);
+    g = op_graph("BitCast", 26, 1, ins, NULL, 1, &n);
+    assert_int_equal(aglm_node_set_int(n, "to", AGLM_I64), AGLM_OK);
+    assert_int_not_equal(compile_run(f, g, NULL, 1, ins, NULL, 1, &y), AGLM_OK);
+    assert_non_null(strstr(aglm_last_error(), "i64"));
+    aglm_graph_free(g);
+    aglm_tensor_free(&one);
 }
 
 int main(void)
@@ -289,6 +529,9 @@ int main(void)
         cmocka_unit_test(test_binary_errors),
         cmocka_unit_test(test_unary_ops),
         cmocka_unit_test(test_sigmoid_extremes),
+        cmocka_unit_test(test_activations),
+        cmocka_unit_test(test_math),
+        cmocka_unit_test(test_predicates),
         cmocka_unit_test(test_clip),
         cmocka_unit_test(test_cast),
     };

@@ -1,5 +1,5 @@
 /* Data-movement ops of the cpu backend: Reshape, Transpose, Concat, Flatten, Squeeze, Unsqueeze,
- * Identity, Shape, Constant. */
+ * Identity, Shape, Size, Constant. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -246,6 +246,36 @@ static void test_shape_and_constant(void **state)
     aglm_tensor_free(&y);
 }
 
+/* The first opsets: Reshape-1 takes its shape as an attribute, Concat-1 defaults axis to 1;
+ * Size counts the elements of any dtype. */
+static void test_old_opsets_and_size(void **state)
+{
+    cpu_fx *f = *state;
+    int64_t d[2] = {2, 3};
+    aglm_tensor x = ramp(AGLM_I8, 2, d), y;
+    const aglm_tensor *ins[2] = {&x, &x};
+    aglm_node *n;
+    aglm_graph *g = op_graph("Reshape", 4, 1, ins, NULL, 1, &n);
+    assert_int_equal(aglm_node_set_ints(n, "shape", (const int64_t[]){3, -1}, 2), AGLM_OK);
+    run_op(f, g, 1, ins, NULL, 1, &y);
+    assert_values(&y, 2, (const int64_t[]){3, 2}, (const double[]){0, 1, 2, 3, 4, 5});
+    aglm_tensor_free(&y);
+    g = op_graph("Concat", 1, 2, ins, NULL, 1, NULL);
+    run_op(f, g, 2, ins, NULL, 1, &y);
+    assert_values(&y, 2, (const int64_t[]){2, 6}, (const double[]){0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5});
+    aglm_tensor_free(&y);
+    g = op_graph("Concat", 13, 2, ins, NULL, 1, NULL);
+    assert_int_not_equal(compile_run(f, g, NULL, 2, ins, NULL, 1, &y), AGLM_OK);
+    assert_non_null(strstr(aglm_last_error(), "axis"));
+    aglm_graph_free(g);
+    g = op_graph("Size", 13, 1, ins, NULL, 1, NULL);
+    run_op(f, g, 1, ins, NULL, 1, &y);
+    assert_int_equal(y.dtype, AGLM_I64);
+    assert_values(&y, 0, NULL, (const double[]){6});
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -254,6 +284,7 @@ int main(void)
         cmocka_unit_test(test_concat),
         cmocka_unit_test(test_flatten_squeeze_unsqueeze_identity),
         cmocka_unit_test(test_shape_and_constant),
+        cmocka_unit_test(test_old_opsets_and_size),
     };
     return cmocka_run_group_tests(tests, cpu_fx_setup, cpu_fx_teardown);
 }

@@ -45,11 +45,11 @@ expect_rc 1 "aglm.load of a missing file"
 expect_fixed_err "aglm-host: $S/missing_model.lua:1: cannot open '$S/nope.yaml': No such file or directory" \
     "the message gives FILE:LINE and the file"
 
-head -c 512 /dev/urandom >"$S/weights.bin"
+printf 'not a model: no frontend claims these bytes\n' >"$S/weights.bin"
 printf 'aglm.load(aglm.script_dir .. "/weights.bin")\n' >"$S/no_frontend.lua"
 run "$AGLM_HOST" --pipeline "$S/no_frontend.lua"
 expect_rc 1 "aglm.load of a file no frontend reads"
-expect_fixed_err "no frontend can read '$S/weights.bin' (tried: yaml)" "the message lists the frontends tried"
+expect_fixed_err "no frontend can read '$S/weights.bin' (tried: onnx, yaml)" "the message lists the frontends tried"
 
 cat >"$S/unknown_backend.lua" <<EOF
 local g = aglm.load("$MODELS/add_relu.yaml")

@@ -145,6 +145,23 @@ typedef struct aglm_backend_info {
 /* A compiled executable; its layout belongs to the backend. */
 typedef struct aglm_exec aglm_exec;
 
+/* Time spent in one node over the profiled runs. */
+typedef struct aglm_profile_entry {
+    const char *node;   /* node name */
+    const char *op;     /* op type ("Conv", "aglm.FusedConv") */
+    uint64_t calls;
+    double total_ms;
+} aglm_profile_entry;
+
+/* A backend's profile of one executable. */
+typedef struct aglm_profile {
+    size_t struct_size;
+    size_t count;
+    const aglm_profile_entry *entries; /* one per node, in execution order */
+    uint64_t runs;                     /* runs profiled */
+    uint64_t peak_bytes;               /* peak bytes of intermediate tensors in one run (0: unknown) */
+} aglm_profile;
+
 typedef struct aglm_backend_ops {
     size_t struct_size;
     aglm_status (*query)(void *state, aglm_backend_info *info);
@@ -161,6 +178,10 @@ typedef struct aglm_backend_ops {
                        size_t n_out, aglm_tensor *outputs);
     /* Frees an executable. */
     void (*release)(void *state, aglm_exec *exec);
+    /* Optional (NULL when the backend does not profile): fills *out with time per node summed
+     * over the runs since compile_option profile=1 was given (an error otherwise). The entries
+     * belong to the executable and stay valid until its next run or release. */
+    aglm_status (*profile)(void *state, aglm_exec *exec, aglm_profile *out);
 } aglm_backend_ops;
 
 /* Defines the plugin's entry point from designated initialisers of aglm_plugin_desc, filling in

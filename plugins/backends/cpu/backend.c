@@ -9,6 +9,7 @@
 
 #include "aglm/aglm.h"
 #include "exec.h"
+#include "exec_profile.h"
 #include "threadpool.h"
 
 typedef struct cpu_backend {
@@ -17,20 +18,23 @@ typedef struct cpu_backend {
     int threads;
 } cpu_backend;
 
-static aglm_status read_threads(const aglm_host *host, int *threads)
+aglm_status cpu_parse_threads(const char *s, const char *what, int *threads)
 {
-    *threads = cpu_online_cores();
-    const char *s = host && host->config ? host->config(host, "threads") : NULL;
-    if (!s)
-        return AGLM_OK;
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
     if (errno || end == s || *end || v < 1 || v > 1024)
-        return aglm_error(AGLM_ERR_INVALID, "[plugin.cpu] threads = '%s': expected an integer "
-                          "from 1 to 1024", s);
+        return aglm_error(AGLM_ERR_INVALID, "%s = '%s': expected an integer from 1 to 1024", what,
+                          s);
     *threads = (int)v;
     return AGLM_OK;
+}
+
+static aglm_status read_threads(const aglm_host *host, int *threads)
+{
+    *threads = cpu_online_cores();
+    const char *s = host && host->config ? host->config(host, "threads") : NULL;
+    return s ? cpu_parse_threads(s, "[plugin.cpu] threads", threads) : AGLM_OK;
 }
 
 static aglm_status cpu_init(const aglm_host *host, void **state)
@@ -130,6 +134,7 @@ static const aglm_backend_ops cpu_ops = {
     .compile = cpu_compile,
     .run = cpu_run,
     .release = cpu_release,
+    .profile = cpu_exec_profile,
 };
 
 AGLM_DEFINE_PLUGIN(.name = "cpu", .version = "0.1.0", .kind = AGLM_KIND_BACKEND,

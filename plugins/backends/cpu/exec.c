@@ -1,4 +1,5 @@
-#include "exec.h"
+#include "exec_internal.h"
+#include "exec_profile.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -6,52 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/kernels.h"
 
 /* The opset assumed when a graph imports none: the newest the kernels know. */
 #define CPU_DEFAULT_OPSET 21
 /* The unsupported-node error lists at most this many nodes by name. */
 #define MAX_LISTED 20
-
-typedef enum slot_kind { SLOT_NODE, SLOT_INPUT, SLOT_CONST } slot_kind;
-
-typedef struct slot {
-    slot_kind kind;
-    size_t input;                /* SLOT_INPUT: index among graph inputs */
-    const aglm_tensor *constant; /* SLOT_CONST */
-    const aglm_value *value;
-    int produced_by;             /* SLOT_NODE: step index, -1 before it is seen */
-} slot;
-
-typedef struct step {
-    const aglm_node *node;
-    const cpu_kernel *kernel;
-    size_t n_in, n_out;
-    int32_t *in;      /* slot per input, -1 for an absent one */
-    int32_t *out;     /* slot per output, -1 for an output the node leaves unnamed */
-    size_t n_free;
-    int32_t *free;    /* slots whose last reader is this step */
-} step;
-
-typedef struct value_ref {
-    const aglm_value *v;
-    int32_t slot;
-} value_ref;
-
-struct cpu_exec {
-    aglm_graph *graph;
-    cpu_pool *pool;
-    cpu_pool *own_pool;
-    int64_t opset;
-    size_t n_slots;
-    slot *slots;
-    size_t n_steps;
-    step *steps;
-    size_t max_in, max_out;
-    size_t n_outputs;
-    int32_t *out_slot;
-    unsigned char *out_move; /* 1: hand the slot's tensor over; 0: copy it (read again later) */
-};
 
 /* ---- support check --------------------------------------------------------------------- */
 
@@ -67,10 +27,42 @@ static const cpu_kernel *node_kernel(const aglm_node *n, int *dtype_ok)
     return k;
 }
 
+/* Calls fn on each subgraph a node holds; stops at the first nonzero return and gives it. */
+static int each_subgraph(const aglm_node *n, int (*fn)(const aglm_graph *, void *), void *arg)
+{
+    for (size_t a = 0; a < aglm_node_num_attrs(n); a++) {
+        const aglm_attr *at = aglm_node_attr_at(n, a);
+        if (aglm_attr_kind(at) == AGLM_ATTR_GRAPH) {
+            int r = aglm_attr_graph(at) ? fn(aglm_attr_graph(at), arg) : 0;
+            if (r)
+                return r;
+        } else if (aglm_attr_kind(at) == AGLM_ATTR_GRAPHS) {
+            size_t count;
+            aglm_graph *const *gs = aglm_attr_graphs(at, &count);
+            for (size_t i = 0; i < count; i++) {
+                int r = fn(gs[i], arg);
+                if (r)
+                    return r;
+            }
+        }
+    }
+    return 0;
+}
+
+static int graph_unsupported(const aglm_graph *g, void *arg)
+{
+    (void)arg;
+    for (size_t i = 0; i < aglm_graph_num_nodes(g); i++)
+        if (!cpu_exec_supports(aglm_graph_node(g, i)))
+            return 1;
+    return 0;
+}
+
+/* A node holding subgraphs is supported when every node inside them is. */
 int cpu_exec_supports(const aglm_node *n)
 {
     int dtype_ok;
-    return node_kernel(n, &dtype_ok) != NULL && dtype_ok;
+    return node_kernel(n, &dtype_ok) != NULL && dtype_ok && !each_subgraph(n, graph_unsupported, NULL);
 }
 
 static void append(char *buf, size_t cap, size_t *len, const char *fmt, ...)
@@ -88,35 +80,49 @@ static void append(char *buf, size_t cap, size_t *len, const char *fmt, ...)
         *len = *len + (size_t)w < cap ? *len + (size_t)w : cap;
 }
 
-/* One error naming every node the backend cannot run. */
-static aglm_status check_supported(const aglm_graph *g)
+typedef struct unsupported_list {
+    char text[2048];
+    size_t len, bad;
+} unsupported_list;
+
+/* Lists g's unsupported nodes, those inside subgraphs included. */
+static int list_unsupported(const aglm_graph *g, void *arg)
 {
-    char list[2048];
-    size_t len = 0, bad = 0;
-    list[0] = '\0';
+    unsupported_list *l = arg;
     for (size_t i = 0; i < aglm_graph_num_nodes(g); i++) {
         const aglm_node *n = aglm_graph_node(g, i);
         int dtype_ok;
         const cpu_kernel *k = node_kernel(n, &dtype_ok);
+        each_subgraph(n, list_unsupported, l);
         if (k && dtype_ok)
             continue;
-        if (bad++ >= MAX_LISTED)
+        if (l->bad++ >= MAX_LISTED)
             continue;
         const char *domain = aglm_node_domain(n);
-        append(list, sizeof list, &len, "%s'%s' (%s%s%s", bad > 1 ? ", " : "", aglm_node_name(n),
-               domain && domain[0] ? domain : "", domain && domain[0] ? "." : "",
-               aglm_node_op(n));
+        append(l->text, sizeof l->text, &l->len, "%s'%s' (%s%s%s", l->bad > 1 ? ", " : "",
+               aglm_node_name(n), domain && domain[0] ? domain : "",
+               domain && domain[0] ? "." : "", aglm_node_op(n));
         if (k)
-            append(list, sizeof list, &len, " on %s",
+            append(l->text, sizeof l->text, &l->len, " on %s",
                    aglm_dtype_name(aglm_value_dtype(aglm_node_input(n, 0))));
-        append(list, sizeof list, &len, ")");
+        append(l->text, sizeof l->text, &l->len, ")");
     }
-    if (!bad)
+    return 0;
+}
+
+/* One error naming every node the backend cannot run. */
+static aglm_status check_supported(const aglm_graph *g)
+{
+    unsupported_list l;
+    l.text[0] = '\0';
+    l.len = l.bad = 0;
+    list_unsupported(g, &l);
+    if (!l.bad)
         return AGLM_OK;
-    if (bad > MAX_LISTED)
-        append(list, sizeof list, &len, " and %zu more", bad - MAX_LISTED);
-    return aglm_error(AGLM_ERR_UNSUPPORTED, "backend cpu cannot run %zu node%s: %s", bad,
-                      bad == 1 ? "" : "s", list);
+    if (l.bad > MAX_LISTED)
+        append(l.text, sizeof l.text, &l.len, " and %zu more", l.bad - MAX_LISTED);
+    return aglm_error(AGLM_ERR_UNSUPPORTED, "backend cpu cannot run %zu node%s: %s", l.bad,
+                      l.bad == 1 ? "" : "s", l.text);
 }
 
 /* ---- compile --------------------------------------------------------------------------- */
@@ -127,7 +133,7 @@ static int cmp_ref(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int32_t find_slot(const value_ref *refs, size_t n, const aglm_value *v)
+int32_t exec_find_slot(const value_ref *refs, size_t n, const aglm_value *v)
 {
     value_ref key = {v, -1};
     const value_ref *r = bsearch(&key, refs, n, sizeof key, cmp_ref);
@@ -138,22 +144,15 @@ static aglm_status parse_threads(const aglm_options *opts, int *threads)
 {
     const char *s = aglm_options_get(opts, "threads");
     *threads = 0;
-    if (!s)
-        return AGLM_OK;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < 1 || v > 1024)
-        return aglm_error(AGLM_ERR_INVALID, "backend cpu: option threads = '%s': expected an "
-                          "integer from 1 to 1024", s);
-    *threads = (int)v;
-    return AGLM_OK;
+    return s ? cpu_parse_threads(s, "backend cpu: option threads", threads) : AGLM_OK;
 }
 
+/* One slot per value of the graph, then (for a subgraph) one per captured outer value. */
 static aglm_status build_slots(cpu_exec *x, value_ref **refs_out)
 {
     const aglm_graph *g = x->graph;
-    x->n_slots = aglm_graph_num_values(g);
+    size_t n_values = aglm_graph_num_values(g);
+    x->n_slots = n_values + x->n_captures;
     x->slots = calloc(x->n_slots ? x->n_slots : 1, sizeof *x->slots);
     value_ref *refs = calloc(x->n_slots ? x->n_slots : 1, sizeof *refs);
     if (!x->slots || !refs) {
@@ -161,13 +160,17 @@ static aglm_status build_slots(cpu_exec *x, value_ref **refs_out)
         return aglm_error(AGLM_ERR_NOMEM, "backend cpu: out of memory");
     }
     for (size_t i = 0; i < x->n_slots; i++) {
-        const aglm_value *v = aglm_graph_value(g, i);
+        const aglm_value *v = i < n_values ? aglm_graph_value(g, i) : x->captures[i - n_values];
         slot *s = &x->slots[i];
         s->value = v;
         s->produced_by = -1;
         s->kind = SLOT_NODE;
-        if ((s->constant = aglm_value_const(v)) != NULL)
+        if (i >= n_values) {
+            s->kind = SLOT_OUTER;
+            s->input = i - n_values;
+        } else if ((s->constant = aglm_value_const(v)) != NULL) {
             s->kind = SLOT_CONST;
+        }
         refs[i].v = v;
         refs[i].slot = (int32_t)i;
     }
@@ -175,7 +178,7 @@ static aglm_status build_slots(cpu_exec *x, value_ref **refs_out)
     /* A graph input shadows an initialiser of the same value (an ONNX default the caller
      * overrides). */
     for (size_t i = 0; i < aglm_graph_num_inputs(g); i++) {
-        int32_t s = find_slot(refs, x->n_slots, aglm_graph_input(g, i));
+        int32_t s = exec_find_slot(refs, x->n_slots, aglm_graph_input(g, i));
         if (s < 0) {
             free(refs);
             return aglm_error(AGLM_ERR_INTERNAL, "backend cpu: graph input %zu is not a value of "
@@ -211,20 +214,23 @@ static aglm_status bind_step(cpu_exec *x, const value_ref *refs, size_t idx)
         return aglm_error(AGLM_ERR_NOMEM, "backend cpu: out of memory");
     for (size_t i = 0; i < s->n_in; i++) {
         const aglm_value *v = aglm_node_input(n, i);
-        s->in[i] = v ? find_slot(refs, x->n_slots, v) : -1;
+        s->in[i] = v ? exec_find_slot(refs, x->n_slots, v) : -1;
         if (!v && i < (size_t)k->min_inputs)
             return aglm_error(AGLM_ERR_INVALID, "node '%s' (%s): required input %zu is absent",
                               name, op, i);
         if (v && s->in[i] < 0)
-            return aglm_error(AGLM_ERR_UNSUPPORTED, "node '%s' (%s): input '%s' belongs to an "
-                              "enclosing graph", name, op, aglm_value_name(v));
+            return aglm_error(AGLM_ERR_INVALID, "node '%s' (%s): input '%s' is not a value of "
+                              "this graph or an enclosing one", name, op, aglm_value_name(v));
         if (v && x->slots[s->in[i]].kind == SLOT_NODE && x->slots[s->in[i]].produced_by < 0)
             return aglm_error(AGLM_ERR_INVALID, "node '%s' (%s): input '%s' is not produced by "
                               "any earlier node", name, op, aglm_value_name(v));
     }
+    aglm_status st = exec_compile_subs(x, s, refs, x->n_slots);
+    if (st != AGLM_OK)
+        return st;
     for (size_t i = 0; i < s->n_out; i++) {
         const aglm_value *v = aglm_node_output(n, i);
-        s->out[i] = v ? find_slot(refs, x->n_slots, v) : -1;
+        s->out[i] = v ? exec_find_slot(refs, x->n_slots, v) : -1;
         if (s->out[i] >= 0) {
             slot *sl = &x->slots[s->out[i]];
             if (sl->kind != SLOT_NODE)
@@ -240,7 +246,8 @@ static aglm_status bind_step(cpu_exec *x, const value_ref *refs, size_t idx)
     return AGLM_OK;
 }
 
-/* Each intermediate is freed by the step after which nothing reads it; graph outputs stay. */
+/* Each intermediate is freed by the step after which nothing reads it (a subgraph's read of an
+ * outer value counts as a read by the step holding the subgraph); graph outputs stay. */
 static aglm_status plan_frees(cpu_exec *x)
 {
     int *last = malloc((x->n_slots ? x->n_slots : 1) * sizeof *last);
@@ -248,10 +255,15 @@ static aglm_status plan_frees(cpu_exec *x)
         return aglm_error(AGLM_ERR_NOMEM, "backend cpu: out of memory");
     for (size_t i = 0; i < x->n_slots; i++)
         last[i] = x->slots[i].produced_by;
-    for (size_t si = 0; si < x->n_steps; si++)
-        for (size_t i = 0; i < x->steps[si].n_in; i++)
-            if (x->steps[si].in[i] >= 0)
-                last[x->steps[si].in[i]] = (int)si;
+    for (size_t si = 0; si < x->n_steps; si++) {
+        const step *s = &x->steps[si];
+        for (size_t i = 0; i < s->n_in; i++)
+            if (s->in[i] >= 0)
+                last[s->in[i]] = (int)si;
+        for (size_t j = 0; j < s->n_subs; j++)
+            for (size_t c = 0; c < s->subs[j].x->n_captures; c++)
+                last[s->subs[j].cap_slot[c]] = (int)si;
+    }
     for (size_t i = 0; i < x->n_outputs; i++)
         last[x->out_slot[i]] = -1;
     for (size_t i = 0; i < x->n_slots; i++) {
@@ -279,7 +291,7 @@ static aglm_status bind_outputs(cpu_exec *x, const value_ref *refs)
         return aglm_error(AGLM_ERR_NOMEM, "backend cpu: out of memory");
     for (size_t i = 0; i < x->n_outputs; i++) {
         const aglm_value *v = aglm_graph_output(x->graph, i);
-        int32_t s = find_slot(refs, x->n_slots, v);
+        int32_t s = exec_find_slot(refs, x->n_slots, v);
         if (s < 0 || (x->slots[s].kind == SLOT_NODE && x->slots[s].produced_by < 0))
             return aglm_error(AGLM_ERR_INVALID, "backend cpu: graph output '%s' is not produced "
                               "by any node", v ? aglm_value_name(v) : "?");
@@ -295,6 +307,26 @@ static aglm_status bind_outputs(cpu_exec *x, const value_ref *refs)
     return AGLM_OK;
 }
 
+aglm_status exec_build(cpu_exec *x)
+{
+    value_ref *refs = NULL;
+    aglm_status st = build_slots(x, &refs);
+    if (st != AGLM_OK)
+        return st;
+    x->n_steps = aglm_graph_num_nodes(x->graph);
+    x->steps = calloc(x->n_steps ? x->n_steps : 1, sizeof *x->steps);
+    if (!x->steps)
+        st = aglm_error(AGLM_ERR_NOMEM, "backend cpu: out of memory");
+    for (size_t i = 0; i < x->n_steps && st == AGLM_OK; i++)
+        st = bind_step(x, refs, i);
+    if (st == AGLM_OK)
+        st = bind_outputs(x, refs);
+    if (st == AGLM_OK)
+        st = plan_frees(x);
+    free(refs);
+    return st;
+}
+
 aglm_status cpu_exec_compile(const aglm_graph *g, const aglm_options *opts, cpu_pool *pool,
                              cpu_exec **out)
 {
@@ -306,7 +338,6 @@ aglm_status cpu_exec_compile(const aglm_graph *g, const aglm_options *opts, cpu_
     cpu_exec *x = calloc(1, sizeof *x);
     if (!x)
         return aglm_error(AGLM_ERR_NOMEM, "backend cpu: out of memory");
-    value_ref *refs = NULL;
     x->graph = aglm_graph_clone(g);
     if (!x->graph) {
         st = aglm_error_wrap(AGLM_ERR_NOMEM, "backend cpu");
@@ -324,19 +355,6 @@ aglm_status cpu_exec_compile(const aglm_graph *g, const aglm_options *opts, cpu_
         x->opset = aglm_graph_opset(x->graph, "ai.onnx");
     if (x->opset <= 0)
         x->opset = CPU_DEFAULT_OPSET;
-    if ((st = build_slots(x, &refs)) != AGLM_OK)
-        goto fail;
-    x->n_steps = aglm_graph_num_nodes(x->graph);
-    x->steps = calloc(x->n_steps ? x->n_steps : 1, sizeof *x->steps);
-    if (!x->steps) {
-        st = aglm_error(AGLM_ERR_NOMEM, "backend cpu: out of memory");
-        goto fail;
-    }
-    for (size_t i = 0; i < x->n_steps; i++)
-        if ((st = bind_step(x, refs, i)) != AGLM_OK)
-            goto fail;
-    if ((st = bind_outputs(x, refs)) != AGLM_OK || (st = plan_frees(x)) != AGLM_OK)
-        goto fail;
     x->pool = pool;
     if (threads > 0 && threads != cpu_pool_threads(pool)) {
         if ((st = cpu_pool_new(threads, &x->own_pool)) != AGLM_OK) {
@@ -345,11 +363,11 @@ aglm_status cpu_exec_compile(const aglm_graph *g, const aglm_options *opts, cpu_
         }
         x->pool = x->own_pool;
     }
-    free(refs);
+    if ((st = exec_build(x)) != AGLM_OK || (st = exec_profile_attach(x, opts)) != AGLM_OK)
+        goto fail;
     *out = x;
     return AGLM_OK;
 fail:
-    free(refs);
     cpu_exec_free(x);
     return st;
 }
@@ -359,11 +377,10 @@ int cpu_exec_threads(const cpu_exec *x)
     return cpu_pool_threads(x->pool);
 }
 
-void cpu_exec_free(cpu_exec *x)
+void exec_free_parts(cpu_exec *x)
 {
-    if (!x)
-        return;
     for (size_t i = 0; x->steps && i < x->n_steps; i++) {
+        exec_free_subs(&x->steps[i]);
         free(x->steps[i].in);
         free(x->steps[i].out);
         free(x->steps[i].free);
@@ -372,6 +389,15 @@ void cpu_exec_free(cpu_exec *x)
     free(x->slots);
     free(x->out_slot);
     free(x->out_move);
+    free(x->captures);
+}
+
+void cpu_exec_free(cpu_exec *x)
+{
+    if (!x)
+        return;
+    exec_profile_detach(x);
+    exec_free_parts(x);
     cpu_pool_free(x->own_pool);
     aglm_graph_free(x->graph);
     free(x);
@@ -387,8 +413,10 @@ static aglm_tensor borrow(const aglm_tensor *t)
     return b;
 }
 
-/* A kernel's output must agree with what inference declared for the value. */
-static aglm_status check_output(const step *s, size_t i, const aglm_tensor *t)
+/* A kernel's output must agree with what inference declared for the value. Inside a subgraph
+ * only the dtype is held to it: a loop-carried value may change shape from one iteration to
+ * the next, while inference saw the first. */
+static aglm_status check_output(const cpu_exec *x, const step *s, size_t i, const aglm_tensor *t)
 {
     const aglm_value *v = aglm_node_output(s->node, i);
     if (t->dtype == AGLM_UNDEFINED)
@@ -398,7 +426,7 @@ static aglm_status check_output(const step *s, size_t i, const aglm_tensor *t)
     aglm_dtype dt = aglm_value_dtype(v);
     int rank = aglm_value_rank(v);
     int ok = dt == AGLM_UNDEFINED || dt == t->dtype;
-    if (ok && rank >= 0) {
+    if (ok && rank >= 0 && !x->is_sub) {
         ok = rank == t->rank;
         for (int d = 0; ok && d < rank; d++) {
             aglm_dim dim = aglm_value_dim(v, d);
@@ -433,10 +461,11 @@ static aglm_status run_step(const cpu_exec *x, const step *s, aglm_tensor *slots
     for (size_t i = 0; i < s->n_in; i++)
         ins[i] = s->in[i] < 0 ? NULL : &slots[s->in[i]];
     memset(outs, 0, s->n_out * sizeof *outs);
-    cpu_kctx k = {s->node, x->opset, x->pool};
+    struct cpu_scope scope = {x, s, slots};
+    cpu_kctx k = {s->node, x->opset, x->pool, s->n_subs ? &scope : NULL};
     aglm_status st = s->kernel->run(&k, s->n_in, ins, s->n_out, outs);
     for (size_t i = 0; st == AGLM_OK && i < s->n_out; i++)
-        st = check_output(s, i, &outs[i]);
+        st = check_output(x, s, i, &outs[i]);
     if (st != AGLM_OK) {
         for (size_t i = 0; i < s->n_out; i++)
             aglm_tensor_free(&outs[i]);
@@ -454,20 +483,10 @@ static aglm_status run_step(const cpu_exec *x, const step *s, aglm_tensor *slots
     return AGLM_OK;
 }
 
-aglm_status cpu_exec_run(const cpu_exec *x, size_t n_in, const aglm_tensor *inputs, size_t n_out,
-                         aglm_tensor *outputs)
+aglm_status exec_run_graph(const cpu_exec *x, size_t n_in, const aglm_tensor *inputs,
+                           const aglm_tensor *const *captures, size_t n_out, aglm_tensor *outputs)
 {
-    for (size_t i = 0; i < n_out; i++)
-        memset(&outputs[i], 0, sizeof outputs[i]);
-    if (n_out != x->n_outputs)
-        return aglm_error(AGLM_ERR_INVALID, "backend cpu: the graph has %zu outputs, %zu were "
-                          "asked for", x->n_outputs, n_out);
-    aglm_status st = aglm_graph_check_inputs(x->graph, n_in, inputs);
-    if (st == AGLM_OK)
-        st = check_devices(x, n_in, inputs);
-    if (st != AGLM_OK)
-        return st;
-
+    aglm_status st = AGLM_OK;
     aglm_tensor *slots = calloc(x->n_slots + x->max_out + 1, sizeof *slots);
     const aglm_tensor **ins = calloc(x->max_in + 1, sizeof *ins);
     if (!slots || !ins) {
@@ -477,10 +496,12 @@ aglm_status cpu_exec_run(const cpu_exec *x, size_t n_in, const aglm_tensor *inpu
     }
     aglm_tensor *outs = slots + x->n_slots;
     for (size_t i = 0; i < x->n_slots; i++) {
-        if (x->slots[i].kind == SLOT_INPUT)
+        if (x->slots[i].kind == SLOT_INPUT && x->slots[i].input < n_in)
             slots[i] = borrow(&inputs[x->slots[i].input]);
         else if (x->slots[i].kind == SLOT_CONST)
             slots[i] = borrow(x->slots[i].constant);
+        else if (x->slots[i].kind == SLOT_OUTER)
+            slots[i] = borrow(captures[x->slots[i].input]);
     }
     for (size_t i = 0; i < x->n_steps && st == AGLM_OK; i++)
         st = run_step(x, &x->steps[i], slots, ins, outs);
@@ -502,4 +523,20 @@ aglm_status cpu_exec_run(const cpu_exec *x, size_t n_in, const aglm_tensor *inpu
     free(slots);
     free(ins);
     return st;
+}
+
+aglm_status cpu_exec_run(const cpu_exec *x, size_t n_in, const aglm_tensor *inputs, size_t n_out,
+                         aglm_tensor *outputs)
+{
+    for (size_t i = 0; i < n_out; i++)
+        memset(&outputs[i], 0, sizeof outputs[i]);
+    if (n_out != x->n_outputs)
+        return aglm_error(AGLM_ERR_INVALID, "backend cpu: the graph has %zu outputs, %zu were "
+                          "asked for", x->n_outputs, n_out);
+    aglm_status st = aglm_graph_check_inputs(x->graph, n_in, inputs);
+    if (st == AGLM_OK)
+        st = check_devices(x, n_in, inputs);
+    if (st != AGLM_OK)
+        return st;
+    return exec_run_graph(x, n_in, inputs, NULL, n_out, outputs);
 }

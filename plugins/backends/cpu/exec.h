@@ -3,7 +3,11 @@
  *
  * A run keeps every tensor it makes in its own slot array, so any number of threads may run one
  * executable at once; the executable itself is read-only after compile. Graph inputs and
- * constants are read in place, never copied. An intermediate is freed after its last reader. */
+ * constants are read in place, never copied. An intermediate is freed after its last reader.
+ *
+ * A node holding subgraphs (If, Loop, Scan) has each one compiled into an executable of its own,
+ * whose reads of enclosing graphs' values are fed from the calling run's slots; its kernel runs
+ * them through exec_subgraph.h (layout in exec_internal.h). */
 #ifndef CPU_EXEC_H
 #define CPU_EXEC_H
 
@@ -12,7 +16,8 @@
 
 typedef struct cpu_exec cpu_exec;
 
-/* 1 when the backend has a kernel for node n (op, domain and, when known, input dtype). */
+/* 1 when the backend has a kernel for node n (op, domain and, when known, input dtype) and for
+ * every node of its subgraphs. */
 int cpu_exec_supports(const aglm_node *n);
 
 /* Compiles g. Every unsupported node is listed in one error ("backend cpu cannot run 2 nodes:
@@ -25,6 +30,11 @@ aglm_status cpu_exec_compile(const aglm_graph *g, const aglm_options *opts, cpu_
  * caller owns and frees with aglm_tensor_free. On failure every output is left empty. */
 aglm_status cpu_exec_run(const cpu_exec *x, size_t n_in, const aglm_tensor *inputs, size_t n_out,
                          aglm_tensor *outputs);
+
+/* Parses a thread count setting s (an integer from 1 to 1024) into *threads; an error naming
+ * `what` ("[plugin.cpu] threads") and s otherwise. Shared by the plugin's config and compile's
+ * threads option (defined in backend.c). */
+aglm_status cpu_parse_threads(const char *s, const char *what, int *threads);
 
 /* Threads the executable's loops may use. */
 int cpu_exec_threads(const cpu_exec *x);

@@ -1,9 +1,10 @@
-/* Cast between every numeric dtype and bool. Integer to integer wraps (two's complement, as C
+/* Cast and CastLike between every numeric dtype and bool, and BitCast. Integer to integer wraps (two's complement, as C
  * and NumPy do); float to integer truncates toward zero and saturates at the type's range, with
  * NaN giving 0 (ONNX leaves out-of-range casts undefined; saturating keeps them defined); any
  * value to bool is "not zero". */
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kernels.h"
 
@@ -38,11 +39,27 @@ static uint64_t load_int(const void *p, aglm_dtype dt, int64_t i)
     }
 }
 
+/* v rounded to f32 with round-to-odd: a second rounding of the result to a type of at most 22
+ * significant bits (f16, bf16) then gives what rounding v directly would (no double rounding). */
+static float to_f32_odd(double v)
+{
+    float f = (float)v;
+    if ((double)f == v || isnan(v))
+        return f;
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    if (fabs((double)f) > fabs(v))
+        bits--; /* (float)v rounded away from zero: step back toward it */
+    bits |= 1;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
 static void store_float(void *p, aglm_dtype dt, int64_t i, double v)
 {
     switch (dt) {
-    case AGLM_F16: ((uint16_t *)p)[i] = aglm_f32_to_f16((float)v); break;
-    case AGLM_BF16: ((uint16_t *)p)[i] = aglm_f32_to_bf16((float)v); break;
+    case AGLM_F16: ((uint16_t *)p)[i] = aglm_f32_to_f16(to_f32_odd(v)); break;
+    case AGLM_BF16: ((uint16_t *)p)[i] = aglm_f32_to_bf16(to_f32_odd(v)); break;
     case AGLM_F32: ((float *)p)[i] = (float)v; break;
     default: ((double *)p)[i] = v; break;
     }
@@ -86,17 +103,15 @@ static uint64_t float_to_int(double v, aglm_dtype dt)
     return (uint64_t)(int64_t)v;
 }
 
-static aglm_status k_cast(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
-                          size_t n_out, aglm_tensor *out)
+static aglm_status cast_to(const cpu_kctx *k, const aglm_tensor *x, aglm_dtype to,
+                           aglm_tensor *out)
 {
-    const aglm_tensor *x = in[0];
-    aglm_dtype to = (aglm_dtype)aglm_node_get_int(k->node, "to", 0);
     aglm_status st = cpu_check_dtype(k, x, "input", CAST_TYPES);
     if (st != AGLM_OK)
         return st;
-    if (to >= 32 || !(CAST_TYPES & CPU_DT(to)))
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "cast to %s (attribute to = %d) is not supported",
-                          aglm_dtype_name(to), (int)to);
+    if ((unsigned)to >= 32 || !(CAST_TYPES & CPU_DT(to)))
+        return aglm_error(AGLM_ERR_UNSUPPORTED, "cast to dtype %d (%s) is not supported",
+                          (int)to, aglm_dtype_name(to));
     st = aglm_tensor_alloc(&out[0], to, x->rank, x->dims);
     if (st != AGLM_OK)
         return st;
@@ -125,7 +140,58 @@ static aglm_status k_cast(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
     return AGLM_OK;
 }
 
+static aglm_status k_cast(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
+                          size_t n_out, aglm_tensor *out)
+{
+    (void)n_in;
+    (void)n_out;
+    if (!aglm_node_attr(k->node, "to"))
+        return aglm_error(AGLM_ERR_INVALID, "attribute to is missing");
+    return cast_to(k, in[0], (aglm_dtype)aglm_node_get_int(k->node, "to", 0), out);
+}
+
+/* CastLike: to input 1's dtype (its values are not read). */
+static aglm_status k_cast_like(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
+                               size_t n_out, aglm_tensor *out)
+{
+    (void)n_in;
+    (void)n_out;
+    return cast_to(k, in[0], in[1]->dtype, out);
+}
+
+/* BitCast (opset 26): the same bytes read as another dtype of the same width. */
+static aglm_status k_bit_cast(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
+                              size_t n_out, aglm_tensor *out)
+{
+    (void)n_in;
+    (void)n_out;
+    const aglm_tensor *x = in[0];
+    if (!aglm_node_attr(k->node, "to"))
+        return aglm_error(AGLM_ERR_INVALID, "attribute to is missing");
+    int64_t to = aglm_node_get_int(k->node, "to", 0);
+    if (to < 0 || to >= 32 || !(CAST_TYPES & CPU_DT(to)))
+        return aglm_error(AGLM_ERR_UNSUPPORTED, "bitcast to dtype %lld is not supported",
+                          (long long)to);
+    if (aglm_dtype_size((aglm_dtype)to) != aglm_dtype_size(x->dtype))
+        return aglm_error(AGLM_ERR_TYPE, "bitcast from %s to %s changes the element width",
+                          aglm_dtype_name(x->dtype), aglm_dtype_name((aglm_dtype)to));
+    aglm_status st = aglm_tensor_alloc(&out[0], (aglm_dtype)to, x->rank, x->dims);
+    if (st != AGLM_OK)
+        return st;
+    if (aglm_tensor_nbytes(x))
+        memcpy(out[0].data, x->data, aglm_tensor_nbytes(x));
+    if (to == AGLM_BOOL) {
+        /* a bool is 0 or 1: any other byte reads as true */
+        uint8_t *b = out[0].data;
+        for (int64_t i = 0; i < aglm_tensor_numel(x); i++)
+            b[i] = b[i] != 0;
+    }
+    return AGLM_OK;
+}
+
 const cpu_kernel cpu_cast_kernels[] = {
     {"Cast", 1, 1, 1, CAST_TYPES, k_cast},
+    {"CastLike", 2, 2, 1, CAST_TYPES, k_cast_like},
+    {"BitCast", 1, 1, 1, CAST_TYPES, k_bit_cast},
     {NULL, 0, 0, 0, 0, NULL},
 };

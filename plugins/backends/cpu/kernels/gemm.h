@@ -35,4 +35,20 @@ aglm_status cpu_sgemm(cpu_pool *pool, const cpu_gemm_args *g);
 /* 64-byte aligned float buffer of n floats (NULL on failure); free with free(). */
 float *cpu_alloc_floats(size_t n);
 
+/* The multiply under MatMul and Gemm on f64 and integer dtypes: C = op(A) * op(B) for `batches`
+ * matrix pairs, with no alpha or beta (callers apply them). f64 runs in double; integers run in
+ * uint64_t (two's complement), so sums and products wrap exactly as the narrower type's would
+ * once truncated back. Plain loops split over rows: these dtypes are rare in models. */
+typedef struct cpu_wgemm_args {
+    int is_f64;                   /* 1: a, b, c are double; 0: uint64_t */
+    int64_t m, n, k, batches;
+    const void *a, *b;
+    const int64_t *a_off, *b_off; /* element offset of each batch's A and B */
+    int64_t a_row, a_col;         /* op(A)[i][p] is a[a_off + i * a_row + p * a_col] */
+    int64_t b_row, b_col;         /* op(B)[p][j] is b[b_off + p * b_row + j * b_col] */
+    void *c;                      /* batches x m x n, contiguous, written without being read */
+} cpu_wgemm_args;
+
+void cpu_wgemm(cpu_pool *pool, const cpu_wgemm_args *g);
+
 #endif

@@ -19,6 +19,8 @@ typedef struct cpu_kctx {
     const aglm_node *node; /* for attributes */
     int64_t opset;         /* the ai.onnx opset the graph imports */
     cpu_pool *pool;        /* NULL runs single-threaded */
+    const struct cpu_scope *scope; /* the running step, for kernels that run subgraphs
+                                    * (If, Loop, Scan: see exec_subgraph.h); NULL elsewhere */
 } cpu_kctx;
 
 /* in[i] is NULL for an absent optional input; out has n_out zeroed descriptors, one per node
@@ -52,6 +54,30 @@ extern const cpu_kernel cpu_pool_kernels[];
 extern const cpu_kernel cpu_shape_kernels[];
 extern const cpu_kernel cpu_softmax_kernels[];
 extern const cpu_kernel cpu_cast_kernels[];
+extern const cpu_kernel cpu_compare_kernels[], cpu_bitwise_kernels[], cpu_activation_kernels[];
+/* ops-tensor: data movement and indexing */
+extern const cpu_kernel cpu_gather_kernels[], cpu_scatter_kernels[], cpu_slice_kernels[];
+extern const cpu_kernel cpu_pad_kernels[], cpu_sort_kernels[], cpu_cumulative_kernels[];
+extern const cpu_kernel cpu_generate_kernels[], cpu_layout_kernels[], cpu_einsum_kernels[];
+extern const cpu_kernel cpu_control_kernels[];
+extern const cpu_kernel cpu_rnn_kernels[];
+extern const cpu_kernel cpu_attention_kernels[];
+extern const cpu_kernel cpu_state_mixer_kernels[];
+/* Kernels of domain ai.onnx.preview (FlexAttention), looked up by that domain only. */
+extern const cpu_kernel cpu_preview_kernels[];
+extern const cpu_kernel cpu_reduce_kernels[];
+extern const cpu_kernel cpu_norm_kernels[];
+extern const cpu_kernel cpu_loss_kernels[];
+extern const cpu_kernel cpu_quant_kernels[];
+extern const cpu_kernel cpu_dropout_kernels[];
+extern const cpu_kernel cpu_resize_kernels[];
+extern const cpu_kernel cpu_convtranspose_kernels[];
+extern const cpu_kernel cpu_gridsample_kernels[];
+extern const cpu_kernel cpu_nms_kernels[];
+extern const cpu_kernel cpu_signal_kernels[];
+extern const cpu_kernel cpu_roi_kernels[];
+extern const cpu_kernel cpu_deformconv_kernels[];
+extern const cpu_kernel cpu_causalconv_kernels[];
 
 /* ---- helpers (kernels/util.c) ---------------------------------------------------------- */
 
@@ -71,5 +97,28 @@ const char *cpu_shape(const aglm_tensor *t, char *buf, size_t n);
 /* Reads a 1-D (or scalar) i64/i32 tensor into vals (at most max); *count gets its length. */
 aglm_status cpu_read_ints(const aglm_tensor *t, const char *what, int64_t *vals, size_t max,
                           size_t *count);
+/* Elements of a float tensor (f16, bf16, f32, f64) as f32: t's own data when it is f32, else a
+ * converted copy in malloc'd *scratch, which the caller frees (NULL when nothing was copied).
+ * NULL with an error for another dtype or when out of memory. */
+const float *cpu_f32_view(const aglm_tensor *t, float **scratch);
+/* Writes the first numel(out) values of src into out's data, rounding to its float dtype. */
+void cpu_f32_store(aglm_tensor *out, const float *src);
+
+/* Element i of numeric data of dtype dt, read as a double (floats, f16/bf16 widened) or as an
+ * int64 (integers and bool; u64 keeps its bit pattern), and written back converting (integers
+ * wrap as a C cast to the narrower type does; a float becomes an int64 saturated, NaN as 0).
+ * Slow per-element paths only. */
+double cpu_get_f(const void *data, aglm_dtype dt, int64_t i);
+void cpu_set_f(void *data, aglm_dtype dt, int64_t i, double v);
+int64_t cpu_get_i(const void *data, aglm_dtype dt, int64_t i);
+void cpu_set_i(void *data, aglm_dtype dt, int64_t i, int64_t v);
+/* Maps index v in [-dim, dim) to [0, dim); an error naming `what` otherwise. */
+aglm_status cpu_norm_index(int64_t v, int64_t dim, const char *what, int64_t *out);
+
+/* Fills y from x (same rank and element size): element (i0, .., ir-1) of y is element
+ * (maps[0][i0], .., maps[r-1][ir-1]) of x, or the es bytes at `fill` where any map entry is -1
+ * (fill NULL: left as allocated, zero). maps[d] has y->dims[d] entries. Runs on the pool. */
+void cpu_copy_mapped(cpu_pool *pool, const aglm_tensor *x, aglm_tensor *y,
+                     const int64_t *const *maps, const void *fill);
 
 #endif

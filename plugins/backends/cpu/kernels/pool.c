@@ -1,7 +1,12 @@
-/* MaxPool (with the optional Indices output), AveragePool, GlobalAveragePool, GlobalMaxPool,
- * each over 1 to 3 spatial dims, one (image, channel) plane per parallel task. */
+/* MaxPool (with the optional Indices output), AveragePool, LpPool, GlobalAveragePool,
+ * GlobalMaxPool, each over 1 to 3 spatial dims, one (image, channel) plane per parallel task.
+ *
+ * The loops run on f32. f16 and bf16 (and u8, i8 for MaxPool, whose values f32 holds exactly)
+ * are converted in and rounded back out. */
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "window.h"
 
@@ -12,6 +17,7 @@ typedef struct pool_job {
     int64_t *indices;       /* MaxPool's second output, or NULL */
     int storage_order;      /* 1: indices count the spatial dims column-major */
     int count_include_pad;  /* AveragePool */
+    int64_t lp;             /* LpPool's p; 0 for AveragePool */
 } pool_job;
 
 /* Flat index of (id, ih, iw) inside its plane, as MaxPool's Indices reports it. */
@@ -100,10 +106,22 @@ static void avg_planes(void *ctx, size_t b, size_t e, int worker)
                                 continue;
                             for (int64_t kw = 0; kw < w->k[2]; kw++) {
                                 int64_t iw = ow * w->s[2] - w->pb[2] + kw * w->d[2];
-                                if (iw >= 0 && iw < w->in[2])
-                                    sum += x[(id * w->in[1] + ih) * w->in[2] + iw];
+                                if (iw < 0 || iw >= w->in[2])
+                                    continue;
+                                float v = x[(id * w->in[1] + ih) * w->in[2] + iw];
+                                /* LpPool: padding adds zero to the sum of |x|^p */
+                                sum += j->lp == 0   ? v
+                                       : j->lp == 2 ? v * v
+                                       : j->lp == 1 ? fabsf(v)
+                                                    : (float)pow(fabs((double)v), (double)j->lp);
                             }
                         }
+                    }
+                    if (j->lp) {
+                        y[o] = j->lp == 1   ? sum
+                               : j->lp == 2 ? sqrtf(sum)
+                                            : (float)pow((double)sum, 1.0 / (double)j->lp);
+                        continue;
                     }
                     /* The divisor counts real elements, or with count_include_pad also the
                      * explicit padding, but never the overhang ceil_mode adds past it (as
@@ -120,11 +138,67 @@ static void avg_planes(void *ctx, size_t b, size_t e, int worker)
     }
 }
 
+#define POOL_FLOATS (CPU_DT(AGLM_F32) | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16))
+#define MAXPOOL_DTYPES (POOL_FLOATS | CPU_DT(AGLM_U8) | CPU_DT(AGLM_I8))
+
+/* x's elements as f32: its own data, or a converted copy in *scratch (freed by the caller). */
+static aglm_status f32_input(const aglm_tensor *x, const float **data, float **scratch)
+{
+    *scratch = NULL;
+    *data = NULL;
+    if (x->dtype != AGLM_U8 && x->dtype != AGLM_I8) {
+        *data = cpu_f32_view(x, scratch);
+        return *data ? AGLM_OK : AGLM_ERR_NOMEM;
+    }
+    int64_t n = aglm_tensor_numel(x);
+    float *buf = malloc((size_t)(n + 1) * sizeof *buf);
+    if (!buf)
+        return aglm_error(AGLM_ERR_NOMEM, "out of memory converting %lld elements to f32",
+                          (long long)n);
+    for (int64_t i = 0; i < n; i++)
+        buf[i] = x->dtype == AGLM_U8 ? ((const uint8_t *)x->data)[i] : ((const int8_t *)x->data)[i];
+    *scratch = buf;
+    *data = buf;
+    return AGLM_OK;
+}
+
+/* An f32 result buffer for y: y's own data when it is f32, else scratch for f32_output. */
+static float *f32_result(aglm_tensor *y, float **scratch)
+{
+    *scratch = NULL;
+    if (y->dtype == AGLM_F32)
+        return y->data;
+    int64_t n = aglm_tensor_numel(y);
+    *scratch = malloc((size_t)(n + 1) * sizeof **scratch);
+    if (!*scratch)
+        aglm_error(AGLM_ERR_NOMEM, "out of memory for %lld f32 results", (long long)n);
+    return *scratch;
+}
+
+/* Rounds the f32 results in scratch into y's dtype (a no-op when y is f32), frees scratch. */
+static void f32_output(aglm_tensor *y, float *scratch)
+{
+    if (!scratch)
+        return;
+    int64_t n = aglm_tensor_numel(y);
+    /* integer results are input values, except the lowest float of an all-padding window,
+     * which becomes the type's lowest value */
+    if (y->dtype == AGLM_U8)
+        for (int64_t i = 0; i < n; i++)
+            ((uint8_t *)y->data)[i] = scratch[i] < 0 ? 0 : (uint8_t)scratch[i];
+    else if (y->dtype == AGLM_I8)
+        for (int64_t i = 0; i < n; i++)
+            ((int8_t *)y->data)[i] = scratch[i] < -128 ? -128 : (int8_t)scratch[i];
+    else
+        cpu_f32_store(y, scratch);
+    free(scratch);
+}
+
 static aglm_status pool_common(const cpu_kctx *k, const aglm_tensor *x, int ceil_mode,
-                               cpu_window *w, aglm_tensor *y)
+                               uint32_t dtypes, cpu_window *w, aglm_tensor *y)
 {
     char sx[64];
-    aglm_status st = cpu_check_dtype(k, x, "input X", CPU_DT(AGLM_F32));
+    aglm_status st = cpu_check_dtype(k, x, "input X", dtypes);
     if (st != AGLM_OK)
         return st;
     if (x->rank < 3)
@@ -137,7 +211,7 @@ static aglm_status pool_common(const cpu_kctx *k, const aglm_tensor *x, int ceil
     int64_t dims[AGLM_MAX_RANK] = {x->dims[0], x->dims[1]};
     for (int i = 0; i < nd; i++)
         dims[2 + i] = w->out[CPU_WINDOW_DIMS - nd + i];
-    return aglm_tensor_alloc(y, AGLM_F32, x->rank, dims);
+    return aglm_tensor_alloc(y, x->dtype, x->rank, dims);
 }
 
 static size_t plane_grain(const cpu_window *w)
@@ -146,25 +220,46 @@ static size_t plane_grain(const cpu_window *w)
     return work >= 16384 ? 1 : (size_t)(16384 / (work > 0 ? work : 1));
 }
 
+/* Runs fn over every (image, channel) plane of job, converting dtypes around it. */
+static aglm_status run_planes(const cpu_kctx *k, const aglm_tensor *x, aglm_tensor *y,
+                              pool_job *job, cpu_range_fn fn)
+{
+    float *xs, *ys;
+    const float *xd;
+    aglm_status st = f32_input(x, &xd, &xs);
+    if (st != AGLM_OK)
+        return st;
+    float *yd = f32_result(y, &ys);
+    if (!yd) {
+        free(xs);
+        return AGLM_ERR_NOMEM;
+    }
+    job->x = xd;
+    job->y = yd;
+    size_t planes = (size_t)(x->dims[0] * x->dims[1]);
+    cpu_parallel_for(k->pool, planes, plane_grain(job->w), fn, job);
+    f32_output(y, ys);
+    free(xs);
+    return AGLM_OK;
+}
+
 static aglm_status k_maxpool(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
                              size_t n_out, aglm_tensor *out)
 {
     cpu_window w;
     int ceil_mode = aglm_node_get_int(k->node, "ceil_mode", 0) != 0;
-    aglm_status st = pool_common(k, in[0], ceil_mode, &w, &out[0]);
+    aglm_status st = pool_common(k, in[0], ceil_mode, MAXPOOL_DTYPES, &w, &out[0]);
     if (st != AGLM_OK)
         return st;
-    pool_job job = {&w, in[0]->data, out[0].data, NULL,
-                    aglm_node_get_int(k->node, "storage_order", 0) != 0, 0};
+    pool_job job = {&w, NULL, NULL, NULL,
+                    aglm_node_get_int(k->node, "storage_order", 0) != 0, 0, 0};
     if (n_out > 1) {
         st = aglm_tensor_alloc(&out[1], AGLM_I64, out[0].rank, out[0].dims);
         if (st != AGLM_OK)
             return st;
         job.indices = out[1].data;
     }
-    size_t planes = (size_t)(in[0]->dims[0] * in[0]->dims[1]);
-    cpu_parallel_for(k->pool, planes, plane_grain(&w), max_planes, &job);
-    return AGLM_OK;
+    return run_planes(k, in[0], &out[0], &job, max_planes);
 }
 
 static aglm_status k_avgpool(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
@@ -172,14 +267,28 @@ static aglm_status k_avgpool(const cpu_kctx *k, size_t n_in, const aglm_tensor *
 {
     cpu_window w;
     int ceil_mode = aglm_node_get_int(k->node, "ceil_mode", 0) != 0;
-    aglm_status st = pool_common(k, in[0], ceil_mode, &w, &out[0]);
+    aglm_status st = pool_common(k, in[0], ceil_mode, POOL_FLOATS, &w, &out[0]);
     if (st != AGLM_OK)
         return st;
-    pool_job job = {&w, in[0]->data, out[0].data, NULL, 0,
-                    aglm_node_get_int(k->node, "count_include_pad", 0) != 0};
-    size_t planes = (size_t)(in[0]->dims[0] * in[0]->dims[1]);
-    cpu_parallel_for(k->pool, planes, plane_grain(&w), avg_planes, &job);
-    return AGLM_OK;
+    pool_job job = {&w, NULL, NULL, NULL, 0,
+                    aglm_node_get_int(k->node, "count_include_pad", 0) != 0, 0};
+    return run_planes(k, in[0], &out[0], &job, avg_planes);
+}
+
+/* LpPool: (sum over the window of |x|^p)^(1/p); padding counts as zero. */
+static aglm_status k_lppool(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
+                            size_t n_out, aglm_tensor *out)
+{
+    cpu_window w;
+    int64_t p = aglm_node_get_int(k->node, "p", 2);
+    if (p < 1 || p > 1024)
+        return aglm_error(AGLM_ERR_INVALID, "attribute p = %lld, expected 1 to 1024", (long long)p);
+    int ceil_mode = aglm_node_get_int(k->node, "ceil_mode", 0) != 0;
+    aglm_status st = pool_common(k, in[0], ceil_mode, POOL_FLOATS, &w, &out[0]);
+    if (st != AGLM_OK)
+        return st;
+    pool_job job = {&w, NULL, NULL, NULL, 0, 0, p};
+    return run_planes(k, in[0], &out[0], &job, avg_planes);
 }
 
 typedef struct global_job {
@@ -243,9 +352,76 @@ static aglm_status k_global_maxpool(const cpu_kctx *k, size_t n_in, const aglm_t
     return global_pool(k, in[0], &out[0], 1);
 }
 
+/* MaxUnpool: scatters X into zeros at the flat positions I gives (as MaxPool's Indices counts
+ * them) in the shape that undoes the pooling window; output_shape, when given, may be larger,
+ * and that shape then sits at its start (as ONNX's reference places it). */
+static aglm_status k_maxunpool(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
+                               size_t n_out, aglm_tensor *out)
+{
+    (void)n_out;
+    const aglm_tensor *x = in[0], *ind = in[1], *shape = n_in > 2 ? in[2] : NULL;
+    char sx[64], si[64];
+    aglm_status st = cpu_check_dtype(k, x, "input X", POOL_FLOATS | CPU_DT(AGLM_F64));
+    if (st != AGLM_OK)
+        return st;
+    if (x->rank < 3 || ind->dtype != AGLM_I64 || !aglm_tensor_same_shape(x, ind))
+        return aglm_error(AGLM_ERR_SHAPE, "X %s and I %s must be [N, C, spatial...], I of i64 in "
+                          "the shape of X", cpu_shape(x, sx, sizeof sx), cpu_shape(ind, si, sizeof si));
+    int nd = x->rank - 2, r = x->rank;
+    size_t kc = 0, sc = 0, pc = 0;
+    const int64_t *ks = aglm_node_get_ints(k->node, "kernel_shape", &kc);
+    const int64_t *ss = aglm_node_get_ints(k->node, "strides", &sc);
+    const int64_t *ps = aglm_node_get_ints(k->node, "pads", &pc);
+    if (!ks || kc != (size_t)nd || (ss && sc != (size_t)nd) || (ps && pc != 2 * (size_t)nd))
+        return aglm_error(AGLM_ERR_INVALID, "attributes kernel_shape, strides and pads must "
+                          "have %d, %d and %d values", nd, nd, 2 * nd);
+    int64_t inferred[AGLM_MAX_RANK] = {x->dims[0], x->dims[1]}, dims[AGLM_MAX_RANK];
+    for (int i = 0; i < nd; i++) {
+        inferred[2 + i] = (x->dims[2 + i] - 1) * (ss ? ss[i] : 1) + ks[i] -
+                          (ps ? ps[i] + ps[nd + i] : 0);
+        if (inferred[2 + i] < 0)
+            return aglm_error(AGLM_ERR_SHAPE, "pads leave spatial dim %d negative", i);
+    }
+    memcpy(dims, inferred, sizeof dims);
+    if (shape) {
+        size_t count;
+        if ((st = cpu_read_ints(shape, "input output_shape", dims, AGLM_MAX_RANK, &count)) != AGLM_OK)
+            return st;
+        if (count != (size_t)r)
+            return aglm_error(AGLM_ERR_SHAPE, "output_shape has %zu values for X %s", count,
+                              cpu_shape(x, sx, sizeof sx));
+        for (int i = 0; i < r; i++)
+            if (dims[i] < inferred[i])
+                return aglm_error(AGLM_ERR_SHAPE, "output_shape dim %d = %lld is smaller than the "
+                                  "unpooled size %lld", i, (long long)dims[i], (long long)inferred[i]);
+    }
+    if ((st = aglm_tensor_alloc(&out[0], x->dtype, r, dims)) != AGLM_OK)
+        return st;
+    int64_t n = aglm_tensor_numel(x), limit = cpu_dims_prod(inferred, 0, r);
+    size_t es = aglm_dtype_size(x->dtype);
+    const int64_t *id = ind->data;
+    for (int64_t i = 0; i < n; i++) {
+        if (id[i] < 0 || id[i] >= limit)
+            return aglm_error(AGLM_ERR_INVALID, "index %lld at %lld is outside the unpooled "
+                              "output of %lld elements", (long long)id[i], (long long)i,
+                              (long long)limit);
+        /* the index's coordinates in the unpooled shape, placed into the output's */
+        int64_t rem = id[i], at = 0, stride = 1;
+        for (int d = r - 1; d >= 0; d--) {
+            at += (rem % inferred[d]) * stride;
+            rem /= inferred[d];
+            stride *= dims[d];
+        }
+        memcpy((char *)out[0].data + (size_t)at * es, (const char *)x->data + (size_t)i * es, es);
+    }
+    return AGLM_OK;
+}
+
 const cpu_kernel cpu_pool_kernels[] = {
-    {"MaxPool", 1, 1, 2, CPU_DT(AGLM_F32), k_maxpool},
-    {"AveragePool", 1, 1, 1, CPU_DT(AGLM_F32), k_avgpool},
+    {"MaxPool", 1, 1, 2, MAXPOOL_DTYPES, k_maxpool},
+    {"AveragePool", 1, 1, 1, POOL_FLOATS, k_avgpool},
+    {"LpPool", 1, 1, 1, POOL_FLOATS, k_lppool},
+    {"MaxUnpool", 2, 3, 1, POOL_FLOATS | CPU_DT(AGLM_F64), k_maxunpool},
     {"GlobalAveragePool", 1, 1, 1, CPU_DT(AGLM_F32), k_global_avgpool},
     {"GlobalMaxPool", 1, 1, 1, CPU_DT(AGLM_F32), k_global_maxpool},
     {NULL, 0, 0, 0, 0, NULL},

@@ -1,5 +1,5 @@
 /* Ops that move or relabel data without arithmetic: Identity, Reshape, Flatten, Squeeze,
- * Unsqueeze, Transpose, Concat, Shape, Constant. They work on any dtype. */
+ * Unsqueeze, Transpose, Concat, Shape, Size, Constant. They work on any dtype. */
 #include <stdio.h>
 #include <string.h>
 
@@ -28,9 +28,21 @@ static aglm_status k_reshape(const cpu_kctx *k, size_t n_in, const aglm_tensor *
     int64_t dims[AGLM_MAX_RANK];
     size_t rank = 0;
     char sx[64];
-    aglm_status st = cpu_read_ints(in[1], "input shape", dims, AGLM_MAX_RANK, &rank);
-    if (st != AGLM_OK)
+    aglm_status st;
+    if (k->opset < 5) {
+        /* Reshape-1 takes the shape as an attribute */
+        const int64_t *a = aglm_node_get_ints(k->node, "shape", &rank);
+        if (!a)
+            return aglm_error(AGLM_ERR_INVALID, "attribute shape is required");
+        if (rank > AGLM_MAX_RANK)
+            return aglm_error(AGLM_ERR_INVALID, "attribute shape has %zu values, at most %d",
+                              rank, AGLM_MAX_RANK);
+        memcpy(dims, a, rank * sizeof *a);
+    } else if (n_in < 2 || !in[1]) {
+        return aglm_error(AGLM_ERR_INVALID, "input shape is required");
+    } else if ((st = cpu_read_ints(in[1], "input shape", dims, AGLM_MAX_RANK, &rank)) != AGLM_OK) {
         return st;
+    }
     int allowzero = aglm_node_get_int(k->node, "allowzero", 0) != 0;
     int infer = -1, has_zero = 0;
     int64_t known = 1;
@@ -273,10 +285,11 @@ static aglm_status k_concat(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
     const aglm_tensor *x0 = in[0];
     char s0[64], si[64];
     const aglm_node *node = k->node;
-    if (!aglm_node_attr(node, "axis"))
+    /* Concat-1 defaults axis to 1; from opset 4 it is required */
+    if (!aglm_node_attr(node, "axis") && k->opset >= 4)
         return aglm_error(AGLM_ERR_INVALID, "attribute axis is required");
     int axis;
-    aglm_status st = cpu_norm_axis(aglm_node_get_int(node, "axis", 0), x0->rank, 0,
+    aglm_status st = cpu_norm_axis(aglm_node_get_int(node, "axis", 1), x0->rank, 0,
                                    "attribute axis", &axis);
     if (st != AGLM_OK)
         return st;
@@ -343,6 +356,15 @@ static aglm_status k_shape(const cpu_kctx *k, size_t n_in, const aglm_tensor *co
     return AGLM_OK;
 }
 
+static aglm_status k_size(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
+                          size_t n_out, aglm_tensor *out)
+{
+    aglm_status st = aglm_tensor_alloc(&out[0], AGLM_I64, 0, NULL);
+    if (st == AGLM_OK)
+        *(int64_t *)out[0].data = aglm_tensor_numel(in[0]);
+    return st;
+}
+
 static aglm_status k_constant(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
                               size_t n_out, aglm_tensor *out)
 {
@@ -392,13 +414,14 @@ static aglm_status k_constant(const cpu_kctx *k, size_t n_in, const aglm_tensor 
 
 const cpu_kernel cpu_shape_kernels[] = {
     {"Identity", 1, 1, 1, CPU_ANY, k_identity},
-    {"Reshape", 2, 2, 1, CPU_ANY, k_reshape},
+    {"Reshape", 1, 2, 1, CPU_ANY, k_reshape},
     {"Flatten", 1, 1, 1, CPU_ANY, k_flatten},
     {"Squeeze", 1, 2, 1, CPU_ANY, k_squeeze},
     {"Unsqueeze", 1, 2, 1, CPU_ANY, k_unsqueeze},
     {"Transpose", 1, 1, 1, CPU_ANY, k_transpose},
     {"Concat", 1, 1 << 20, 1, CPU_ANY, k_concat},
     {"Shape", 1, 1, 1, CPU_ANY, k_shape},
+    {"Size", 1, 1, 1, CPU_ANY, k_size},
     {"Constant", 0, 0, 1, CPU_ANY, k_constant},
     {NULL, 0, 0, 0, 0, NULL},
 };

@@ -1,8 +1,9 @@
-/* Softmax and LogSoftmax. Before opset 13 the input is viewed as 2-D [prod(dims[:axis]),
+/* Softmax, LogSoftmax and Hardmax. Before opset 13 the input is viewed as 2-D [prod(dims[:axis]),
  * prod(dims[axis:])] (default axis 1) and normalised per row; from opset 13 on it is normalised
  * along `axis` alone (default -1). Either way the work is a set of lines of n elements, `stride`
- * apart. */
+ * apart. f16, bf16 and f64 are computed in f32 and rounded back. */
 #include <math.h>
+#include <stdlib.h>
 
 #include "kernels.h"
 
@@ -10,8 +11,22 @@ typedef struct softmax_job {
     const float *x;
     float *y;
     int64_t n, inner; /* line length, and the stride between its elements */
-    int log;
+    int mode;
 } softmax_job;
+
+enum { SM_SOFTMAX, SM_LOG, SM_HARD };
+
+/* Hardmax: 1 at the first maximum of the line, 0 elsewhere. */
+static void hardmax_line(const float *x, float *y, int64_t n, int64_t st)
+{
+    int64_t best = 0;
+    for (int64_t a = 0; a < n; a++) {
+        y[a * st] = 0.0f;
+        if (x[a * st] > x[best * st])
+            best = a;
+    }
+    y[best * st] = 1.0f;
+}
 
 static void softmax_lines(void *ctx, size_t b, size_t e, int worker)
 {
@@ -21,6 +36,10 @@ static void softmax_lines(void *ctx, size_t b, size_t e, int worker)
         int64_t o = (int64_t)line / st, i = (int64_t)line % st;
         const float *x = j->x + o * n * st + i;
         float *y = j->y + o * n * st + i;
+        if (j->mode == SM_HARD) {
+            hardmax_line(x, y, n, st);
+            continue;
+        }
         /* Subtracting the max keeps exp() in range; the sum is kept in double. */
         float mx = -INFINITY;
         for (int64_t a = 0; a < n; a++)
@@ -28,11 +47,11 @@ static void softmax_lines(void *ctx, size_t b, size_t e, int worker)
         double sum = 0.0;
         for (int64_t a = 0; a < n; a++) {
             float ex = expf(x[a * st] - mx);
-            if (!j->log)
+            if (j->mode == SM_SOFTMAX)
                 y[a * st] = ex;
             sum += ex;
         }
-        if (j->log) {
+        if (j->mode == SM_LOG) {
             float lse = (float)log(sum);
             for (int64_t a = 0; a < n; a++)
                 y[a * st] = x[a * st] - mx - lse;
@@ -44,23 +63,30 @@ static void softmax_lines(void *ctx, size_t b, size_t e, int worker)
     }
 }
 
-static aglm_status run_softmax(const cpu_kctx *k, const aglm_tensor *x, aglm_tensor *y, int log)
+static aglm_status run_softmax(const cpu_kctx *k, const aglm_tensor *x, aglm_tensor *y, int mode)
 {
-    aglm_status st = cpu_check_dtype(k, x, "input", CPU_DT(AGLM_F32));
-    if (st != AGLM_OK)
-        return st;
     int legacy = k->opset > 0 && k->opset < 13;
     int axis;
     /* A scalar has nothing to normalise over but is valid: treat it as one element. */
     int rank = x->rank;
-    st = cpu_norm_axis(aglm_node_get_int(k->node, "axis", legacy ? 1 : -1), rank > 0 ? rank : 1,
-                       legacy ? 1 : 0, "attribute axis", &axis);
+    aglm_status st = cpu_norm_axis(aglm_node_get_int(k->node, "axis", legacy ? 1 : -1),
+                                   rank > 0 ? rank : 1, legacy ? 1 : 0, "attribute axis", &axis);
     if (st != AGLM_OK)
         return st;
-    st = aglm_tensor_alloc(y, AGLM_F32, x->rank, x->dims);
+    st = aglm_tensor_alloc(y, x->dtype, x->rank, x->dims);
     if (st != AGLM_OK || aglm_tensor_numel(x) == 0)
         return st;
-    softmax_job job = {x->data, y->data, 1, 1, log};
+    float *xs = NULL, *ys = NULL;
+    const float *xf = cpu_f32_view(x, &xs);
+    if (!xf)
+        return AGLM_ERR_NOMEM;
+    float *yf = y->data;
+    if (x->dtype != AGLM_F32 && !(yf = ys = malloc(sizeof *ys * (size_t)aglm_tensor_numel(x)))) {
+        free(xs);
+        return aglm_error(AGLM_ERR_NOMEM, "out of memory for %lld results",
+                          (long long)aglm_tensor_numel(x));
+    }
+    softmax_job job = {xf, yf, 1, 1, mode};
     int64_t outer;
     if (rank == 0) {
         outer = 1;
@@ -75,23 +101,36 @@ static aglm_status run_softmax(const cpu_kctx *k, const aglm_tensor *x, aglm_ten
     size_t lines = (size_t)(outer * job.inner);
     size_t grain = job.n >= 4096 ? 1 : (size_t)(4096 / job.n);
     cpu_parallel_for(k->pool, lines, grain, softmax_lines, &job);
+    if (ys)
+        cpu_f32_store(y, ys);
+    free(xs);
+    free(ys);
     return AGLM_OK;
 }
 
 static aglm_status k_softmax(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
                              size_t n_out, aglm_tensor *out)
 {
-    return run_softmax(k, in[0], &out[0], 0);
+    return run_softmax(k, in[0], &out[0], SM_SOFTMAX);
 }
 
 static aglm_status k_log_softmax(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
                                  size_t n_out, aglm_tensor *out)
 {
-    return run_softmax(k, in[0], &out[0], 1);
+    return run_softmax(k, in[0], &out[0], SM_LOG);
 }
 
+static aglm_status k_hardmax(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
+                             size_t n_out, aglm_tensor *out)
+{
+    return run_softmax(k, in[0], &out[0], SM_HARD);
+}
+
+#define SM_TYPES (CPU_FLOATS | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16))
+
 const cpu_kernel cpu_softmax_kernels[] = {
-    {"Softmax", 1, 1, 1, CPU_DT(AGLM_F32), k_softmax},
-    {"LogSoftmax", 1, 1, 1, CPU_DT(AGLM_F32), k_log_softmax},
+    {"Softmax", 1, 1, 1, SM_TYPES, k_softmax},
+    {"LogSoftmax", 1, 1, 1, SM_TYPES, k_log_softmax},
+    {"Hardmax", 1, 1, 1, SM_TYPES, k_hardmax},
     {NULL, 0, 0, 0, 0, NULL},
 };

@@ -1,153 +1,182 @@
-/* Element-wise unary ops: Relu, LeakyRelu, Sigmoid, Tanh, Exp, Sqrt, Neg, Abs, Erf, Clip. */
+/* Element-wise math: Relu, Neg, Abs, Sign, Exp, Log, Sqrt, Reciprocal, Erf, Tanh, the
+ * trigonometric and hyperbolic functions and their inverses, Floor, Ceil, Round, IsNaN, IsInf and
+ * Clip. Float ops run in the type's own precision (f16 and bf16 in f32, through <tgmath.h>);
+ * integer ops wrap as two's complement (Neg and Abs of the minimum stay the minimum). */
 #include <float.h>
-#include <math.h>
 #include <stdint.h>
+#include <tgmath.h>
 
-#include "kernels.h"
+#include "dispatch.h"
 
-/* Parameters some ops take (LeakyRelu's alpha, Clip's bounds), read once per run. */
-typedef struct unary_params {
-    double alpha;
-    double lo, hi;
-    int64_t ilo, ihi;
-} unary_params;
+/* NaN passes through Relu and Clip, as NumPy's maximum/clip do: comparisons with NaN are false. */
+#define u_relu_expr(C, x, p) ((x) < 0 ? (C)0 : (x))
+#define u_neg_expr(C, x, p) (-(x))
+#define u_negw_expr(C, x, p) ((C)(0 - (uint64_t)(x)))
+#define u_abs_expr(C, x, p) (fabs(x))
+#define u_absw_expr(C, x, p) ((x) < 0 ? (C)(0 - (uint64_t)(x)) : (x))
+#define u_absu_expr(C, x, p) (x)
+#define u_sign_expr(C, x, p) ((x) > 0 ? (C)1 : (x) < 0 ? (C)-1 : (x))
+#define u_signu_expr(C, x, p) ((C)((x) > 0))
+#define u_exp_expr(C, x, p) (exp(x))
+#define u_log_expr(C, x, p) (log(x))
+#define u_sqrt_expr(C, x, p) (sqrt(x))
+#define u_recip_expr(C, x, p) ((C)1 / (x))
+#define u_erf_expr(C, x, p) (erf(x))
+#define u_tanh_expr(C, x, p) (tanh(x))
+#define u_sin_expr(C, x, p) (sin(x))
+#define u_cos_expr(C, x, p) (cos(x))
+#define u_tan_expr(C, x, p) (tan(x))
+#define u_asin_expr(C, x, p) (asin(x))
+#define u_acos_expr(C, x, p) (acos(x))
+#define u_atan_expr(C, x, p) (atan(x))
+#define u_sinh_expr(C, x, p) (sinh(x))
+#define u_cosh_expr(C, x, p) (cosh(x))
+#define u_asinh_expr(C, x, p) (asinh(x))
+#define u_acosh_expr(C, x, p) (acosh(x))
+#define u_atanh_expr(C, x, p) (atanh(x))
+#define u_floor_expr(C, x, p) (floor(x))
+#define u_ceil_expr(C, x, p) (ceil(x))
+/* rint rounds halves to even in the default rounding mode, as ONNX Round asks. */
+#define u_round_expr(C, x, p) (rint(x))
+#define u_isnan_expr(C, x, p) (isnan(x))
+/* flag_a: detect_negative, flag_b: detect_positive. */
+#define u_isinf_expr(C, x, p) (isinf(x) && ((x) > 0 ? (p)->flag_b : (p)->flag_a))
 
-typedef void (*unary_loop)(int64_t n, const void *in, void *out, const unary_params *p);
+CPU_LIST_FLOAT(CPU_DEF_UNARY, u_relu)
+CPU_LIST_SINT(CPU_DEF_UNARY, u_relu)
+CPU_LIST_FLOAT(CPU_DEF_UNARY, u_neg)
+CPU_LIST_SINT(CPU_DEF_UNARY, u_negw)
+CPU_LIST_FLOAT(CPU_DEF_UNARY, u_abs)
+CPU_LIST_SINT(CPU_DEF_UNARY, u_absw)
+CPU_LIST_UINT(CPU_DEF_UNARY, u_absu)
+CPU_LIST_FLOAT(CPU_DEF_UNARY, u_sign)
+CPU_LIST_SINT(CPU_DEF_UNARY, u_sign)
+CPU_LIST_UINT(CPU_DEF_UNARY, u_signu)
+CPU_LIST_FLOAT(CPU_DEF_UNARY, u_exp)
+CPU_LIST_FLOAT(CPU_DEF_UNARY, u_log)
+CPU_LIST_FLOAT(CPU_DEF_UNARY, u_sqrt)
+CPU_LIST_FLOAT(CPU_DEF_UNARY, u_recip)
+CPU_LIST_FLOAT(CPU_DEF_UNARY, u_erf)
+CPU_LIST_FLOAT(CPU_DEF_UNARY, u_tanh)
+CPU_LIST_FLOAT(CPU_DEF_UNARY, u_sin)
+CPU_LIST_FLOAT(CPU_DEF_UNARY, u_cos)
+CPU_LIST_FLOAT(CPU_DEF_UNARY, u_tan)
+CPU_LIST_FLOAT(CPU_DEF_UNARY, u_asin)
+CPU_LIST_FLOAT(CPU_DEF_UNARY, u_acos)
+CPU_LIST_FLOAT(CPU_DEF_UNARY, u_atan)
+CPU_LIST_FLOAT(CPU_DEF_UNARY, u_sinh)
+CPU_LIST_FLOAT(CPU_DEF_UNARY, u_cosh)
+CPU_LIST_FLOAT(CPU_DEF_UNARY, u_asinh)
+CPU_LIST_FLOAT(CPU_DEF_UNARY, u_acosh)
+CPU_LIST_FLOAT(CPU_DEF_UNARY, u_atanh)
+CPU_LIST_FLOAT(CPU_DEF_UNARY, u_floor)
+CPU_LIST_FLOAT(CPU_DEF_UNARY, u_ceil)
+CPU_LIST_FLOAT(CPU_DEF_UNARY, u_round)
+CPU_LIST_FLOAT(CPU_DEF_UNARY_PRED, u_isnan)
+CPU_LIST_FLOAT(CPU_DEF_UNARY_PRED, u_isinf)
 
-typedef struct unary_job {
-    unary_loop loop;
-    size_t esize;
-    const char *in;
-    char *out;
-    const unary_params *p;
-} unary_job;
-
-static void unary_range(void *ctx, size_t begin, size_t end, int worker)
-{
-    const unary_job *j = ctx;
-    j->loop((int64_t)(end - begin), j->in + begin * j->esize, j->out + begin * j->esize, j->p);
-}
-
-#define UNARY_LOOP(NAME, T, EXPR)                                                              \
-    static void NAME(int64_t n, const void *vin, void *vout, const unary_params *p)           \
+/* Clip reads its bounds (elements of the input's dtype) once per run; an absent bound does not
+ * clamp. min is applied before max, so min > max gives max everywhere, as ONNX specifies. */
+#define DEF_CLIP(OP, SFX, S, C, LD, ST, DT)                                                    \
+    static void OP##_##SFX(int64_t n, const void *const *in, const int64_t *s, void *out,     \
+                           const cpu_ew_params *p)                                             \
     {                                                                                          \
-        const T *restrict in = vin;                                                            \
-        T *restrict out = vout;                                                                \
-        (void)p;                                                                               \
+        const S *restrict a = in[0];                                                           \
+        S *restrict o = out;                                                                   \
+        (void)s;                                                                               \
+        const int has_lo = p->lo != NULL, has_hi = p->hi != NULL;                              \
+        const C lo = has_lo ? LD(*(const S *)p->lo) : (C)0;                                    \
+        const C hi = has_hi ? LD(*(const S *)p->hi) : (C)0;                                    \
         for (int64_t i = 0; i < n; i++) {                                                      \
-            T x = in[i];                                                                       \
-            out[i] = EXPR;                                                                     \
+            C x = LD(a[i]);                                                                    \
+            if (has_lo && x < lo)                                                              \
+                x = lo;                                                                        \
+            if (has_hi && x > hi)                                                              \
+                x = hi;                                                                        \
+            o[i] = ST(x);                                                                      \
         }                                                                                      \
     }
 
-/* Stable for large |x|: exp only ever sees a non-positive argument, so it cannot overflow. */
-static inline float sigmoid_f32(float x)
-{
-    if (x >= 0.0f)
-        return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
-}
+CPU_LIST_NUMERIC(DEF_CLIP, u_clip)
 
-static inline double sigmoid_f64(double x)
-{
-    if (x >= 0.0)
-        return 1.0 / (1.0 + exp(-x));
-    double e = exp(x);
-    return e / (1.0 + e);
-}
+#define TABLE(NAME, ...) static const cpu_row_fn NAME[CPU_NDT] = {__VA_ARGS__};
+TABLE(relu_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_relu) CPU_LIST_SINT(CPU_LOOP_ENTRY, u_relu))
+TABLE(neg_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_neg) CPU_LIST_SINT(CPU_LOOP_ENTRY, u_negw))
+TABLE(abs_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_abs) CPU_LIST_SINT(CPU_LOOP_ENTRY, u_absw)
+                     CPU_LIST_UINT(CPU_LOOP_ENTRY, u_absu))
+TABLE(sign_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_sign) CPU_LIST_SINT(CPU_LOOP_ENTRY, u_sign)
+                      CPU_LIST_UINT(CPU_LOOP_ENTRY, u_signu))
+TABLE(exp_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_exp))
+TABLE(log_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_log))
+TABLE(sqrt_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_sqrt))
+TABLE(recip_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_recip))
+TABLE(erf_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_erf))
+TABLE(tanh_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_tanh))
+TABLE(sin_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_sin))
+TABLE(cos_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_cos))
+TABLE(tan_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_tan))
+TABLE(asin_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_asin))
+TABLE(acos_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_acos))
+TABLE(atan_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_atan))
+TABLE(sinh_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_sinh))
+TABLE(cosh_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_cosh))
+TABLE(asinh_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_asinh))
+TABLE(acosh_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_acosh))
+TABLE(atanh_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_atanh))
+TABLE(floor_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_floor))
+TABLE(ceil_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_ceil))
+TABLE(round_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_round))
+TABLE(isnan_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_isnan))
+TABLE(isinf_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_isinf))
+TABLE(clip_loops, CPU_LIST_NUMERIC(CPU_LOOP_ENTRY, u_clip))
 
-/* NaN passes through Relu and Clip, as NumPy's maximum/clip do: comparisons with NaN are false. */
-UNARY_LOOP(relu_f32, float, x < 0.0f ? 0.0f : x)
-UNARY_LOOP(relu_f64, double, x < 0.0 ? 0.0 : x)
-UNARY_LOOP(relu_i32, int32_t, x < 0 ? 0 : x)
-UNARY_LOOP(relu_i64, int64_t, x < 0 ? 0 : x)
-UNARY_LOOP(leaky_f32, float, x < 0.0f ? (float)p->alpha * x : x)
-UNARY_LOOP(leaky_f64, double, x < 0.0 ? p->alpha * x : x)
-UNARY_LOOP(sigmoid_f32_loop, float, sigmoid_f32(x))
-UNARY_LOOP(sigmoid_f64_loop, double, sigmoid_f64(x))
-UNARY_LOOP(tanh_f32, float, tanhf(x))
-UNARY_LOOP(tanh_f64, double, tanh(x))
-UNARY_LOOP(exp_f32, float, expf(x))
-UNARY_LOOP(exp_f64, double, exp(x))
-UNARY_LOOP(sqrt_f32, float, sqrtf(x))
-UNARY_LOOP(sqrt_f64, double, sqrt(x))
-UNARY_LOOP(erf_f32, float, erff(x))
-UNARY_LOOP(erf_f64, double, erf(x))
-UNARY_LOOP(neg_f32, float, -x)
-UNARY_LOOP(neg_f64, double, -x)
-/* Integer negation and abs wrap (INT_MIN stays INT_MIN), as two's complement hardware does. */
-UNARY_LOOP(neg_i32, int32_t, (int32_t)(0u - (uint32_t)x))
-UNARY_LOOP(neg_i64, int64_t, (int64_t)(UINT64_C(0) - (uint64_t)x))
-UNARY_LOOP(abs_f32, float, fabsf(x))
-UNARY_LOOP(abs_f64, double, fabs(x))
-UNARY_LOOP(abs_i32, int32_t, x < 0 ? (int32_t)(0u - (uint32_t)x) : x)
-UNARY_LOOP(abs_i64, int64_t, x < 0 ? (int64_t)(UINT64_C(0) - (uint64_t)x) : x)
-UNARY_LOOP(clip_f32, float, x < (float)p->lo ? (float)p->lo : (x > (float)p->hi ? (float)p->hi : x))
-UNARY_LOOP(clip_f64, double, x < p->lo ? p->lo : (x > p->hi ? p->hi : x))
-UNARY_LOOP(clip_i32, int32_t, x < p->ilo ? (int32_t)p->ilo : (x > p->ihi ? (int32_t)p->ihi : x))
-UNARY_LOOP(clip_i64, int64_t, x < p->ilo ? p->ilo : (x > p->ihi ? p->ihi : x))
-
-/* Loops per dtype: f32, f64, i32, i64 (NULL where the op does not take it). */
-typedef struct unary_op {
-    unary_loop f32, f64, i32, i64;
-} unary_op;
-
-static aglm_status run_unary(const cpu_kctx *k, const unary_op *op, const aglm_tensor *x,
-                             aglm_tensor *y, const unary_params *p)
-{
-    unary_loop loop = NULL;
-    uint32_t mask = 0;
-    mask |= op->f32 ? CPU_DT(AGLM_F32) : 0;
-    mask |= op->f64 ? CPU_DT(AGLM_F64) : 0;
-    mask |= op->i32 ? CPU_DT(AGLM_I32) : 0;
-    mask |= op->i64 ? CPU_DT(AGLM_I64) : 0;
-    aglm_status st = cpu_check_dtype(k, x, "input X", mask);
-    if (st != AGLM_OK)
-        return st;
-    switch (x->dtype) {
-    case AGLM_F32: loop = op->f32; break;
-    case AGLM_F64: loop = op->f64; break;
-    case AGLM_I32: loop = op->i32; break;
-    default: loop = op->i64; break;
-    }
-    st = aglm_tensor_alloc(y, x->dtype, x->rank, x->dims);
-    if (st != AGLM_OK)
-        return st;
-    unary_job job = {loop, aglm_dtype_size(x->dtype), x->data, y->data, p};
-    cpu_parallel_for(k->pool, (size_t)aglm_tensor_numel(x), 1u << 13, unary_range, &job);
-    return AGLM_OK;
-}
-
-#define UNARY_KERNEL(NAME, F32, F64, I32, I64)                                                 \
+#define UNARY_KERNEL(NAME, LOOPS, OUT_DT)                                                      \
     static aglm_status NAME(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,     \
                             size_t n_out, aglm_tensor *out)                                    \
     {                                                                                          \
-        static const unary_op op = {F32, F64, I32, I64};                                       \
-        unary_params p = {0};                                                                  \
-        return run_unary(k, &op, in[0], &out[0], &p);                                          \
+        (void)n_in;                                                                            \
+        (void)n_out;                                                                           \
+        return cpu_ew_unary(k, LOOPS, in[0], OUT_DT, &out[0], NULL);                           \
     }
 
-UNARY_KERNEL(k_relu, relu_f32, relu_f64, relu_i32, relu_i64)
-UNARY_KERNEL(k_sigmoid, sigmoid_f32_loop, sigmoid_f64_loop, NULL, NULL)
-UNARY_KERNEL(k_tanh, tanh_f32, tanh_f64, NULL, NULL)
-UNARY_KERNEL(k_exp, exp_f32, exp_f64, NULL, NULL)
-UNARY_KERNEL(k_sqrt, sqrt_f32, sqrt_f64, NULL, NULL)
-UNARY_KERNEL(k_erf, erf_f32, erf_f64, NULL, NULL)
-UNARY_KERNEL(k_neg, neg_f32, neg_f64, neg_i32, neg_i64)
-UNARY_KERNEL(k_abs, abs_f32, abs_f64, abs_i32, abs_i64)
+UNARY_KERNEL(k_relu, relu_loops, AGLM_UNDEFINED)
+UNARY_KERNEL(k_neg, neg_loops, AGLM_UNDEFINED)
+UNARY_KERNEL(k_abs, abs_loops, AGLM_UNDEFINED)
+UNARY_KERNEL(k_sign, sign_loops, AGLM_UNDEFINED)
+UNARY_KERNEL(k_exp, exp_loops, AGLM_UNDEFINED)
+UNARY_KERNEL(k_log, log_loops, AGLM_UNDEFINED)
+UNARY_KERNEL(k_sqrt, sqrt_loops, AGLM_UNDEFINED)
+UNARY_KERNEL(k_recip, recip_loops, AGLM_UNDEFINED)
+UNARY_KERNEL(k_erf, erf_loops, AGLM_UNDEFINED)
+UNARY_KERNEL(k_tanh, tanh_loops, AGLM_UNDEFINED)
+UNARY_KERNEL(k_sin, sin_loops, AGLM_UNDEFINED)
+UNARY_KERNEL(k_cos, cos_loops, AGLM_UNDEFINED)
+UNARY_KERNEL(k_tan, tan_loops, AGLM_UNDEFINED)
+UNARY_KERNEL(k_asin, asin_loops, AGLM_UNDEFINED)
+UNARY_KERNEL(k_acos, acos_loops, AGLM_UNDEFINED)
+UNARY_KERNEL(k_atan, atan_loops, AGLM_UNDEFINED)
+UNARY_KERNEL(k_sinh, sinh_loops, AGLM_UNDEFINED)
+UNARY_KERNEL(k_cosh, cosh_loops, AGLM_UNDEFINED)
+UNARY_KERNEL(k_asinh, asinh_loops, AGLM_UNDEFINED)
+UNARY_KERNEL(k_acosh, acosh_loops, AGLM_UNDEFINED)
+UNARY_KERNEL(k_atanh, atanh_loops, AGLM_UNDEFINED)
+UNARY_KERNEL(k_floor, floor_loops, AGLM_UNDEFINED)
+UNARY_KERNEL(k_ceil, ceil_loops, AGLM_UNDEFINED)
+UNARY_KERNEL(k_round, round_loops, AGLM_UNDEFINED)
+UNARY_KERNEL(k_isnan, isnan_loops, AGLM_BOOL)
 
-static aglm_status k_leaky_relu(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
-                                size_t n_out, aglm_tensor *out)
+static aglm_status k_isinf(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
+                           size_t n_out, aglm_tensor *out)
 {
-    static const unary_op op = {leaky_f32, leaky_f64, NULL, NULL};
-    unary_params p = {.alpha = aglm_node_get_float(k->node, "alpha", 0.01f)};
-    return run_unary(k, &op, in[0], &out[0], &p);
+    (void)n_in;
+    (void)n_out;
+    cpu_ew_params p = {.flag_a = aglm_node_get_int(k->node, "detect_negative", 1) != 0,
+                       .flag_b = aglm_node_get_int(k->node, "detect_positive", 1) != 0};
+    return cpu_ew_unary(k, isinf_loops, in[0], AGLM_BOOL, &out[0], &p);
 }
 
-/* A Clip bound given as an input (opset 11+): a one-element tensor of the input's dtype. */
-static aglm_status clip_bound(const aglm_tensor *b, const aglm_tensor *x, const char *what,
-                              double *f, int64_t *i)
+/* A Clip bound given as an input (opset 11+): one element of the input's dtype. */
+static aglm_status clip_bound(const aglm_tensor *b, const aglm_tensor *x, const char *what)
 {
     aglm_status st = cpu_check_same_dtype(b, what, x, "input X");
     if (st != AGLM_OK)
@@ -157,46 +186,65 @@ static aglm_status clip_bound(const aglm_tensor *b, const aglm_tensor *x, const 
         return aglm_error(AGLM_ERR_SHAPE, "%s must be a scalar, got shape %s", what,
                           cpu_shape(b, s, sizeof s));
     }
-    switch (b->dtype) {
-    case AGLM_F32: *f = *(const float *)b->data; break;
-    case AGLM_F64: *f = *(const double *)b->data; break;
-    case AGLM_I32: *i = *(const int32_t *)b->data; break;
-    default: *i = *(const int64_t *)b->data; break;
-    }
     return AGLM_OK;
 }
 
 static aglm_status k_clip(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
                           size_t n_out, aglm_tensor *out)
 {
-    static const unary_op op = {clip_f32, clip_f64, clip_i32, clip_i64};
+    (void)n_out;
     const aglm_tensor *x = in[0];
-    unary_params p = {.lo = -INFINITY, .hi = INFINITY, .ilo = INT64_MIN, .ihi = INT64_MAX};
+    cpu_ew_params p = {0};
+    /* Before opset 11 the bounds are float attributes, converted here to the input's dtype. */
+    union { float f; double d; uint16_t h; } lo_buf, hi_buf;
     if (k->opset < 11) {
-        p.lo = aglm_node_get_float(k->node, "min", -FLT_MAX);
-        p.hi = aglm_node_get_float(k->node, "max", FLT_MAX);
+        if (!aglm_dtype_is_float(x->dtype))
+            return aglm_error(AGLM_ERR_UNSUPPORTED, "input X has dtype %s; Clip before opset 11 "
+                              "takes float types", aglm_dtype_name(x->dtype));
+        cpu_set_f(&lo_buf, x->dtype, 0, aglm_node_get_float(k->node, "min", -FLT_MAX));
+        cpu_set_f(&hi_buf, x->dtype, 0, aglm_node_get_float(k->node, "max", FLT_MAX));
+        p.lo = &lo_buf;
+        p.hi = &hi_buf;
     } else {
         aglm_status st = AGLM_OK;
-        if (n_in > 1 && in[1])
-            st = clip_bound(in[1], x, "input min", &p.lo, &p.ilo);
-        if (st == AGLM_OK && n_in > 2 && in[2])
-            st = clip_bound(in[2], x, "input max", &p.hi, &p.ihi);
+        if (n_in > 1 && in[1] && (st = clip_bound(in[1], x, "input min")) == AGLM_OK)
+            p.lo = in[1]->data;
+        if (st == AGLM_OK && n_in > 2 && in[2] && (st = clip_bound(in[2], x, "input max")) == AGLM_OK)
+            p.hi = in[2]->data;
         if (st != AGLM_OK)
             return st;
     }
-    return run_unary(k, &op, x, &out[0], &p);
+    return cpu_ew_unary(k, clip_loops, x, AGLM_UNDEFINED, &out[0], &p);
 }
 
+#define F CPU_M_FLOAT
 const cpu_kernel cpu_unary_kernels[] = {
-    {"Relu", 1, 1, 1, CPU_NUMERIC, k_relu},
-    {"LeakyRelu", 1, 1, 1, CPU_FLOATS, k_leaky_relu},
-    {"Sigmoid", 1, 1, 1, CPU_FLOATS, k_sigmoid},
-    {"Tanh", 1, 1, 1, CPU_FLOATS, k_tanh},
-    {"Exp", 1, 1, 1, CPU_FLOATS, k_exp},
-    {"Sqrt", 1, 1, 1, CPU_FLOATS, k_sqrt},
-    {"Erf", 1, 1, 1, CPU_FLOATS, k_erf},
-    {"Neg", 1, 1, 1, CPU_NUMERIC, k_neg},
-    {"Abs", 1, 1, 1, CPU_NUMERIC, k_abs},
-    {"Clip", 1, 3, 1, CPU_NUMERIC, k_clip},
+    {"Relu", 1, 1, 1, F | CPU_M_SINT, k_relu},
+    {"Neg", 1, 1, 1, F | CPU_M_SINT, k_neg},
+    {"Abs", 1, 1, 1, CPU_M_NUMERIC, k_abs},
+    {"Sign", 1, 1, 1, CPU_M_NUMERIC, k_sign},
+    {"Exp", 1, 1, 1, F, k_exp},
+    {"Log", 1, 1, 1, F, k_log},
+    {"Sqrt", 1, 1, 1, F, k_sqrt},
+    {"Reciprocal", 1, 1, 1, F, k_recip},
+    {"Erf", 1, 1, 1, F, k_erf},
+    {"Tanh", 1, 1, 1, F, k_tanh},
+    {"Sin", 1, 1, 1, F, k_sin},
+    {"Cos", 1, 1, 1, F, k_cos},
+    {"Tan", 1, 1, 1, F, k_tan},
+    {"Asin", 1, 1, 1, F, k_asin},
+    {"Acos", 1, 1, 1, F, k_acos},
+    {"Atan", 1, 1, 1, F, k_atan},
+    {"Sinh", 1, 1, 1, F, k_sinh},
+    {"Cosh", 1, 1, 1, F, k_cosh},
+    {"Asinh", 1, 1, 1, F, k_asinh},
+    {"Acosh", 1, 1, 1, F, k_acosh},
+    {"Atanh", 1, 1, 1, F, k_atanh},
+    {"Floor", 1, 1, 1, F, k_floor},
+    {"Ceil", 1, 1, 1, F, k_ceil},
+    {"Round", 1, 1, 1, F, k_round},
+    {"IsNaN", 1, 1, 1, F, k_isnan},
+    {"IsInf", 1, 1, 1, F, k_isinf},
+    {"Clip", 1, 3, 1, CPU_M_NUMERIC, k_clip},
     {NULL, 0, 0, 0, 0, NULL},
 };

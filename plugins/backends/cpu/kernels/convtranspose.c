@@ -1,0 +1,221 @@
+/* ConvTranspose (1-D to 3-D; strides, dilations, pads, auto_pad, output_padding, output_shape,
+ * group, optional bias), f32.
+ *
+ * Each (image, group) is one matrix multiply, columns = W_g^T [M/g * kernel, C/g] x X_g
+ * [C/g, input positions], whose entries are then scattered (col2im) onto the output: input
+ * position i and kernel tap t land on output position i * stride - pad_begin + t * dilation. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm.h"
+#include "window.h"
+
+/* Reads an ints attribute of `want` values (each >= min) into v, leaving v alone if absent. */
+static aglm_status ints_attr(const aglm_node *n, const char *name, int want, int64_t min, int64_t *v)
+{
+    size_t count = 0;
+    const int64_t *a = aglm_node_get_ints(n, name, &count);
+    if (!a)
+        return AGLM_OK;
+    if (count != (size_t)want)
+        return aglm_error(AGLM_ERR_INVALID, "attribute %s has %zu values, expected %d", name,
+                          count, want);
+    for (int i = 0; i < want; i++) {
+        if (a[i] < min || a[i] > INT32_MAX)
+            return aglm_error(AGLM_ERR_INVALID, "attribute %s[%d] = %lld is out of range", name,
+                              i, (long long)a[i]);
+        v[i] = a[i];
+    }
+    return AGLM_OK;
+}
+
+/* Fills the geometry of w, normalised to 3 spatial dims as cpu_window does: in[] holds the
+ * input (the small side), out[] the output. */
+static aglm_status geometry(const aglm_node *n, int nd, const int64_t *in, const int64_t *kernel,
+                            cpu_window *w)
+{
+    int64_t k[CPU_WINDOW_DIMS], s[CPU_WINDOW_DIMS], d[CPU_WINDOW_DIMS], opad[CPU_WINDOW_DIMS];
+    int64_t pads[2 * CPU_WINDOW_DIMS], oshape[AGLM_MAX_RANK];
+    for (int i = 0; i < CPU_WINDOW_DIMS; i++) {
+        k[i] = i < nd ? kernel[i] : 1;
+        s[i] = d[i] = 1;
+        opad[i] = 0;
+        pads[i] = pads[i + CPU_WINDOW_DIMS] = 0;
+    }
+    aglm_status st;
+    if ((st = ints_attr(n, "kernel_shape", nd, 1, k)) != AGLM_OK ||
+        (st = ints_attr(n, "strides", nd, 1, s)) != AGLM_OK ||
+        (st = ints_attr(n, "dilations", nd, 1, d)) != AGLM_OK ||
+        (st = ints_attr(n, "output_padding", nd, 0, opad)) != AGLM_OK ||
+        (st = ints_attr(n, "pads", 2 * nd, 0, pads)) != AGLM_OK)
+        return st;
+    for (int i = 0; i < nd; i++)
+        if (k[i] != kernel[i])
+            return aglm_error(AGLM_ERR_SHAPE, "kernel_shape[%d] = %lld but the weight has %lld",
+                              i, (long long)k[i], (long long)kernel[i]);
+    size_t n_shape = 0;
+    const int64_t *shape_attr = aglm_node_get_ints(n, "output_shape", &n_shape);
+    if (shape_attr && n_shape != (size_t)nd && n_shape != (size_t)nd + 2)
+        return aglm_error(AGLM_ERR_INVALID, "attribute output_shape has %zu values, expected %d",
+                          n_shape, nd);
+    for (int i = 0; shape_attr && i < nd; i++)
+        oshape[i] = shape_attr[n_shape - (size_t)nd + (size_t)i];
+    const char *auto_pad = aglm_node_get_string(n, "auto_pad", "NOTSET");
+    int upper = strcmp(auto_pad, "SAME_UPPER") == 0, lower = strcmp(auto_pad, "SAME_LOWER") == 0;
+    int valid = strcmp(auto_pad, "VALID") == 0;
+    if (!upper && !lower && !valid && strcmp(auto_pad, "NOTSET") != 0 && auto_pad[0])
+        return aglm_error(AGLM_ERR_INVALID, "attribute auto_pad is '%s'; expected NOTSET, "
+                          "SAME_UPPER, SAME_LOWER or VALID", auto_pad);
+
+    int off = CPU_WINDOW_DIMS - nd;
+    w->nd = nd;
+    for (int i = 0; i < CPU_WINDOW_DIMS; i++) {
+        w->in[i] = w->out[i] = w->k[i] = w->s[i] = w->d[i] = 1;
+        w->pb[i] = w->pe[i] = 0;
+    }
+    for (int i = 0; i < nd; i++) {
+        int j = off + i;
+        /* the size before any padding is cut off */
+        int64_t full = s[i] * (in[i] - 1) + opad[i] + (k[i] - 1) * d[i] + 1;
+        int64_t out, pb, pe;
+        if (shape_attr || upper || lower) {
+            out = shape_attr ? oshape[i] : in[i] * s[i];
+            int64_t total = full - out;
+            /* the odd unit goes at the end for SAME_UPPER, at the beginning otherwise; an
+             * output_shape larger than the full size makes total negative, and the floor
+             * division (as ONNX writes it) then extends the end */
+            int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
+            pb = upper ? half : total - half;
+            pe = total - pb;
+        } else {
+            pb = valid ? 0 : pads[i];
+            pe = valid ? 0 : pads[nd + i];
+            out = full - pb - pe;
+        }
+        if (out < 0)
+            return aglm_error(AGLM_ERR_SHAPE, "spatial dim %d: output size %lld is negative", i,
+                              (long long)out);
+        w->in[j] = in[i];
+        w->out[j] = out;
+        w->k[j] = k[i];
+        w->s[j] = s[i];
+        w->d[j] = d[i];
+        w->pb[j] = pb;
+        w->pe[j] = pe;
+    }
+    return AGLM_OK;
+}
+
+typedef struct col2im_job {
+    const cpu_window *w;
+    const float *col;  /* rows (m, kd, kh, kw), columns = input positions */
+    float *y;          /* the group's first output channel */
+} col2im_job;
+
+/* Output channels [b, e) of one group: adds every column entry to its output position. */
+static void col2im_channels(void *ctx, size_t b, size_t e, int worker)
+{
+    (void)worker;
+    const col2im_job *j = ctx;
+    const cpu_window *w = j->w;
+    int64_t in_size = cpu_window_in_size(w), out_size = cpu_window_out_size(w);
+    int64_t ksize = cpu_window_kernel_size(w);
+    for (size_t m = b; m < e; m++) {
+        float *y = j->y + (int64_t)m * out_size;
+        for (int64_t t = 0; t < ksize; t++) {
+            int64_t kw = t % w->k[2], kh = (t / w->k[2]) % w->k[1], kd = t / (w->k[2] * w->k[1]);
+            const float *row = j->col + ((int64_t)m * ksize + t) * in_size;
+            for (int64_t id = 0; id < w->in[0]; id++) {
+                int64_t od = id * w->s[0] - w->pb[0] + kd * w->d[0];
+                if (od < 0 || od >= w->out[0])
+                    continue;
+                for (int64_t ih = 0; ih < w->in[1]; ih++) {
+                    int64_t oh = ih * w->s[1] - w->pb[1] + kh * w->d[1];
+                    if (oh < 0 || oh >= w->out[1])
+                        continue;
+                    const float *src = row + (id * w->in[1] + ih) * w->in[2];
+                    float *dst = y + (od * w->out[1] + oh) * w->out[2];
+                    for (int64_t iw = 0; iw < w->in[2]; iw++) {
+                        int64_t ow = iw * w->s[2] - w->pb[2] + kw * w->d[2];
+                        if (ow >= 0 && ow < w->out[2])
+                            dst[ow] += src[iw];
+                    }
+                }
+            }
+        }
+    }
+}
+
+static aglm_status k_conv_transpose(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
+                                    size_t n_out, aglm_tensor *out)
+{
+    (void)n_out;
+    const aglm_tensor *x = in[0], *wt = in[1], *b = n_in > 2 ? in[2] : NULL;
+    char sx[64], sw[64], sb[64];
+    aglm_status st = cpu_check_dtype(k, x, "input X", CPU_DT(AGLM_F32));
+    if (st == AGLM_OK)
+        st = cpu_check_same_dtype(x, "input X", wt, "input W");
+    if (st == AGLM_OK && b)
+        st = cpu_check_same_dtype(x, "input X", b, "input B");
+    if (st != AGLM_OK)
+        return st;
+    if (x->rank < 3 || x->rank > 2 + CPU_WINDOW_DIMS || wt->rank != x->rank)
+        return aglm_error(AGLM_ERR_SHAPE, "X %s and W %s must have the same rank, 3 to 5",
+                          cpu_shape(x, sx, sizeof sx), cpu_shape(wt, sw, sizeof sw));
+    int64_t group = aglm_node_get_int(k->node, "group", 1);
+    int64_t batch = x->dims[0], channels = x->dims[1], mg = wt->dims[1];
+    if (group < 1 || wt->dims[0] != channels || channels % group != 0)
+        return aglm_error(AGLM_ERR_SHAPE, "X %s, W %s and group %lld disagree: need W dim 0 = X "
+                          "channels, divisible by group", cpu_shape(x, sx, sizeof sx),
+                          cpu_shape(wt, sw, sizeof sw), (long long)group);
+    int64_t m = mg * group, cg = channels / group;
+    if (b && (b->rank != 1 || b->dims[0] != m))
+        return aglm_error(AGLM_ERR_SHAPE, "B %s must be [%lld], one value per output channel",
+                          cpu_shape(b, sb, sizeof sb), (long long)m);
+    int nd = x->rank - 2;
+    cpu_window w;
+    if ((st = geometry(k->node, nd, x->dims + 2, wt->dims + 2, &w)) != AGLM_OK)
+        return st;
+    int64_t dims[AGLM_MAX_RANK] = {batch, m};
+    for (int i = 0; i < nd; i++)
+        dims[2 + i] = w.out[CPU_WINDOW_DIMS - nd + i];
+    if ((st = aglm_tensor_alloc(&out[0], AGLM_F32, x->rank, dims)) != AGLM_OK ||
+        aglm_tensor_numel(&out[0]) == 0)
+        return st;
+    int64_t in_size = cpu_window_in_size(&w), out_size = cpu_window_out_size(&w);
+    int64_t rows = mg * cpu_window_kernel_size(&w);
+    float *col = cpu_alloc_floats((size_t)(rows * in_size > 0 ? rows * in_size : 1));
+    if (!col)
+        return aglm_error(AGLM_ERR_NOMEM, "out of memory for a column buffer of %lld floats",
+                          (long long)(rows * in_size));
+    const float *xd = x->data, *wd = wt->data;
+    float *yd = out[0].data;
+    for (int64_t n = 0; n < batch && st == AGLM_OK; n++)
+        for (int64_t g = 0; g < group && st == AGLM_OK; g++) {
+            cpu_gemm_args ga = {.trans_a = 1, .m = rows, .n = in_size, .k = cg, .alpha = 1.0f,
+                                .a = wd + g * cg * rows, .lda = rows,
+                                .b = xd + (n * channels + g * cg) * in_size, .ldb = in_size,
+                                .beta = 0.0f, .c = col, .ldc = in_size};
+            if (in_size > 0 && (st = cpu_sgemm(k->pool, &ga)) != AGLM_OK)
+                break;
+            col2im_job job = {&w, col, yd + (n * m + g * mg) * out_size};
+            if (in_size > 0)
+                cpu_parallel_for(k->pool, (size_t)mg, 1, col2im_channels, &job);
+        }
+    free(col);
+    if (st == AGLM_OK && b) {
+        const float *bd = b->data;
+        for (int64_t n = 0; n < batch; n++)
+            for (int64_t c = 0; c < m; c++) {
+                float *y = yd + (n * m + c) * out_size;
+                for (int64_t p = 0; p < out_size; p++)
+                    y[p] += bd[c];
+            }
+    }
+    return st;
+}
+
+const cpu_kernel cpu_convtranspose_kernels[] = {
+    {"ConvTranspose", 2, 3, 1, CPU_DT(AGLM_F32), k_conv_transpose},
+    {NULL, 0, 0, 0, 0, NULL},
+};

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The real-model test: fetches the models (fetch.sh), runs each case of cases.txt through
+# scripts/cpu_fp32.lua and compares every output with ONNX Runtime's (ref/CASE/out/, made by
+# make-refs.sh) within atol 1e-4 + rtol 1e-3 per element (compare.lua). Inputs are redrawn by
+# gen_input.lua, first checked byte for byte against the inputs ort-run wrote for two cases.
+#
+# Environment (set by tests/CMakeLists.txt): AGLM_HOST, AGLM_SOURCE_DIR, AGLM_BUILD_DIR;
+# AGLM_MODELS (the model cache, fetch.sh); AGLM_REAL_CASES="case1 case2" runs only those.
+# Exit status 77 (ctest's SKIP_RETURN_CODE) when the models are not cached and cannot be fetched.
+set -u
+host=${AGLM_HOST:?AGLM_HOST must name aglm-host}
+src=${AGLM_SOURCE_DIR:?AGLM_SOURCE_DIR must name the source tree}
+build=${AGLM_BUILD_DIR:?AGLM_BUILD_DIR must name the build tree}
+here=$src/tests/real
+work=$build/real-models
+rm -rf "$work" && mkdir -p "$work"
+
+list=$(bash "$here/fetch.sh" 2>"$work/fetch.log")
+rc=$?
+if [ "$rc" -eq 77 ]; then
+  echo "skipped: the models are not cached and cannot be fetched: $(cat "$work/fetch.log")"
+  exit 77
+elif [ "$rc" -ne 0 ]; then
+  echo "FAIL: fetching the models: $(cat "$work/fetch.log")"
+  exit 1
+fi
+declare -A model
+while read -r name path; do model[$name]=$path; done <<<"$list"
+
+passed=0 failed=0 names=""
+fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); names="$names $1"; }
+
+# gen_input.lua must draw what ort-run drew, or no reference below means anything.
+for keep in "$here"/ref/*/in/*.npy; do
+  case=$(basename "$(dirname "$(dirname "$keep")")")
+  shape=$(awk -v c="$case" '$1 == c { print $4 }' "$here/cases.txt")
+  mkdir -p "$work/gen-check/$case"
+  if "$host" --pipeline "$here/gen_input.lua" -- shape="$shape" seed=1 \
+       out="$work/gen-check/$case/$(basename "$keep")" >"$work/gen-check/$case.log" 2>&1 &&
+     cmp -s "$keep" "$work/gen-check/$case/$(basename "$keep")"; then
+    echo "ok gen_input.lua draws ort-run's input of $case"
+  else
+    fail "gen_input:$case" "gen_input.lua does not draw ort-run's input (see $work/gen-check)"
+  fi
+done
+
+while read -r case name input shape; do
+  case $case in ''|'#'*) continue ;; esac
+  if [ -n "${AGLM_REAL_CASES:-}" ] && [[ " $AGLM_REAL_CASES " != *" $case "* ]]; then continue; fi
+  dir=$work/$case
+  mkdir -p "$dir/in"
+  stem=$(echo "$input" | sed 's/[^A-Za-z0-9_.-]/_/g')
+  if ! "$host" --pipeline "$here/gen_input.lua" -- shape="$shape" seed=1 out="$dir/in/$stem.npy" \
+       >"$dir/gen.log" 2>&1; then
+    fail "$case" "cannot draw its input: $(tail -n 1 "$dir/gen.log")"
+    continue
+  fi
+  if ! "$host" --pipeline "$src/scripts/cpu_fp32.lua" -- model="${model[$name]}" inputs="$dir/in" \
+       outdir="$dir/out" >"$dir/run.log" 2>&1; then
+    fail "$case" "cpu_fp32.lua failed: $(tail -n 1 "$dir/run.log")"
+    continue
+  fi
+  files=$(cd "$here/ref/$case/out" && ls *.npy | paste -sd, -)
+  if "$host" --pipeline "$here/compare.lua" -- ref="$here/ref/$case/out" out="$dir/out" \
+       files="$files" >"$dir/compare.log" 2>&1; then
+    echo "ok $case: $(grep -h '^ok' "$dir/compare.log" | cut -d' ' -f2- | paste -sd';' -)"
+    passed=$((passed + 1))
+  else
+    fail "$case" "$(grep -h '^FAIL' "$dir/compare.log" | cut -d' ' -f2- | paste -sd';' -)"
+    tail -n 1 "$dir/compare.log" | grep -v '^FAIL' | sed 's/^/  /'
+  fi
+done <"$here/cases.txt"
+
+# profile=1: the report a user reads (op table, slowest nodes, peak bytes), on outputs that still
+# match (profiling must not change what runs).
+pdir=$work/profile
+if [ -d "$work/wakeword-1x25x96/in" ]; then
+  if "$host" --pipeline "$src/scripts/cpu_fp32.lua" -- model="${model[wakeword]}" \
+       inputs="$work/wakeword-1x25x96/in" outdir="$pdir/out" profile=1 bench=3 >"$pdir.log" 2>&1 &&
+     "$host" --pipeline "$here/compare.lua" -- ref="$here/ref/wakeword-1x25x96/out" out="$pdir/out" \
+       files=39.npy >/dev/null 2>&1; then
+    nodes=$(sed -n 's/^profile: 5 runs, \([0-9]*\) nodes, [0-9.]* ms per run in kernels$/\1/p' "$pdir.log")
+    counted=$(awk '/^op /{t=1; next} /^slowest nodes:/{t=0} t{s+=$4} END{print s+0}' "$pdir.log")
+    slow=$(awk '/^slowest nodes:/{t=1; next} /^peak/{t=0} t' "$pdir.log" | wc -l)
+    if [ -n "$nodes" ] && [ "$nodes" -gt 0 ] && [ "$counted" = "$nodes" ] && [ "$slow" -eq 10 ] &&
+       grep -q '^Gemm  *[0-9.]*  *[0-9.]*%  *3$' "$pdir.log" &&
+       grep -q '^peak intermediate bytes: [1-9][0-9]* ' "$pdir.log" &&
+       tail -n 1 "$pdir.log" | grep -q '^latency_ms median='; then
+      echo "ok profile=1: $nodes nodes over 5 runs, per-op table, 10 slowest, peak bytes, outputs match"
+    else
+      fail "profile" "the profile=1 report is not what docs say (see $pdir.log)"
+    fi
+  else
+    fail "profile" "cpu_fp32.lua profile=1 failed or changed the outputs: $(tail -n 1 "$pdir.log")"
+  fi
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
