@@ -10,7 +10,7 @@
 
 const char host_cli_usage[] =
     "usage: aglm-host [options] --pipeline FILE [-- key=value ...]\n"
-    "       aglm-host [options] --list-plugins\n"
+    "       aglm-host [options] --list-plugins | --list-levels\n"
     "       aglm-host --help | --version\n"
     "\n"
     "Compiles and runs neural-network models through plugins, driven by Lua pipeline scripts.\n"
@@ -18,6 +18,7 @@ const char host_cli_usage[] =
     "actions:\n"
     "  --pipeline FILE      run the Lua pipeline FILE; arguments after \"--\" reach it as aglm.args\n"
     "  --list-plugins       list the plugins found: name, kind, version, state, references, file\n"
+    "  --list-levels        list the optimisation levels O0..O3 and their passes, marking those not loaded\n"
     "  --help               show this help\n"
     "  --version            show the host, libaglm and plugin ABI versions\n"
     "\n"
@@ -106,6 +107,8 @@ int host_cli_parse(int argc, char **argv, host_cli *cli, char *err, size_t errle
             rc = set_action(cli, HOST_ACTION_VERSION, arg, err, errlen);
         } else if (strcmp(arg, "--list-plugins") == 0) {
             rc = set_action(cli, HOST_ACTION_LIST_PLUGINS, arg, err, errlen);
+        } else if (strcmp(arg, "--list-levels") == 0) {
+            rc = set_action(cli, HOST_ACTION_LIST_LEVELS, arg, err, errlen);
         } else if ((v = option_value(argc, argv, &i, arg, "--pipeline", &m)) || m) {
             if (!v || !*v) {
                 snprintf(err, errlen, "--pipeline needs a FILE");

@@ -10,7 +10,8 @@ typedef enum host_action {
     HOST_ACTION_HELP,
     HOST_ACTION_VERSION,
     HOST_ACTION_LIST_PLUGINS,
-    HOST_ACTION_PIPELINE
+    HOST_ACTION_PIPELINE,
+    HOST_ACTION_LIST_LEVELS
 } host_action;
 
 typedef struct host_cli {

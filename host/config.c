@@ -221,6 +221,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
         return on_plugin_key(p, section + strlen(PLUGIN_PREFIX), key, value);
     if (strcmp(section, "admin") == 0)
         return 1; /* read by admin_config.c when the host serves */
+    if (strcmp(section, "levels") == 0)
+        return 1; /* read by levels.c */
     if (section[0] == '\0') {
         note_error(p, AGLM_ERR_PARSE, "key '%s' is outside any section", key);
         return 0;

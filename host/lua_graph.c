@@ -171,29 +171,6 @@ static int l_pass(lua_State *L)
     return 1;
 }
 
-static int l_passes(lua_State *L)
-{
-    aglm_graph *g = host_lua_check_graph(L, 1);
-    luaL_checktype(L, 2, LUA_TTABLE);
-    aglm_options opts;
-    host_lua_push_options(L, 3, NULL, "passes", &opts);
-    char *msg = host_lua_push_scratch(L, HOST_LUA_MSG_MAX);
-    lua_Integer n = (lua_Integer)lua_rawlen(L, 2), total = 0;
-    for (lua_Integer i = 1; i <= n; i++) {
-        lua_rawgeti(L, 2, i);
-        const char *name = lua_tostring(L, -1);
-        if (!name)
-            return luaL_error(L, "passes: entry %I is not a pass name", (LUAI_UACINT)i);
-        int changed;
-        if (run_pass(host_lua_registry(L), g, name, &opts, &changed, msg) != AGLM_OK)
-            return luaL_error(L, "pass '%s': %s", name, msg);
-        total += changed != 0;
-        lua_pop(L, 1);
-    }
-    lua_pushinteger(L, total);
-    return 1;
-}
-
 /* ---- methods --------------------------------------------------------------------------- */
 
 /* {name=, dtype=, shape={1, "N", "?"}}; shape is absent when the rank is unknown. */
@@ -296,7 +273,7 @@ void host_lua_open_graph(lua_State *L)
         {"verify", g_verify},       {"num_nodes", g_num_nodes}, {"clone", g_clone},
         {"release", g_release},     {NULL, NULL}};
     static const luaL_Reg funcs[] = {
-        {"load", l_load}, {"pass", l_pass}, {"passes", l_passes}, {NULL, NULL}};
+        {"load", l_load}, {"pass", l_pass}, {NULL, NULL}}; /* aglm.passes: lua_optimize.c */
     luaL_newmetatable(L, HOST_LUA_GRAPH);
     luaL_newlib(L, methods);
     lua_setfield(L, -2, "__index");

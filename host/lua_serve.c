@@ -1,5 +1,6 @@
 /* aglm.serve, aglm.listen, aglm.models and the print capture (lua_serve.h). */
 #include "lua_serve.h"
+#include "pass_runner.h"
 
 #include <lauxlib.h>
 #include <pthread.h>
@@ -63,13 +64,13 @@ static void set_admin(lua_State *L, const char *path, const char *who)
         luaL_error(L, "%s: the host already serves; its admin socket is fixed at start", who);
 }
 
-/* aglm.serve(name, g, backend [, {level = "O2", admin = SOCKET}]) */
+/* aglm.serve(name, g, backend [, {level = "O2", print_ir = "after-each", admin = SOCKET}]) */
 static int l_serve(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
     aglm_graph *g = host_lua_check_graph(L, 2);
     const char *backend = luaL_checkstring(L, 3);
-    int level = 0;
+    int level = 0, print_ir = 0;
     const char *admin = NULL;
     if (!lua_isnoneornil(L, 4)) {
         luaL_checktype(L, 4, LUA_TTABLE);
@@ -82,6 +83,15 @@ static int l_serve(lua_State *L)
             lua_pop(L, 1);
         }
         lua_pop(L, 1);
+        lua_getfield(L, 4, "print_ir");
+        if (!lua_isnil(L, -1)) {
+            const char *pi = luaL_tolstring(L, -1, NULL);
+            print_ir = host_print_ir_parse(pi);
+            if (print_ir < 0)
+                return luaL_error(L, "serve '%s': print_ir '%s' is not after-each or none", name, pi);
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
         lua_getfield(L, 4, "admin");
         admin = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
         lua_pop(L, 1);
@@ -90,7 +100,7 @@ static int l_serve(lua_State *L)
     if (!s)
         return luaL_error(L, "serve '%s': this host does not serve models", name);
     char *msg = host_lua_push_scratch(L, HOST_LUA_MSG_MAX);
-    if (host_served_add(s, name, g, backend, level) != AGLM_OK)
+    if (host_served_add_traced(s, name, g, backend, level, print_ir) != AGLM_OK)
         return luaL_error(L, "serve: %s", host_lua_save_error(msg));
     pthread_mutex_lock(&want_lock);
     want_service = 1;

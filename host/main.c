@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "config.h"
 #include "ctl.h"
+#include "levels.h"
 #include "log.h"
 #include "lua_runtime.h"
 #include "lua_serve.h"
@@ -165,6 +166,13 @@ static int run(const host_cli *cli)
         host_config_free(&cfg);
         return 1;
     }
+    host_levels levels;
+    if (host_levels_read(path, &levels) != AGLM_OK) {
+        fprintf(stderr, "aglm-host: %s\n", aglm_last_error());
+        host_config_free(&cfg);
+        return 1;
+    }
+    host_levels_set(&levels);
     if (cli->log_level < 0 && cfg.log_level >= 0)
         host_log_set_level((aglm_log_level)cfg.log_level);
     host_log(AGLM_LOG_DEBUG, NULL, "config: %s", path ? path : "built-in defaults");
@@ -181,6 +189,9 @@ static int run(const host_cli *cli)
     int rc;
     if (cli->action == HOST_ACTION_LIST_PLUGINS) {
         rc = list_plugins(reg);
+    } else if (cli->action == HOST_ACTION_LIST_LEVELS) {
+        host_levels_print(reg, path, stdout);
+        rc = 0;
     } else {
         host_served *served = NULL;
         if (host_served_new(reg, &served) != AGLM_OK) {

@@ -31,6 +31,9 @@ struct aglm_plugin_ref {
     host_plugin_state state;  /* under reg->lock */
     unsigned generation;
     char *file;               /* the path the user gave */
+    /* The descriptor's strings, copied: listings read them while the code is being unloaded. */
+    char name[64], version[32], summary[160];
+    aglm_plugin_kind kind;
     host_loaded lib;
     void *pstate;             /* from init */
     host_services svc;
@@ -70,7 +73,26 @@ static const aglm_plugin_desc *desc_of(const version *v)
 
 static const char *name_of(const version *v)
 {
-    return v->lib.desc->name;
+    return v->name;
+}
+
+/* Copies what listings show out of the descriptor, which goes away with dlclose. */
+static void cache_desc(version *v)
+{
+    const aglm_plugin_desc *d = v->lib.desc;
+    snprintf(v->name, sizeof v->name, "%s", d->name);
+    snprintf(v->version, sizeof v->version, "%s", d->version ? d->version : "");
+    snprintf(v->summary, sizeof v->summary, "%s", d->summary ? d->summary : "");
+    v->kind = d->kind;
+}
+
+static void set_state(version *v, host_plugin_state st)
+{
+    if (v->reg) {
+        pthread_mutex_lock(&v->reg->lock);
+        v->state = st;
+        pthread_mutex_unlock(&v->reg->lock);
+    }
 }
 
 /* ---- under the lock ----------------------------------------------------------------------- */
@@ -169,11 +191,13 @@ static void finish(version *v)
 {
     host_registry *r = v->reg;
     if (r) {
+        /* The version stays listed (stopped, then destroyed) until its code is unmapped and its
+         * copy deleted, so "nothing draining" in a listing means nothing is left behind. */
         pthread_mutex_lock(&r->lock);
         if (v->state != HOST_PLUGIN_DRAINING)
             host_log(AGLM_LOG_ERROR, name_of(v), "the last reference went while it was %s (one release too many)",
                      host_plugin_state_name(v->state));
-        unlink_version(r, v);
+        v->state = HOST_PLUGIN_STOPPED;
         pthread_mutex_unlock(&r->lock);
     }
     char name[64], *orphan_dir = NULL;
@@ -188,8 +212,14 @@ static void finish(version *v)
         host_log(AGLM_LOG_WARN, name, "stop failed: %s", aglm_last_error());
     if (d->destroy)
         d->destroy(v->pstate);
+    set_state(v, HOST_PLUGIN_DESTROYED);
     host_services_fini(&v->svc);
     host_loader_close(&v->lib);
+    if (r) {
+        pthread_mutex_lock(&r->lock);
+        unlink_version(r, v);
+        pthread_mutex_unlock(&r->lock);
+    }
     host_log(AGLM_LOG_DEBUG, NULL, "plugin '%s' generation %u unloaded (%s)", name, gen, v->file);
     free(v->file);
     free(v);
@@ -257,6 +287,7 @@ static aglm_status open_version(host_registry *r, const char *path, const load_w
         free(v);
         return st;
     }
+    cache_desc(v);
     const aglm_plugin_desc *d = desc_of(v);
     pthread_mutex_lock(&r->lock); /* host_registry_set_config may swap r->cfg */
     const host_section *section = host_config_plugin(r->cfg, d->name);
@@ -420,6 +451,17 @@ void host_registry_free(host_registry *r)
         if (!pick)
             break;
         drop_ref(pick);
+    }
+    /* Versions another thread is finishing (stopped, destroyed) still need the registry. */
+    for (;;) {
+        int finishing = 0;
+        pthread_mutex_lock(&r->lock);
+        for (version *v = r->versions; v; v = v->next)
+            finishing |= v->state == HOST_PLUGIN_STOPPED || v->state == HOST_PLUGIN_DESTROYED;
+        pthread_mutex_unlock(&r->lock);
+        if (!finishing)
+            break;
+        usleep(1000);
     }
     pthread_mutex_lock(&r->lock);
     while (r->versions) {
@@ -745,13 +787,12 @@ aglm_status host_registry_list(host_registry *r, host_plugin_info **rows, size_t
     }
     size_t i = 0;
     for (version *v = r->versions; v; v = v->next, i++) {
-        const aglm_plugin_desc *d = desc_of(v);
         host_plugin_info *row = &out[i];
-        snprintf(row->name, sizeof row->name, "%s", d->name);
-        snprintf(row->version, sizeof row->version, "%s", d->version ? d->version : "");
+        snprintf(row->name, sizeof row->name, "%s", v->name);
+        snprintf(row->version, sizeof row->version, "%s", v->version);
         snprintf(row->file, sizeof row->file, "%s", v->file);
-        snprintf(row->summary, sizeof row->summary, "%s", d->summary ? d->summary : "");
-        row->kind = d->kind;
+        snprintf(row->summary, sizeof row->summary, "%s", v->summary);
+        row->kind = v->kind;
         row->state = v->state;
         /* the registry's own reference is bookkeeping, not a user's */
         long refs = atomic_load(&v->refs) - (v->state == HOST_PLUGIN_STARTED);
@@ -772,7 +813,7 @@ size_t host_registry_num_draining(host_registry *r)
     size_t n = 0;
     pthread_mutex_lock(&r->lock);
     for (version *v = r->versions; v; v = v->next)
-        n += v->state == HOST_PLUGIN_DRAINING;
+        n += v->state != HOST_PLUGIN_STARTED; /* draining, or being stopped and unloaded */
     pthread_mutex_unlock(&r->lock);
     return n;
 }

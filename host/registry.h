@@ -97,7 +97,9 @@ unsigned host_ref_generation(const aglm_plugin_ref *ref);
 /* A snapshot of every plugin, started and draining, in a malloc'd array the caller frees. */
 aglm_status host_registry_list(host_registry *r, host_plugin_info **rows, size_t *count);
 
-/* Versions draining now (replaced or unloaded, still referenced). */
+/* Versions not yet gone: draining (replaced or unloaded, still referenced), or being stopped and
+ * unloaded now. Listings show those as "stopped" and "destroyed" until the code is unmapped and
+ * the private copy deleted. */
 size_t host_registry_num_draining(host_registry *r);
 
 /* Gives later loads and replaces the sections of `cfg` (borrowed, like host_registry_new's).

@@ -6,10 +6,10 @@
 #include <time.h>
 
 #include "log.h"
+#include "pass_runner.h"
 #include "served_internal.h"
 
 #define FOLLOW_PERIOD_MS 50
-#define MAX_PASS_ROUNDS 4
 
 struct host_served {
     host_registry *reg;
@@ -24,13 +24,7 @@ struct host_served {
 
 int host_served_parse_level(const char *text)
 {
-    if (!text)
-        return -1;
-    if (text[0] == 'O' || text[0] == 'o')
-        text++;
-    if (text[0] >= '0' && text[0] <= '3' && text[1] == '\0')
-        return text[0] - '0';
-    return -1;
+    return host_level_parse(text);
 }
 
 static int name_valid(const char *name)
@@ -124,45 +118,9 @@ fail:
     return NULL;
 }
 
-/* O1..O3: every started pass, in name order, until none changes the graph (at most
- * MAX_PASS_ROUNDS rounds); each pass gets the option level=ON to decide what it does. */
-static aglm_status apply_level(host_registry *reg, aglm_graph *g, int level)
-{
-    if (level <= 0)
-        return AGLM_OK;
-    aglm_plugin_ref **refs = NULL;
-    size_t n = 0;
-    aglm_status st = host_registry_acquire_all(reg, AGLM_KIND_PASS, &refs, &n);
-    if (st != AGLM_OK)
-        return st;
-    char lv[16];
-    snprintf(lv, sizeof lv, "O%d", level);
-    aglm_kv kv = {"level", lv};
-    aglm_options opts = {1, &kv};
-    for (int round = 0, changed_any = 1; st == AGLM_OK && changed_any && round < MAX_PASS_ROUNDS; round++) {
-        changed_any = 0;
-        for (size_t i = 0; i < n && st == AGLM_OK; i++) {
-            const aglm_plugin_desc *d = host_ref_desc(refs[i]);
-            const aglm_pass_ops *ops = d->ops;
-            if (!ops || ops->struct_size < offsetof(aglm_pass_ops, run) + sizeof ops->run || !ops->run)
-                continue;
-            int changed = 0;
-            aglm_clear_error();
-            st = ops->run(host_ref_state(refs[i]), g, &opts, &changed);
-            if (st != AGLM_OK)
-                st = aglm_error_wrap(st, "pass '%s' at O%d", d->name, level);
-            changed_any |= changed;
-        }
-    }
-    for (size_t i = 0; i < n; i++)
-        host_registry_release(refs[i]);
-    free(refs);
-    return st;
-}
-
 /* Compiles source for `backend` at `level` into a new handle (one reference, the caller's). */
 static aglm_status compile_handle(host_registry *reg, const aglm_graph *source, const char *backend, int level,
-                                  served_handle **out)
+                                  int print_ir, served_handle **out)
 {
     *out = NULL;
     served_handle *h = calloc(1, sizeof *h);
@@ -174,7 +132,8 @@ static aglm_status compile_handle(host_registry *reg, const aglm_graph *source, 
     }
     h->level = level;
     atomic_store(&h->refs, 1);
-    aglm_status st = apply_level(reg, g, level);
+    host_pass_run_opts po = {.print_ir = print_ir};
+    aglm_status st = host_pass_run_level(reg, g, level, &po, NULL);
     if (st == AGLM_OK && !(h->sig = signature_of(g)))
         st = aglm_error_wrap(AGLM_ERR_NOMEM, "copying the graph's signature");
     if (st == AGLM_OK && !(h->backend = host_registry_acquire(reg, backend, AGLM_KIND_BACKEND)))
@@ -226,6 +185,12 @@ static void model_free(served_model *m)
 
 aglm_status host_served_add(host_served *s, const char *name, const aglm_graph *g, const char *backend, int level)
 {
+    return host_served_add_traced(s, name, g, backend, level, 0);
+}
+
+aglm_status host_served_add_traced(host_served *s, const char *name, const aglm_graph *g, const char *backend,
+                                   int level, int print_ir)
+{
     if (!s || !name || !g || !backend)
         return aglm_error(AGLM_ERR_INVALID, "host_served_add: NULL argument");
     if (!name_valid(name))
@@ -248,7 +213,7 @@ aglm_status host_served_add(host_served *s, const char *name, const aglm_graph *
     pthread_mutex_init(&m->lock, NULL);
     pthread_mutex_init(&m->compile_lock, NULL);
     served_stats_init(&m->stats);
-    aglm_status st = compile_handle(s->reg, m->source, backend, level, &m->cur);
+    aglm_status st = compile_handle(s->reg, m->source, backend, level, print_ir, &m->cur);
     if (st != AGLM_OK) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", aglm_last_error());
@@ -320,7 +285,7 @@ static aglm_status recompile_model(host_served *s, served_model *m, const char *
         level = m->level;
     pthread_mutex_unlock(&m->lock);
     served_handle *h = NULL;
-    aglm_status st = compile_handle(s->reg, m->source, be, level, &h);
+    aglm_status st = compile_handle(s->reg, m->source, be, level, 0, &h);
     served_handle *old = NULL;
     if (st == AGLM_OK) {
         pthread_mutex_lock(&m->lock);

@@ -52,6 +52,10 @@ int host_served_parse_level(const char *text);
  * is taken or not [A-Za-z0-9_.-]{1,63}, or the compile fails; nothing is left behind then. */
 aglm_status host_served_add(host_served *s, const char *name, const aglm_graph *g, const char *backend,
                             int level);
+/* As host_served_add; print_ir 1 prints the IR after each pass of this first compile to stderr
+ * (pass_runner.h). The passes run are the level's list (levels.h); one not loaded is skipped. */
+aglm_status host_served_add_traced(host_served *s, const char *name, const aglm_graph *g, const char *backend,
+                                   int level, int print_ir);
 
 /* Compiles model `name` again (backend NULL: the same name; level < 0: the same level) and
  * switches to it once ready. On failure the model keeps serving as before. *info (optional)

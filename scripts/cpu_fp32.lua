@@ -1,8 +1,8 @@
--- cpu_fp32.lua: load a model, remove dead code, compile it for the cpu backend in fp32, run it,
--- write the outputs and optionally benchmark it.
+-- cpu_fp32.lua: load a model, optimise it at a level, compile it for the cpu backend in fp32,
+-- run it, write the outputs and optionally benchmark it.
 --
 --   aglm-host --pipeline scripts/cpu_fp32.lua -- model=FILE inputs=DIR outdir=DIR [bench=N] [threads=T]
---                                                   [profile=1]
+--                                                   [profile=1] [level=O2] [print_ir=after-each]
 --
 --   model    the model file (any format a frontend plugin reads)
 --   inputs   folder with one <name>.npy per model input; without it, inputs are random (seed 0)
@@ -14,6 +14,11 @@
 --   profile  1: compile with the backend's profiling on and, after the runs (bench's included),
 --            print the time per op type (sorted, with its share and node count), the 10 slowest
 --            nodes and the peak bytes of intermediate tensors, before the latency line
+--   level    O0 (no pass) to O3: the optimisation level, a list of passes (aglm-host
+--            --list-levels, docs/levels.md); default O2. Passes of the level that are not
+--            loaded are skipped with a warning
+--   print_ir after-each: print the IR after every pass to stderr, under a header line
+--            "# IR after pass 'NAME' (LEVEL, round R): BEFORE -> AFTER nodes, MS ms"
 --
 -- In file names every character of a tensor name outside [A-Za-z0-9_.-] becomes '_'.
 -- With no arguments it runs models/default.yaml (beside this script) on random inputs and says
@@ -22,7 +27,7 @@
 local aglm = require "aglm"
 local args = ...
 
-local ACCEPTED = { "model", "inputs", "outdir", "bench", "threads", "profile" }
+local ACCEPTED = { "model", "inputs", "outdir", "bench", "threads", "profile", "level", "print_ir" }
 
 local function check_args()
   local known, unknown = {}, {}
@@ -51,13 +56,6 @@ local function type_str(dtype, shape)
   local dims = {}
   for i, d in ipairs(shape) do dims[i] = tostring(d) end
   return dtype .. "[" .. table.concat(dims, ",") .. "]"
-end
-
-local function plugin_started(name, kind)
-  for _, p in ipairs(aglm.plugins()) do
-    if p.name == name and p.kind == kind and p.state == "started" then return true end
-  end
-  return false
 end
 
 -- A value's shape with symbolic dims set to 1, for generated inputs.
@@ -161,9 +159,14 @@ profile = profile == 1
 local default_run = args.model == nil
 local model = args.model or (aglm.script_dir .. "/models/default.yaml")
 
+local level = args.level or "O2"
+if not level:match("^O[0-3]$") then error(("level=%s: expected O0, O1, O2 or O3"):format(level)) end
+if args.print_ir and args.print_ir ~= "after-each" and args.print_ir ~= "none" then
+  error(("print_ir=%s: expected after-each or none"):format(args.print_ir))
+end
+
 local g = aglm.load(model)
-local dce = plugin_started("dce", "pass")
-if dce then aglm.pass(g, "dce") end
+local report = aglm.optimize(g, level, { print_ir = args.print_ir })
 local copts = {}
 if (threads or 0) > 0 then copts.threads = threads end
 if profile then copts.profile = 1 end
@@ -171,8 +174,8 @@ local x = aglm.compile(g, "cpu", copts)
 local inputs, described = read_inputs(g, args.inputs)
 
 if default_run then
-  print(("model %s: %d nodes%s, compiled for cpu (fp32)"):format(model, g:num_nodes(),
-    dce and " after dce" or ""))
+  print(("model %s: %d nodes, %d after %s, compiled for cpu (fp32)"):format(model,
+    report.nodes_before, report.nodes_after, level))
   for _, line in ipairs(described) do print(line) end
 end
 

@@ -1,18 +1,21 @@
 -- serve.lua: load a model, compile it and serve it under a name; the host then keeps running as
 -- a service until the admin `shutdown` command, SIGTERM or SIGINT (docs/admin.md).
 --
---   aglm-host --pipeline scripts/serve.lua -- model=FILE name=NAME [backend=cpu] [level=O0] [admin=SOCKET]
+--   aglm-host --pipeline scripts/serve.lua -- model=FILE name=NAME [backend=cpu] [level=O2] [print_ir=after-each]
+--                                               [admin=SOCKET]
 --
 --   model    the model file (any format a frontend plugin reads)
 --   name     the name clients use: `infer NAME inputs=DIR outdir=DIR` (default: the file's stem)
 --   backend  the backend plugin that compiles it (default cpu)
---   level    O0 (no passes, the default) to O3: which passes run before compiling
+--   level    O0 (no pass) to O3: the optimisation level, a list of passes run before compiling
+--            (aglm-host --list-levels, docs/levels.md); default O2. Recompiles keep it
+--   print_ir after-each: print the IR after every pass of the first compile to stderr
 --   admin    the admin socket (default: aglm.ini's [admin] socket; none: no socket, signals only)
 
 local aglm = require "aglm"
 local args = ...
 
-local ACCEPTED = { "model", "name", "backend", "level", "admin" }
+local ACCEPTED = { "model", "name", "backend", "level", "print_ir", "admin" }
 
 local function check_args()
   local known, unknown = {}, {}
@@ -32,8 +35,9 @@ check_args()
 local name = args.name or aglm.file_stem(args.model:match("([^/]+)$"):gsub("%.[^.]*$", ""))
 local backend = args.backend or "cpu"
 local g = aglm.load(args.model)
-aglm.serve(name, g, backend, { level = args.level or "O0" })
+local level = args.level or "O2"
+aglm.serve(name, g, backend, { level = level, print_ir = args.print_ir })
 g:release()
 if args.admin then aglm.listen(args.admin) end
-print(("serving %s as '%s' on %s at %s%s"):format(args.model, name, backend, args.level or "O0",
+print(("serving %s as '%s' on %s at %s%s"):format(args.model, name, backend, level,
   args.admin and (", admin socket " .. args.admin) or ""))

@@ -130,6 +130,7 @@ static const infer_rule *const rule_tables[] = {
     infer_rules_image,
     infer_rules_signal,
     infer_rules_norm,
+    infer_rules_aglm,
 };
 
 static int onnx_domain(const char *domain)
@@ -137,13 +138,22 @@ static int onnx_domain(const char *domain)
     return !domain || domain[0] == '\0' || strcmp(domain, "ai.onnx") == 0;
 }
 
+/* 1 when rule name `name` is op `op` of `domain`: plain for ai.onnx, "domain.Op" for others. */
+static int rule_names(const char *name, const char *op, const char *domain)
+{
+    if (onnx_domain(domain))
+        return strcmp(name, op) == 0;
+    size_t len = strlen(domain);
+    return strncmp(name, domain, len) == 0 && name[len] == '.' && strcmp(name + len + 1, op) == 0;
+}
+
 static const infer_rule *find_rule(const char *op, const char *domain)
 {
-    if (!op || !onnx_domain(domain))
+    if (!op)
         return NULL;
     for (size_t t = 0; t < sizeof rule_tables / sizeof rule_tables[0]; t++)
         for (const infer_rule *r = rule_tables[t]; r->op; r++)
-            if (strcmp(r->op, op) == 0)
+            if (rule_names(r->op, op, domain))
                 return r;
     return NULL;
 }

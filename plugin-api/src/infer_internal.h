@@ -41,7 +41,7 @@ typedef aglm_status (*infer_fn)(infer_ctx *c);
 #define INFER_VARIADIC 255
 
 typedef struct infer_rule {
-    const char *op;
+    const char *op; /* ai.onnx op name, or "domain.Op" for another domain ("aglm.FusedConv") */
     infer_fn fn;
     unsigned char min_in, max_in;   /* required inputs, most inputs (INFER_VARIADIC: any) */
     unsigned char min_out, max_out; /* required outputs, most outputs */
@@ -60,6 +60,7 @@ extern const infer_rule infer_rules_einsum[];
 extern const infer_rule infer_rules_image[];
 extern const infer_rule infer_rules_signal[];
 extern const infer_rule infer_rules_norm[];
+extern const infer_rule infer_rules_aglm[];
 
 /* ---- dims and shapes (infer_broadcast.c) ----------------------------------------------- */
 

@@ -22,7 +22,7 @@
 #include "registry.h"
 
 #define CONFORMANCE AGLM_SOURCE_DIR "/../shared/onnx-backend-tests/node"
-#define MODELS_SH AGLM_SOURCE_DIR "/../shared/tools/models.sh"
+#define MODELS_SH AGLM_SOURCE_DIR "/tests/real/fetch.sh" /* the project's own fetch step */
 
 typedef struct fixture {
     host_config cfg;
@@ -1184,7 +1184,7 @@ static void test_real_models(void **state)
     }
     int rc = pclose(p);
     if (models == 0) {
-        print_message("skipped: models.sh fetched nothing (exit %d; no network?)\n", rc);
+        print_message("skipped: tests/real/fetch.sh fetched nothing (exit %d; no network?)\n", rc);
         skip();
     }
     assert_int_equal(models, 4);

@@ -17,7 +17,7 @@ echo "# serve.lua: a model on the counter backend (its output is the build's ver
 start_server "$TMP/admin.sock" "$TMP/server" --config "$TMP/aglm.ini" --log-level info \
     --pipeline scripts/serve.lua -- model="$MODELS/gemm_transb.yaml" name=m backend=counter admin="$TMP/admin.sock"
 pass "the host serves and answers on its socket"
-if grep -q "^serving .*gemm_transb.yaml as 'm' on counter at O0, admin socket $TMP/admin.sock$" "$TMP/server.out"; then
+if grep -q "^serving .*gemm_transb.yaml as 'm' on counter at O2, admin socket $TMP/admin.sock$" "$TMP/server.out"; then
     pass "serve.lua says what it serves"
 else
     fail "serve.lua's line: $(cat "$TMP/server.out")"
@@ -43,7 +43,7 @@ expect_out "^counter +backend +[0-9.]+ +started +1 +1 +$TMP/plugins/counter_v1.s
 expect_out '^cpu +backend ' "the default folder's cpu backend is there"
 ctl models
 expect_rc 0 "models"
-expect_out '^m +counter +1 +O0 +A: f32\[2,3\]$' "models shows m on counter generation 1 at O0"
+expect_out '^m +counter +1 +O2 +A: f32\[2,3\]$' "models shows m on counter generation 1 at O2"
 
 echo "# infer"
 ctl infer m inputs="$TMP/in" outdir="$TMP/out1"
@@ -54,7 +54,7 @@ check_npy "$TMP/out1/Y.npy" "" 1 "counter v1 computed it"
 echo "# run: a script served a second model, on cpu"
 ctl run scripts/serve.lua model="$MODELS/gemm_transb.yaml" name=g backend=cpu
 expect_rc 0 "run serve.lua"
-expect_out "^serving .*gemm_transb.yaml as 'g' on cpu at O0$" "the script's print() is the reply"
+expect_out "^serving .*gemm_transb.yaml as 'g' on cpu at O2$" "the script's print() is the reply"
 ctl infer g inputs="$TMP/in" outdir="$TMP/out2"
 expect_rc 0 "infer g"
 check_npy "$TMP/out2/Y.npy" 2,2 9,1,21,1 "g's output matches the hand computation"

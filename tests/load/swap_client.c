@@ -230,7 +230,7 @@ static int query_cpu(const opts *o, backend_row *row, char *why, size_t whylen)
             row->started++;
             snprintf(row->version, sizeof row->version, "%s", cols[col_version]);
             row->gen = col_gen >= 0 && n > col_gen ? (unsigned)strtoul(cols[col_gen], NULL, 10) : 0;
-        } else if (strcmp(cols[col_state], "draining") == 0) {
+        } else { /* draining, or stopped/destroyed while its code is being unloaded */
             row->draining++;
         }
     }

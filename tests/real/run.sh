@@ -5,14 +5,16 @@
 # gen_input.lua, first checked byte for byte against the inputs ort-run wrote for two cases.
 #
 # Environment (set by tests/CMakeLists.txt): AGLM_HOST, AGLM_SOURCE_DIR, AGLM_BUILD_DIR;
-# AGLM_MODELS (the model cache, fetch.sh); AGLM_REAL_CASES="case1 case2" runs only those.
+# AGLM_MODELS (the model cache, fetch.sh); AGLM_REAL_CASES="case1 case2" runs only those;
+# AGLM_REAL_PASSES="dce,fold-batchnorm,..." runs the models through passes.lua with those passes
+# applied instead of through scripts/cpu_fp32.lua.
 # Exit status 77 (ctest's SKIP_RETURN_CODE) when the models are not cached and cannot be fetched.
 set -u
 host=${AGLM_HOST:?AGLM_HOST must name aglm-host}
 src=${AGLM_SOURCE_DIR:?AGLM_SOURCE_DIR must name the source tree}
 build=${AGLM_BUILD_DIR:?AGLM_BUILD_DIR must name the build tree}
 here=$src/tests/real
-work=$build/real-models
+work=$build/real-models${AGLM_REAL_PASSES:+-passes-${AGLM_REAL_PASSES//,/-}}
 rm -rf "$work" && mkdir -p "$work"
 
 list=$(bash "$here/fetch.sh" 2>"$work/fetch.log")
@@ -55,7 +57,12 @@ while read -r case name input shape; do
     fail "$case" "cannot draw its input: $(tail -n 1 "$dir/gen.log")"
     continue
   fi
-  if ! "$host" --pipeline "$src/scripts/cpu_fp32.lua" -- model="${model[$name]}" inputs="$dir/in" \
+  if [ -n "${AGLM_REAL_PASSES:-}" ]; then
+    runner=("$here/passes.lua" -- passes="$AGLM_REAL_PASSES")
+  else
+    runner=("$src/scripts/cpu_fp32.lua" --)
+  fi
+  if ! "$host" --pipeline "${runner[@]}" model="${model[$name]}" inputs="$dir/in" \
        outdir="$dir/out" >"$dir/run.log" 2>&1; then
     fail "$case" "cpu_fp32.lua failed: $(tail -n 1 "$dir/run.log")"
     continue
@@ -74,7 +81,7 @@ done <"$here/cases.txt"
 # profile=1: the report a user reads (op table, slowest nodes, peak bytes), on outputs that still
 # match (profiling must not change what runs).
 pdir=$work/profile
-if [ -d "$work/wakeword-1x25x96/in" ]; then
+if [ -z "${AGLM_REAL_PASSES:-}" ] && [ -d "$work/wakeword-1x25x96/in" ]; then
   if "$host" --pipeline "$src/scripts/cpu_fp32.lua" -- model="${model[wakeword]}" \
        inputs="$work/wakeword-1x25x96/in" outdir="$pdir/out" profile=1 bench=3 >"$pdir.log" 2>&1 &&
      "$host" --pipeline "$here/compare.lua" -- ref="$here/ref/wakeword-1x25x96/out" out="$pdir/out" \

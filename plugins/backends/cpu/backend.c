@@ -1,7 +1,9 @@
 /* The cpu backend plugin: its entry, lifecycle and backend operations table.
  *
  * Config ([plugin.cpu] in aglm.ini): threads = N, the size of the shared thread pool (default:
- * the machine's online cores). A compile may ask for its own pool with the option threads=N. */
+ * the machine's online cores); simd = auto|avx2|portable, the f32 kernels' SIMD path (default
+ * auto, the fastest this CPU runs; the environment variable AGLM_CPU_SIMD overrides it, so tests
+ * can run every path). A compile may ask for its own pool with the option threads=N. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include "aglm/aglm.h"
 #include "exec.h"
 #include "exec_profile.h"
+#include "kernels/simd.h"
 #include "threadpool.h"
 
 typedef struct cpu_backend {
@@ -37,6 +40,19 @@ static aglm_status read_threads(const aglm_host *host, int *threads)
     return s ? cpu_parse_threads(s, "[plugin.cpu] threads", threads) : AGLM_OK;
 }
 
+/* The environment wins over the config file: it is how a test or a one-off run picks a path. */
+static aglm_status read_simd(const aglm_host *host, cpu_simd *simd)
+{
+    const char *env = getenv("AGLM_CPU_SIMD");
+    if (env && *env)
+        return cpu_simd_parse(env, "AGLM_CPU_SIMD", simd);
+    const char *s = host && host->config ? host->config(host, "simd") : NULL;
+    if (s)
+        return cpu_simd_parse(s, "[plugin.cpu] simd", simd);
+    *simd = cpu_simd_best();
+    return AGLM_OK;
+}
+
 static aglm_status cpu_init(const aglm_host *host, void **state)
 {
     *state = NULL;
@@ -44,15 +60,20 @@ static aglm_status cpu_init(const aglm_host *host, void **state)
     if (!b)
         return aglm_error(AGLM_ERR_NOMEM, "backend cpu: out of memory");
     b->host = host;
+    cpu_simd simd = CPU_SIMD_PORTABLE;
     aglm_status st = read_threads(host, &b->threads);
+    if (st == AGLM_OK)
+        st = read_simd(host, &simd);
     if (st == AGLM_OK)
         st = cpu_pool_new(b->threads, &b->pool);
     if (st != AGLM_OK) {
         free(b);
         return st;
     }
+    cpu_simd_select(simd);
     if (host && host->log)
-        host->log(host, AGLM_LOG_DEBUG, "thread pool of %d threads", b->threads);
+        host->log(host, AGLM_LOG_DEBUG, "thread pool of %d threads, simd %s", b->threads,
+                  cpu_simd_name(simd));
     *state = b;
     return AGLM_OK;
 }
@@ -73,23 +94,20 @@ static aglm_status cpu_query(void *state, aglm_backend_info *info)
         return aglm_error(AGLM_ERR_INVALID, "backend cpu: query: info is NULL");
     info->device = AGLM_DEVICE_CPU;
     info->num_devices = 1;
-    const char *isa = "portable";
+    /* The kernels' SIMD path, then what the CPU itself offers. */
+    const char *path = cpu_simd_name(cpu_simd_active());
 #if defined(__x86_64__) && defined(__GNUC__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
-        isa = "AVX-512";
-    else if (__builtin_cpu_supports("avx2"))
-        isa = "AVX2";
-    else
-        isa = "SSE2";
-    snprintf(info->device_name, sizeof info->device_name, "x86-64 (%s, %d threads)", isa,
-             b->threads);
+    const char *isa = __builtin_cpu_supports("avx512f") ? "AVX-512"
+                      : __builtin_cpu_supports("avx2") ? "AVX2"
+                                                        : "SSE2";
+    snprintf(info->device_name, sizeof info->device_name, "x86-64 (simd %s, cpu %s, %d threads)",
+             path, isa, b->threads);
 #elif defined(__aarch64__)
-    isa = "NEON";
-    snprintf(info->device_name, sizeof info->device_name, "aarch64 (%s, %d threads)", isa,
+    snprintf(info->device_name, sizeof info->device_name, "aarch64 (simd %s, %d threads)", path,
              b->threads);
 #else
-    snprintf(info->device_name, sizeof info->device_name, "cpu (%s, %d threads)", isa,
+    snprintf(info->device_name, sizeof info->device_name, "cpu (simd %s, %d threads)", path,
              b->threads);
 #endif
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);

@@ -5,10 +5,13 @@
  * [M/g, C/g * kernel] times an im2col matrix [C/g * kernel, output positions], built a column
  * block at a time so its memory stays bounded. 1x1 convolutions with unit stride and no padding
  * multiply the input directly. Depthwise convolutions (one input channel per group) run a
- * direct loop over output planes instead, since their matrices would be a single row. */
+ * direct loop over output planes instead (depthwise.c), since their matrices would be a single
+ * row. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_epilogue.h"
+#include "depthwise.h"
 #include "gemm.h"
 #include "window.h"
 
@@ -92,6 +95,7 @@ typedef struct depthwise_job {
     const float *x, *wt, *bias;
     float *y;
     int64_t channels, out_channels, per_group; /* C, M, M / group */
+    const cpu_conv_epilogue *ep;
 } depthwise_job;
 
 /* Output planes [b, e) of a depthwise convolution: plane = n * M + m, reading input channel
@@ -107,38 +111,45 @@ static void depthwise_planes(void *ctx, size_t b, size_t e, int worker)
         const float *x = j->x + (n * j->channels + m / j->per_group) * in_size;
         const float *wt = j->wt + m * ksize;
         float *y = j->y + (int64_t)plane * out_size;
-        float b0 = j->bias ? j->bias[m] : 0.0f;
-        for (int64_t od = 0; od < w->out[0]; od++)
-            for (int64_t oh = 0; oh < w->out[1]; oh++)
-                for (int64_t ow = 0; ow < w->out[2]; ow++) {
-                    float acc = b0;
-                    for (int64_t kd = 0; kd < w->k[0]; kd++) {
-                        int64_t id = od * w->s[0] - w->pb[0] + kd * w->d[0];
-                        if (id < 0 || id >= w->in[0])
-                            continue;
-                        for (int64_t kh = 0; kh < w->k[1]; kh++) {
-                            int64_t ih = oh * w->s[1] - w->pb[1] + kh * w->d[1];
-                            if (ih < 0 || ih >= w->in[1])
-                                continue;
-                            const float *xr = x + (id * w->in[1] + ih) * w->in[2];
-                            const float *wr = wt + (kd * w->k[1] + kh) * w->k[2];
-                            for (int64_t kw = 0; kw < w->k[2]; kw++) {
-                                int64_t iw = ow * w->s[2] - w->pb[2] + kw * w->d[2];
-                                if (iw >= 0 && iw < w->in[2])
-                                    acc += xr[iw] * wr[kw];
-                            }
-                        }
-                    }
-                    y[(od * w->out[1] + oh) * w->out[2] + ow] = acc;
-                }
+        cpu_depthwise_plane(w, x, wt, j->bias ? j->bias[m] : 0.0f, y);
+        if (j->ep)
+            j->ep->apply(j->ep->ctx, j->y, (int64_t)plane * out_size, out_size);
     }
 }
 
-/* One (image, group): y[Mg, out_size] = W_g[Mg, K] x im2col(x_g)[K, out_size] (+ bias). */
-static aglm_status conv_group(const cpu_kctx *k, const cpu_window *w, const float *x,
-                              const float *wt, const float *bias, float *y, int64_t cg,
-                              int64_t mg, float *col, int64_t block)
+typedef struct epilogue_job {
+    const cpu_conv_epilogue *ep;
+    float *y;
+    int64_t off, stride, cols; /* row r is y[off + r * stride, + cols) */
+} epilogue_job;
+
+static void epilogue_rows(void *ctx, size_t r0, size_t r1, int worker)
 {
+    const epilogue_job *j = ctx;
+    (void)worker;
+    for (size_t r = r0; r < r1; r++)
+        j->ep->apply(j->ep->ctx, j->y, j->off + (int64_t)r * j->stride, j->cols);
+}
+
+/* Runs the epilogue on `rows` rows of `cols` elements, row r starting at y[off + r * stride]. */
+static void run_epilogue(const cpu_kctx *k, const cpu_conv_epilogue *ep, float *y, int64_t off,
+                         int64_t rows, int64_t stride, int64_t cols)
+{
+    if (!ep || rows <= 0 || cols <= 0)
+        return;
+    epilogue_job job = {ep, y, off, stride, cols};
+    size_t grain = cols >= 16384 ? 1 : (size_t)(16384 / cols);
+    cpu_parallel_for(k->pool, (size_t)rows, grain, epilogue_rows, &job);
+}
+
+/* One (image, group): y[Mg, out_size] = W_g[Mg, K] x im2col(x_g)[K, out_size] (+ bias), then
+ * the epilogue on each column block while it is in cache; y sits at y_base + y_off. */
+static aglm_status conv_group(const cpu_kctx *k, const cpu_window *w, const float *x,
+                              const float *wt, const float *bias, float *y_base, int64_t y_off,
+                              int64_t cg, int64_t mg, float *col, int64_t block,
+                              const cpu_conv_epilogue *ep)
+{
+    float *y = y_base + y_off;
     int64_t out_size = cpu_window_out_size(w), kdim = cg * cpu_window_kernel_size(w);
     if (bias)
         for (int64_t m = 0; m < mg; m++)
@@ -151,7 +162,10 @@ static aglm_status conv_group(const cpu_kctx *k, const cpu_window *w, const floa
         g.b = x;
         g.ldb = out_size;
         g.c = y;
-        return cpu_sgemm(k->pool, &g);
+        aglm_status st = cpu_sgemm(k->pool, &g);
+        if (st == AGLM_OK)
+            run_epilogue(k, ep, y_base, y_off, mg, out_size, out_size);
+        return st;
     }
     for (int64_t p0 = 0; p0 < out_size; p0 += block) {
         int64_t cols = out_size - p0 < block ? out_size - p0 : block;
@@ -165,14 +179,14 @@ static aglm_status conv_group(const cpu_kctx *k, const cpu_window *w, const floa
         aglm_status st = cpu_sgemm(k->pool, &g);
         if (st != AGLM_OK)
             return st;
+        run_epilogue(k, ep, y_base, y_off + p0, mg, out_size, cols);
     }
     return AGLM_OK;
 }
 
-static aglm_status conv_f32(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
-                           aglm_tensor *out)
+aglm_status cpu_conv_f32(const cpu_kctx *k, const aglm_tensor *x, const aglm_tensor *wt,
+                         const aglm_tensor *b, const cpu_conv_epilogue *ep, aglm_tensor *out)
 {
-    const aglm_tensor *x = in[0], *wt = in[1], *b = n_in > 2 ? in[2] : NULL;
     char sx[64], sw[64], sb[64];
     aglm_status st = cpu_check_dtype(k, x, "input X", CPU_DT(AGLM_F32));
     if (st == AGLM_OK)
@@ -211,7 +225,7 @@ static aglm_status conv_f32(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
     int64_t in_size = cpu_window_in_size(&w), out_size = cpu_window_out_size(&w);
     int64_t ksize = cpu_window_kernel_size(&w), mg = m / group;
     if (cg == 1 && group > 1) {
-        depthwise_job job = {&w, xd, wd, bd, yd, channels, m, mg};
+        depthwise_job job = {&w, xd, wd, bd, yd, channels, m, mg, ep};
         size_t grain = out_size * ksize >= 65536 ? 1 : (size_t)(65536 / (out_size * ksize));
         cpu_parallel_for(k->pool, (size_t)(batch * m), grain, depthwise_planes, &job);
         return AGLM_OK;
@@ -234,8 +248,8 @@ static aglm_status conv_f32(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
     for (int64_t n = 0; n < batch && st == AGLM_OK; n++)
         for (int64_t g = 0; g < group && st == AGLM_OK; g++)
             st = conv_group(k, &w, xd + (n * channels + g * cg) * in_size, wd + g * mg * kdim,
-                            bd ? bd + g * mg : NULL, yd + (n * m + g * mg) * out_size, cg, mg,
-                            col, block);
+                            bd ? bd + g * mg : NULL, yd, (n * m + g * mg) * out_size, cg, mg,
+                            col, block, ep);
     free(col);
     return st;
 }
@@ -249,7 +263,7 @@ static aglm_status k_conv(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
     (void)n_out;
     aglm_status st = cpu_check_dtype(k, in[0], "input X", CONV_DTYPES);
     if (st != AGLM_OK || in[0]->dtype == AGLM_F32)
-        return st != AGLM_OK ? st : conv_f32(k, n_in, in, out);
+        return st != AGLM_OK ? st : cpu_conv_f32(k, in[0], in[1], n_in > 2 ? in[2] : NULL, NULL, out);
     aglm_tensor wide[3], y;
     const aglm_tensor *win[3] = {NULL, NULL, NULL};
     memset(wide, 0, sizeof wide);
@@ -266,7 +280,7 @@ static aglm_status k_conv(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
         win[i] = &wide[i];
     }
     if (st == AGLM_OK)
-        st = conv_f32(k, n_in, win, &y);
+        st = cpu_conv_f32(k, win[0], win[1], win[2], NULL, &y);
     if (st == AGLM_OK && (st = aglm_tensor_alloc(&out[0], in[0]->dtype, y.rank, y.dims)) == AGLM_OK)
         cpu_f32_store(&out[0], y.data);
     aglm_tensor_free(&y);

@@ -2,10 +2,19 @@
 #include <string.h>
 
 #include "gemm.h"
+#include "gemm_kernel.h"
+#include "simd.h"
 
-/* Register block (MR x NR accumulators, sized for 16 SSE registers), and cache blocks: an
- * MC x KC panel of A stays in L2 while a KC x NR sliver of B streams through L1. */
-enum { MR = 4, NR = 8, MC = 64, KC = 256, NC = 256 };
+/* The path's micro-kernel and blocking; both paths' blocks fit any scratch sized below. */
+static const cpu_gemm_kernel *kernel_for(cpu_simd s)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (s == CPU_SIMD_AVX2)
+        return &cpu_gemm_avx2;
+#endif
+    (void)s;
+    return &cpu_gemm_portable;
+}
 
 static int64_t min64(int64_t a, int64_t b)
 {
@@ -23,59 +32,125 @@ float *cpu_alloc_floats(size_t n)
     return aligned_alloc(64, (bytes + 63) / 64 * 64);
 }
 
+/* Floats of packed A before packed B starts (B panels stay 64-byte aligned). */
+static int64_t a_floats(const cpu_gemm_kernel *kn, int64_t m, int64_t k)
+{
+    return round_up(round_up(min64(m, kn->mc), kn->mr) * min64(k > 0 ? k : 1, kn->kc), 16);
+}
+
+static size_t scratch_for(const cpu_gemm_kernel *kn, int64_t m, int64_t n, int64_t k)
+{
+    int64_t kc = min64(k > 0 ? k : 1, kn->kc);
+    return (size_t)(a_floats(kn, m, k) + kc * round_up(min64(n, kn->nc), kn->nr));
+}
+
+/* The largest over every path compiled in, so scratch sized before a change of path (the
+ * setting is process-wide) still fits the new one. */
 size_t cpu_gemm_scratch_floats(int64_t m, int64_t n, int64_t k)
 {
-    int64_t kc = min64(k > 0 ? k : 1, KC);
-    return (size_t)(round_up(min64(m, MC), MR) * kc + kc * round_up(min64(n, NC), NR));
+    size_t most = 0;
+    for (int s = 0; s < CPU_SIMD_COUNT; s++) {
+        size_t f = scratch_for(kernel_for((cpu_simd)s), m, n, k);
+        most = f > most ? f : most;
+    }
+    return most;
 }
 
-/* op(A)[i0 .. i0+mc) x [p0 .. p0+kc) into MR-row panels, k-major inside a panel; rows past the
- * edge are zero so the micro-kernel never branches. */
-static void pack_a(const cpu_gemm_args *g, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
-                   float *restrict ap)
+/* op(A)[i0 .. i0+mc) x [p0 .. p0+kc) into R-row panels, k-major inside a panel; rows past the
+ * edge are zero so the micro-kernel never branches. One copy per register block, so the panel
+ * width is a constant: with a run-time width the copies cost as much as a small multiply. */
+#define PACK_A(R)                                                                                \
+    static void pack_a_##R(const cpu_gemm_args *g, int64_t i0, int64_t mc, int64_t p0,           \
+                           int64_t kc, float *restrict ap)                                       \
+    {                                                                                            \
+        for (int64_t ir = 0; ir < mc; ir += R) {                                                 \
+            int64_t rows = min64(R, mc - ir);                                                    \
+            for (int64_t kk = 0; kk < kc; kk++) {                                                \
+                int64_t p = p0 + kk;                                                             \
+                for (int64_t r = 0; r < R; r++) {                                                \
+                    float v = 0.0f;                                                              \
+                    if (r < rows) {                                                              \
+                        int64_t i = i0 + ir + r;                                                 \
+                        v = g->trans_a ? g->a[p * g->lda + i] : g->a[i * g->lda + p];            \
+                    }                                                                            \
+                    *ap++ = v;                                                                   \
+                }                                                                                \
+            }                                                                                    \
+        }                                                                                        \
+    }
+
+/* op(B)[p0 .. p0+kc) x [j0 .. j0+nc) into C-column panels, zero-padded at the edge. */
+#define PACK_B(C)                                                                                \
+    static void pack_b_##C(const cpu_gemm_args *g, int64_t p0, int64_t kc, int64_t j0,           \
+                           int64_t nc, float *restrict bp)                                       \
+    {                                                                                            \
+        for (int64_t jr = 0; jr < nc; jr += C) {                                                 \
+            int64_t cols = min64(C, nc - jr);                                                    \
+            for (int64_t kk = 0; kk < kc; kk++) {                                                \
+                int64_t p = p0 + kk, j = j0 + jr;                                                \
+                if (!g->trans_b && cols == C) {                                                  \
+                    memcpy(bp, g->b + p * g->ldb + j, C * sizeof(float));                        \
+                } else {                                                                         \
+                    for (int64_t c = 0; c < C; c++) {                                            \
+                        float v = 0.0f;                                                          \
+                        if (c < cols)                                                            \
+                            v = g->trans_b ? g->b[(j + c) * g->ldb + p]                          \
+                                           : g->b[p * g->ldb + j + c];                           \
+                        bp[c] = v;                                                               \
+                    }                                                                            \
+                }                                                                                \
+                bp += C;                                                                         \
+            }                                                                                    \
+        }                                                                                        \
+    }
+
+PACK_A(4)
+PACK_A(6)
+PACK_B(8)
+PACK_B(16)
+
+static void pack_a(const cpu_gemm_args *g, int mr, int64_t i0, int64_t mc, int64_t p0,
+                   int64_t kc, float *ap)
 {
-    for (int64_t ir = 0; ir < mc; ir += MR) {
-        int64_t rows = min64(MR, mc - ir);
-        for (int64_t kk = 0; kk < kc; kk++) {
-            for (int64_t r = 0; r < MR; r++) {
-                float v = 0.0f;
-                if (r < rows) {
-                    int64_t i = i0 + ir + r, p = p0 + kk;
-                    v = g->trans_a ? g->a[p * g->lda + i] : g->a[i * g->lda + p];
-                }
-                *ap++ = v;
-            }
+    if (mr == 6)
+        pack_a_6(g, i0, mc, p0, kc, ap);
+    else
+        pack_a_4(g, i0, mc, p0, kc, ap);
+}
+
+static void pack_b(const cpu_gemm_args *g, int nr, int64_t p0, int64_t kc, int64_t j0,
+                   int64_t nc, float *bp)
+{
+    if (nr == 16)
+        pack_b_16(g, p0, kc, j0, nc, bp);
+    else
+        pack_b_8(g, p0, kc, j0, nc, bp);
+}
+
+void cpu_gemm_store(const cpu_gemm_out *o, const float *acc, int stride)
+{
+    for (int r = 0; r < o->rows; r++) {
+        float *c = o->c + r * o->ldc;
+        const float *s = acc + r * stride;
+        if (!o->first) {
+            for (int q = 0; q < o->cols; q++)
+                c[q] += o->alpha * s[q];
+        } else if (o->beta == 0.0f) {
+            for (int q = 0; q < o->cols; q++)
+                c[q] = o->alpha * s[q];
+        } else {
+            for (int q = 0; q < o->cols; q++)
+                c[q] = o->alpha * s[q] + o->beta * c[q];
         }
     }
 }
 
-/* op(B)[p0 .. p0+kc) x [j0 .. j0+nc) into NR-column panels, zero-padded at the edge. */
-static void pack_b(const cpu_gemm_args *g, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
-                   float *restrict bp)
-{
-    for (int64_t jr = 0; jr < nc; jr += NR) {
-        int64_t cols = min64(NR, nc - jr);
-        for (int64_t kk = 0; kk < kc; kk++) {
-            int64_t p = p0 + kk, j = j0 + jr;
-            if (!g->trans_b && cols == NR) {
-                memcpy(bp, g->b + p * g->ldb + j, NR * sizeof(float));
-            } else {
-                for (int64_t c = 0; c < NR; c++) {
-                    float v = 0.0f;
-                    if (c < cols)
-                        v = g->trans_b ? g->b[(j + c) * g->ldb + p] : g->b[p * g->ldb + j + c];
-                    bp[c] = v;
-                }
-            }
-            bp += NR;
-        }
-    }
-}
+/* The portable micro-kernel: 4 x 8 accumulators, sized for 16 SSE registers. Fixed trip counts
+ * let the compiler keep them in registers and vectorise over the 8 columns. */
+enum { MR = 4, NR = 8 };
 
-/* acc = A panel (kc x MR) times B panel (kc x NR). Fixed trip counts let the compiler keep the
- * accumulators in registers and vectorise over the NR columns. */
-static void micro_kernel(int64_t kc, const float *restrict a, const float *restrict b,
-                         float *restrict acc)
+static void portable_kernel(int64_t kc, const float *restrict a, const float *restrict b,
+                            const cpu_gemm_out *o)
 {
     float c[MR][NR] = {{0}};
     for (int64_t p = 0; p < kc; p++) {
@@ -85,31 +160,15 @@ static void micro_kernel(int64_t kc, const float *restrict a, const float *restr
                 c[r][j] += av * b[p * NR + j];
         }
     }
-    memcpy(acc, c, sizeof c);
+    cpu_gemm_store(o, &c[0][0], NR);
 }
 
-static void store(const cpu_gemm_args *g, int64_t i, int64_t j, int64_t rows, int64_t cols,
-                  const float *acc, int first)
-{
-    for (int64_t r = 0; r < rows; r++) {
-        float *c = g->c + (i + r) * g->ldc + j;
-        const float *s = acc + r * NR;
-        if (!first) {
-            for (int64_t q = 0; q < cols; q++)
-                c[q] += g->alpha * s[q];
-        } else if (g->beta == 0.0f) {
-            for (int64_t q = 0; q < cols; q++)
-                c[q] = g->alpha * s[q];
-        } else {
-            for (int64_t q = 0; q < cols; q++)
-                c[q] = g->alpha * s[q] + g->beta * c[q];
-        }
-    }
-}
+/* An MC x KC panel of A stays in L2 while a KC x NR sliver of B streams through L1. */
+const cpu_gemm_kernel cpu_gemm_portable = {"portable", MR, NR, 64, 256, 256, portable_kernel};
 
 /* C[i0 .. i0+mc) x [j0 .. j0+nc). */
-static void gemm_tile(const cpu_gemm_args *g, int64_t i0, int64_t mc, int64_t j0, int64_t nc,
-                      float *scratch)
+static void gemm_tile(const cpu_gemm_kernel *kn, const cpu_gemm_args *g, int64_t i0, int64_t mc,
+                      int64_t j0, int64_t nc, float *scratch)
 {
     if (g->k == 0) {
         /* An empty sum: C = beta * C, and beta == 0 must not read C. */
@@ -119,16 +178,19 @@ static void gemm_tile(const cpu_gemm_args *g, int64_t i0, int64_t mc, int64_t j0
         return;
     }
     float *ap = scratch;
-    float *bp = scratch + round_up(min64(g->m, MC), MR) * min64(g->k, KC);
-    float acc[MR * NR];
-    for (int64_t p0 = 0; p0 < g->k; p0 += KC) {
-        int64_t kc = min64(KC, g->k - p0);
-        pack_a(g, i0, mc, p0, kc, ap);
-        pack_b(g, p0, kc, j0, nc, bp);
-        for (int64_t jr = 0; jr < nc; jr += NR) {
-            for (int64_t ir = 0; ir < mc; ir += MR) {
-                micro_kernel(kc, ap + ir * kc, bp + jr * kc, acc);
-                store(g, i0 + ir, j0 + jr, min64(MR, mc - ir), min64(NR, nc - jr), acc, p0 == 0);
+    float *bp = scratch + a_floats(kn, g->m, g->k);
+    cpu_gemm_out o = {.ldc = g->ldc, .alpha = g->alpha, .beta = g->beta};
+    for (int64_t p0 = 0; p0 < g->k; p0 += kn->kc) {
+        int64_t kc = min64(kn->kc, g->k - p0);
+        pack_a(g, kn->mr, i0, mc, p0, kc, ap);
+        pack_b(g, kn->nr, p0, kc, j0, nc, bp);
+        o.first = p0 == 0;
+        for (int64_t jr = 0; jr < nc; jr += kn->nr) {
+            o.cols = (int)min64(kn->nr, nc - jr);
+            for (int64_t ir = 0; ir < mc; ir += kn->mr) {
+                o.rows = (int)min64(kn->mr, mc - ir);
+                o.c = g->c + (i0 + ir) * g->ldc + j0 + jr;
+                kn->run(kc, ap + ir * kc, bp + jr * kc, &o);
             }
         }
     }
@@ -136,6 +198,7 @@ static void gemm_tile(const cpu_gemm_args *g, int64_t i0, int64_t mc, int64_t j0
 
 /* The tiling of C into jobs for the pool. */
 typedef struct tiling {
+    const cpu_gemm_kernel *kn;
     const cpu_gemm_args *g;
     int64_t mb, nb;       /* tile size */
     int64_t tiles_n;      /* tiles per row of tiles */
@@ -150,27 +213,29 @@ static void tile_range(void *ctx, size_t begin, size_t end, int worker)
     for (size_t idx = begin; idx < end; idx++) {
         int64_t ti = (int64_t)idx / t->tiles_n, tj = (int64_t)idx % t->tiles_n;
         int64_t i0 = ti * t->mb, j0 = tj * t->nb;
-        gemm_tile(t->g, i0, min64(t->mb, t->g->m - i0), j0, min64(t->nb, t->g->n - j0), scratch);
+        gemm_tile(t->kn, t->g, i0, min64(t->mb, t->g->m - i0), j0, min64(t->nb, t->g->n - j0),
+                  scratch);
     }
 }
 
-static void plan(tiling *t, const cpu_gemm_args *g, int threads)
+static void plan(tiling *t, const cpu_gemm_kernel *kn, const cpu_gemm_args *g, int threads)
 {
+    t->kn = kn;
     t->g = g;
-    t->mb = MC;
-    t->nb = NC;
-    /* Smaller tiles when the big ones would leave threads idle. */
-    for (;;) {
-        int64_t tiles = ((g->m + t->mb - 1) / t->mb) * ((g->n + t->nb - 1) / t->nb);
-        if (tiles >= 2 * (int64_t)threads)
-            break;
-        if (t->nb > 4 * NR && t->nb >= g->n / 2)
-            t->nb /= 2;
-        else if (t->mb > 2 * MR)
-            t->mb /= 2;
-        else
-            break;
+    t->mb = kn->mc;
+    t->nb = kn->nc;
+    int64_t want = 2 * (int64_t)threads, rows = (g->m + t->mb - 1) / t->mb;
+    /* Too few tiles to keep the threads busy: split the columns into about equal parts first
+     * (halving them would leave a ragged last part: a 303-column im2col block on two threads
+     * went 256 + 47), then the rows. */
+    if (rows * ((g->n + t->nb - 1) / t->nb) < want) {
+        int64_t parts = (want + rows - 1) / rows;
+        int64_t nb = round_up((g->n + parts - 1) / parts, kn->nr);
+        t->nb = nb < 4 * kn->nr ? min64(4 * kn->nr, t->nb) : min64(nb, t->nb);
     }
+    while (((g->m + t->mb - 1) / t->mb) * ((g->n + t->nb - 1) / t->nb) < want &&
+           t->mb > 2 * kn->mr)
+        t->mb = round_up(t->mb / 2, kn->mr);
     t->tiles_n = (g->n + t->nb - 1) / t->nb;
 }
 
@@ -178,9 +243,11 @@ void cpu_sgemm_serial(const cpu_gemm_args *g, float *scratch)
 {
     if (g->m <= 0 || g->n <= 0)
         return;
-    for (int64_t i0 = 0; i0 < g->m; i0 += MC)
-        for (int64_t j0 = 0; j0 < g->n; j0 += NC)
-            gemm_tile(g, i0, min64(MC, g->m - i0), j0, min64(NC, g->n - j0), scratch);
+    const cpu_gemm_kernel *kn = kernel_for(cpu_simd_active());
+    for (int64_t i0 = 0; i0 < g->m; i0 += kn->mc)
+        for (int64_t j0 = 0; j0 < g->n; j0 += kn->nc)
+            gemm_tile(kn, g, i0, min64(kn->mc, g->m - i0), j0, min64(kn->nc, g->n - j0),
+                      scratch);
 }
 
 aglm_status cpu_sgemm(cpu_pool *pool, const cpu_gemm_args *g)
@@ -192,8 +259,8 @@ aglm_status cpu_sgemm(cpu_pool *pool, const cpu_gemm_args *g)
     if ((double)g->m * (double)g->n * (double)g->k < 65536.0)
         threads = 1;
     tiling t;
-    plan(&t, g, threads);
-    t.scratch_floats = round_up((int64_t)cpu_gemm_scratch_floats(g->m, g->n, g->k), 16);
+    plan(&t, kernel_for(cpu_simd_active()), g, threads);
+    t.scratch_floats = round_up((int64_t)scratch_for(t.kn, g->m, g->n, g->k), 16);
     t.scratch = cpu_alloc_floats(t.scratch_floats * (size_t)threads);
     if (!t.scratch)
         return aglm_error(AGLM_ERR_NOMEM, "out of memory for a %lldx%lldx%lld matrix multiply",

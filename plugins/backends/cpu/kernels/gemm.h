@@ -1,6 +1,7 @@
 /* The f32 matrix multiply under MatMul, Gemm and Conv: C = alpha * op(A) * op(B) + beta * C,
  * row-major, op(X) = X or its transpose. Blocked and packed so the innermost loops run over
- * contiguous, fixed-size panels the compiler vectorises. */
+ * contiguous, fixed-size panels, multiplied by the micro-kernel of the SIMD path the backend
+ * selected (simd.h, gemm_kernel.h). */
 #ifndef CPU_GEMM_H
 #define CPU_GEMM_H
 
@@ -22,7 +23,7 @@ typedef struct cpu_gemm_args {
     int64_t ldc;
 } cpu_gemm_args;
 
-/* Floats of scratch one single-threaded multiply of this size needs. */
+/* Floats of scratch one single-threaded multiply of this size needs, on any SIMD path. */
 size_t cpu_gemm_scratch_floats(int64_t m, int64_t n, int64_t k);
 
 /* Single-threaded, with caller-provided scratch of cpu_gemm_scratch_floats() floats (64-byte

@@ -65,6 +65,8 @@ extern const cpu_kernel cpu_attention_kernels[];
 extern const cpu_kernel cpu_state_mixer_kernels[];
 /* Kernels of domain ai.onnx.preview (FlexAttention), looked up by that domain only. */
 extern const cpu_kernel cpu_preview_kernels[];
+/* Kernels of domain aglm (the extension ops passes create), looked up by that domain only. */
+extern const cpu_kernel cpu_aglm_kernels[];
 extern const cpu_kernel cpu_reduce_kernels[];
 extern const cpu_kernel cpu_norm_kernels[];
 extern const cpu_kernel cpu_loss_kernels[];

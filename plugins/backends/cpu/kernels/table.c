@@ -28,6 +28,10 @@ const cpu_kernel *cpu_kernel_find(const char *op, const char *domain)
         for (const cpu_kernel *k = cpu_preview_kernels; k->op; k++)
             if (strcmp(k->op, op) == 0)
                 return k;
+    if (op && domain && strcmp(domain, "aglm") == 0) /* ops the passes create: their own table */
+        for (const cpu_kernel *k = cpu_aglm_kernels; k->op; k++)
+            if (strcmp(k->op, op) == 0)
+                return k;
     if (!op || (domain && domain[0] && strcmp(domain, "ai.onnx") != 0))
         return NULL;
     for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)

@@ -1,0 +1,14 @@
+/* Depthwise convolution (one input channel per group), one output plane at a time, on the SIMD
+ * path the backend selected (simd.h). */
+#ifndef CPU_DEPTHWISE_H
+#define CPU_DEPTHWISE_H
+
+#include "window.h"
+
+/* y (w's output volume) = bias + the window's taps of x (one input channel, w's input volume)
+ * weighted by wt (w's kernel volume). Each output sums its taps in (kd, kh, kw) order, as a
+ * direct loop would, so the portable path's results do not depend on how rows are split. */
+void cpu_depthwise_plane(const cpu_window *w, const float *x, const float *wt, float bias,
+                         float *y);
+
+#endif
