@@ -13,7 +13,7 @@
 static const char *const builtin[HOST_NUM_LEVELS] = {
     "",
     "fold-constants, dce",
-    "O1, simplify, cse, fold-batchnorm, fuse, dce",
+    "O1, fold-batchnorm, fuse, simplify, cse, dce",
     "O2",
 };
 static const char builtin_iterate[] = "O3";

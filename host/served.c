@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "graph_signature.h"
 #include "log.h"
 #include "pass_runner.h"
 #include "served_internal.h"
@@ -79,44 +80,6 @@ served_handle *served_acquire(served_model *m)
     return h;
 }
 
-static aglm_value *copy_value(aglm_graph *sig, const aglm_value *v)
-{
-    aglm_value *c = aglm_graph_find_value(sig, aglm_value_name(v));
-    if (c)
-        return c;
-    int rank = aglm_value_rank(v);
-    aglm_dim dims[AGLM_MAX_RANK];
-    if (rank > AGLM_MAX_RANK) {
-        aglm_error(AGLM_ERR_UNSUPPORTED, "value '%s' has rank %d, more than %d", aglm_value_name(v), rank,
-                   AGLM_MAX_RANK);
-        return NULL;
-    }
-    for (int i = 0; i < rank; i++)
-        dims[i] = aglm_value_dim(v, i);
-    return aglm_graph_new_value(sig, aglm_value_name(v), aglm_value_dtype(v), rank, rank > 0 ? dims : NULL);
-}
-
-/* The graph's inputs and outputs, without nodes or constants. */
-static aglm_graph *signature_of(const aglm_graph *g)
-{
-    aglm_graph *sig = aglm_graph_new(aglm_graph_name(g));
-    if (!sig)
-        return NULL;
-    for (size_t i = 0; i < aglm_graph_num_inputs(g); i++) {
-        aglm_value *v = copy_value(sig, aglm_graph_input(g, i));
-        if (!v || aglm_graph_add_input(sig, v) != AGLM_OK)
-            goto fail;
-    }
-    for (size_t i = 0; i < aglm_graph_num_outputs(g); i++) {
-        aglm_value *v = copy_value(sig, aglm_graph_output(g, i));
-        if (!v || aglm_graph_add_output(sig, v) != AGLM_OK)
-            goto fail;
-    }
-    return sig;
-fail:
-    aglm_graph_free(sig);
-    return NULL;
-}
 
 /* Compiles source for `backend` at `level` into a new handle (one reference, the caller's). */
 static aglm_status compile_handle(host_registry *reg, const aglm_graph *source, const char *backend, int level,
@@ -134,7 +97,7 @@ static aglm_status compile_handle(host_registry *reg, const aglm_graph *source, 
     atomic_store(&h->refs, 1);
     host_pass_run_opts po = {.print_ir = print_ir};
     aglm_status st = host_pass_run_level(reg, g, level, &po, NULL);
-    if (st == AGLM_OK && !(h->sig = signature_of(g)))
+    if (st == AGLM_OK && !(h->sig = host_graph_signature(g)))
         st = aglm_error_wrap(AGLM_ERR_NOMEM, "copying the graph's signature");
     if (st == AGLM_OK && !(h->backend = host_registry_acquire(reg, backend, AGLM_KIND_BACKEND)))
         st = AGLM_ERR_NOT_FOUND;

@@ -30,7 +30,7 @@ static void test_builtin_table(void **state)
     host_levels l;
     host_levels_defaults(&l);
     static const char *const o1[] = {"fold-constants", "dce"};
-    static const char *const o2[] = {"fold-constants", "dce", "simplify", "cse", "fold-batchnorm", "fuse", "dce"};
+    static const char *const o2[] = {"fold-constants", "dce", "fold-batchnorm", "fuse", "simplify", "cse", "dce"};
     assert_level(&l.level[0], NULL, 0);
     assert_level(&l.level[1], o1, 2);
     assert_level(&l.level[2], o2, 7);
