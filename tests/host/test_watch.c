@@ -81,7 +81,7 @@ static void test_written_in_place_replaces(void **state)
     assert_int_equal(copy_file(fixture("counter_v2"), c->path), 0);
     assert_true(wait_gen(c->reg, "counter", 2));
     assert_true(serve_once(c->reg, "counter") == 2.0f);
-    assert_int_equal(host_registry_num_draining(c->reg), 0);
+    assert_true(wait_no_draining(c->reg));
 }
 
 static void test_other_file_same_name_replaces(void **state)
@@ -96,6 +96,7 @@ static void test_other_file_same_name_replaces(void **state)
     snprintf(want, sizeof want, "%s/counter-2.so", c->dir);
     assert_string_equal(started_file(c->reg, "counter"), want);
     assert_true(serve_once(c->reg, "counter") == 2.0f);
+    assert_true(wait_no_draining(c->reg));
     assert_int_equal(num_rows(c->reg), 1);
 }
 
@@ -232,6 +233,7 @@ static void test_moved_away_unloads_when_configured(void **state)
     snprintf(away, sizeof away, "%s/counter.so", elsewhere);
     assert_int_equal(rename(c->path, away), 0);
     assert_true(wait_gen(c->reg, "counter", 0));
+    assert_true(wait_no_draining(c->reg));
     assert_int_equal(num_rows(c->reg), 0);
     remove_temp_dir(elsewhere);
     free(elsewhere);

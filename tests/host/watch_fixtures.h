@@ -124,6 +124,18 @@ static inline int wait_gen(host_registry *r, const char *name, unsigned gen)
     return 0;
 }
 
+/* Waits until no version is left draining or being unloaded: a replace or unload done by the
+ * watcher thread finishes the old version on that thread, after the new one is visible. */
+static inline int wait_no_draining(host_registry *r)
+{
+    for (int waited = 0; waited < WAIT_MS; waited += 5) {
+        if (host_registry_num_draining(r) == 0)
+            return 1;
+        sleep_ms(5);
+    }
+    return 0;
+}
+
 /* Events are handled in order: once a sentinel plugin dropped after some event has loaded, that
  * event has been handled. Deploys fixture `base` as NAME.so into dir and waits for it, then
  * unloads it and deletes the file again (it stays unloaded: that file's removal finds no plugin). */
