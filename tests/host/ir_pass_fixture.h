@@ -67,16 +67,24 @@ static inline aglm_graph *ir_pass_parse(const char *text)
     return g;
 }
 
+/* Runs a pass's ops table on g with opts (may be NULL); the graph must verify afterwards.
+ * Returns *changed. Shared with pass_fixture.h. */
+static inline int ir_pass_run_ops(const aglm_pass_ops *ops, void *pstate, const char *name, aglm_graph *g,
+                                  const aglm_options *opts)
+{
+    int changed = -1;
+    if (ops->run(pstate, g, opts, &changed) != AGLM_OK)
+        fail_msg("%s: %s", name, aglm_last_error());
+    assert_true(changed == 0 || changed == 1);
+    if (aglm_graph_verify(g) != AGLM_OK)
+        fail_msg("graph invalid after %s: %s", name, aglm_last_error());
+    return changed;
+}
+
 /* Runs the pass with opts (may be NULL); the graph must verify afterwards. Returns *changed. */
 static inline int ir_pass_run(ir_pass_fx *f, aglm_graph *g, const aglm_options *opts)
 {
-    int changed = -1;
-    if (f->ops->run(f->state, g, opts, &changed) != AGLM_OK)
-        fail_msg("%s: %s", f->name, aglm_last_error());
-    assert_true(changed == 0 || changed == 1);
-    if (aglm_graph_verify(g) != AGLM_OK)
-        fail_msg("graph invalid after %s: %s", f->name, aglm_last_error());
-    return changed;
+    return ir_pass_run_ops(f->ops, f->state, f->name, g, opts);
 }
 
 /* Input IR, the pass, the expected IR (both compared in the printer's form); a second run must

@@ -5,6 +5,7 @@
 #define AGLM_TEST_PASS_FIXTURE_H
 
 #include "cpu_fixture.h"
+#include "ir_pass_fixture.h"
 
 #ifndef D
 #define D(...) ((const int64_t[]){__VA_ARGS__})
@@ -53,21 +54,12 @@ static inline int pass_fx_teardown(void **state)
 /* Runs the pass on g, which must verify afterwards; returns *changed. */
 static inline int pass_run(pass_fx *f, aglm_graph *g)
 {
-    int changed = -1;
-    if (f->ops->run(f->state, g, NULL, &changed) != AGLM_OK)
-        fail_msg("pass: %s", aglm_last_error());
-    assert_true(changed == 0 || changed == 1);
-    if (aglm_graph_verify(g) != AGLM_OK)
-        fail_msg("graph invalid after the pass: %s", aglm_last_error());
-    return changed;
+    return ir_pass_run_ops(f->ops, f->state, "the pass", g, NULL);
 }
 
 static inline aglm_graph *parse_ir(const char *text)
 {
-    aglm_graph *g = NULL;
-    if (aglm_graph_parse(text, &g) != AGLM_OK)
-        fail_msg("parse: %s\n%s", aglm_last_error(), text);
-    return g;
+    return ir_pass_parse(text);
 }
 
 /* Asserts g prints as `want`. */
