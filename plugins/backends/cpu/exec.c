@@ -191,6 +191,25 @@ static aglm_status build_slots(cpu_exec *x, value_ref **refs_out)
     return AGLM_OK;
 }
 
+/* Runs the kernel's prepare on the node with its constant inputs. */
+static aglm_status prepare_step(const cpu_exec *x, step *s)
+{
+    s->prep = cpu_kernel_prep(s->kernel);
+    if (!s->prep)
+        return AGLM_OK;
+    const aglm_tensor *consts[16] = {NULL};
+    size_t n = s->n_in < 16 ? s->n_in : 16;
+    for (size_t i = 0; i < n; i++)
+        if (s->in[i] >= 0 && x->slots[s->in[i]].kind == SLOT_CONST)
+            consts[i] = x->slots[s->in[i]].constant;
+    cpu_kctx k = {s->node, x->opset, x->pool, NULL, NULL};
+    aglm_status st = s->prep->prepare(&k, n, consts, &s->prepared);
+    if (st != AGLM_OK)
+        return aglm_error_wrap(st, "node '%s' (%s)", aglm_node_name(s->node),
+                               aglm_node_op(s->node));
+    return AGLM_OK;
+}
+
 static aglm_status bind_step(cpu_exec *x, const value_ref *refs, size_t idx)
 {
     step *s = &x->steps[idx];
@@ -239,6 +258,8 @@ static aglm_status bind_step(cpu_exec *x, const value_ref *refs, size_t idx)
             sl->produced_by = (int)idx;
         }
     }
+    if ((st = prepare_step(x, s)) != AGLM_OK)
+        return st;
     if (s->n_in > x->max_in)
         x->max_in = s->n_in;
     if (s->n_out > x->max_out)
@@ -381,6 +402,8 @@ void exec_free_parts(cpu_exec *x)
 {
     for (size_t i = 0; x->steps && i < x->n_steps; i++) {
         exec_free_subs(&x->steps[i]);
+        if (x->steps[i].prepared)
+            x->steps[i].prep->release(x->steps[i].prepared);
         free(x->steps[i].in);
         free(x->steps[i].out);
         free(x->steps[i].free);
@@ -462,7 +485,7 @@ static aglm_status run_step(const cpu_exec *x, const step *s, aglm_tensor *slots
         ins[i] = s->in[i] < 0 ? NULL : &slots[s->in[i]];
     memset(outs, 0, s->n_out * sizeof *outs);
     struct cpu_scope scope = {x, s, slots};
-    cpu_kctx k = {s->node, x->opset, x->pool, s->n_subs ? &scope : NULL};
+    cpu_kctx k = {s->node, x->opset, x->pool, s->n_subs ? &scope : NULL, s->prepared};
     aglm_status st = s->kernel->run(&k, s->n_in, ins, s->n_out, outs);
     for (size_t i = 0; st == AGLM_OK && i < s->n_out; i++)
         st = check_output(x, s, i, &outs[i]);

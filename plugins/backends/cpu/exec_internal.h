@@ -38,6 +38,8 @@ typedef struct step {
     int32_t *free;    /* slots whose last reader is this step */
     size_t n_subs;
     exec_sub *subs;   /* the node's subgraphs, compiled */
+    const cpu_prep *prep; /* the kernel's prepare/release, or NULL */
+    void *prepared;   /* what prep->prepare built, or NULL */
 } step;
 
 typedef struct value_ref {

@@ -293,3 +293,8 @@ const cpu_kernel cpu_conv_kernels[] = {
     {"Conv", 2, 3, 1, CONV_DTYPES, k_conv},
     {NULL, 0, 0, 0, 0, NULL},
 };
+
+/* None yet: the conv kernels fill this in as they pre-pack weights. */
+const cpu_prep cpu_conv_preps[] = {
+    {NULL, NULL, NULL},
+};

@@ -4,8 +4,9 @@
  * actual input tensors (so symbolic dims need nothing at compile time), allocates each output
  * with aglm_tensor_alloc and fills it. On failure it returns an error saying what is wrong
  * (the executable adds the node's name and op) and frees only its own scratch: the caller frees
- * whatever outputs were allocated. Kernels keep no state, so one node may run on several
- * threads at once. */
+ * whatever outputs were allocated. Kernels keep no run state, so one node may run on several
+ * threads at once; what a kernel can work out once per node (packed weights, say) it builds in
+ * its optional `prepare` at compile time, and reads it back, read-only, as cpu_kctx.prepared. */
 #ifndef CPU_KERNELS_H
 #define CPU_KERNELS_H
 
@@ -21,12 +22,22 @@ typedef struct cpu_kctx {
     cpu_pool *pool;        /* NULL runs single-threaded */
     const struct cpu_scope *scope; /* the running step, for kernels that run subgraphs
                                     * (If, Loop, Scan: see exec_subgraph.h); NULL elsewhere */
+    const void *prepared;  /* what the kernel's prepare built for this node, or NULL */
 } cpu_kctx;
 
 /* in[i] is NULL for an absent optional input; out has n_out zeroed descriptors, one per node
  * output (an output nothing reads is still computed and then dropped). */
 typedef aglm_status (*cpu_kernel_fn)(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
                                      size_t n_out, aglm_tensor *out);
+
+/* Optional, run once per node when the executable is built: consts[i] (i < n_in, at most 16)
+ * is input i when it is a
+ * constant of the graph (an initialiser), else NULL. May leave *state NULL (nothing to keep);
+ * an error fails the compile. k->prepared is NULL here. */
+typedef aglm_status (*cpu_prepare_fn)(const cpu_kctx *k, size_t n_in,
+                                      const aglm_tensor *const *consts, void **state);
+/* Frees what prepare built (never called with NULL). */
+typedef void (*cpu_release_fn)(void *state);
 
 #define CPU_DT(dt) (1u << (dt))
 #define CPU_FLOATS (CPU_DT(AGLM_F32) | CPU_DT(AGLM_F64))
@@ -42,8 +53,21 @@ typedef struct cpu_kernel {
     cpu_kernel_fn run;
 } cpu_kernel;
 
+/* A kernel's prepare and release, found by its run function (cpu_kernel_prep). */
+typedef struct cpu_prep {
+    cpu_kernel_fn run;
+    cpu_prepare_fn prepare;
+    cpu_release_fn release;
+} cpu_prep;
+
 /* The kernel for an op of domain "" (ai.onnx), or NULL. */
 const cpu_kernel *cpu_kernel_find(const char *op, const char *domain);
+
+/* The prepare/release pair of kernel k, or NULL when it has none. */
+const cpu_prep *cpu_kernel_prep(const cpu_kernel *k);
+
+/* Prepare tables (kernels/table.c lists them), each ending with an entry whose run is NULL. */
+extern const cpu_prep cpu_conv_preps[];
 
 /* Family tables, each ending with an entry whose op is NULL. */
 extern const cpu_kernel cpu_elementwise_kernels[];

@@ -40,3 +40,16 @@ const cpu_kernel *cpu_kernel_find(const char *op, const char *domain)
                 return k;
     return NULL;
 }
+
+static const cpu_prep *const prep_tables[] = {
+    cpu_conv_preps,
+};
+
+const cpu_prep *cpu_kernel_prep(const cpu_kernel *k)
+{
+    for (size_t t = 0; k && t < sizeof prep_tables / sizeof prep_tables[0]; t++)
+        for (const cpu_prep *p = prep_tables[t]; p->run; p++)
+            if (p->run == k->run)
+                return p;
+    return NULL;
+}
