@@ -215,8 +215,8 @@ static int x_backend(lua_State *L)
     return 2;
 }
 
-/* x:profile(): {runs=, peak_bytes=, nodes={{node=, op=, calls=, ms=}, ...}} in execution order
- * for an executable compiled with profile=1; nil and a message when the backend does not
+/* x:profile(): {runs=, peak_bytes=, flops=, arena_bytes=, nodes={{node=, op=, calls=, ms=}, ...}} in execution
+ * order for an executable compiled with profile=1; nil and a message when the backend does not
  * profile (its table predates the op, or leaves it NULL). */
 static int x_profile(lua_State *L)
 {
@@ -242,6 +242,13 @@ static int x_profile(lua_State *L)
     lua_setfield(L, -2, "runs");
     lua_pushinteger(L, (lua_Integer)p.peak_bytes);
     lua_setfield(L, -2, "peak_bytes");
+    /* A backend built before the field leaves struct_size short of it: 0, unknown. */
+    lua_pushinteger(L, p.struct_size >= offsetof(aglm_profile, flops) + sizeof p.flops ?
+                           (lua_Integer)p.flops : 0);
+    lua_setfield(L, -2, "flops");
+    lua_pushinteger(L, p.struct_size >= offsetof(aglm_profile, arena_bytes) + sizeof p.arena_bytes ?
+                           (lua_Integer)p.arena_bytes : 0);
+    lua_setfield(L, -2, "arena_bytes");
     lua_createtable(L, (int)p.count, 0);
     for (size_t i = 0; i < p.count; i++) {
         const aglm_profile_entry *e = &p.entries[i];

@@ -31,6 +31,8 @@ void host_lua_open_exec(lua_State *L);
 void host_lua_open_plugins(lua_State *L);
 void host_lua_open_util(lua_State *L);
 void host_lua_open_optimize(lua_State *L);
+/* Adds g:specialize to the graph metatable; call after host_lua_open_graph. */
+void host_lua_open_specialize(lua_State *L);
 
 /* The live graph at idx (raises for another type or a released graph). */
 aglm_graph *host_lua_check_graph(lua_State *L, int idx);

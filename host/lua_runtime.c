@@ -67,6 +67,7 @@ static int open_module(lua_State *L)
 {
     lua_newtable(L);
     host_lua_open_graph(L);
+    host_lua_open_specialize(L);
     host_lua_open_optimize(L);
     host_lua_open_tensor(L);
     host_lua_open_exec(L);

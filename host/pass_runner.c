@@ -107,6 +107,16 @@ static aglm_status call_pass(aglm_plugin_ref *ref, const char *name, aglm_graph 
     return AGLM_OK;
 }
 
+/* A pass that changed the graph may have made shapes knowable that were not (a folded Shape
+ * chain gives a Reshape its constant target), so later passes match on inferred shapes. */
+static aglm_status refine_shapes(aglm_graph *g, const char *name)
+{
+    aglm_status st = aglm_graph_toposort(g);
+    if (st == AGLM_OK)
+        st = aglm_infer_shapes(g);
+    return st == AGLM_OK ? st : aglm_error_wrap(st, "after pass '%s'", name);
+}
+
 static void print_ir(const aglm_graph *g, const char *label, const host_pass_stat *s)
 {
     char *text = aglm_graph_to_text(g, AGLM_PRINT_ELIDE_CONSTANTS);
@@ -167,6 +177,8 @@ aglm_status host_pass_run(host_registry *reg, aglm_graph *g, const char *const *
             s.ms = now_ms() - t0;
             host_registry_release(ref);
             s.nodes_after = aglm_graph_num_nodes(g);
+            if (st == AGLM_OK && s.changed)
+                st = refine_shapes(g, names[i]);
             if (st != AGLM_OK)
                 break;
             host_log(AGLM_LOG_INFO, NULL, "%s: pass '%s': %zu -> %zu nodes in %.3f ms%s", label, s.name,

@@ -3,6 +3,7 @@
 --
 --   aglm-host --pipeline scripts/cpu_fp32.lua -- model=FILE inputs=DIR outdir=DIR [bench=N] [threads=T]
 --                                                   [profile=1] [level=O2] [print_ir=after-each]
+--                                                   [specialize=1]
 --
 --   model    the model file (any format a frontend plugin reads)
 --   inputs   folder with one <name>.npy per model input; without it, inputs are random (seed 0)
@@ -13,12 +14,18 @@
 --            else one per core)
 --   profile  1: compile with the backend's profiling on and, after the runs (bench's included),
 --            print the time per op type (sorted, with its share and node count), the 10 slowest
---            nodes and the peak bytes of intermediate tensors, before the latency line
+--            nodes, the peak bytes of intermediate tensors and the GFLOP per run (convolution
+--            and matrix-product multiply-adds x 2, element-wise ops not counted) with the rate
+--            the kernels reached, before the latency line
 --   level    O0 (no pass) to O3: the optimisation level, a list of passes (aglm-host
 --            --list-levels, docs/levels.md); default O2. Passes of the level that are not
 --            loaded are skipped with a warning
 --   print_ir after-each: print the IR after every pass to stderr, under a header line
 --            "# IR after pass 'NAME' (LEVEL, round R): BEFORE -> AFTER nodes, MS ms"
+--   specialize 1 (default): before optimising, fix the model's input shapes to those of the
+--            inputs (read or drawn) with g:specialize, so the passes see concrete dims (a
+--            residual Add fuses into its Conv, Shape arithmetic folds); the compiled model then
+--            takes only those shapes. 0: optimise and compile the declared (symbolic) shapes
 --
 -- In file names every character of a tensor name outside [A-Za-z0-9_.-] becomes '_'.
 -- With no arguments it runs models/default.yaml (beside this script) on random inputs and says
@@ -27,7 +34,8 @@
 local aglm = require "aglm"
 local args = ...
 
-local ACCEPTED = { "model", "inputs", "outdir", "bench", "threads", "profile", "level", "print_ir" }
+local ACCEPTED = { "model", "inputs", "outdir", "bench", "threads", "profile", "level", "print_ir",
+  "specialize" }
 
 local function check_args()
   local known, unknown = {}, {}
@@ -144,9 +152,23 @@ local function print_profile(x)
       total > 0 and 100 * n.ms / total or 0))
   end
   if p.peak_bytes > 0 then
-    print(("peak intermediate bytes: %d (%.1f MiB)"):format(p.peak_bytes, p.peak_bytes / 1048576))
+    -- The arena holds what the memory plan placed; the rest (graph outputs, sizes the plan did
+    -- not foresee, the unplanned first run) came from the heap.
+    local arena = p.arena_bytes or 0
+    local heap = p.peak_bytes - arena
+    print(("peak arena bytes: %d (%.1f MiB)"):format(arena, arena / 1048576))
+    print(("peak heap intermediate bytes: %d (%.1f MiB)"):format(heap, heap / 1048576))
   else
     print("peak intermediate bytes: unknown")
+  end
+  -- flops and the kernel time are both summed over the same runs, so their ratio is the rate
+  -- the kernels ran at (element-wise work counted in the time, not in the flops).
+  local flops = p.flops or 0
+  if flops > 0 and total > 0 then
+    print(("GFLOP per run: %.4g (conv/matmul multiply-adds x 2), %.1f GFLOP/s"):format(
+      flops / runs / 1e9, flops / (total * 1e6)))
+  else
+    print("GFLOP per run: unknown (no conv or matmul counted)")
   end
 end
 
@@ -156,6 +178,11 @@ local threads = int_arg("threads", 0)
 local profile = int_arg("profile", 0)
 if profile and profile > 1 then error(("profile=%s: expected 0 or 1"):format(args.profile)) end
 profile = profile == 1
+local specialize = int_arg("specialize", 0)
+if specialize and specialize > 1 then
+  error(("specialize=%s: expected 0 or 1"):format(args.specialize))
+end
+specialize = specialize ~= 0
 local default_run = args.model == nil
 local model = args.model or (aglm.script_dir .. "/models/default.yaml")
 
@@ -166,12 +193,13 @@ if args.print_ir and args.print_ir ~= "after-each" and args.print_ir ~= "none" t
 end
 
 local g = aglm.load(model)
+local inputs, described = read_inputs(g, args.inputs)
+if specialize then g:specialize(inputs) end
 local report = aglm.optimize(g, level, { print_ir = args.print_ir })
 local copts = {}
 if (threads or 0) > 0 then copts.threads = threads end
 if profile then copts.profile = 1 end
 local x = aglm.compile(g, "cpu", copts)
-local inputs, described = read_inputs(g, args.inputs)
 
 if default_run then
   print(("model %s: %d nodes, %d after %s, compiled for cpu (fp32)"):format(model,

@@ -34,6 +34,23 @@ aglm_status aglm_tensor_alloc(aglm_tensor *t, aglm_dtype dt, int rank, const int
     char shape[256];
     if (!t)
         return aglm_error(AGLM_ERR_INVALID, "aglm_tensor_alloc: tensor is NULL");
+    /* A reserved buffer the caller lends (AGLM_TENSOR_RESERVED): its capacity is the bytes of
+     * the preset dtype and dims, read before the descriptor is cleared. dims may point into *t,
+     * so it is copied first. */
+    void *reserved = NULL;
+    size_t capacity = 0;
+    int keep = 0;
+    int64_t dims_copy[AGLM_MAX_RANK];
+    if ((t->flags & AGLM_TENSOR_RESERVED) && !(t->flags & AGLM_TENSOR_OWNS_DATA) && t->data &&
+        t->device == AGLM_DEVICE_CPU) {
+        reserved = t->data;
+        capacity = aglm_tensor_nbytes(t);
+        keep = (t->flags & AGLM_TENSOR_NO_ZERO) != 0;
+        if (rank > 0 && rank <= AGLM_MAX_RANK && dims) {
+            memcpy(dims_copy, dims, (size_t)rank * sizeof *dims);
+            dims = dims_copy;
+        }
+    }
     memset(t, 0, sizeof *t);
     size_t esize = aglm_dtype_size(dt);
     if (esize == 0)
@@ -57,6 +74,18 @@ aglm_status aglm_tensor_alloc(aglm_tensor *t, aglm_dtype dt, int rank, const int
     if (numel > INT64_MAX || __builtin_mul_overflow(numel, esize, &bytes) ||
         bytes > (size_t)PTRDIFF_MAX - ALIGNMENT)
         goto too_large;
+
+    if (reserved && bytes <= capacity) {
+        if (!keep)
+            memset(reserved, 0, bytes);
+        t->dtype = dt;
+        t->rank = rank;
+        for (int i = 0; i < rank; i++)
+            t->dims[i] = dims[i];
+        t->data = reserved;
+        t->device = AGLM_DEVICE_CPU;
+        return AGLM_OK;
+    }
 
     /* aligned_alloc wants a multiple of the alignment; never 0, so an empty tensor still has a
      * distinct, non-NULL data pointer. */

@@ -78,6 +78,183 @@ static void check_conv(cpu_fx *f, const int64_t xd[4], const int64_t wd[4], int 
     aglm_tensor_free(&b);
 }
 
+/* The same Conv with its weights as a constant (packed once when the executable is built) and
+ * as a graph input (packed on every run): both must match conv_ref, and each other exactly,
+ * since they run the same kernels on the same packed layout. */
+static void check_conv_packed_and_not(cpu_fx *f, const int64_t xd[4], const int64_t wd[4], conv_p p,
+                                      uint32_t seed)
+{
+    aglm_tensor x = tensor_random(4, xd, seed), w = tensor_random(4, wd, seed + 1);
+    aglm_tensor b = tensor_random(1, wd, seed + 2);
+    const aglm_tensor *ins[3] = {&x, &w, &b};
+    aglm_tensor y[2];
+    for (int c = 0; c < 2; c++) {
+        const int is_const[3] = {0, c == 0, 1};
+        aglm_node *n;
+        aglm_graph *g = op_graph("Conv", 17, 3, ins, is_const, 1, &n);
+        set_conv_attrs(n, p);
+        run_op(f, g, 3, ins, is_const, 1, &y[c]);
+    }
+    aglm_tensor want = conv_ref(&x, &w, &b, p);
+    double tol = 1e-5 * (double)(wd[1] * wd[2] * wd[3]) + 1e-5;
+    assert_close(&y[0], &want, tol, 1e-5);
+    assert_int_equal(aglm_tensor_numel(&y[0]), aglm_tensor_numel(&y[1]));
+    if (memcmp(y[0].data, y[1].data, (size_t)aglm_tensor_numel(&y[0]) * sizeof(float)) != 0)
+        fail_msg("Conv x [%lld,%lld,%lld,%lld] w [%lld,%lld,%lld,%lld]: packed-at-compile and "
+                 "packed-per-run results differ", (long long)xd[0], (long long)xd[1],
+                 (long long)xd[2], (long long)xd[3], (long long)wd[0], (long long)wd[1],
+                 (long long)wd[2], (long long)wd[3]);
+    for (int c = 0; c < 2; c++)
+        aglm_tensor_free(&y[c]);
+    aglm_tensor_free(&want);
+    aglm_tensor_free(&x);
+    aglm_tensor_free(&w);
+    aglm_tensor_free(&b);
+}
+
+/* The convolution driver's cases: runs read in place and gathered, K over one block (kc 256),
+ * output channels split over work items, ragged rows, strides, dilations, groups, batches. */
+static void test_conv_prepacked_matches_unpacked(void **state)
+{
+    cpu_fx *f = *state;
+    /* 3x3 pad 1, 40 channels: K = 360 spans two K blocks; width 37 leaves ragged runs */
+    check_conv_packed_and_not(f, (int64_t[]){1, 40, 9, 37}, (int64_t[]){13, 40, 3, 3},
+                              (conv_p){{1, 1, 1, 1}, {1, 1}, {1, 1}, 1}, 101);
+    /* many output channels (split into channel tiles), 1x1 read as one flat plane */
+    check_conv_packed_and_not(f, (int64_t[]){2, 300, 5, 7}, (int64_t[]){200, 300, 1, 1},
+                              (conv_p){{0, 0, 0, 0}, {1, 1}, {1, 1}, 1}, 102);
+    /* stride 2, asymmetric pads, dilation 2 */
+    check_conv_packed_and_not(f, (int64_t[]){1, 6, 23, 41}, (int64_t[]){10, 6, 3, 3},
+                              (conv_p){{2, 0, 1, 3}, {2, 2}, {2, 2}, 1}, 103);
+    /* height stride only, width runs still in place */
+    check_conv_packed_and_not(f, (int64_t[]){1, 5, 12, 40}, (int64_t[]){7, 5, 3, 3},
+                              (conv_p){{1, 1, 1, 1}, {2, 1}, {1, 1}, 1}, 104);
+    /* 3 groups of 4 channels, 2 images, a 1x3 kernel */
+    check_conv_packed_and_not(f, (int64_t[]){2, 12, 4, 50}, (int64_t[]){9, 4, 1, 3},
+                              (conv_p){{0, 1, 0, 1}, {1, 1}, {1, 1}, 3}, 105);
+    /* depthwise stride 2 over rows wide enough for the vector loop (odd and even widths) */
+    check_conv_packed_and_not(f, (int64_t[]){1, 4, 7, 53}, (int64_t[]){4, 1, 3, 3},
+                              (conv_p){{1, 1, 1, 1}, {2, 2}, {1, 1}, 4}, 107);
+    check_conv_packed_and_not(f, (int64_t[]){1, 2, 6, 40}, (int64_t[]){2, 1, 5, 5},
+                              (conv_p){{2, 2, 2, 2}, {2, 2}, {1, 1}, 2}, 108);
+    /* depthwise rows of 32 outputs and more (four register blocks at once), then a ragged
+     * block, at stride 1 with dilation and at stride 2 */
+    check_conv_packed_and_not(f, (int64_t[]){1, 3, 5, 75}, (int64_t[]){3, 1, 3, 3},
+                              (conv_p){{1, 2, 1, 2}, {1, 1}, {1, 2}, 3}, 109);
+    check_conv_packed_and_not(f, (int64_t[]){2, 2, 5, 140}, (int64_t[]){2, 1, 3, 3},
+                              (conv_p){{1, 1, 1, 1}, {1, 2}, {1, 1}, 2}, 110);
+    /* a 1x1 with padding (gathered and zero-padded, not flat) */
+    check_conv_packed_and_not(f, (int64_t[]){1, 3, 4, 18}, (int64_t[]){5, 3, 1, 1},
+                              (conv_p){{1, 2, 0, 1}, {1, 1}, {1, 1}, 1}, 106);
+
+}
+
+/* Width strides run in place on phase-split rows (conv_gemm.c): the 3 -> 16 stride-2 stems of
+ * the OCR models, with odd and even widths, with and without pads, stride 3, a dilated tap
+ * whose column lands in another phase, and a width-only stride. */
+static void test_conv_strided_stems(void **state)
+{
+    cpu_fx *f = *state;
+    check_conv_packed_and_not(f, (int64_t[]){1, 3, 20, 64}, (int64_t[]){16, 3, 3, 3},
+                              (conv_p){{1, 1, 1, 1}, {2, 2}, {1, 1}, 1}, 201);
+    check_conv_packed_and_not(f, (int64_t[]){2, 3, 17, 75}, (int64_t[]){16, 3, 3, 3},
+                              (conv_p){{1, 1, 1, 1}, {2, 2}, {1, 1}, 1}, 202);
+    check_conv_packed_and_not(f, (int64_t[]){1, 3, 12, 70}, (int64_t[]){8, 3, 3, 3},
+                              (conv_p){{0, 0, 0, 0}, {2, 2}, {1, 1}, 1}, 203);
+    check_conv_packed_and_not(f, (int64_t[]){1, 4, 11, 101}, (int64_t[]){7, 4, 3, 5},
+                              (conv_p){{1, 2, 0, 1}, {1, 3}, {1, 2}, 1}, 204);
+    check_conv_packed_and_not(f, (int64_t[]){1, 5, 6, 67}, (int64_t[]){9, 5, 2, 2},
+                              (conv_p){{0, 1, 1, 0}, {1, 2}, {1, 1}, 1}, 205);
+    /* strided and grouped: each group's phases are its own channels */
+    check_conv_packed_and_not(f, (int64_t[]){1, 6, 9, 45}, (int64_t[]){4, 3, 3, 3},
+                              (conv_p){{1, 1, 1, 1}, {2, 2}, {1, 1}, 2}, 206);
+    /* unpadded and unstrided, the input read in place without a copy */
+    check_conv_packed_and_not(f, (int64_t[]){1, 3, 9, 40}, (int64_t[]){6, 3, 3, 3},
+                              (conv_p){{0, 0, 0, 0}, {1, 1}, {1, 1}, 1}, 207);
+}
+
+/* ---- ConvTranspose, 2-D, one group: the definition, scattering every input element ------- */
+
+typedef struct convt_p {
+    int64_t k[2], s[2], pads[4], opad[2]; /* pads: top, left, bottom, right */
+} convt_p;
+
+static aglm_tensor convt_ref(const aglm_tensor *x, const aglm_tensor *w, const aglm_tensor *b,
+                             convt_p p)
+{
+    int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3], M = w->dims[1];
+    int64_t OH = (H - 1) * p.s[0] + p.opad[0] + p.k[0] - p.pads[0] - p.pads[2];
+    int64_t OW = (W - 1) * p.s[1] + p.opad[1] + p.k[1] - p.pads[1] - p.pads[3];
+    int64_t dims[4] = {N, M, OH, OW};
+    aglm_tensor y = tensor_f32(4, dims, NULL);
+    const float *xd = x->data, *wd = w->data, *bd = b ? b->data : NULL;
+    float *yd = y.data;
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t m = 0; m < M; m++)
+            for (int64_t q = 0; q < OH * OW; q++)
+                yd[(n * M + m) * OH * OW + q] = bd ? bd[m] : 0.0f;
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t ih = 0; ih < H; ih++)
+                for (int64_t iw = 0; iw < W; iw++)
+                    for (int64_t m = 0; m < M; m++)
+                        for (int64_t kh = 0; kh < p.k[0]; kh++)
+                            for (int64_t kw = 0; kw < p.k[1]; kw++) {
+                                int64_t oh = ih * p.s[0] - p.pads[0] + kh;
+                                int64_t ow = iw * p.s[1] - p.pads[1] + kw;
+                                if (oh < 0 || oh >= OH || ow < 0 || ow >= OW)
+                                    continue;
+                                yd[((n * M + m) * OH + oh) * OW + ow] +=
+                                    xd[((n * C + c) * H + ih) * W + iw] *
+                                    wd[((c * M + m) * p.k[0] + kh) * p.k[1] + kw];
+                            }
+    return y;
+}
+
+static void check_convt(cpu_fx *f, const int64_t xd[4], int64_t m, int bias, convt_p p,
+                        uint32_t seed)
+{
+    int64_t wd[4] = {xd[1], m, p.k[0], p.k[1]};
+    aglm_tensor x = tensor_random(4, xd, seed), w = tensor_random(4, wd, seed + 1);
+    aglm_tensor b = tensor_random(1, (int64_t[]){m}, seed + 2);
+    const aglm_tensor *ins[3] = {&x, &w, bias ? &b : NULL};
+    const int is_const[3] = {0, 1, 1};
+    aglm_node *n;
+    aglm_graph *g = op_graph("ConvTranspose", 17, bias ? 3 : 2, ins, is_const, 1, &n);
+    assert_int_equal(aglm_node_set_ints(n, "kernel_shape", p.k, 2), AGLM_OK);
+    assert_int_equal(aglm_node_set_ints(n, "strides", p.s, 2), AGLM_OK);
+    assert_int_equal(aglm_node_set_ints(n, "pads", p.pads, 4), AGLM_OK);
+    assert_int_equal(aglm_node_set_ints(n, "output_padding", p.opad, 2), AGLM_OK);
+    aglm_tensor y;
+    run_op(f, g, bias ? 3 : 2, ins, is_const, 1, &y);
+    aglm_tensor want = convt_ref(&x, &w, bias ? &b : NULL, p);
+    assert_close(&y, &want, 1e-5 * (double)xd[1] + 1e-5, 1e-5);
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&want);
+    aglm_tensor_free(&x);
+    aglm_tensor_free(&w);
+    aglm_tensor_free(&b);
+}
+
+/* Kernel == stride (the tiled path: ocr-det's 2x2 stride-2 heads, ragged and full runs, many
+ * channels over one K block, rows past a register block) and the general col2im path beside
+ * it (overlapping kernels, pads, output padding), with and without bias. */
+static void test_conv_transpose_tiled_and_general(void **state)
+{
+    cpu_fx *f = *state;
+    check_convt(f, (int64_t[]){1, 24, 9, 37}, 24, 1, (convt_p){{2, 2}, {2, 2}, {0}, {0}}, 301);
+    check_convt(f, (int64_t[]){2, 24, 5, 32}, 1, 0, (convt_p){{2, 2}, {2, 2}, {0}, {0}}, 302);
+    check_convt(f, (int64_t[]){1, 300, 3, 17}, 5, 1, (convt_p){{2, 2}, {2, 2}, {0}, {0}}, 303);
+    check_convt(f, (int64_t[]){1, 7, 4, 5}, 3, 1, (convt_p){{3, 1}, {3, 1}, {0}, {0}}, 304);
+    check_convt(f, (int64_t[]){1, 1, 3, 16}, 2, 0, (convt_p){{1, 1}, {1, 1}, {0}, {0}}, 305);
+    /* general: overlap, pads, output padding (kernel == stride but an extra row) */
+    check_convt(f, (int64_t[]){1, 6, 7, 9}, 4, 1, (convt_p){{3, 3}, {2, 2}, {1, 0, 1, 1}, {0}},
+                306);
+    check_convt(f, (int64_t[]){2, 5, 6, 11}, 3, 0, (convt_p){{2, 2}, {2, 2}, {0}, {1, 1}}, 307);
+    check_convt(f, (int64_t[]){1, 4, 5, 8}, 2, 1, (convt_p){{2, 2}, {2, 2}, {1, 0, 0, 1}, {0}},
+                308);
+}
+
 /* The ONNX Conv examples: a 5x5 ramp convolved with a 3x3 of ones. */
 static void test_conv_onnx_examples(void **state)
 {
@@ -442,6 +619,72 @@ static void test_global_average_pool(void **state)
     aglm_tensor_free(&x);
 }
 
+/* MaxPool 2x2 stride 2 with pads 1 (windows clipped at every edge): a window holding a NaN
+ * gives NaN, the others their maximum, -inf included. */
+static void test_maxpool_nan_windows(void **state)
+{
+    cpu_fx *f = *state;
+    int64_t d[4] = {1, 1, 4, 5}, o[4] = {1, 1, 3, 3};
+    aglm_tensor x = tensor_f32(4, d, (const float[]){1, 2, 3, 4, 5,
+                                                     6, NAN, 8, -INFINITY, 10,
+                                                     -1, -2, -3, -INFINITY, -INFINITY,
+                                                     11, 12, 13, -INFINITY, NAN});
+    const aglm_tensor *ins[1] = {&x};
+    aglm_node *n;
+    aglm_graph *g = op_graph("MaxPool", 12, 1, ins, NULL, 1, &n);
+    assert_int_equal(aglm_node_set_ints(n, "kernel_shape", (const int64_t[]){2, 2}, 2), AGLM_OK);
+    assert_int_equal(aglm_node_set_ints(n, "strides", (const int64_t[]){2, 2}, 2), AGLM_OK);
+    assert_int_equal(aglm_node_set_ints(n, "pads", (const int64_t[]){1, 1, 1, 1}, 4), AGLM_OK);
+    aglm_tensor y;
+    run_op(f, g, 1, ins, NULL, 1, &y);
+    /* rows {0}, {1,2}, {3}; columns {0}, {1,2}, {3,4} */
+    assert_values(&y, 4, o, (const double[]){1, 3, 5, 6, NAN, 10, 11, 13, NAN});
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&x);
+}
+
+/* GlobalAveragePool and GlobalMaxPool on planes of odd sizes around the vector widths, against
+ * sums and maxima worked out here; a NaN in a plane (first, last, in the middle) makes that
+ * plane's max NaN and leaves the other planes alone. */
+static void test_global_pools_planes(void **state)
+{
+    cpu_fx *f = *state;
+    const int64_t sizes[][2] = {{1, 1}, {1, 7}, {3, 5}, {4, 4}, {3, 11}, {17, 19}, {64, 65}};
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+        int64_t d[4] = {2, 3, sizes[t][0], sizes[t][1]}, o[4] = {2, 3, 1, 1};
+        int64_t plane = d[2] * d[3];
+        aglm_tensor x = tensor_random(4, d, (uint32_t)t + 1);
+        float *xv = x.data;
+        /* plane 1 gets a NaN first, plane 4 one last, plane 5 one in the middle */
+        xv[plane] = NAN;
+        xv[4 * plane + plane - 1] = NAN;
+        xv[5 * plane + plane / 2] = NAN;
+        const aglm_tensor *ins[1] = {&x};
+        aglm_tensor avg, mx;
+        run_op(f, op_graph("GlobalAveragePool", 17, 1, ins, NULL, 1, NULL), 1, ins, NULL, 1, &avg);
+        run_op(f, op_graph("GlobalMaxPool", 17, 1, ins, NULL, 1, NULL), 1, ins, NULL, 1, &mx);
+        aglm_tensor want_avg = tensor_f32(4, o, NULL), want_max = tensor_f32(4, o, NULL);
+        for (int64_t p = 0; p < 6; p++) {
+            double sum = 0;
+            float best = xv[p * plane];
+            for (int64_t i = 0; i < plane; i++) {
+                float v = xv[p * plane + i];
+                sum += v;
+                best = isnan(best) || v > best || isnan(v) ? (isnan(best) ? best : v) : best;
+            }
+            ((float *)want_avg.data)[p] = (float)(sum / (double)plane);
+            ((float *)want_max.data)[p] = best;
+        }
+        assert_close(&avg, &want_avg, 1e-6, 1e-6);
+        assert_close(&mx, &want_max, 0, 0);
+        aglm_tensor_free(&avg);
+        aglm_tensor_free(&mx);
+        aglm_tensor_free(&want_avg);
+        aglm_tensor_free(&want_max);
+        aglm_tensor_free(&x);
+    }
+}
+
 /* LpPool: (sum |x|^p)^(1/p) per window; padding adds nothing. Hand-computed on [1, 2, 3, 4]. */
 static void test_lp_pool(void **state)
 {
@@ -502,6 +745,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_onnx_examples),
         cmocka_unit_test(test_conv_random_against_reference),
+        cmocka_unit_test(test_conv_prepacked_matches_unpacked),
+        cmocka_unit_test(test_conv_strided_stems),
+        cmocka_unit_test(test_conv_transpose_tiled_and_general),
         cmocka_unit_test(test_conv_auto_pad),
         cmocka_unit_test(test_conv_1d),
         cmocka_unit_test(test_conv_bad_shapes),
@@ -509,6 +755,8 @@ int main(void)
         cmocka_unit_test(test_maxpool_indices),
         cmocka_unit_test(test_pool_random_against_reference),
         cmocka_unit_test(test_global_average_pool),
+        cmocka_unit_test(test_global_pools_planes),
+        cmocka_unit_test(test_maxpool_nan_windows),
         cmocka_unit_test(test_lp_pool),
         cmocka_unit_test(test_pool_conv_small_dtypes),
     };

@@ -81,6 +81,19 @@ static void test_binary_broadcasting(void **state)
     check_binary(f, "Add", AGLM_F32, 2, (int64_t[]){300, 257}, 1, (int64_t[]){257}, 2, (int64_t[]){300, 257});
     check_binary(f, "Mul", AGLM_F32, 3, (int64_t[]){64, 33, 40}, 3, (int64_t[]){64, 1, 40}, 3,
                  (int64_t[]){64, 33, 40});
+    /* f32 rows of every op around the 8-lane width: per-channel scale [N,C,1,1] and bias [C,1,1]
+     * against [N,C,H,W] both ways round, odd planes, a scalar on each side, and same shape */
+    for (size_t o = 0; o < 4; o++) {
+        check_binary(f, ops[o], AGLM_F32, 4, (int64_t[]){2, 3, 5, 7}, 4, (int64_t[]){2, 3, 1, 1}, 4,
+                     (int64_t[]){2, 3, 5, 7});
+        check_binary(f, ops[o], AGLM_F32, 3, (int64_t[]){5, 1, 1}, 4, (int64_t[]){1, 5, 3, 3}, 4,
+                     (int64_t[]){1, 5, 3, 3});
+        check_binary(f, ops[o], AGLM_F32, 4, (int64_t[]){1, 4, 17, 9}, 0, NULL, 4, (int64_t[]){1, 4, 17, 9});
+        check_binary(f, ops[o], AGLM_F32, 0, NULL, 1, (int64_t[]){15}, 1, (int64_t[]){15});
+        check_binary(f, ops[o], AGLM_F32, 2, (int64_t[]){7, 33}, 2, (int64_t[]){7, 33}, 2, (int64_t[]){7, 33});
+        check_binary(f, ops[o], AGLM_F32, 4, (int64_t[]){1, 96, 40, 40}, 4, (int64_t[]){1, 96, 1, 1}, 4,
+                     (int64_t[]){1, 96, 40, 40});
+    }
 }
 
 static void test_binary_errors(void **state)
@@ -144,26 +157,30 @@ static void test_unary_ops(void **state)
 {
     cpu_fx *f = *state;
     const char *ops[] = {"Relu", "Sigmoid", "Tanh", "Exp", "Sqrt", "Neg", "Abs", "Erf", "LeakyRelu"};
-    int64_t d[2] = {3, 5};
-    float v[15];
-    for (int i = 0; i < 15; i++)
-        v[i] = (float)(i - 7) * 0.37f;
-    aglm_tensor x = tensor_f32(2, d, v);
-    for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++) {
-        const aglm_tensor *ins[1] = {&x};
-        aglm_tensor y;
-        run_op(f, op_graph(ops[o], 14, 1, ins, NULL, 1, NULL), 1, ins, NULL, 1, &y);
-        aglm_tensor want = tensor_f32(2, d, NULL);
-        for (int i = 0; i < 15; i++)
-            ((float *)want.data)[i] = (float)ref_unary(ops[o], v[i]);
-        assert_close(&y, &want, 1e-6, 1e-5);
-        aglm_tensor_free(&y);
-        aglm_tensor_free(&want);
+    /* 15 values (less than two 8-lane vectors) and 3 x 37 (whole vectors and a tail), over
+     * [-50, 50] for the larger: exp's and sigmoid's ranges well past 1 */
+    for (int big = 0; big < 2; big++) {
+        int64_t d[2] = {3, big ? 37 : 5}, count = d[0] * d[1];
+        float v[111];
+        for (int i = 0; i < count; i++)
+            v[i] = big ? (float)(i - 55) * 0.9f : (float)(i - 7) * 0.37f;
+        aglm_tensor x = tensor_f32(2, d, v);
+        for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++) {
+            const aglm_tensor *ins[1] = {&x};
+            aglm_tensor y;
+            run_op(f, op_graph(ops[o], 14, 1, ins, NULL, 1, NULL), 1, ins, NULL, 1, &y);
+            aglm_tensor want = tensor_f32(2, d, NULL);
+            for (int i = 0; i < count; i++)
+                ((float *)want.data)[i] = (float)ref_unary(ops[o], v[i]);
+            assert_close(&y, &want, 1e-6, 1e-5);
+            aglm_tensor_free(&y);
+            aglm_tensor_free(&want);
+        }
+        aglm_tensor_free(&x);
     }
-    aglm_tensor_free(&x);
 
     /* LeakyRelu's alpha, and Relu/Neg/Abs on integers */
-    x = tensor_f32(1, (int64_t[]){3}, (const float[]){-2, 0, 3});
+    aglm_tensor x = tensor_f32(1, (int64_t[]){3}, (const float[]){-2, 0, 3});
     const aglm_tensor *ins[1] = {&x};
     aglm_node *n;
     aglm_graph *g = op_graph("LeakyRelu", 14, 1, ins, NULL, 1, &n);

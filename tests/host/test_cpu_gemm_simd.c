@@ -361,7 +361,8 @@ static void test_matmul_batched_every_path(void **state)
     aglm_tensor_free(&base);
 }
 
-/* Conv through im2col (3x3, strided, grouped), the direct 1x1 and depthwise, on every path. */
+/* Conv through the packed-weight driver (3x3, strided, grouped, K over one block, output
+ * channels split), the flat 1x1 and depthwise, on every path. */
 static void test_conv_every_path(void **state)
 {
     const conv_case cases[] = {
@@ -370,6 +371,10 @@ static void test_conv_every_path(void **state)
         {1, 19, 10, 10, 23, 1, 0, 1, 1}, /* 1x1: the input is the GEMM's B as is */
         {1, 6, 12, 20, 6, 3, 1, 1, 6},   /* depthwise */
         {1, 4, 15, 9, 8, 5, 2, 2, 4},    /* depthwise 5x5 strided, 2 outputs per channel */
+        {1, 32, 10, 35, 20, 3, 1, 1, 1}, /* K = 288: two K blocks; runs in place and ragged */
+        {2, 270, 3, 9, 130, 1, 0, 1, 1}, /* 1x1, K over a block, channels split into tiles */
+        {1, 3, 31, 33, 16, 3, 1, 2, 1},  /* stride 2: every run gathered */
+        {1, 3, 9, 41, 3, 3, 1, 2, 3},    /* depthwise stride 2, rows wide enough for vectors */
     };
     enum { NC = sizeof cases / sizeof cases[0] };
     aglm_tensor base[NC], want[NC];

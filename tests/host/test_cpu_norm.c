@@ -286,6 +286,61 @@ static void test_layer_norm(void **state)
         aglm_tensor_free(all[i]);
 }
 
+/* Softmax and LayerNormalization over long last-axis lines (the vectorised exp, sum, max and
+ * squared deviations, with their tails), against double references; a softmax line holding a
+ * NaN is all NaN, and its neighbours are unaffected. */
+static void test_long_lines(void **state)
+{
+    cpu_fx *f = *state;
+    const int64_t lens[] = {9, 120, 1001};
+    for (size_t l = 0; l < 3; l++) {
+        int64_t n = lens[l], d[2] = {4, n}, sd[1] = {n};
+        aglm_tensor x = tensor_random(2, d, (uint32_t)l + 11);
+        float *xv = x.data;
+        for (int64_t i = 0; i < 4 * n; i++)
+            xv[i] *= 12.0f; /* exp over a range of e^24 */
+        xv[n + n / 3] = NAN;
+        const aglm_tensor *ins[1] = {&x};
+        aglm_tensor y;
+        run_op(f, op_graph("Softmax", 13, 1, ins, NULL, 1, NULL), 1, ins, NULL, 1, &y);
+        aglm_tensor want = tensor_of(AGLM_F32, 2, d, NULL);
+        for (int64_t r = 0; r < 4; r++) {
+            double mx = -INFINITY, sum = 0;
+            for (int64_t i = 0; i < n; i++)
+                mx = fmax(mx, xv[r * n + i]);
+            for (int64_t i = 0; i < n; i++)
+                sum += exp((double)(xv[r * n + i] - (float)mx));
+            for (int64_t i = 0; i < n; i++)
+                aglm_tensor_set_f64(&want, r * n + i, r == 1 ? NAN : exp((double)(xv[r * n + i] - (float)mx)) / sum);
+        }
+        assert_close(&y, &want, 1e-7, 1e-5);
+        aglm_tensor_free(&y);
+
+        xv[n + n / 3] = 0.25f;
+        aglm_tensor sc = tensor_random(1, sd, 3), b = tensor_random(1, sd, 4);
+        const aglm_tensor *lins[3] = {&x, &sc, &b};
+        run_op(f, op_graph("LayerNormalization", 17, 3, lins, NULL, 1, NULL), 3, lins, NULL, 1, &y);
+        for (int64_t r = 0; r < 4; r++) {
+            double m = 0, q = 0;
+            for (int64_t i = 0; i < n; i++)
+                m += xv[r * n + i];
+            m /= (double)n;
+            for (int64_t i = 0; i < n; i++)
+                q += (xv[r * n + i] - m) * (xv[r * n + i] - m);
+            double inv = 1 / sqrt(q / (double)n + 1e-5);
+            for (int64_t i = 0; i < n; i++)
+                aglm_tensor_set_f64(&want, r * n + i, (xv[r * n + i] - m) * inv * ((float *)sc.data)[i] +
+                                    ((float *)b.data)[i]);
+        }
+        assert_close(&y, &want, 1e-5, 1e-4);
+        aglm_tensor_free(&y);
+        aglm_tensor_free(&want);
+        aglm_tensor_free(&sc);
+        aglm_tensor_free(&b);
+        aglm_tensor_free(&x);
+    }
+}
+
 /* ---- Lp, mean-variance, LRN ---------------------------------------------------------------- */
 
 static void test_lp_mvn_lrn(void **state)
@@ -356,7 +411,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_softmax_examples),      cmocka_unit_test(test_softmax_opsets_and_dtypes),
         cmocka_unit_test(test_batch_norm),            cmocka_unit_test(test_instance_and_group_norm),
-        cmocka_unit_test(test_layer_norm),            cmocka_unit_test(test_lp_mvn_lrn),
+        cmocka_unit_test(test_layer_norm),
+        cmocka_unit_test(test_long_lines),
+        cmocka_unit_test(test_lp_mvn_lrn),
     };
     return cmocka_run_group_tests(tests, cpu_fx_setup, cpu_fx_teardown);
 }

@@ -169,6 +169,37 @@ static void test_random_axes(void **state)
     aglm_tensor_free(&xr);
 }
 
+/* Sum, Mean and Max over the last axis of [6, n] for line lengths around the vector widths
+ * (the contiguous lines the vectorised sum and max take); a NaN in one line makes only that
+ * line's max NaN. */
+static void test_last_axis_lines(void **state)
+{
+    cpu_fx *f = *state;
+    static const char *const ops[] = {"ReduceSum", "ReduceMean", "ReduceMax"};
+    const int64_t lens[] = {1, 7, 16, 17, 37, 120, 1001}, axis = -1;
+    for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+        int64_t n = lens[l], dims[2] = {6, n};
+        aglm_tensor x = tensor_random(2, dims, (uint32_t)l + 3);
+        float *xv = x.data;
+        xv[2 * n + n / 2] = NAN;
+        for (size_t o = 0; o < 3; o++) {
+            aglm_tensor y;
+            reduce_ok(f, ops[o], 18, &x, &axis, 1, 0, &y);
+            aglm_tensor want = tensor_f32(1, (int64_t[]){6}, NULL);
+            for (int r = 0; r < 6; r++) {
+                double v[1001];
+                for (int64_t i = 0; i < n; i++)
+                    v[i] = xv[r * n + i];
+                ((float *)want.data)[r] = (float)(o == 2 && r == 2 ? NAN : naive(ops[o], v, (int)n));
+            }
+            assert_close(&y, &want, 1e-5, 1e-5);
+            aglm_tensor_free(&y);
+            aglm_tensor_free(&want);
+        }
+        aglm_tensor_free(&x);
+    }
+}
+
 /* Reducing an axis of length 0 gives each op's identity. */
 static void test_empty_set(void **state)
 {
@@ -273,6 +304,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_doc_examples),     cmocka_unit_test(test_random_axes),
+        cmocka_unit_test(test_last_axis_lines),
         cmocka_unit_test(test_empty_set),        cmocka_unit_test(test_noop_with_empty_axes),
         cmocka_unit_test(test_integer_and_bool), cmocka_unit_test(test_runtime_axes),
         cmocka_unit_test(test_bad_axis),

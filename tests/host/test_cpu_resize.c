@@ -49,6 +49,107 @@ static void test_nearest_upsample(void **state)
     aglm_tensor_free(&s);
 }
 
+/* Nearest upsampling by integer factors and by sizes, as FPN necks use it (asymmetric, floor):
+ * the fast path's plane loop, its row reuse, its two-fold repeat (odd widths too), its
+ * contiguous rows and an outer-axis map, over element sizes 1, 4 and 8, against
+ * y[i] = x[floor(i * in / out)] per axis. */
+static void check_nearest_sizes(cpu_fx *f, aglm_dtype dt, const int64_t *in_dims, const int64_t *out_dims)
+{
+    aglm_tensor x = tensor_of(dt, 4, in_dims, NULL);
+    for (int64_t i = 0; i < aglm_tensor_numel(&x); i++)
+        aglm_tensor_set_f64(&x, i, (double)((i * 37) % 101) - (dt == AGLM_U8 ? 0 : 50));
+    int64_t four = 4;
+    aglm_tensor sz = tensor_of(AGLM_I64, 1, &four, NULL);
+    for (int a = 0; a < 4; a++)
+        aglm_tensor_set_f64(&sz, a, (double)out_dims[a]);
+    aglm_node *n;
+    aglm_graph *g = resize_graph(&x, NULL, NULL, &sz, &n);
+    set_str(n, "mode", "nearest");
+    set_str(n, "coordinate_transformation_mode", "asymmetric");
+    set_str(n, "nearest_mode", "floor");
+    aglm_tensor y;
+    run_resize(f, g, &x, NULL, NULL, &sz, &y);
+    aglm_tensor want = tensor_of(dt, 4, out_dims, NULL);
+    for (int64_t i = 0; i < aglm_tensor_numel(&want); i++) {
+        int64_t rem = i, src = 0, stride = 1;
+        for (int a = 3; a >= 0; a--) {
+            int64_t o = rem % out_dims[a];
+            rem /= out_dims[a];
+            src += o * in_dims[a] / out_dims[a] * stride;
+            stride *= in_dims[a];
+        }
+        aglm_tensor_set_f64(&want, i, aglm_tensor_get_f64(&x, src));
+    }
+    assert_close(&y, &want, 0, 0);
+    aglm_tensor_free(&want);
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&x);
+    aglm_tensor_free(&sz);
+}
+
+static void test_nearest_integer_factors(void **state)
+{
+    cpu_fx *f = *state;
+    aglm_dtype dts[] = {AGLM_F32, AGLM_U8, AGLM_I64};
+    for (size_t t = 0; t < 3; t++) {
+        /* 2x both ways; 4x; a two-fold repeat onto an odd width (3 -> 5 maps o to o / 2) */
+        check_nearest_sizes(f, dts[t], (int64_t[]){2, 3, 5, 7}, (int64_t[]){2, 3, 10, 14});
+        check_nearest_sizes(f, dts[t], (int64_t[]){1, 2, 4, 3}, (int64_t[]){1, 2, 16, 12});
+        check_nearest_sizes(f, dts[t], (int64_t[]){1, 2, 4, 3}, (int64_t[]){1, 2, 8, 5});
+        /* rows only (each row a straight copy), a factor of 3, and the channels resized too */
+        check_nearest_sizes(f, dts[t], (int64_t[]){1, 2, 3, 9}, (int64_t[]){1, 2, 9, 9});
+        check_nearest_sizes(f, dts[t], (int64_t[]){1, 2, 3, 4}, (int64_t[]){1, 4, 6, 12});
+        /* big enough to be split over the pool's threads */
+        check_nearest_sizes(f, dts[t], (int64_t[]){1, 8, 40, 40}, (int64_t[]){1, 8, 80, 80});
+    }
+}
+
+/* Linear resize of f32 (the bilinear fast path) equals, bit for bit once rounded to f32, the
+ * same resize of the same values in f64 (the general separable path), for the common coordinate
+ * modes, up and down, with an axis left unchanged, and big enough to run on several threads. */
+static void check_linear_f32_vs_f64(cpu_fx *f, const char *ctm, const int64_t *in_dims,
+                                    const int64_t *out_dims)
+{
+    aglm_tensor x32 = tensor_random(4, in_dims, 5), x64 = tensor_of(AGLM_F64, 4, in_dims, NULL);
+    for (int64_t i = 0; i < aglm_tensor_numel(&x32); i++)
+        aglm_tensor_set_f64(&x64, i, ((const float *)x32.data)[i]);
+    int64_t four = 4;
+    aglm_tensor sz = tensor_of(AGLM_I64, 1, &four, NULL);
+    for (int a = 0; a < 4; a++)
+        aglm_tensor_set_f64(&sz, a, (double)out_dims[a]);
+    aglm_tensor y[2];
+    const aglm_tensor *xs[2] = {&x32, &x64};
+    for (int t = 0; t < 2; t++) {
+        aglm_node *n;
+        aglm_graph *g = resize_graph(xs[t], NULL, NULL, &sz, &n);
+        set_str(n, "mode", "linear");
+        set_str(n, "coordinate_transformation_mode", ctm);
+        run_resize(f, g, xs[t], NULL, NULL, &sz, &y[t]);
+    }
+    for (int64_t i = 0; i < aglm_tensor_numel(&y[0]); i++) {
+        float got = ((const float *)y[0].data)[i], want = (float)((const double *)y[1].data)[i];
+        if (memcmp(&got, &want, sizeof got) != 0)
+            fail_msg("%s element %lld: f32 path %.9g, f64 path %.9g", ctm, (long long)i, got, want);
+    }
+    aglm_tensor_free(&y[0]);
+    aglm_tensor_free(&y[1]);
+    aglm_tensor_free(&x32);
+    aglm_tensor_free(&x64);
+    aglm_tensor_free(&sz);
+}
+
+static void test_linear_fast_path(void **state)
+{
+    cpu_fx *f = *state;
+    const char *ctms[] = {"half_pixel", "align_corners", "asymmetric", "pytorch_half_pixel"};
+    for (int c = 0; c < 4; c++) {
+        check_linear_f32_vs_f64(f, ctms[c], (int64_t[]){2, 3, 5, 7}, (int64_t[]){2, 3, 9, 4});
+        check_linear_f32_vs_f64(f, ctms[c], (int64_t[]){1, 2, 4, 4}, (int64_t[]){1, 2, 4, 9});
+        check_linear_f32_vs_f64(f, ctms[c], (int64_t[]){1, 2, 6, 5}, (int64_t[]){1, 2, 3, 5});
+        check_linear_f32_vs_f64(f, ctms[c], (int64_t[]){1, 8, 40, 40}, (int64_t[]){1, 8, 80, 80});
+    }
+}
+
 static void test_nearest_downsample_and_modes(void **state)
 {
     cpu_fx *f = *state;
@@ -352,8 +453,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nearest_upsample),
+        cmocka_unit_test(test_nearest_integer_factors),
         cmocka_unit_test(test_nearest_downsample_and_modes),
         cmocka_unit_test(test_linear),
+        cmocka_unit_test(test_linear_fast_path),
         cmocka_unit_test(test_cubic),
         cmocka_unit_test(test_tf_crop_and_resize),
         cmocka_unit_test(test_axes_and_keep_aspect_ratio),

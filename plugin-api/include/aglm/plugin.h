@@ -160,6 +160,11 @@ typedef struct aglm_profile {
     const aglm_profile_entry *entries; /* one per node, in execution order */
     uint64_t runs;                     /* runs profiled */
     uint64_t peak_bytes;               /* peak bytes of intermediate tensors in one run (0: unknown) */
+    uint64_t flops;                    /* floating-point operations summed over the runs: 2 per
+                                        * multiply-add of convolutions and matrix products, the
+                                        * rest not counted (0: unknown) */
+    uint64_t arena_bytes;              /* of peak_bytes, the memory-planned arena of one run (0:
+                                        * none or unknown); the rest went to the heap */
 } aglm_profile;
 
 typedef struct aglm_backend_ops {

@@ -1,4 +1,5 @@
 #include "exec_internal.h"
+#include "exec_memory.h"
 #include "exec_profile.h"
 
 #include <errno.h>
@@ -268,7 +269,8 @@ static aglm_status bind_step(cpu_exec *x, const value_ref *refs, size_t idx)
 }
 
 /* Each intermediate is freed by the step after which nothing reads it (a subgraph's read of an
- * outer value counts as a read by the step holding the subgraph); graph outputs stay. */
+ * outer value counts as a read by the step holding the subgraph); graph outputs stay. The last
+ * readers stay in x->slot_last for the memory planner. */
 static aglm_status plan_frees(cpu_exec *x)
 {
     int *last = malloc((x->n_slots ? x->n_slots : 1) * sizeof *last);
@@ -299,7 +301,7 @@ static aglm_status plan_frees(cpu_exec *x)
         s->free = grown;
         s->free[s->n_free++] = (int32_t)i;
     }
-    free(last);
+    x->slot_last = last;
     return AGLM_OK;
 }
 
@@ -344,6 +346,8 @@ aglm_status exec_build(cpu_exec *x)
         st = bind_outputs(x, refs);
     if (st == AGLM_OK)
         st = plan_frees(x);
+    if (st == AGLM_OK && !x->is_sub)
+        st = exec_memory_new(x, &x->mem);
     free(refs);
     return st;
 }
@@ -413,6 +417,8 @@ void exec_free_parts(cpu_exec *x)
     free(x->out_slot);
     free(x->out_move);
     free(x->captures);
+    free(x->slot_last);
+    exec_memory_free(x->mem);
 }
 
 void cpu_exec_free(cpu_exec *x)
@@ -478,15 +484,24 @@ static aglm_status check_devices(const cpu_exec *x, size_t n, const aglm_tensor 
     return AGLM_OK;
 }
 
-static aglm_status run_step(const cpu_exec *x, const step *s, aglm_tensor *slots,
-                            const aglm_tensor **ins, aglm_tensor *outs)
+/* Runs step si. With a memory plan (lease), each output comes in pointing at its planned
+ * region, and a kernel that allocates it through aglm_tensor_alloc writes there. */
+static aglm_status run_step(const cpu_exec *x, size_t si, aglm_tensor *slots,
+                            const aglm_tensor **ins, aglm_tensor *outs, exec_lease *lease)
 {
+    const step *s = &x->steps[si];
     for (size_t i = 0; i < s->n_in; i++)
         ins[i] = s->in[i] < 0 ? NULL : &slots[s->in[i]];
     memset(outs, 0, s->n_out * sizeof *outs);
+    if (lease)
+        exec_memory_prefill(x->mem, lease, si, slots, outs);
     struct cpu_scope scope = {x, s, slots};
     cpu_kctx k = {s->node, x->opset, x->pool, s->n_subs ? &scope : NULL, s->prepared};
     aglm_status st = s->kernel->run(&k, s->n_in, ins, s->n_out, outs);
+    /* An output the kernel never allocated still holds the lent region: it gave no tensor. */
+    for (size_t i = 0; i < s->n_out; i++)
+        if (outs[i].flags & AGLM_TENSOR_RESERVED)
+            memset(&outs[i], 0, sizeof outs[i]);
     for (size_t i = 0; st == AGLM_OK && i < s->n_out; i++)
         st = check_output(x, s, i, &outs[i]);
     if (st != AGLM_OK) {
@@ -501,6 +516,8 @@ static aglm_status run_step(const cpu_exec *x, const step *s, aglm_tensor *slots
         else
             aglm_tensor_free(&outs[i]);
     }
+    if (lease)
+        exec_memory_record(x->mem, lease, si, slots);
     for (size_t i = 0; i < s->n_free; i++)
         aglm_tensor_free(&slots[s->free[i]]);
     return AGLM_OK;
@@ -526,8 +543,13 @@ aglm_status exec_run_graph(const cpu_exec *x, size_t n_in, const aglm_tensor *in
         else if (x->slots[i].kind == SLOT_OUTER)
             slots[i] = borrow(captures[x->slots[i].input]);
     }
+    /* Planned memory (top level only): the arena must outlive every slot pointing into it, so
+     * it goes back after the slots are freed below. */
+    exec_lease lease_buf, *lease = NULL;
+    if (x->mem && (st = exec_memory_take(x->mem, n_in, inputs, &lease_buf)) == AGLM_OK)
+        lease = &lease_buf;
     for (size_t i = 0; i < x->n_steps && st == AGLM_OK; i++)
-        st = run_step(x, &x->steps[i], slots, ins, outs);
+        st = run_step(x, i, slots, ins, outs, lease);
     for (size_t i = 0; i < n_out && st == AGLM_OK; i++) {
         aglm_tensor *t = &slots[x->out_slot[i]];
         if (x->out_move[i]) {
@@ -540,6 +562,8 @@ aglm_status exec_run_graph(const cpu_exec *x, size_t n_in, const aglm_tensor *in
     }
     for (size_t i = 0; i < x->n_slots; i++)
         aglm_tensor_free(&slots[i]);
+    if (lease)
+        exec_memory_give(x->mem, lease, st == AGLM_OK, n_in, inputs);
     if (st != AGLM_OK)
         for (size_t i = 0; i < n_out; i++)
             aglm_tensor_free(&outputs[i]);

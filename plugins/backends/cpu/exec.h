@@ -2,8 +2,10 @@
  * as a list of steps in topological order, each bound to a kernel and to value slots.
  *
  * A run keeps every tensor it makes in its own slot array, so any number of threads may run one
- * executable at once; the executable itself is read-only after compile. Graph inputs and
- * constants are read in place, never copied. An intermediate is freed after its last reader.
+ * executable at once; the executable itself is read-only after compile (its memory plans are
+ * behind a lock, exec_memory.h). Graph inputs and constants are read in place, never copied.
+ * Intermediates live in a per-run arena laid out by the memory plan, or, where the plan has no
+ * room for one, on the heap, freed after its last reader.
  *
  * A node holding subgraphs (If, Loop, Scan) has each one compiled into an executable of its own,
  * whose reads of enclosing graphs' values are fed from the calling run's slots; its kernel runs

@@ -63,6 +63,8 @@ struct cpu_exec {
     unsigned char *out_move; /* 1: hand the slot's tensor over; 0: copy it (read again later) */
     size_t n_captures;
     const aglm_value **captures; /* outer values read here, in slot order from n_values */
+    int *slot_last;          /* per slot: the step that reads it last; -1 for a graph output */
+    struct exec_memory *mem; /* memory planning (exec_memory.h); NULL in a subgraph */
 };
 
 /* What a running step hands its kernel so it can run the node's subgraphs (cpu_kctx.scope). */

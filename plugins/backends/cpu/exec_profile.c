@@ -6,17 +6,21 @@
  * pointer names one step of one executable). One mutex guards the table and the sums: its cost
  * is two lock round trips per node, only in profiled executables.
  *
- * Peak bytes: the interpreter allocates each node's outputs and frees a value after its last
- * reader (exec.c's free plan), so replaying that plan over the output sizes of the last run gives
- * the most bytes of tensors alive at once (kernel scratch buffers not counted). */
+ * Peak bytes: intermediates live in the run's arena (exec_memory.h), whose size the plan gives,
+ * or, when they fall back to the heap, are freed after their last reader (exec.c's free plan):
+ * replaying that plan over the heap output sizes of the last run gives the most heap bytes alive
+ * at once (kernel scratch buffers not counted). The profile's peak is the sum of both. */
 #include "exec_profile.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "exec_flops.h"
 #include "exec_internal.h"
+#include "exec_memory.h"
 
 typedef struct prof {
     const cpu_exec *x;
@@ -25,6 +29,7 @@ typedef struct prof {
     aglm_profile_entry *entries;  /* per step: the sums */
     aglm_profile_entry *snapshot; /* what cpu_exec_profile hands out */
     uint64_t *slot_bytes;         /* per slot: bytes the last run's producer allocated */
+    uint64_t flops;               /* conv/matmul flops over the runs (exec_flops.c) */
 } prof;
 
 typedef struct node_ref {
@@ -74,6 +79,7 @@ static aglm_status timed_run(const cpu_kctx *k, size_t n_in, const aglm_tensor *
     pthread_mutex_lock(&lock);
     p->entries[si].calls++;
     p->entries[si].total_ms += dt;
+    p->flops += st == AGLM_OK ? exec_flops_node(k->node, n_in, in, n_out, out) : 0;
     const step *s = &p->x->steps[si];
     for (size_t i = 0; st == AGLM_OK && i < n_out && i < s->n_out; i++)
         if (s->out[i] >= 0)
@@ -160,7 +166,7 @@ void exec_profile_detach(const cpu_exec *x)
     prof_free(p);
 }
 
-/* Replays the free plan over the last run's output sizes. */
+/* Replays the free plan over the last run's heap output sizes (arena outputs count 0). */
 static uint64_t peak_bytes(const prof *p)
 {
     uint64_t live = 0, peak = 0;
@@ -185,6 +191,7 @@ aglm_status cpu_exec_profile(void *state, aglm_exec *exec, aglm_profile *out)
         return aglm_error(AGLM_ERR_INVALID, "backend cpu: profile: NULL executable or profile");
     pthread_mutex_lock(&lock);
     prof *p = NULL;
+    uint64_t heap = 0;
     for (size_t i = 0; i < n_refs && !p; i++)
         if (refs[i].p->x == x)
             p = refs[i].p;
@@ -194,11 +201,15 @@ aglm_status cpu_exec_profile(void *state, aglm_exec *exec, aglm_profile *out)
         out->count = x->n_steps;
         out->entries = p->snapshot;
         out->runs = p->entries[0].calls;
-        out->peak_bytes = peak_bytes(p);
+        heap = peak_bytes(p);
+        out->flops = p->flops;
     }
     pthread_mutex_unlock(&lock);
     if (!p)
         return aglm_error(AGLM_ERR_INVALID, "backend cpu: the executable was compiled without "
                           "option profile=1");
+    uint64_t arena = exec_memory_arena_bytes(x->mem);
+    out->peak_bytes = arena + heap;
+    out->arena_bytes = arena;
     return AGLM_OK;
 }

@@ -262,7 +262,7 @@ static aglm_status check_npy_against(yml_ctx *c, const yaml_node_t *m, const cha
     yaml_node_t *dtype_n = ydoc_get(d, m, "dtype"), *shape_n = ydoc_get(d, m, "shape");
     aglm_status st;
     if (dtype_n) {
-        aglm_dtype dt;
+        aglm_dtype dt = AGLM_UNDEFINED;
         if ((st = yml_read_dtype(c, dtype_n, what, &dt)) != AGLM_OK)
             return st;
         if (dt != t->dtype)
@@ -306,7 +306,7 @@ aglm_status yml_read_tensor(yml_ctx *c, const yaml_node_t *m, const char *what, 
     yaml_node_t *dtype_n = ydoc_get(d, m, "dtype"), *shape_n = ydoc_get(d, m, "shape");
     if (!dtype_n)
         return ydoc_fail(d, m, AGLM_ERR_PARSE, "%s: dtype is missing", what);
-    aglm_dtype dt;
+    aglm_dtype dt = AGLM_UNDEFINED;
     if ((st = yml_read_dtype(c, dtype_n, what, &dt)) != AGLM_OK)
         return st;
     int rank = 0;

@@ -7,6 +7,7 @@
 #include <tgmath.h>
 
 #include "dispatch.h"
+#include "ew_simd.h"
 
 /* exp only ever sees a non-positive argument, so neither branch overflows. */
 static inline float sigmoid_f(float x)
@@ -82,15 +83,30 @@ CPU_LIST_FLOAT(CPU_DEF_UNARY, a_gelut)
 CPU_LIST_FLOAT(CPU_DEF_UNARY, a_shrink)
 CPU_LIST_FLOAT(CPU_DEF_UNARY, a_swish)
 
+/* f32 rows of ew_simd.h's AVX2 path when it is active, else the loops above. */
+#define FAST_F32(OP, EW)                                                                       \
+    static void OP##_f32_fast(int64_t n, const void *const *in, const int64_t *s, void *out,  \
+                              const cpu_ew_params *p)                                          \
+    {                                                                                          \
+        if (!cpu_ew_unary_f32(EW, n, in[0], out, (float)p->alpha, (float)p->beta))            \
+            OP##_f32(n, in, s, out, p);                                                        \
+    }
+FAST_F32(a_sigmoid, CPU_EW_SIGMOID)
+FAST_F32(a_hsig, CPU_EW_HSIGMOID)
+FAST_F32(a_hswish, CPU_EW_HSWISH)
+
 #define TABLE(NAME, OP) static const cpu_row_fn NAME[CPU_NDT] = {CPU_LIST_FLOAT(CPU_LOOP_ENTRY, OP)};
-TABLE(sigmoid_loops, a_sigmoid)
+#define TABLE_FAST(NAME, OP)                                                                   \
+    static const cpu_row_fn NAME[CPU_NDT] = {[AGLM_F32] = OP##_f32_fast,                      \
+                                             CPU_LIST_FLOAT_NOT_F32(CPU_LOOP_ENTRY, OP)};
+TABLE_FAST(sigmoid_loops, a_sigmoid)
 TABLE(leaky_loops, a_leaky)
 TABLE(elu_loops, a_elu)
 TABLE(selu_loops, a_selu)
 TABLE(celu_loops, a_celu)
 TABLE(thresh_loops, a_thresh)
-TABLE(hsig_loops, a_hsig)
-TABLE(hswish_loops, a_hswish)
+TABLE_FAST(hsig_loops, a_hsig)
+TABLE_FAST(hswish_loops, a_hswish)
 TABLE(softplus_loops, a_softplus)
 TABLE(softsign_loops, a_softsign)
 TABLE(mish_loops, a_mish)
@@ -99,8 +115,12 @@ TABLE(gelut_loops, a_gelut)
 TABLE(shrink_loops, a_shrink)
 TABLE(swish_loops, a_swish)
 
-/* A kernel reading up to three float attributes, with their ONNX defaults ("" for none). */
+/* A kernel reading up to three float attributes, with their ONNX defaults ("" for none).
+ * Those calling exp, log1p or tanh get the pool from a few thousand elements on, the rest
+ * (compares and multiplies) from CPU_EW_GRAIN. */
 #define ACT_KERNEL(NAME, LOOPS, A, A_DEF, B, B_DEF, G, G_DEF)                                  \
+    ACT_KERNEL_GRAIN(NAME, LOOPS, A, A_DEF, B, B_DEF, G, G_DEF, CPU_EW_GRAIN_COSTLY)
+#define ACT_KERNEL_GRAIN(NAME, LOOPS, A, A_DEF, B, B_DEF, G, G_DEF, GRAIN)                     \
     static aglm_status NAME(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,     \
                             size_t n_out, aglm_tensor *out)                                    \
     {                                                                                          \
@@ -110,23 +130,23 @@ TABLE(swish_loops, a_swish)
         p.alpha = aglm_node_get_float(k->node, A, A_DEF);                                      \
         p.beta = aglm_node_get_float(k->node, B, B_DEF);                                       \
         p.gamma = aglm_node_get_float(k->node, G, G_DEF);                                      \
-        return cpu_ew_unary(k, LOOPS, in[0], AGLM_UNDEFINED, &out[0], &p);                     \
+        return cpu_ew_unary_grain(k, LOOPS, in[0], AGLM_UNDEFINED, &out[0], &p, GRAIN);        \
     }
 
 #define NONE ""
 ACT_KERNEL(k_sigmoid, sigmoid_loops, NONE, 0, NONE, 0, NONE, 0)
-ACT_KERNEL(k_leaky_relu, leaky_loops, "alpha", 0.01f, NONE, 0, NONE, 0)
+ACT_KERNEL_GRAIN(k_leaky_relu, leaky_loops, "alpha", 0.01f, NONE, 0, NONE, 0, CPU_EW_GRAIN)
 ACT_KERNEL(k_elu, elu_loops, "alpha", 1.0f, NONE, 0, NONE, 0)
 ACT_KERNEL(k_selu, selu_loops, "alpha", 1.67326319217681884765625f, NONE, 0, "gamma",
            1.05070102214813232421875f)
 ACT_KERNEL(k_celu, celu_loops, "alpha", 1.0f, NONE, 0, NONE, 0)
-ACT_KERNEL(k_thresholded_relu, thresh_loops, "alpha", 1.0f, NONE, 0, NONE, 0)
-ACT_KERNEL(k_hard_sigmoid, hsig_loops, "alpha", 0.2f, "beta", 0.5f, NONE, 0)
-ACT_KERNEL(k_hard_swish, hswish_loops, NONE, 0, NONE, 0, NONE, 0)
+ACT_KERNEL_GRAIN(k_thresholded_relu, thresh_loops, "alpha", 1.0f, NONE, 0, NONE, 0, CPU_EW_GRAIN)
+ACT_KERNEL_GRAIN(k_hard_sigmoid, hsig_loops, "alpha", 0.2f, "beta", 0.5f, NONE, 0, CPU_EW_GRAIN)
+ACT_KERNEL_GRAIN(k_hard_swish, hswish_loops, NONE, 0, NONE, 0, NONE, 0, CPU_EW_GRAIN)
 ACT_KERNEL(k_softplus, softplus_loops, NONE, 0, NONE, 0, NONE, 0)
-ACT_KERNEL(k_softsign, softsign_loops, NONE, 0, NONE, 0, NONE, 0)
+ACT_KERNEL_GRAIN(k_softsign, softsign_loops, NONE, 0, NONE, 0, NONE, 0, CPU_EW_GRAIN)
 ACT_KERNEL(k_mish, mish_loops, NONE, 0, NONE, 0, NONE, 0)
-ACT_KERNEL(k_shrink, shrink_loops, "lambd", 0.5f, "bias", 0.0f, NONE, 0)
+ACT_KERNEL_GRAIN(k_shrink, shrink_loops, "lambd", 0.5f, "bias", 0.0f, NONE, 0, CPU_EW_GRAIN)
 ACT_KERNEL(k_swish, swish_loops, "alpha", 1.0f, NONE, 0, NONE, 0)
 
 static aglm_status k_gelu(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
@@ -138,8 +158,8 @@ static aglm_status k_gelu(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
     if (strcmp(approx, "none") != 0 && strcmp(approx, "tanh") != 0)
         return aglm_error(AGLM_ERR_INVALID, "attribute approximate is '%s'; expected none or tanh",
                           approx);
-    return cpu_ew_unary(k, approx[0] == 't' ? gelut_loops : gelu_loops, in[0], AGLM_UNDEFINED,
-                        &out[0], NULL);
+    return cpu_ew_unary_grain(k, approx[0] == 't' ? gelut_loops : gelu_loops, in[0],
+                              AGLM_UNDEFINED, &out[0], NULL, CPU_EW_GRAIN_COSTLY);
 }
 
 const cpu_kernel cpu_activation_kernels[] = {

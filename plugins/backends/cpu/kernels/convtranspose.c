@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_transpose_tiled.h"
 #include "gemm.h"
 #include "window.h"
 
@@ -135,11 +136,19 @@ static void col2im_channels(void *ctx, size_t b, size_t e, int worker)
                         continue;
                     const float *src = row + (id * w->in[1] + ih) * w->in[2];
                     float *dst = y + (od * w->out[1] + oh) * w->out[2];
-                    for (int64_t iw = 0; iw < w->in[2]; iw++) {
-                        int64_t ow = iw * w->s[2] - w->pb[2] + kw * w->d[2];
-                        if (ow >= 0 && ow < w->out[2])
-                            dst[ow] += src[iw];
-                    }
+                    /* The iw with 0 <= iw * s + off < out[2], found once so the loop has no
+                     * test in it (and vectorises at stride 1). */
+                    int64_t s2 = w->s[2], off = kw * w->d[2] - w->pb[2];
+                    int64_t lo = off >= 0 ? 0 : (-off + s2 - 1) / s2;
+                    int64_t hi = w->out[2] - off <= 0 ? 0 : (w->out[2] - off + s2 - 1) / s2;
+                    if (hi > w->in[2])
+                        hi = w->in[2];
+                    if (s2 == 1)
+                        for (int64_t iw = lo; iw < hi; iw++)
+                            dst[iw + off] += src[iw];
+                    else
+                        for (int64_t iw = lo; iw < hi; iw++)
+                            dst[iw * s2 + off] += src[iw];
                 }
             }
         }
@@ -182,6 +191,10 @@ static aglm_status k_conv_transpose(const cpu_kctx *k, size_t n_in, const aglm_t
     if ((st = aglm_tensor_alloc(&out[0], AGLM_F32, x->rank, dims)) != AGLM_OK ||
         aglm_tensor_numel(&out[0]) == 0)
         return st;
+    /* Kernel == stride: every output element from one input position, no col2im. */
+    if (cpu_convt_tiled_fits(&w, group))
+        return cpu_convt_tiled(k, &w, x->data, batch, channels, wt->data, m,
+                               b ? b->data : NULL, out[0].data);
     int64_t in_size = cpu_window_in_size(&w), out_size = cpu_window_out_size(&w);
     int64_t rows = mg * cpu_window_kernel_size(&w);
     float *col = cpu_alloc_floats((size_t)(rows * in_size > 0 ? rows * in_size : 1));

@@ -134,6 +134,14 @@ aglm_status cpu_bcast_alloc(size_t n, const aglm_tensor *const *in, aglm_dtype d
 void cpu_bcast_run(cpu_pool *pool, size_t n, const aglm_tensor *const *in, aglm_tensor *out,
                    cpu_row_fn row, const cpu_ew_params *p)
 {
+    /* Below 64K elements a row loop takes microseconds, less than waking the pool's workers
+     * costs, so small tensors (squeeze-excite scales, bias rows) stay on the calling thread. */
+    cpu_bcast_run_grain(pool, n, in, out, row, p, CPU_EW_GRAIN);
+}
+
+void cpu_bcast_run_grain(cpu_pool *pool, size_t n, const aglm_tensor *const *in,
+                         aglm_tensor *out, cpu_row_fn row, const cpu_ew_params *p, size_t grain)
+{
     int64_t total = aglm_tensor_numel(out);
     if (total == 0 || n == 0 || n > MAX_OPERANDS)
         return;
@@ -148,18 +156,19 @@ void cpu_bcast_run(cpu_pool *pool, size_t n, const aglm_tensor *const *in, aglm_
     }
     job.out = out->data;
     job.out_es = aglm_dtype_size(out->dtype);
-    cpu_parallel_for(pool, (size_t)total, 1u << 14, bcast_range, &job);
+    cpu_parallel_for(pool, (size_t)total, grain, bcast_range, &job);
 }
 
 #define COPY_ROW(NAME, T)                                                                      \
     static void NAME(int64_t n, const void *const *in, const int64_t *s, void *out,           \
                      const cpu_ew_params *p)                                                   \
     {                                                                                          \
-        const T *restrict a = in[0];                                                           \
-        T *restrict o = out;                                                                   \
+        const T *a = in[0];                                                                    \
+        T *o = out;                                                                            \
         (void)p;                                                                               \
         if (s[0]) {                                                                            \
-            memcpy(o, a, (size_t)n * sizeof(T));                                               \
+            /* memmove: in place (o == a) is a no-op, not undefined */                         \
+            memmove(o, a, (size_t)n * sizeof(T));                                              \
             return;                                                                            \
         }                                                                                      \
         for (int64_t i = 0; i < n; i++)                                                        \
@@ -215,12 +224,19 @@ aglm_status cpu_pick_row(const cpu_kctx *k, const cpu_row_fn *loops, const aglm_
 aglm_status cpu_ew_unary(const cpu_kctx *k, const cpu_row_fn *loops, const aglm_tensor *x,
                          aglm_dtype out_dt, aglm_tensor *y, const cpu_ew_params *p)
 {
+    return cpu_ew_unary_grain(k, loops, x, out_dt, y, p, CPU_EW_GRAIN);
+}
+
+aglm_status cpu_ew_unary_grain(const cpu_kctx *k, const cpu_row_fn *loops, const aglm_tensor *x,
+                               aglm_dtype out_dt, aglm_tensor *y, const cpu_ew_params *p,
+                               size_t grain)
+{
     cpu_row_fn row;
     aglm_status st = cpu_pick_row(k, loops, x, "input X", &row);
     if (st == AGLM_OK)
         st = aglm_tensor_alloc(y, out_dt == AGLM_UNDEFINED ? x->dtype : out_dt, x->rank, x->dims);
     if (st != AGLM_OK)
         return st;
-    cpu_bcast_run(k->pool, 1, &x, y, row, p);
+    cpu_bcast_run_grain(k->pool, 1, &x, y, row, p, grain);
     return AGLM_OK;
 }

@@ -33,6 +33,9 @@
     X(OP, f16, uint16_t, float, aglm_f16_to_f32, aglm_f32_to_f16, AGLM_F16)                   \
     X(OP, bf16, uint16_t, float, aglm_bf16_to_f32, aglm_f32_to_bf16, AGLM_BF16)
 #define CPU_LIST_FLOAT(X, OP) CPU_LIST_F32F64(X, OP) CPU_LIST_HALF(X, OP)
+/* Every float dtype but f32, for tables whose f32 entry is a vectorised loop of its own. */
+#define CPU_LIST_FLOAT_NOT_F32(X, OP)                                                          \
+    X(OP, f64, double, double, CPU_LD_SAME, CPU_ST_SAME, AGLM_F64) CPU_LIST_HALF(X, OP)
 #define CPU_LIST_SINT(X, OP)                                                                   \
     X(OP, i8, int8_t, int8_t, CPU_LD_SAME, CPU_ST_SAME, AGLM_I8)                              \
     X(OP, i16, int16_t, int16_t, CPU_LD_SAME, CPU_ST_SAME, AGLM_I16)                          \
@@ -74,13 +77,15 @@ typedef void (*cpu_row_fn)(int64_t n, const void *const *in, const int64_t *s, v
 /* [DT] = OP_SFX, : a designated initializer for a table of loops indexed by dtype. */
 #define CPU_LOOP_ENTRY(OP, SFX, S, C, LD, ST, DT) [DT] = OP##_##SFX,
 
-/* A unary loop NAME: out (type SO, stored with STO) = EXPR(C, x, p) of each input x. */
+/* A unary loop NAME: out (type SO, stored with STO) = EXPR(C, x, p) of each input x.
+ * No restrict anywhere in these loops: the memory planner may run them with out == in[0] (or
+ * in[1]), which each loop handles by reading element i before writing element i. */
 #define CPU_UNARY_LOOP(NAME, S, C, LD, SO, STO, EXPR)                                          \
     static void NAME(int64_t n, const void *const *in, const int64_t *s, void *out,           \
                      const cpu_ew_params *p)                                                   \
     {                                                                                          \
-        const S *restrict a = in[0];                                                           \
-        SO *restrict o = out;                                                                  \
+        const S *a = in[0];                                                                    \
+        SO *o = out;                                                                           \
         (void)s;                                                                               \
         (void)p;                                                                               \
         for (int64_t i = 0; i < n; i++) {                                                      \
@@ -95,9 +100,9 @@ typedef void (*cpu_row_fn)(int64_t n, const void *const *in, const int64_t *s, v
     static void NAME(int64_t n, const void *const *in, const int64_t *s, void *out,           \
                      const cpu_ew_params *p)                                                   \
     {                                                                                          \
-        const S *restrict a = in[0];                                                           \
-        const S *restrict b = in[1];                                                           \
-        SO *restrict o = out;                                                                  \
+        const S *a = in[0];                                                                    \
+        const S *b = in[1];                                                                    \
+        SO *o = out;                                                                           \
         (void)p;                                                                               \
         if (s[0] && s[1]) {                                                                    \
             for (int64_t i = 0; i < n; i++) {                                                  \
@@ -140,6 +145,13 @@ typedef void (*cpu_row_fn)(int64_t n, const void *const *in, const int64_t *s, v
 
 /* ---- broadcasting driver (dispatch.c) --------------------------------------------------- */
 
+/* Elements below which an element-wise, pooling or resize loop runs on the calling thread:
+ * memory-bound work that small finishes sooner than the pool's workers wake up. */
+#define CPU_EW_GRAIN ((size_t)1 << 16)
+/* The same for loops of libm calls (exp, erf, sin, pow: tens of cycles an element), for which
+ * a worker pays off from a few thousand elements. */
+#define CPU_EW_GRAIN_COSTLY ((size_t)1 << 12)
+
 /* Allocates out with dtype dt and the broadcast shape of the n inputs; an error naming both
  * shapes when they do not broadcast. */
 aglm_status cpu_bcast_alloc(size_t n, const aglm_tensor *const *in, aglm_dtype dt,
@@ -149,6 +161,9 @@ aglm_status cpu_bcast_alloc(size_t n, const aglm_tensor *const *in, aglm_dtype d
  * inputs, split over the pool. Element sizes come from each tensor's dtype. */
 void cpu_bcast_run(cpu_pool *pool, size_t n, const aglm_tensor *const *in, aglm_tensor *out,
                    cpu_row_fn row, const cpu_ew_params *p);
+/* cpu_bcast_run with tasks of at least `grain` elements (CPU_EW_GRAIN or _COSTLY). */
+void cpu_bcast_run_grain(cpu_pool *pool, size_t n, const aglm_tensor *const *in,
+                         aglm_tensor *out, cpu_row_fn row, const cpu_ew_params *p, size_t grain);
 
 /* A row function copying input 0 to out for element sizes 1, 2, 4, 8 (Where's operands, the
  * first operand of a variadic op); NULL for another size. */
@@ -162,6 +177,10 @@ aglm_status cpu_pick_row(const cpu_kctx *k, const cpu_row_fn *loops, const aglm_
 /* y = loop(x) element-wise, with x's shape and dtype out_dt (AGLM_UNDEFINED: x's dtype). */
 aglm_status cpu_ew_unary(const cpu_kctx *k, const cpu_row_fn *loops, const aglm_tensor *x,
                          aglm_dtype out_dt, aglm_tensor *y, const cpu_ew_params *p);
+/* cpu_ew_unary with tasks of at least `grain` elements (CPU_EW_GRAIN or _COSTLY). */
+aglm_status cpu_ew_unary_grain(const cpu_kctx *k, const cpu_row_fn *loops, const aglm_tensor *x,
+                               aglm_dtype out_dt, aglm_tensor *y, const cpu_ew_params *p,
+                               size_t grain);
 
 /* 1 when an integer tensor holds a 0 (a divisor that would trap). */
 int cpu_has_zero(const aglm_tensor *t);

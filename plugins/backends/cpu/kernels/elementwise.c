@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dispatch.h"
+#include "ew_simd.h"
 
 /* ---- expressions ------------------------------------------------------------------------ */
 
@@ -82,15 +83,35 @@ CPU_LIST_FLOAT(CPU_DEF_BINARY, prelu)
 CPU_LIST_SINT(CPU_DEF_BINARY, preluw)
 CPU_LIST_UINT(CPU_DEF_BINARY, preluu)
 
-static const cpu_row_fn add_loops[CPU_NDT] = {CPU_LIST_FLOAT(CPU_LOOP_ENTRY, add)
-                                                  CPU_LIST_INT(CPU_LOOP_ENTRY, addw)};
-static const cpu_row_fn sub_loops[CPU_NDT] = {CPU_LIST_FLOAT(CPU_LOOP_ENTRY, sub)
-                                                  CPU_LIST_INT(CPU_LOOP_ENTRY, subw)};
-static const cpu_row_fn mul_loops[CPU_NDT] = {CPU_LIST_FLOAT(CPU_LOOP_ENTRY, mul)
-                                                  CPU_LIST_INT(CPU_LOOP_ENTRY, mulw)};
-static const cpu_row_fn div_loops[CPU_NDT] = {CPU_LIST_FLOAT(CPU_LOOP_ENTRY, div)
-                                                  CPU_LIST_SINT(CPU_LOOP_ENTRY, divs)
-                                                      CPU_LIST_UINT(CPU_LOOP_ENTRY, divu)};
+/* f32 Add, Sub, Mul, Div: the vectorised row of ew_simd.h when the AVX2 path is active, else
+ * the loop above. The broadcasting driver hands each row its steps (0 or 1 per operand), so the
+ * same row serves same-shape, scalar, per-channel ([N,C,1,1] against [N,C,H,W]) and trailing-row
+ * broadcasts. */
+#define FAST_F32(OP, EW)                                                                       \
+    static void OP##_f32_fast(int64_t n, const void *const *in, const int64_t *s, void *out,  \
+                              const cpu_ew_params *p)                                          \
+    {                                                                                          \
+        if (!cpu_ew_binary_f32(EW, n, in[0], s[0], in[1], s[1], out))                          \
+            OP##_f32(n, in, s, out, p);                                                        \
+    }
+FAST_F32(add, CPU_EW_ADD)
+FAST_F32(sub, CPU_EW_SUB)
+FAST_F32(mul, CPU_EW_MUL)
+FAST_F32(div, CPU_EW_DIV)
+
+static const cpu_row_fn add_loops[CPU_NDT] = {
+    [AGLM_F32] = add_f32_fast, CPU_LIST_FLOAT_NOT_F32(CPU_LOOP_ENTRY, add)
+                                   CPU_LIST_INT(CPU_LOOP_ENTRY, addw)};
+static const cpu_row_fn sub_loops[CPU_NDT] = {
+    [AGLM_F32] = sub_f32_fast, CPU_LIST_FLOAT_NOT_F32(CPU_LOOP_ENTRY, sub)
+                                   CPU_LIST_INT(CPU_LOOP_ENTRY, subw)};
+static const cpu_row_fn mul_loops[CPU_NDT] = {
+    [AGLM_F32] = mul_f32_fast, CPU_LIST_FLOAT_NOT_F32(CPU_LOOP_ENTRY, mul)
+                                   CPU_LIST_INT(CPU_LOOP_ENTRY, mulw)};
+static const cpu_row_fn div_loops[CPU_NDT] = {
+    [AGLM_F32] = div_f32_fast, CPU_LIST_FLOAT_NOT_F32(CPU_LOOP_ENTRY, div)
+                                   CPU_LIST_SINT(CPU_LOOP_ENTRY, divs)
+                                       CPU_LIST_UINT(CPU_LOOP_ENTRY, divu)};
 static const cpu_row_fn max_loops[CPU_NDT] = {CPU_LIST_FLOAT(CPU_LOOP_ENTRY, max)
                                                   CPU_LIST_INT(CPU_LOOP_ENTRY, maxi)};
 static const cpu_row_fn min_loops[CPU_NDT] = {CPU_LIST_FLOAT(CPU_LOOP_ENTRY, min)
@@ -295,7 +316,8 @@ static aglm_status k_pow(const cpu_kctx *k, size_t n_in, const aglm_tensor *cons
     if (st != AGLM_OK)
         return st;
     cpu_ew_params p = {.dt_a = x->dtype, .dt_b = y->dtype};
-    cpu_bcast_run(k->pool, 2, in, &out[0], pow_row, &p);
+    /* a pow() and two dtype switches an element: worth the pool from a few thousand on */
+    cpu_bcast_run_grain(k->pool, 2, in, &out[0], pow_row, &p, CPU_EW_GRAIN_COSTLY);
     return AGLM_OK;
 }
 

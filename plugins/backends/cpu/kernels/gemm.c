@@ -6,7 +6,7 @@
 #include "simd.h"
 
 /* The path's micro-kernel and blocking; both paths' blocks fit any scratch sized below. */
-static const cpu_gemm_kernel *kernel_for(cpu_simd s)
+const cpu_gemm_kernel *cpu_gemm_kernel_for(cpu_simd s)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
     if (s == CPU_SIMD_AVX2)
@@ -50,7 +50,7 @@ size_t cpu_gemm_scratch_floats(int64_t m, int64_t n, int64_t k)
 {
     size_t most = 0;
     for (int s = 0; s < CPU_SIMD_COUNT; s++) {
-        size_t f = scratch_for(kernel_for((cpu_simd)s), m, n, k);
+        size_t f = scratch_for(cpu_gemm_kernel_for((cpu_simd)s), m, n, k);
         most = f > most ? f : most;
     }
     return most;
@@ -163,8 +163,11 @@ static void portable_kernel(int64_t kc, const float *restrict a, const float *re
     cpu_gemm_store(o, &c[0][0], NR);
 }
 
-/* An MC x KC panel of A stays in L2 while a KC x NR sliver of B streams through L1. */
-const cpu_gemm_kernel cpu_gemm_portable = {"portable", MR, NR, 64, 256, 256, portable_kernel};
+/* An MC x KC panel of A stays in L2 while a KC x NR sliver of B streams through L1. No gather
+ * kernel: reading B in place through the offset table made gcc spill the accumulators of this
+ * 16-register kernel (4x slower), so the convolution driver copies such panels first. */
+const cpu_gemm_kernel cpu_gemm_portable = {"portable", MR, NR, 64, 256, 256, portable_kernel,
+                                             NULL};
 
 /* C[i0 .. i0+mc) x [j0 .. j0+nc). */
 static void gemm_tile(const cpu_gemm_kernel *kn, const cpu_gemm_args *g, int64_t i0, int64_t mc,
@@ -243,7 +246,7 @@ void cpu_sgemm_serial(const cpu_gemm_args *g, float *scratch)
 {
     if (g->m <= 0 || g->n <= 0)
         return;
-    const cpu_gemm_kernel *kn = kernel_for(cpu_simd_active());
+    const cpu_gemm_kernel *kn = cpu_gemm_kernel_for(cpu_simd_active());
     for (int64_t i0 = 0; i0 < g->m; i0 += kn->mc)
         for (int64_t j0 = 0; j0 < g->n; j0 += kn->nc)
             gemm_tile(kn, g, i0, min64(kn->mc, g->m - i0), j0, min64(kn->nc, g->n - j0),
@@ -259,7 +262,7 @@ aglm_status cpu_sgemm(cpu_pool *pool, const cpu_gemm_args *g)
     if ((double)g->m * (double)g->n * (double)g->k < 65536.0)
         threads = 1;
     tiling t;
-    plan(&t, kernel_for(cpu_simd_active()), g, threads);
+    plan(&t, cpu_gemm_kernel_for(cpu_simd_active()), g, threads);
     t.scratch_floats = round_up((int64_t)scratch_for(t.kn, g->m, g->n, g->k), 16);
     t.scratch = cpu_alloc_floats(t.scratch_floats * (size_t)threads);
     if (!t.scratch)

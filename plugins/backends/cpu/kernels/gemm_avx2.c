@@ -30,12 +30,18 @@ AVX2 static inline void store_row(const cpu_gemm_out *o, int r, __m256 lo, __m25
     _mm256_storeu_ps(c + 8, hi);
 }
 
-AVX2 static void ukernel(int64_t kc, const float *a, const float *b, const cpu_gemm_out *o)
+/* The multiply and store of both kernels; off NULL reads B packed (row p at b + p * NR), else
+ * in place (row p at b + off[p]). Always inlined into the two wrappers below, so each gets a
+ * loop without the test. */
+AVX2 static inline __attribute__((always_inline)) void block(int64_t kc, const float *a,
+                                                             const float *b, const int32_t *off,
+                                                             const cpu_gemm_out *o)
 {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     for (int64_t p = 0; p < kc; p++) {
-        const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+        const float *brow = off ? b + off[p] : b + p * NR;
+        const __m256 b0 = _mm256_loadu_ps(brow), b1 = _mm256_loadu_ps(brow + 8);
         __m256 av;
 #define ROW(r, lo, hi)                                                                             \
     av = _mm256_broadcast_ss(a + r);                                                               \
@@ -49,7 +55,6 @@ AVX2 static void ukernel(int64_t kc, const float *a, const float *b, const cpu_g
         ROW(5, c50, c51)
 #undef ROW
         a += MR;
-        b += NR;
     }
     if (o->rows == MR && o->cols == NR) {
         store_row(o, 0, c00, c01);
@@ -77,9 +82,20 @@ AVX2 static void ukernel(int64_t kc, const float *a, const float *b, const cpu_g
     cpu_gemm_store(o, acc, NR);
 }
 
+AVX2 static void ukernel(int64_t kc, const float *a, const float *b, const cpu_gemm_out *o)
+{
+    block(kc, a, b, NULL, o);
+}
+
+AVX2 static void gkernel(int64_t kc, const float *a, const float *x, const int32_t *off,
+                         const cpu_gemm_out *o)
+{
+    block(kc, a, x, off, o);
+}
+
 /* mc = 72 rows of A (72 KiB at kc = 256) sit in L2 beside the B panel; a 256 x 16 B sliver is
  * 16 KiB of L1. */
-const cpu_gemm_kernel cpu_gemm_avx2 = {"avx2", MR, NR, 72, 256, 256, ukernel};
+const cpu_gemm_kernel cpu_gemm_avx2 = {"avx2", MR, NR, 72, 256, 256, ukernel, gkernel};
 
 #else
 /* Not x86-64: the portable path only (ISO C wants at least one declaration here). */

@@ -25,8 +25,12 @@ typedef struct cpu_kctx {
     const void *prepared;  /* what the kernel's prepare built for this node, or NULL */
 } cpu_kctx;
 
-/* in[i] is NULL for an absent optional input; out has n_out zeroed descriptors, one per node
- * output (an output nothing reads is still computed and then dropped). */
+/* in[i] is NULL for an absent optional input; out has n_out descriptors, one per node output
+ * (an output nothing reads is still computed and then dropped). A descriptor may carry a region
+ * of the run's memory-planned arena (AGLM_TENSOR_RESERVED), which aglm_tensor_alloc hands back
+ * when the output fits: so a kernel allocates each output with aglm_tensor_alloc and reads
+ * nothing of it before (If/Loop/Scan, whose outputs the planner leaves alone, are the exception).
+ * An element-wise kernel on exec_memory.c's in-place list may find out[0].data == in[k]->data. */
 typedef aglm_status (*cpu_kernel_fn)(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
                                      size_t n_out, aglm_tensor *out);
 
@@ -68,6 +72,7 @@ const cpu_prep *cpu_kernel_prep(const cpu_kernel *k);
 
 /* Prepare tables (kernels/table.c lists them), each ending with an entry whose run is NULL. */
 extern const cpu_prep cpu_conv_preps[];
+extern const cpu_prep cpu_fused_conv_preps[];
 
 /* Family tables, each ending with an entry whose op is NULL. */
 extern const cpu_kernel cpu_elementwise_kernels[];
@@ -91,6 +96,7 @@ extern const cpu_kernel cpu_state_mixer_kernels[];
 extern const cpu_kernel cpu_preview_kernels[];
 /* Kernels of domain aglm (the extension ops passes create), looked up by that domain only. */
 extern const cpu_kernel cpu_aglm_kernels[];
+extern const cpu_kernel cpu_aglm_matmul_kernels[], cpu_aglm_pattern_kernels[], cpu_aglm_elementwise_kernels[];
 extern const cpu_kernel cpu_reduce_kernels[];
 extern const cpu_kernel cpu_norm_kernels[];
 extern const cpu_kernel cpu_loss_kernels[];

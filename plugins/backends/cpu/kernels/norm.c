@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ew_simd.h"
 #include "kernels.h"
 
 #define NORM_TYPES (CPU_FLOATS | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16))
@@ -208,7 +209,9 @@ static aglm_status k_batch_norm(const cpu_kctx *k, size_t n_in, const aglm_tenso
         return fail(&v, AGLM_ERR_NOMEM);
     bn_job j = {v.in[0], v.in[1], v.in[2], v.in[3], v.in[4], y, rm, rv,
                 batch, ch, plane, eps, mom, training};
-    cpu_parallel_for(k->pool, (size_t)ch, plane * batch >= 4096 ? 1 : 8, bn_channels, &j);
+    /* 16K elements a task at least: less is quicker done than a worker is woken */
+    int64_t per = plane * batch > 0 ? plane * batch : 1;
+    cpu_parallel_for(k->pool, (size_t)ch, per >= 16384 ? 1 : (size_t)(16384 / per), bn_channels, &j);
     return views_done(&v, n_out, out);
 }
 
@@ -218,13 +221,16 @@ static aglm_status k_batch_norm(const cpu_kctx *k, size_t n_in, const aglm_tenso
 static void moments(const float *x, int64_t n, double *mean, double *var)
 {
     double s = 0, q = 0;
-    for (int64_t i = 0; i < n; i++)
-        s += x[i];
+    /* both passes vectorised (ew_simd.h) when the AVX2 path is active */
+    if (!cpu_ew_sum_f32(x, n, &s))
+        for (int64_t i = 0; i < n; i++)
+            s += x[i];
     double m = n > 0 ? s / (double)n : 0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = x[i] - m;
-        q += d * d;
-    }
+    if (!cpu_ew_sqdev_f32(x, n, m, &q))
+        for (int64_t i = 0; i < n; i++) {
+            double d = x[i] - m;
+            q += d * d;
+        }
     *mean = m;
     *var = n > 0 ? q / (double)n : 0;
 }
@@ -277,7 +283,8 @@ static aglm_status k_instance_norm(const cpu_kctx *k, size_t n_in, const aglm_te
         return fail(&v, AGLM_ERR_NOMEM);
     in_job j = {v.in[0], v.in[1], v.in[2], y, ch, plane,
                 aglm_node_get_float(k->node, "epsilon", 1e-5f)};
-    cpu_parallel_for(k->pool, (size_t)planes, plane >= 4096 ? 1 : 8, in_planes, &j);
+    cpu_parallel_for(k->pool, (size_t)planes, plane >= 16384 ? 1 : (size_t)(16384 / (plane ? plane : 1)),
+                     in_planes, &j);
     return views_done(&v, n_out, out);
 }
 
@@ -360,7 +367,7 @@ static aglm_status run_layer_norm(const cpu_kctx *k, size_t n_in, const aglm_ten
         j.inv = views_out(&v, 2, &out[2], (aglm_dtype)stash, x->rank, sdims);
     if (!j.y || (n_out > 1 && !j.mean) || (n_out > 2 && !j.inv))
         return fail(&v, AGLM_ERR_NOMEM);
-    size_t grain = n >= 4096 ? 1 : (size_t)(4096 / (n ? n : 1));
+    size_t grain = n >= 16384 ? 1 : (size_t)(16384 / (n ? n : 1));
     cpu_parallel_for(k->pool, (size_t)rows, grain, ln_rows, &j);
     return views_done(&v, n_out, out);
 }

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dispatch.h"
+#include "ew_simd.h"
 #include "window.h"
 
 typedef struct pool_job {
@@ -28,11 +30,85 @@ static int64_t spatial_index(const cpu_window *w, int64_t id, int64_t ih, int64_
     return id + ih * w->in[0] + iw * w->in[0] * w->in[1];
 }
 
+/* The 2-D, undilated case of max_planes (no Indices) and avg_planes (not LpPool): each output's
+ * window clipped to the input once, up front, instead of testing every tap. Taps are visited in
+ * the same order as the general loops, so results are identical to theirs. */
+static int plain_2d(const pool_job *j)
+{
+    const cpu_window *w = j->w;
+    return w->nd <= 2 && w->k[0] == 1 && w->in[0] == 1 && w->out[0] == 1 && w->d[1] == 1 &&
+           w->d[2] == 1 && !j->indices && j->lp == 0;
+}
+
+static void pool_2d_plane(const pool_job *j, int max, const float *x, float *y)
+{
+    const cpu_window *w = j->w;
+    int64_t H = w->in[1], W = w->in[2], KH = w->k[1], KW = w->k[2];
+    for (int64_t oh = 0; oh < w->out[1]; oh++) {
+        int64_t h0 = oh * w->s[1] - w->pb[1];
+        int64_t hlo = h0 < 0 ? 0 : h0, hhi = h0 + KH < H ? h0 + KH : H;
+        for (int64_t ow = 0; ow < w->out[2]; ow++) {
+            int64_t w0 = ow * w->s[2] - w->pb[2];
+            int64_t wlo = w0 < 0 ? 0 : w0, whi = w0 + KW < W ? w0 + KW : W;
+            float *out = y + oh * w->out[2] + ow;
+            if (max) {
+                /* a window entirely in padding yields the lowest float, as max_planes does */
+                if (hlo >= hhi || wlo >= whi) {
+                    *out = -FLT_MAX;
+                    continue;
+                }
+                /* branch-free max (a maxss per tap) with a NaN flag on the side; a window
+                 * holding a NaN is redone with max_planes' rule, which returns the first */
+                float best = x[hlo * W + wlo];
+                int nan = isnan(best);
+                for (int64_t ih = hlo; ih < hhi; ih++)
+                    for (int64_t iw = wlo; iw < whi; iw++) {
+                        float v = x[ih * W + iw];
+                        best = v > best ? v : best;
+                        nan |= isnan(v);
+                    }
+                if (nan) {
+                    best = x[hlo * W + wlo];
+                    for (int64_t ih = hlo; ih < hhi; ih++)
+                        for (int64_t iw = wlo; iw < whi; iw++) {
+                            float v = x[ih * W + iw];
+                            if (v > best || (isnan(v) && !isnan(best)))
+                                best = v;
+                        }
+                }
+                *out = best;
+                continue;
+            }
+            float sum = 0.0f;
+            for (int64_t ih = hlo; ih < hhi; ih++)
+                for (int64_t iw = wlo; iw < whi; iw++)
+                    sum += x[ih * W + iw];
+            int64_t hc = hhi - hlo, wc = whi - wlo;
+            if (j->count_include_pad) {
+                /* taps inside the explicit padding count too, the ceil_mode overhang not */
+                int64_t a = h0 < -w->pb[1] ? -w->pb[1] : h0;
+                int64_t bnd = h0 + KH < H + w->pe[1] ? h0 + KH : H + w->pe[1];
+                hc = bnd - a;
+                a = w0 < -w->pb[2] ? -w->pb[2] : w0;
+                bnd = w0 + KW < W + w->pe[2] ? w0 + KW : W + w->pe[2];
+                wc = bnd - a;
+            }
+            int64_t count = (hc > 0 ? hc : 0) * (wc > 0 ? wc : 0);
+            *out = count > 0 ? sum / (float)count : NAN;
+        }
+    }
+}
+
 static void max_planes(void *ctx, size_t b, size_t e, int worker)
 {
     const pool_job *j = ctx;
     const cpu_window *w = j->w;
     int64_t in_size = cpu_window_in_size(w), out_size = cpu_window_out_size(w);
+    if (plain_2d(j)) {
+        for (size_t plane = b; plane < e; plane++)
+            pool_2d_plane(j, 1, j->x + (int64_t)plane * in_size, j->y + (int64_t)plane * out_size);
+        return;
+    }
     for (size_t plane = b; plane < e; plane++) {
         const float *x = j->x + (int64_t)plane * in_size;
         float *y = j->y + (int64_t)plane * out_size;
@@ -88,6 +164,11 @@ static void avg_planes(void *ctx, size_t b, size_t e, int worker)
     const pool_job *j = ctx;
     const cpu_window *w = j->w;
     int64_t in_size = cpu_window_in_size(w), out_size = cpu_window_out_size(w);
+    if (plain_2d(j)) {
+        for (size_t plane = b; plane < e; plane++)
+            pool_2d_plane(j, 0, j->x + (int64_t)plane * in_size, j->y + (int64_t)plane * out_size);
+        return;
+    }
     for (size_t plane = b; plane < e; plane++) {
         const float *x = j->x + (int64_t)plane * in_size;
         float *y = j->y + (int64_t)plane * out_size;
@@ -214,10 +295,13 @@ static aglm_status pool_common(const cpu_kctx *k, const aglm_tensor *x, int ceil
     return aglm_tensor_alloc(y, x->dtype, x->rank, dims);
 }
 
+/* Planes per task: 32K window taps at least (a few tens of microseconds), below which waking a
+ * worker costs more than it takes over (a squeeze's 2x2 pool of [1,200,2,96] is one task). */
 static size_t plane_grain(const cpu_window *w)
 {
     int64_t work = cpu_window_out_size(w) * cpu_window_kernel_size(w);
-    return work >= 16384 ? 1 : (size_t)(16384 / (work > 0 ? work : 1));
+    int64_t grain = (int64_t)CPU_EW_GRAIN / 2;
+    return work >= grain ? 1 : (size_t)(grain / (work > 0 ? work : 1));
 }
 
 /* Runs fn over every (image, channel) plane of job, converting dtypes around it. */
@@ -304,6 +388,8 @@ static void global_planes(void *ctx, size_t b, size_t e, int worker)
     for (size_t p = b; p < e; p++) {
         const float *x = j->x + (int64_t)p * j->size;
         if (j->max) {
+            if (j->size && cpu_ew_max_f32(x, j->size, &j->y[p]))
+                continue;
             float best = j->size ? x[0] : -FLT_MAX;
             for (int64_t i = 1; i < j->size; i++)
                 if (x[i] > best || (isnan(x[i]) && !isnan(best)))
@@ -312,8 +398,9 @@ static void global_planes(void *ctx, size_t b, size_t e, int worker)
         } else {
             /* Sum in double: a plane can hold many elements. */
             double s = 0.0;
-            for (int64_t i = 0; i < j->size; i++)
-                s += x[i];
+            if (!cpu_ew_sum_f32(x, j->size, &s))
+                for (int64_t i = 0; i < j->size; i++)
+                    s += x[i];
             j->y[p] = j->size ? (float)(s / (double)j->size) : NAN;
         }
     }
@@ -335,7 +422,8 @@ static aglm_status global_pool(const cpu_kctx *k, const aglm_tensor *x, aglm_ten
     if (st != AGLM_OK)
         return st;
     global_job job = {x->data, y->data, cpu_dims_prod(x->dims, 2, x->rank), max};
-    size_t grain = job.size >= 16384 ? 1 : (size_t)(16384 / (job.size ? job.size : 1));
+    size_t size = job.size ? (size_t)job.size : 1;
+    size_t grain = size >= CPU_EW_GRAIN ? 1 : CPU_EW_GRAIN / size;
     cpu_parallel_for(k->pool, (size_t)(x->dims[0] * x->dims[1]), grain, global_planes, &job);
     return AGLM_OK;
 }

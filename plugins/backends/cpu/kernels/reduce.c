@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ew_simd.h"
 #include "kernels.h"
 
 enum { R_SUM, R_MEAN, R_MAX, R_MIN, R_PROD, R_L1, R_L2, R_LOGSUM, R_LOGSUMEXP, R_SUMSQ };
@@ -121,6 +122,23 @@ static int64_t base_offset(const rplan *p, int64_t o)
 FLOAT_LINE(line_f32, float)
 FLOAT_LINE(line_f64, double)
 
+/* line_f32 through ew_simd.h's vectorised sum and max for contiguous lines (ReduceMean over
+ * the last axis, as layer norms spell it), when the AVX2 path is active and, for max, the line
+ * holds no NaN; line_f32 itself otherwise. */
+static double line_f32_fast(int op, const float *x, int64_t n, int64_t st, double acc, double m)
+{
+    if (st == 1 && (op == R_SUM || op == R_MEAN || op == R_LOGSUM)) {
+        double s;
+        if (cpu_ew_sum_f32(x, n, &s))
+            return acc + s;
+    } else if (st == 1 && op == R_MAX && n > 0 && !isnan(acc)) {
+        float v;
+        if (cpu_ew_max_f32(x, n, &v))
+            return (double)v > acc ? (double)v : acc;
+    }
+    return line_f32(op, x, n, st, acc, m);
+}
+
 typedef struct rjob {
     const rplan *p;
     int op;
@@ -143,8 +161,10 @@ static double fold_f(const rjob *j, int64_t base, int op, double acc, double m)
         int64_t off = base;
         for (int d = 0; d < nr - 1; d++)
             off += idx[d] * p->rstr[d];
-        acc = j->is_f64 ? line_f64(op, (const double *)j->x + off, n, st, acc, m)
-                        : line_f32(op, (const float *)j->x + off, n, st, acc, m);
+        if (j->is_f64)
+            acc = line_f64(op, (const double *)j->x + off, n, st, acc, m);
+        else
+            acc = line_f32_fast(op, (const float *)j->x + off, n, st, acc, m);
         int d = nr - 2;
         while (d >= 0 && ++idx[d] == p->rdims[d])
             idx[d--] = 0;
@@ -346,7 +366,8 @@ static aglm_status run_reduce(const cpu_kctx *k, int op, size_t n_in, const aglm
     if (p.n_out == 0)
         return AGLM_OK;
     rjob j = {&p, op, NULL, 0, NULL, NULL, x->dtype};
-    size_t grain = p.n_red >= 4096 ? 1 : (size_t)(4096 / (p.n_red ? p.n_red : 1));
+    /* 16K elements a task at least: less is quicker done than a worker is woken */
+    size_t grain = p.n_red >= 16384 ? 1 : (size_t)(16384 / (p.n_red ? p.n_red : 1));
     void *scratch = NULL;
     if (aglm_dtype_is_float(x->dtype)) {
         float *conv = NULL;

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels.h"
+#include "dispatch.h"
 
 enum { MODE_NEAREST, MODE_LINEAR, MODE_CUBIC };
 enum { CT_HALF_PIXEL, CT_HALF_PIXEL_SYM, CT_PYTORCH, CT_ALIGN, CT_ASYM, CT_TF_HALF_NN, CT_TF_CROP };
@@ -458,9 +458,129 @@ static void pass_rows(void *ctx, size_t b, size_t e, int worker)
     }
 }
 
+/* ---- bilinear fast path ------------------------------------------------------------------ */
+
+/* f32 linear resize of the last two axes (any coordinate mode but tf_crop_and_resize, no
+ * antialias), the others unchanged: each output row blends two source rows, each resized along
+ * the width first, in double and in the order the separable passes above use (width, then
+ * height, each summing its taps from 0), so the results are bit for bit theirs without the
+ * tensor-sized double buffers. One task per plane; per-worker row buffers. */
+typedef struct lin_job {
+    const rs_params *p;
+    const axis_taps *th, *tw;
+    int h_ident, w_ident; /* an axis the general path would skip: its taps are the identity */
+    const float *x;
+    float *y;
+    double *rows; /* 2 * out width doubles per worker */
+} lin_job;
+
+/* One source row resized along the width into r (or converted, for an identity width). */
+static void lin_row(const lin_job *j, const float *src, double *r)
+{
+    int64_t ow = j->p->out[j->p->rank - 1];
+    if (j->w_ident) {
+        for (int64_t o = 0; o < ow; o++)
+            r[o] = src[o];
+        return;
+    }
+    const int64_t *idx = j->tw->idx;
+    const double *w = j->tw->w;
+    for (int64_t o = 0; o < ow; o++) {
+        double d = 0.0;
+        d += w[2 * o] * (double)src[idx[2 * o]];
+        d += w[2 * o + 1] * (double)src[idx[2 * o + 1]];
+        r[o] = d;
+    }
+}
+
+/* Source row `src` resized, from the two-row cache (buf, tag: which source row each holds) or
+ * computed into the slot not holding `keep` (the other row the output row needs). Upsampling
+ * by 2 computes each source row once instead of twice. */
+static const double *cached_row(const lin_job *j, const float *xp, int64_t src, int64_t keep,
+                                double *const *buf, int64_t *tag)
+{
+    for (int s = 0; s < 2; s++)
+        if (tag[s] == src)
+            return buf[s];
+    int s = tag[0] == keep ? 1 : 0;
+    lin_row(j, xp + src * j->p->in[j->p->rank - 1], buf[s]);
+    tag[s] = src;
+    return buf[s];
+}
+
+static void lin_planes(void *ctx, size_t b, size_t e, int worker)
+{
+    const lin_job *j = ctx;
+    const rs_params *p = j->p;
+    int r = p->rank;
+    int64_t ih = p->in[r - 2], iw = p->in[r - 1], oh = p->out[r - 2], ow = p->out[r - 1];
+    double *r0 = j->rows + (size_t)worker * 2 * (size_t)ow, *r1 = r0 + ow;
+    for (size_t plane = b; plane < e; plane++) {
+        const float *xp = j->x + (int64_t)plane * ih * iw;
+        float *yp = j->y + (int64_t)plane * oh * ow;
+        double *buf[2] = {r0, r1};
+        int64_t tag[2] = {-1, -1};
+        for (int64_t o = 0; o < oh; o++) {
+            float *dst = yp + o * ow;
+            if (j->h_ident) {
+                lin_row(j, xp + o * iw, r0);
+                for (int64_t i = 0; i < ow; i++)
+                    dst[i] = (float)r0[i];
+                continue;
+            }
+            const int64_t *idx = j->th->idx + 2 * o;
+            const double *w = j->th->w + 2 * o;
+            const double *ra = cached_row(j, xp, idx[0], idx[1], buf, tag);
+            const double *rb = cached_row(j, xp, idx[1], idx[0], buf, tag);
+            for (int64_t i = 0; i < ow; i++) {
+                double d = 0.0;
+                d += w[0] * ra[i];
+                d += w[1] * rb[i];
+                dst[i] = (float)d;
+            }
+        }
+    }
+}
+
+static int identity_axis(const rs_params *p, int a, const axis_taps *t);
+
+/* 1 when the fast path ran this resize (*st then says how), 0 to leave it to interpolate. */
+static int linear_fast(const cpu_kctx *k, const rs_params *p, const axis_taps *taps,
+                       const aglm_tensor *x, aglm_tensor *y, aglm_status *st)
+{
+    int r = p->rank;
+    if (x->dtype != AGLM_F32 || p->mode != MODE_LINEAR || p->antialias || r < 2 ||
+        p->ctm == CT_TF_CROP || taps[r - 1].n != 2 || taps[r - 2].n != 2)
+        return 0;
+    for (int a = 0; a < r - 2; a++)
+        if (!identity_axis(p, a, &taps[a]))
+            return 0;
+    int threads = cpu_pool_threads(k->pool);
+    int64_t ow = p->out[r - 1];
+    lin_job job = {p, &taps[r - 2], &taps[r - 1], identity_axis(p, r - 2, &taps[r - 2]),
+                   identity_axis(p, r - 1, &taps[r - 1]), x->data, y->data, NULL};
+    job.rows = malloc((size_t)threads * 2 * (size_t)ow * sizeof *job.rows + 1);
+    if (!job.rows) {
+        *st = aglm_error(AGLM_ERR_NOMEM, "out of memory for resize rows of %lld values",
+                         (long long)ow);
+        return 1;
+    }
+    int64_t planes = cpu_dims_prod(p->out, 0, r - 2);
+    int64_t plane_elems = p->out[r - 2] * ow;
+    size_t pe = plane_elems ? (size_t)plane_elems : 1;
+    size_t grain = pe >= CPU_EW_GRAIN / 4 ? 1 : CPU_EW_GRAIN / 4 / pe;
+    cpu_parallel_for(k->pool, (size_t)planes, grain, lin_planes, &job);
+    free(job.rows);
+    *st = AGLM_OK;
+    return 1;
+}
+
 static aglm_status interpolate(const cpu_kctx *k, const rs_params *p, axis_taps *taps,
                                const aglm_tensor *x, aglm_tensor *y)
 {
+    aglm_status fast_st;
+    if (linear_fast(k, p, taps, x, y, &fast_st))
+        return fast_st;
     /* integers interpolate in double and truncate back, as ONNX's reference casts them */
     if (x->dtype == AGLM_BOOL)
         return aglm_error(AGLM_ERR_UNSUPPORTED, "mode %s does not take bool input",
@@ -498,9 +618,115 @@ static aglm_status interpolate(const cpu_kctx *k, const rs_params *p, axis_taps 
     return AGLM_OK;
 }
 
+/* ---- nearest fast path ------------------------------------------------------------------------ */
+
+/* Nearest without tf_crop_and_resize's outside positions (every upsampling model: FPN necks use
+ * asymmetric/floor with integer scales), for element sizes 1, 2, 4 and 8. One task per output
+ * plane (the last two axes): an output row whose source row is the previous output row's is a
+ * memcpy of that row, still in cache; other rows gather through the last axis's map, with a
+ * straight two-fold repeat (the 2x upsample) and a contiguous copy as their own loops. */
+typedef struct near_job {
+    const rs_params *p;
+    const axis_taps *taps;
+    const char *x;
+    char *y;
+    size_t es;
+    int repeat2; /* the last axis maps o to o / 2 */
+    int contiguous; /* the last axis maps o to map[0] + o */
+} near_job;
+
+#define NEAR_ROW(T)                                                                            \
+    do {                                                                                       \
+        const T *s_ = (const T *)src;                                                          \
+        T *d_ = (T *)dst;                                                                      \
+        if (j->repeat2) {                                                                      \
+            int64_t h_ = ow / 2;                                                               \
+            for (int64_t i = 0; i < h_; i++) {                                                 \
+                const T v_ = s_[i];                                                            \
+                d_[2 * i] = v_;                                                                \
+                d_[2 * i + 1] = v_;                                                            \
+            }                                                                                  \
+            if (ow & 1)                                                                        \
+                d_[ow - 1] = s_[h_];                                                           \
+        } else {                                                                               \
+            for (int64_t i = 0; i < ow; i++)                                                   \
+                d_[i] = s_[mw[i]];                                                             \
+        }                                                                                      \
+    } while (0)
+
+static void near_planes(void *ctx, size_t b, size_t e, int worker)
+{
+    (void)worker;
+    const near_job *j = ctx;
+    const rs_params *p = j->p;
+    int r = p->rank;
+    int64_t oh = p->out[r - 2], ow = p->out[r - 1], iw = p->in[r - 1];
+    int64_t in_plane = p->in[r - 2] * iw;
+    const int64_t *mh = j->taps[r - 2].idx, *mw = j->taps[r - 1].idx;
+    size_t es = j->es, row_bytes = (size_t)ow * es;
+    for (size_t plane = b; plane < e; plane++) {
+        /* the source plane through the maps of the outer axes */
+        int64_t rem = (int64_t)plane, src_plane = 0, stride = 1;
+        for (int d = r - 3; d >= 0; d--) {
+            src_plane += j->taps[d].idx[rem % p->out[d]] * stride;
+            rem /= p->out[d];
+            stride *= p->in[d];
+        }
+        const char *xp = j->x + (size_t)(src_plane * in_plane) * es;
+        char *yp = j->y + (size_t)plane * (size_t)oh * row_bytes;
+        for (int64_t o = 0; o < oh; o++) {
+            char *dst = yp + (size_t)o * row_bytes;
+            if (o > 0 && mh[o] == mh[o - 1]) {
+                memcpy(dst, dst - row_bytes, row_bytes);
+                continue;
+            }
+            const char *src = xp + (size_t)(mh[o] * iw) * es;
+            if (j->contiguous) {
+                memcpy(dst, src + (size_t)mw[0] * es, row_bytes);
+                continue;
+            }
+            switch (es) {
+            case 1: NEAR_ROW(uint8_t); break;
+            case 2: NEAR_ROW(uint16_t); break;
+            case 4: NEAR_ROW(uint32_t); break;
+            default: NEAR_ROW(uint64_t); break;
+            }
+        }
+    }
+}
+#undef NEAR_ROW
+
+/* 1 when the fast path runs this resize (and then it has). */
+static int nearest_fast(const cpu_kctx *k, const rs_params *p, const axis_taps *taps,
+                        const aglm_tensor *x, aglm_tensor *y)
+{
+    size_t es = aglm_dtype_size(x->dtype);
+    int r = p->rank;
+    if (r < 2 || (es != 1 && es != 2 && es != 4 && es != 8))
+        return 0;
+    for (int a = 0; a < r; a++)
+        for (int64_t o = 0; o < p->out[a]; o++)
+            if (taps[a].outside[o] || taps[a].idx[o] < 0)
+                return 0;
+    near_job job = {p, taps, x->data, y->data, es, 1, 1};
+    const int64_t *mw = taps[r - 1].idx;
+    for (int64_t o = 0; o < p->out[r - 1]; o++) {
+        job.repeat2 = job.repeat2 && mw[o] == o / 2;
+        job.contiguous = job.contiguous && mw[o] == mw[0] + o;
+    }
+    int64_t planes = cpu_dims_prod(p->out, 0, r - 2);
+    int64_t plane_elems = p->out[r - 2] * p->out[r - 1];
+    size_t pe = plane_elems ? (size_t)plane_elems : 1;
+    size_t grain = pe >= CPU_EW_GRAIN ? 1 : CPU_EW_GRAIN / pe;
+    cpu_parallel_for(k->pool, (size_t)planes, grain, near_planes, &job);
+    return 1;
+}
+
 static aglm_status gather(const cpu_kctx *k, const rs_params *p, axis_taps *taps,
                           const aglm_tensor *x, aglm_tensor *y)
 {
+    if (nearest_fast(k, p, taps, x, y))
+        return AGLM_OK;
     const int64_t *maps[AGLM_MAX_RANK];
     for (int a = 0; a < p->rank; a++)
         maps[a] = taps[a].idx;

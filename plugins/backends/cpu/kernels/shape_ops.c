@@ -202,6 +202,10 @@ typedef struct transpose_job {
     do {                                                                                       \
         const T *src = (const T *)j->x + off;                                                  \
         T *dst = (T *)j->y + row * inner;                                                      \
+        if (step == 1) {                                                                       \
+            memcpy(dst, src, (size_t)inner * sizeof(T));                                       \
+            break;                                                                             \
+        }                                                                                      \
         for (int64_t i = 0; i < inner; i++)                                                    \
             dst[i] = src[i * step];                                                            \
     } while (0)
@@ -273,10 +277,61 @@ static aglm_status k_transpose(const cpu_kctx *k, size_t n_in, const aglm_tensor
         return AGLM_OK;
     }
     job.y = out[0].data;
-    int64_t inner = job.dims[r - 1], rows = aglm_tensor_numel(x) / inner;
-    size_t grain = inner >= 4096 ? 1 : (size_t)(4096 / inner);
+    /* Unit dims dropped and neighbours merged where the input steps through them as one, so
+     * a permutation that keeps the last axis ([0,2,1,3], [2,0,3,1,4]) copies whole runs and
+     * one that moves nothing is one run. */
+    int cr = 0;
+    for (int i = 0; i < r; i++) {
+        if (job.dims[i] == 1)
+            continue;
+        if (cr > 0 && job.stride[cr - 1] == job.stride[i] * job.dims[i]) {
+            job.dims[cr - 1] *= job.dims[i];
+            job.stride[cr - 1] = job.stride[i];
+            continue;
+        }
+        job.dims[cr] = job.dims[i];
+        job.stride[cr] = job.stride[i];
+        cr++;
+    }
+    if (cr == 0) {
+        job.dims[0] = 1;
+        job.stride[0] = 1;
+        cr = 1;
+    }
+    job.rank = cr;
+    int64_t inner = job.dims[cr - 1], rows = aglm_tensor_numel(x) / inner;
+    size_t grain = inner >= 16384 ? 1 : (size_t)(16384 / inner);
     cpu_parallel_for(k->pool, (size_t)rows, grain, transpose_rows, &job);
     return AGLM_OK;
+}
+
+/* Bytes per task of a parallel Concat: large enough to amortise a task, small enough to
+ * balance. */
+#define CONCAT_BLOCK ((size_t)256 << 10)
+
+typedef struct concat_job {
+    const aglm_tensor *const *in;
+    size_t n_in, inner;
+    int axis;
+    char *y;
+    size_t total;
+} concat_job;
+
+/* Output blocks [b, e) of a Concat whose output is the inputs one after another. */
+static void concat_blocks(void *ctx, size_t b, size_t e, int worker)
+{
+    (void)worker;
+    const concat_job *j = ctx;
+    size_t lo = b * CONCAT_BLOCK, hi = e * CONCAT_BLOCK, pos = 0;
+    if (hi > j->total)
+        hi = j->total;
+    for (size_t i = 0; i < j->n_in && pos < hi; i++) {
+        size_t chunk = (size_t)j->in[i]->dims[j->axis] * j->inner;
+        size_t from = lo > pos ? lo : pos, to = hi < pos + chunk ? hi : pos + chunk;
+        if (from < to)
+            memcpy(j->y + from, (const char *)j->in[i]->data + (from - pos), to - from);
+        pos += chunk;
+    }
 }
 
 static aglm_status k_concat(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
@@ -321,6 +376,15 @@ static aglm_status k_concat(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
     int64_t outer = cpu_dims_prod(dims, 0, axis);
     size_t inner = (size_t)cpu_dims_prod(dims, axis + 1, x0->rank) * esize;
     char *y = out[0].data;
+    size_t total = aglm_tensor_nbytes(&out[0]);
+    if (outer == 1 && total >= 2 * CONCAT_BLOCK) {
+        /* one image's channels (an FPN's feature maps): the output's bytes in blocks over the
+         * pool, each block copying from the inputs it overlaps */
+        concat_job job = {in, n_in, inner, axis, y, total};
+        cpu_parallel_for(k->pool, (total + CONCAT_BLOCK - 1) / CONCAT_BLOCK, 1, concat_blocks,
+                         &job);
+        return AGLM_OK;
+    }
     for (int64_t o = 0; o < outer; o++) {
         for (size_t i = 0; i < n_in; i++) {
             size_t chunk = (size_t)in[i]->dims[axis] * inner;

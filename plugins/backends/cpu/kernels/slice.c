@@ -55,6 +55,34 @@ static aglm_status slice_list(const cpu_kctx *k, size_t n_in, const aglm_tensor 
     return cpu_read_ints(in[idx], name, v, AGLM_MAX_RANK, n);
 }
 
+/* A slice whose result is contiguous runs of the input: one axis `a` sliced with step 1 and
+ * every other axis whole, so each index of the axes before `a` copies one run of
+ * dims[a] * (the axes after a) elements (attention's q/k/v split of a [3, ...] tensor is one
+ * run). Returns 0, copying nothing, for any other slice. */
+static int slice_blocks(const aglm_tensor *x, const int64_t *start, const int64_t *step,
+                        aglm_tensor *y)
+{
+    int r = x->rank, a = -1;
+    for (int d = 0; d < r; d++) {
+        if (y->dims[d] == x->dims[d] && start[d] == 0 && (step[d] == 1 || x->dims[d] <= 1))
+            continue;
+        if (a >= 0 || step[d] != 1)
+            return 0;
+        a = d;
+    }
+    if (a < 0)
+        a = 0;
+    size_t es = aglm_dtype_size(x->dtype);
+    size_t inner = (size_t)cpu_dims_prod(x->dims, a + 1, r) * es;
+    size_t run = (size_t)y->dims[a] * inner, src_row = (size_t)x->dims[a] * inner;
+    int64_t outer = cpu_dims_prod(x->dims, 0, a);
+    const char *src = (const char *)x->data + (size_t)start[a] * inner;
+    char *dst = y->data;
+    for (int64_t o = 0; o < outer; o++)
+        memcpy(dst + (size_t)o * run, src + (size_t)o * src_row, run);
+    return 1;
+}
+
 static aglm_status k_slice(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
                            size_t n_out, aglm_tensor *out)
 {
@@ -122,6 +150,8 @@ static aglm_status k_slice(const cpu_kctx *k, size_t n_in, const aglm_tensor *co
     st = aglm_tensor_alloc(&out[0], x->dtype, x->rank, dims);
     if (st != AGLM_OK || aglm_tensor_numel(&out[0]) == 0)
         return st;
+    if (slice_blocks(x, start, step, &out[0]))
+        return AGLM_OK;
     int64_t *maps[AGLM_MAX_RANK], *block;
     if ((st = maps_alloc(x->rank, dims, maps, &block)) != AGLM_OK)
         return st;

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "ew_simd.h"
 #include "kernels.h"
 
 typedef struct softmax_job {
@@ -40,6 +41,8 @@ static void softmax_lines(void *ctx, size_t b, size_t e, int worker)
             hardmax_line(x, y, n, st);
             continue;
         }
+        if (j->mode == SM_SOFTMAX && st == 1 && cpu_ew_softmax_f32(x, y, n))
+            continue;
         /* Subtracting the max keeps exp() in range; the sum is kept in double. */
         float mx = -INFINITY;
         for (int64_t a = 0; a < n; a++)
@@ -99,7 +102,9 @@ static aglm_status run_softmax(const cpu_kctx *k, const aglm_tensor *x, aglm_ten
         job.inner = cpu_dims_prod(x->dims, axis + 1, rank);
     }
     size_t lines = (size_t)(outer * job.inner);
-    size_t grain = job.n >= 4096 ? 1 : (size_t)(4096 / job.n);
+    /* lines of 16K elements or more per task: below that, waking a worker costs more than the
+     * (vectorised) exponentials it would take over */
+    size_t grain = job.n >= 16384 ? 1 : (size_t)(16384 / job.n);
     cpu_parallel_for(k->pool, lines, grain, softmax_lines, &job);
     if (ys)
         cpu_f32_store(y, ys);

@@ -22,16 +22,22 @@ static const cpu_kernel *const families[] = {
     cpu_state_mixer_kernels,
 };
 
+/* Tables of domain aglm (the extension ops passes create). */
+static const cpu_kernel *const aglm_families[] = {
+    cpu_aglm_kernels, cpu_aglm_matmul_kernels, cpu_aglm_pattern_kernels, cpu_aglm_elementwise_kernels,
+};
+
 const cpu_kernel *cpu_kernel_find(const char *op, const char *domain)
 {
     if (op && domain && strcmp(domain, "ai.onnx.preview") == 0) /* preview ops: their own table */
         for (const cpu_kernel *k = cpu_preview_kernels; k->op; k++)
             if (strcmp(k->op, op) == 0)
                 return k;
-    if (op && domain && strcmp(domain, "aglm") == 0) /* ops the passes create: their own table */
-        for (const cpu_kernel *k = cpu_aglm_kernels; k->op; k++)
-            if (strcmp(k->op, op) == 0)
-                return k;
+    if (op && domain && strcmp(domain, "aglm") == 0) /* ops the passes create: their own tables */
+        for (size_t f = 0; f < sizeof aglm_families / sizeof aglm_families[0]; f++)
+            for (const cpu_kernel *k = aglm_families[f]; k->op; k++)
+                if (strcmp(k->op, op) == 0)
+                    return k;
     if (!op || (domain && domain[0] && strcmp(domain, "ai.onnx") != 0))
         return NULL;
     for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
@@ -43,6 +49,7 @@ const cpu_kernel *cpu_kernel_find(const char *op, const char *domain)
 
 static const cpu_prep *const prep_tables[] = {
     cpu_conv_preps,
+    cpu_fused_conv_preps,
 };
 
 const cpu_prep *cpu_kernel_prep(const cpu_kernel *k)

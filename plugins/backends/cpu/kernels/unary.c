@@ -7,6 +7,7 @@
 #include <tgmath.h>
 
 #include "dispatch.h"
+#include "ew_simd.h"
 
 /* NaN passes through Relu and Clip, as NumPy's maximum/clip do: comparisons with NaN are false. */
 #define u_relu_expr(C, x, p) ((x) < 0 ? (C)0 : (x))
@@ -81,8 +82,8 @@ CPU_LIST_FLOAT(CPU_DEF_UNARY_PRED, u_isinf)
     static void OP##_##SFX(int64_t n, const void *const *in, const int64_t *s, void *out,     \
                            const cpu_ew_params *p)                                             \
     {                                                                                          \
-        const S *restrict a = in[0];                                                           \
-        S *restrict o = out;                                                                   \
+        const S *a = in[0]; /* no restrict: out may be in[0] */                                \
+        S *o = out;                                                                            \
         (void)s;                                                                               \
         const int has_lo = p->lo != NULL, has_hi = p->hi != NULL;                              \
         const C lo = has_lo ? LD(*(const S *)p->lo) : (C)0;                                    \
@@ -99,14 +100,26 @@ CPU_LIST_FLOAT(CPU_DEF_UNARY_PRED, u_isinf)
 
 CPU_LIST_NUMERIC(DEF_CLIP, u_clip)
 
+/* f32 rows of ew_simd.h's AVX2 path when it is active, else the loops above. */
+#define FAST_F32(OP, EW)                                                                       \
+    static void OP##_f32_fast(int64_t n, const void *const *in, const int64_t *s, void *out,  \
+                              const cpu_ew_params *p)                                          \
+    {                                                                                          \
+        if (!cpu_ew_unary_f32(EW, n, in[0], out, 0.0f, 0.0f))                                  \
+            OP##_f32(n, in, s, out, p);                                                        \
+    }
+FAST_F32(u_relu, CPU_EW_RELU)
+FAST_F32(u_exp, CPU_EW_EXP)
+
 #define TABLE(NAME, ...) static const cpu_row_fn NAME[CPU_NDT] = {__VA_ARGS__};
-TABLE(relu_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_relu) CPU_LIST_SINT(CPU_LOOP_ENTRY, u_relu))
+TABLE(relu_loops, [AGLM_F32] = u_relu_f32_fast, CPU_LIST_FLOAT_NOT_F32(CPU_LOOP_ENTRY, u_relu)
+                                                    CPU_LIST_SINT(CPU_LOOP_ENTRY, u_relu))
 TABLE(neg_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_neg) CPU_LIST_SINT(CPU_LOOP_ENTRY, u_negw))
 TABLE(abs_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_abs) CPU_LIST_SINT(CPU_LOOP_ENTRY, u_absw)
                      CPU_LIST_UINT(CPU_LOOP_ENTRY, u_absu))
 TABLE(sign_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_sign) CPU_LIST_SINT(CPU_LOOP_ENTRY, u_sign)
                       CPU_LIST_UINT(CPU_LOOP_ENTRY, u_signu))
-TABLE(exp_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_exp))
+TABLE(exp_loops, [AGLM_F32] = u_exp_f32_fast, CPU_LIST_FLOAT_NOT_F32(CPU_LOOP_ENTRY, u_exp))
 TABLE(log_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_log))
 TABLE(sqrt_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_sqrt))
 TABLE(recip_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_recip))
@@ -130,40 +143,43 @@ TABLE(isnan_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_isnan))
 TABLE(isinf_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_isinf))
 TABLE(clip_loops, CPU_LIST_NUMERIC(CPU_LOOP_ENTRY, u_clip))
 
-#define UNARY_KERNEL(NAME, LOOPS, OUT_DT)                                                      \
+/* GRAIN: CPU_EW_GRAIN for a few cycles an element, CPU_EW_GRAIN_COSTLY for a libm call. */
+#define UNARY_KERNEL(NAME, LOOPS, OUT_DT, GRAIN)                                               \
     static aglm_status NAME(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,     \
                             size_t n_out, aglm_tensor *out)                                    \
     {                                                                                          \
         (void)n_in;                                                                            \
         (void)n_out;                                                                           \
-        return cpu_ew_unary(k, LOOPS, in[0], OUT_DT, &out[0], NULL);                           \
+        return cpu_ew_unary_grain(k, LOOPS, in[0], OUT_DT, &out[0], NULL, GRAIN);              \
     }
+#define CHEAP CPU_EW_GRAIN
+#define COSTLY CPU_EW_GRAIN_COSTLY
 
-UNARY_KERNEL(k_relu, relu_loops, AGLM_UNDEFINED)
-UNARY_KERNEL(k_neg, neg_loops, AGLM_UNDEFINED)
-UNARY_KERNEL(k_abs, abs_loops, AGLM_UNDEFINED)
-UNARY_KERNEL(k_sign, sign_loops, AGLM_UNDEFINED)
-UNARY_KERNEL(k_exp, exp_loops, AGLM_UNDEFINED)
-UNARY_KERNEL(k_log, log_loops, AGLM_UNDEFINED)
-UNARY_KERNEL(k_sqrt, sqrt_loops, AGLM_UNDEFINED)
-UNARY_KERNEL(k_recip, recip_loops, AGLM_UNDEFINED)
-UNARY_KERNEL(k_erf, erf_loops, AGLM_UNDEFINED)
-UNARY_KERNEL(k_tanh, tanh_loops, AGLM_UNDEFINED)
-UNARY_KERNEL(k_sin, sin_loops, AGLM_UNDEFINED)
-UNARY_KERNEL(k_cos, cos_loops, AGLM_UNDEFINED)
-UNARY_KERNEL(k_tan, tan_loops, AGLM_UNDEFINED)
-UNARY_KERNEL(k_asin, asin_loops, AGLM_UNDEFINED)
-UNARY_KERNEL(k_acos, acos_loops, AGLM_UNDEFINED)
-UNARY_KERNEL(k_atan, atan_loops, AGLM_UNDEFINED)
-UNARY_KERNEL(k_sinh, sinh_loops, AGLM_UNDEFINED)
-UNARY_KERNEL(k_cosh, cosh_loops, AGLM_UNDEFINED)
-UNARY_KERNEL(k_asinh, asinh_loops, AGLM_UNDEFINED)
-UNARY_KERNEL(k_acosh, acosh_loops, AGLM_UNDEFINED)
-UNARY_KERNEL(k_atanh, atanh_loops, AGLM_UNDEFINED)
-UNARY_KERNEL(k_floor, floor_loops, AGLM_UNDEFINED)
-UNARY_KERNEL(k_ceil, ceil_loops, AGLM_UNDEFINED)
-UNARY_KERNEL(k_round, round_loops, AGLM_UNDEFINED)
-UNARY_KERNEL(k_isnan, isnan_loops, AGLM_BOOL)
+UNARY_KERNEL(k_relu, relu_loops, AGLM_UNDEFINED, CHEAP)
+UNARY_KERNEL(k_neg, neg_loops, AGLM_UNDEFINED, CHEAP)
+UNARY_KERNEL(k_abs, abs_loops, AGLM_UNDEFINED, CHEAP)
+UNARY_KERNEL(k_sign, sign_loops, AGLM_UNDEFINED, CHEAP)
+UNARY_KERNEL(k_exp, exp_loops, AGLM_UNDEFINED, COSTLY)
+UNARY_KERNEL(k_log, log_loops, AGLM_UNDEFINED, COSTLY)
+UNARY_KERNEL(k_sqrt, sqrt_loops, AGLM_UNDEFINED, CHEAP)
+UNARY_KERNEL(k_recip, recip_loops, AGLM_UNDEFINED, CHEAP)
+UNARY_KERNEL(k_erf, erf_loops, AGLM_UNDEFINED, COSTLY)
+UNARY_KERNEL(k_tanh, tanh_loops, AGLM_UNDEFINED, COSTLY)
+UNARY_KERNEL(k_sin, sin_loops, AGLM_UNDEFINED, COSTLY)
+UNARY_KERNEL(k_cos, cos_loops, AGLM_UNDEFINED, COSTLY)
+UNARY_KERNEL(k_tan, tan_loops, AGLM_UNDEFINED, COSTLY)
+UNARY_KERNEL(k_asin, asin_loops, AGLM_UNDEFINED, COSTLY)
+UNARY_KERNEL(k_acos, acos_loops, AGLM_UNDEFINED, COSTLY)
+UNARY_KERNEL(k_atan, atan_loops, AGLM_UNDEFINED, COSTLY)
+UNARY_KERNEL(k_sinh, sinh_loops, AGLM_UNDEFINED, COSTLY)
+UNARY_KERNEL(k_cosh, cosh_loops, AGLM_UNDEFINED, COSTLY)
+UNARY_KERNEL(k_asinh, asinh_loops, AGLM_UNDEFINED, COSTLY)
+UNARY_KERNEL(k_acosh, acosh_loops, AGLM_UNDEFINED, COSTLY)
+UNARY_KERNEL(k_atanh, atanh_loops, AGLM_UNDEFINED, COSTLY)
+UNARY_KERNEL(k_floor, floor_loops, AGLM_UNDEFINED, CHEAP)
+UNARY_KERNEL(k_ceil, ceil_loops, AGLM_UNDEFINED, CHEAP)
+UNARY_KERNEL(k_round, round_loops, AGLM_UNDEFINED, CHEAP)
+UNARY_KERNEL(k_isnan, isnan_loops, AGLM_BOOL, CHEAP)
 
 static aglm_status k_isinf(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
                            size_t n_out, aglm_tensor *out)
