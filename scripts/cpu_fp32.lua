@@ -3,7 +3,7 @@
 --
 --   aglm-host --pipeline scripts/cpu_fp32.lua -- model=FILE inputs=DIR outdir=DIR [bench=N] [threads=T]
 --                                                   [profile=1] [level=O2] [print_ir=after-each]
---                                                   [specialize=1]
+--                                                   [specialize=1] [runs=1]
 --
 --   model    the model file (any format a frontend plugin reads)
 --   inputs   folder with one <name>.npy per model input; without it, inputs are random (seed 0)
@@ -26,6 +26,8 @@
 --            inputs (read or drawn) with g:specialize, so the passes see concrete dims (a
 --            residual Add fuses into its Conv, Shape arithmetic folds); the compiled model then
 --            takes only those shapes. 0: optimise and compile the declared (symbolic) shapes
+--   runs     run the model N times (default 1) and write or print the last run's outputs: runs
+--            after the first reuse the memory plan the first one sized, so runs=2 checks it
 --
 -- In file names every character of a tensor name outside [A-Za-z0-9_.-] becomes '_'.
 -- With no arguments it runs models/default.yaml (beside this script) on random inputs and says
@@ -35,7 +37,7 @@ local aglm = require "aglm"
 local args = ...
 
 local ACCEPTED = { "model", "inputs", "outdir", "bench", "threads", "profile", "level", "print_ir",
-  "specialize" }
+  "specialize", "runs" }
 
 local function check_args()
   local known, unknown = {}, {}
@@ -174,6 +176,7 @@ end
 
 check_args()
 local bench = int_arg("bench", 1)
+local runs = int_arg("runs", 1) or 1
 local threads = int_arg("threads", 0)
 local profile = int_arg("profile", 0)
 if profile and profile > 1 then error(("profile=%s: expected 0 or 1"):format(args.profile)) end
@@ -207,7 +210,8 @@ if default_run then
   for _, line in ipairs(described) do print(line) end
 end
 
-local outputs = x:run(inputs)
+local outputs
+for _ = 1, runs do outputs = x:run(inputs) end
 if args.outdir then aglm.mkdir(args.outdir) end
 for _, v in ipairs(g:outputs()) do
   local t = outputs[v.name]

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "kernels/conv_gemm.h"
 #include "kernels/gemm.h"
 #include "kernels/simd.h"
@@ -30,27 +31,6 @@ static const shape shapes[] = {
     {"ocr-cls Conv.0 3x3/2 3->8 @48x192", 3, 48, 192, 8, 3, 2, 1},
 };
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static void fill(float *p, int64_t n, unsigned seed)
-{
-    for (int64_t i = 0; i < n; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        p[i] = (float)(seed >> 8) / (float)(1u << 23) - 1.0f;
-    }
-}
-
 /* The whole im2col matrix [c * k * k, oh * ow] of a 2-D window. */
 static void im2col(const cpu_window *w, int64_t c, const float *x, float *col)
 {
@@ -70,7 +50,7 @@ static void im2col(const cpu_window *w, int64_t c, const float *x, float *col)
 
 static double median(double *t, int n)
 {
-    qsort(t, (size_t)n, sizeof t[0], cmp_double);
+    qsort(t, (size_t)n, sizeof t[0], bench_cmp_double);
     return t[n / 2];
 }
 
@@ -117,9 +97,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench-conv: out of memory\n");
             return 1;
         }
-        fill(x, sh->c * sh->h * sh->w, 1);
-        fill(wt, sh->m * kdim, 2);
-        fill(bias, sh->m, 3);
+        bench_fill(x, sh->c * sh->h * sh->w, 1);
+        bench_fill(wt, sh->m * kdim, 2);
+        bench_fill(bias, sh->m, 3);
         double gflop = 2.0 * (double)sh->m * (double)n * (double)kdim / 1e9;
         for (int p = 0; p < CPU_SIMD_COUNT; p++) {
             if (!cpu_simd_available((cpu_simd)p))
@@ -132,16 +112,16 @@ int main(int argc, char **argv)
             }
             double t[64], t2[64];
             for (int r = -1; r < reps; r++) {
-                double t0 = now_ms();
+                double t0 = bench_now_ms(CLOCK_MONOTONIC);
                 if (cpu_conv_gemm(&k, &w, x, 1, sh->c, &pk, bias, NULL, y) != AGLM_OK) {
                     fprintf(stderr, "bench-conv: %s\n", aglm_last_error());
                     return 1;
                 }
                 if (r >= 0)
-                    t[r] = now_ms() - t0;
+                    t[r] = bench_now_ms(CLOCK_MONOTONIC) - t0;
             }
             for (int r = -1; r < reps; r++) {
-                double t0 = now_ms();
+                double t0 = bench_now_ms(CLOCK_MONOTONIC);
                 for (int64_t i = 0; i < sh->m; i++)
                     for (int64_t q = 0; q < n; q++)
                         y2[i * n + q] = bias[i];
@@ -154,7 +134,7 @@ int main(int argc, char **argv)
                     return 1;
                 }
                 if (r >= 0)
-                    t2[r] = now_ms() - t0;
+                    t2[r] = bench_now_ms(CLOCK_MONOTONIC) - t0;
             }
             double diff = 0;
             for (int64_t i = 0; i < sh->m * n; i++)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "kernels/gemm.h"
 #include "kernels/simd.h"
 #include "threadpool.h"
@@ -26,27 +27,6 @@ static const shape shapes[] = {
     {"ocr-rec 1x1 192->384 @6x40", 384, 240, 192},
     {"ragged", 97, 131, 77},
 };
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static void fill(float *p, int64_t n, unsigned seed)
-{
-    for (int64_t i = 0; i < n; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        p[i] = (float)(seed >> 8) / (float)(1u << 23) - 1.0f;
-    }
-}
 
 int main(int argc, char **argv)
 {
@@ -74,8 +54,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench-gemm: out of memory\n");
             return 1;
         }
-        fill(a, sh->m * sh->k, 1);
-        fill(b, sh->k * sh->n, 2);
+        bench_fill(a, sh->m * sh->k, 1);
+        bench_fill(b, sh->k * sh->n, 2);
         for (int p = 0; p < CPU_SIMD_COUNT; p++) {
             if (!cpu_simd_available((cpu_simd)p))
                 continue;
@@ -86,14 +66,14 @@ int main(int argc, char **argv)
             int n = reps < 64 ? reps : 64;
             cpu_sgemm(pool, &g); /* warm-up */
             for (int r = 0; r < n; r++) {
-                double t0 = now_ms();
+                double t0 = bench_now_ms(CLOCK_MONOTONIC);
                 if (cpu_sgemm(pool, &g) != AGLM_OK) {
                     fprintf(stderr, "bench-gemm: %s\n", aglm_last_error());
                     return 1;
                 }
-                t[r] = now_ms() - t0;
+                t[r] = bench_now_ms(CLOCK_MONOTONIC) - t0;
             }
-            qsort(t, (size_t)n, sizeof t[0], cmp_double);
+            qsort(t, (size_t)n, sizeof t[0], bench_cmp_double);
             double gflops = 2.0 * sh->m * sh->n * sh->k / (t[n / 2] * 1e6);
             double diff = 0;
             if (p == CPU_SIMD_PORTABLE)

@@ -23,6 +23,7 @@
 #include <cblas.h>
 #include <dnnl.h>
 
+#include "bench_util.h"
 #include "kernels/gemm.h"
 #include "kernels/kernels.h"
 #include "kernels/simd.h"
@@ -79,27 +80,6 @@ static double gflop(const conv_shape *s)
  * loaded machine estimates a single-threaded call's uncontended cost (time spent preempted is
  * not counted). With more threads CPU time sums them, spinning included: not a latency. */
 static clockid_t bench_clock = CLOCK_MONOTONIC;
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(bench_clock, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static void fill(float *p, int64_t n, unsigned seed)
-{
-    for (int64_t i = 0; i < n; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        p[i] = (float)(seed >> 8) / (float)(1u << 23) - 1.0f;
-    }
-}
 
 /* The inputs of one shape, and the check of an output [m, oh, ow] in NCHW. */
 typedef struct problem {
@@ -165,24 +145,24 @@ static int time_median(run_fn fn, void *ctx, int reps, double *ms)
 {
     if (fn(ctx) != 0)
         return -1;
-    double t0 = now_ms();
+    double t0 = bench_now_ms(bench_clock);
     if (fn(ctx) != 0)
         return -1;
-    double once = now_ms() - t0;
+    double once = bench_now_ms(bench_clock) - t0;
     if (once > 0 && reps > 3 && once * reps > 1000.0)
         reps = (int)(1000.0 / once) > 3 ? (int)(1000.0 / once) : 3;
     double *t = malloc((size_t)reps * sizeof *t);
     if (!t)
         return -1;
     for (int r = 0; r < reps; r++) {
-        double a = now_ms();
+        double a = bench_now_ms(bench_clock);
         if (fn(ctx) != 0) {
             free(t);
             return -1;
         }
-        t[r] = now_ms() - a;
+        t[r] = bench_now_ms(bench_clock) - a;
     }
-    qsort(t, (size_t)reps, sizeof *t, cmp_double);
+    qsort(t, (size_t)reps, sizeof *t, bench_cmp_double);
     *ms = reps % 2 ? t[reps / 2] : (t[reps / 2 - 1] + t[reps / 2]) / 2;
     free(t);
     return 0;
@@ -545,13 +525,13 @@ static int blas_run(void *ctx)
     const problem *p = j->p;
     const conv_shape *s = p->s;
     int64_t n = p->oh * p->ow, mg = s->m / s->g, kg = (s->c / s->g) * s->kh * s->kw;
-    double t0 = now_ms();
+    double t0 = bench_now_ms(bench_clock);
     const float *b = p->x;
     if (j->col) {
         im2col(p, j->col);
         b = j->col;
     }
-    j->im2col_ms = now_ms() - t0;
+    j->im2col_ms = bench_now_ms(bench_clock) - t0;
     for (int64_t m = 0; m < s->m; m++)
         for (int64_t q = 0; q < n; q++)
             j->y[m * n + q] = p->bias[m];
@@ -581,12 +561,12 @@ static int bench_blas(const problem *p, int reps, double *ms, double *im2col_ms,
     if (!t)
         goto done;
     for (int r = 0; r < 7; r++) {
-        double a = now_ms();
+        double a = bench_now_ms(bench_clock);
         if (j.col)
             im2col(p, j.col);
-        t[r] = now_ms() - a;
+        t[r] = bench_now_ms(bench_clock) - a;
     }
-    qsort(t, 7, sizeof *t, cmp_double);
+    qsort(t, 7, sizeof *t, bench_cmp_double);
     *im2col_ms = j.col ? t[3] : 0.0;
     free(t);
     *err = check(p, j.y);
@@ -636,9 +616,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench-libs: out of memory for %s\n", s->what);
             return 1;
         }
-        fill(p.x, s->c * s->h * s->w, 1);
-        fill(p.wt, s->m * (s->c / s->g) * s->kh * s->kw, 2);
-        fill(p.bias, s->m, 3);
+        bench_fill(p.x, s->c * s->h * s->w, 1);
+        bench_fill(p.wt, s->m * (s->c / s->g) * s->kh * s->kw, 2);
+        bench_fill(p.bias, s->m, 3);
         double ms = 0, extra = 0, err = INFINITY;
         char info[128] = "-";
         int rc;

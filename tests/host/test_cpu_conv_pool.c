@@ -168,9 +168,31 @@ static void test_conv_strided_stems(void **state)
     /* strided and grouped: each group's phases are its own channels */
     check_conv_packed_and_not(f, (int64_t[]){1, 6, 9, 45}, (int64_t[]){4, 3, 3, 3},
                               (conv_p){{1, 1, 1, 1}, {2, 2}, {1, 1}, 2}, 206);
+    /* depthwise 5x5 pad 2 over 2-row planes (ocr-cls): most kernel rows fall in the padding */
+    check_conv_packed_and_not(f, (int64_t[]){1, 6, 2, 96}, (int64_t[]){6, 1, 5, 5},
+                              (conv_p){{2, 2, 2, 2}, {1, 1}, {1, 1}, 6}, 208);
+    check_conv_packed_and_not(f, (int64_t[]){1, 3, 3, 45}, (int64_t[]){3, 1, 5, 5},
+                              (conv_p){{3, 2, 1, 2}, {1, 1}, {1, 1}, 3}, 209);
     /* unpadded and unstrided, the input read in place without a copy */
     check_conv_packed_and_not(f, (int64_t[]){1, 3, 9, 40}, (int64_t[]){6, 3, 3, 3},
                               (conv_p){{0, 0, 0, 0}, {1, 1}, {1, 1}, 1}, 207);
+}
+
+/* 3x3 stride-1 convolutions over planes of 128 x 128 outputs and more run Winograd F(2x2, 3x3)
+ * (conv_winograd.c): even and odd output sizes (a last tile hanging over the edge), tile rows
+ * past one block, asymmetric and no pads, K over one kc block, with bias, against the direct
+ * definition, weights packed at compile time and per run. */
+static void test_conv_winograd(void **state)
+{
+    cpu_fx *f = *state;
+    check_conv_packed_and_not(f, (int64_t[]){1, 16, 128, 130}, (int64_t[]){8, 16, 3, 3},
+                              (conv_p){{1, 1, 1, 1}, {1, 1}, {1, 1}, 1}, 401);
+    check_conv_packed_and_not(f, (int64_t[]){1, 17, 129, 131}, (int64_t[]){9, 17, 3, 3},
+                              (conv_p){{1, 1, 1, 1}, {1, 1}, {1, 1}, 1}, 402);
+    check_conv_packed_and_not(f, (int64_t[]){2, 20, 131, 135}, (int64_t[]){13, 20, 3, 3},
+                              (conv_p){{0, 2, 1, 0}, {1, 1}, {1, 1}, 1}, 403);
+    check_conv_packed_and_not(f, (int64_t[]){1, 260, 128, 128}, (int64_t[]){8, 260, 3, 3},
+                              (conv_p){{1, 1, 1, 1}, {1, 1}, {1, 1}, 1}, 404);
 }
 
 /* ---- ConvTranspose, 2-D, one group: the definition, scattering every input element ------- */
@@ -747,6 +769,7 @@ int main(void)
         cmocka_unit_test(test_conv_random_against_reference),
         cmocka_unit_test(test_conv_prepacked_matches_unpacked),
         cmocka_unit_test(test_conv_strided_stems),
+        cmocka_unit_test(test_conv_winograd),
         cmocka_unit_test(test_conv_transpose_tiled_and_general),
         cmocka_unit_test(test_conv_auto_pad),
         cmocka_unit_test(test_conv_1d),

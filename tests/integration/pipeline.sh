@@ -119,7 +119,7 @@ expect_fixed_err "missing input file '$TMP/empty/x.npy' for input 'x'" "the mess
 
 run "$AGLM_HOST" --pipeline "$PIPELINE" -- model="$MODELS/add_relu.yaml" input="$TMP/add_relu/in"
 expect_rc 1 "an unknown argument"
-expect_err "unknown argument 'input' \(accepted: model, inputs, outdir, bench, threads, profile, level, print_ir, specialize\)" \
+expect_err "unknown argument 'input' \(accepted: model, inputs, outdir, bench, threads, profile, level, print_ir, specialize, runs\)" \
     "the message lists the accepted arguments"
 
 run "$AGLM_HOST" --pipeline "$PIPELINE" -- model="$TMP/nothing.yaml"

@@ -70,7 +70,8 @@ while read -r case name input shape; do
   if [ -n "${AGLM_REAL_PASSES:-}" ]; then
     runner=("$here/passes.lua" -- passes="$AGLM_REAL_PASSES")
   else
-    runner=("$src/scripts/cpu_fp32.lua" -- ${level:+level=$level})
+    # runs=2: the outputs compared are the second run's, made in the memory plan the first sized.
+    runner=("$src/scripts/cpu_fp32.lua" -- runs=2 ${level:+level=$level})
   fi
   if ! "$host" --pipeline "${runner[@]}" model="${model[$name]}" inputs="$dir/in" \
        outdir="$dir/out" >"$dir/run.log" 2>&1; then

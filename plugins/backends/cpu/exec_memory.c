@@ -40,6 +40,7 @@ struct exec_memory {
     const cpu_exec *x;
     int *first, *last;      /* per slot: producing step and last reader; first < 0: not planned */
     unsigned char *ew;      /* per step: an element-wise kernel of the in-place list */
+    unsigned char *nozero;  /* per step: its kernel writes every element of its one output */
     pthread_mutex_t lock;   /* guards plans, n_plans, latest_arena and every plan's idle/refs */
     mem_plan *plans[MAX_PLANS]; /* least recently used first */
     size_t n_plans;
@@ -60,6 +61,28 @@ static const char *const inplace_ops[] = {
     "Sigmoid", "LeakyRelu", "Elu", "Selu", "Celu", "ThresholdedRelu", "HardSigmoid", "HardSwish",
     "Softplus", "Softsign", "Mish", "Gelu", "Shrink", "Swish",
 };
+
+/* Kernels that write every element of their one output, so a lent region need not be zeroed
+ * first (an arena region holds the last run's values; a fresh heap buffer is zeroed anyway).
+ * Checked against conv.c / conv_gemm.c / conv_winograd.c / depthwise.c (every output tile is
+ * stored, the first K block without reading it), fused_conv.c and fused_matmul.c (the same
+ * drivers, then the epilogue in place), matmul.c (beta 0 or a broadcast C written first), and
+ * the copies of Concat, Transpose and Resize. Not ConvTranspose: its general path accumulates
+ * into the output. The real-model tests (runs=2) compare a second, planned run. */
+static const char *const nozero_ops[] = {
+    "Conv", "FusedConv", "MatMul", "Gemm", "FusedMatMul", "Concat", "Transpose", "Resize",
+};
+
+static int is_nozero_op(const aglm_node *n)
+{
+    const char *d = aglm_node_domain(n);
+    if (d && d[0] && strcmp(d, "ai.onnx") != 0 && strcmp(d, "aglm") != 0)
+        return 0;
+    for (size_t i = 0; i < sizeof nozero_ops / sizeof nozero_ops[0]; i++)
+        if (strcmp(aglm_node_op(n), nozero_ops[i]) == 0)
+            return 1;
+    return 0;
+}
 
 static int is_inplace_op(const aglm_node *n)
 {
@@ -83,8 +106,9 @@ aglm_status exec_memory_new(const cpu_exec *x, exec_memory **out)
         m->first = malloc(n * sizeof *m->first);
         m->last = malloc(n * sizeof *m->last);
         m->ew = calloc(x->n_steps ? x->n_steps : 1, 1);
+        m->nozero = calloc(x->n_steps ? x->n_steps : 1, 1);
     }
-    if (!m || !m->first || !m->last || !m->ew) {
+    if (!m || !m->first || !m->last || !m->ew || !m->nozero) {
         exec_memory_free(m);
         return aglm_error(AGLM_ERR_NOMEM, "backend cpu: memory plan: out of memory");
     }
@@ -104,6 +128,7 @@ aglm_status exec_memory_new(const cpu_exec *x, exec_memory **out)
     for (size_t s = 0; s < x->n_steps; s++) {
         const step *st = &x->steps[s];
         m->ew[s] = st->n_out == 1 && is_inplace_op(st->node);
+        m->nozero[s] = st->n_out == 1 && (m->ew[s] || is_nozero_op(st->node));
         for (size_t i = 0; st->n_subs && i < st->n_out; i++)
             if (st->out[i] >= 0)
                 m->first[st->out[i]] = m->last[st->out[i]] = -1;
@@ -138,6 +163,7 @@ void exec_memory_free(exec_memory *m)
     free(m->first);
     free(m->last);
     free(m->ew);
+    free(m->nozero);
     free(m);
 }
 
@@ -298,7 +324,7 @@ void exec_memory_prefill(const exec_memory *m, const exec_lease *l, size_t si,
         }
         int64_t dim = (int64_t)cap;
         aglm_tensor_wrap(&outs[i], AGLM_U8, 1, &dim, region);
-        outs[i].flags = AGLM_TENSOR_RESERVED | (m->ew[si] ? AGLM_TENSOR_NO_ZERO : 0u);
+        outs[i].flags = AGLM_TENSOR_RESERVED | (m->nozero[si] ? AGLM_TENSOR_NO_ZERO : 0u);
     }
 }
 

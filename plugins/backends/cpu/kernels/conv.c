@@ -101,10 +101,10 @@ aglm_status cpu_conv_f32(const cpu_kctx *k, const aglm_tensor *x, const aglm_ten
     }
     /* Weights packed at compile time when they were a constant for this path, else now;
      * 3x3 stride-1 convolutions run Winograd on transformed weights (conv_winograd.c). */
-    const cpu_conv_packed *pk = k->prepared;
-    cpu_conv_packed local = {0};
     int wino = cpu_conv_winograd_fits(&w, group, channels, m);
-    if (!pk || pk->simd != cpu_simd_active() || pk->winograd != wino ||
+    const cpu_conv_packed *pk = k->prepared ? (const cpu_conv_packed *)k->prepared + wino : NULL;
+    cpu_conv_packed local = {0};
+    if (!pk || !pk->a || pk->simd != cpu_simd_active() || pk->winograd != wino ||
         (wino ? pk->mg != m || pk->kdim != channels
               : pk->group != group || pk->mg != mg || pk->kdim != cg * ksize)) {
         st = wino ? cpu_conv_winograd_pack(wd, m, channels, cpu_simd_active(), &local)

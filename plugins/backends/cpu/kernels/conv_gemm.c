@@ -20,8 +20,9 @@
 #include "gemm.h"
 #include "gemm_kernel.h"
 
-/* Output positions per work item: enough that the bias and epilogue pass finds the tile in
- * cache, small enough that ocr-det's planes split into many items for the threads. */
+/* Output positions per work item (at most: fewer when that leaves threads idle): enough that
+ * the bias and epilogue pass finds the tile in cache, small enough that ocr-det's planes split
+ * into many items for the threads. */
 #define TILE_COLS 256
 /* Floats of packed weights a work item keeps hot (192 KiB of the 512 KiB L2): a convolution
  * with more rows x kdim than this is split over output channels too. */
@@ -85,7 +86,7 @@ typedef struct conv_job {
     const cpu_conv_epilogue *ep;
     float *y;
     int64_t channels, m, out_size;
-    int64_t group, tiles_m, tiles_n, mb;
+    int64_t group, tiles_m, tiles_n, mb, tile_cols;
     float *scratch;        /* per worker: kdim * nr floats */
     size_t scratch_floats;
 } conv_job;
@@ -189,9 +190,9 @@ static void conv_items(void *ctx, size_t begin, size_t end, int worker)
         int64_t tm = t % j->tiles_m;
         t /= j->tiles_m;
         int64_t g = t % j->group, n = t / j->group;
-        int64_t i0 = tm * j->mb, j0 = tn * TILE_COLS;
+        int64_t i0 = tm * j->mb, j0 = tn * j->tile_cols;
         conv_tile(j, n, g, i0, min64(j->mb, j->pk->mg - i0), j0,
-                  min64(TILE_COLS, j->out_size - j0), bp);
+                  min64(j->tile_cols, j->out_size - j0), bp);
     }
 }
 
@@ -306,8 +307,17 @@ aglm_status cpu_conv_gemm(const cpu_kctx *k, const cpu_window *w, const float *x
     if (j.mb * kb > A_BUDGET)
         j.mb = A_BUDGET / kb / kn->mr * kn->mr > kn->mr ? A_BUDGET / kb / kn->mr * kn->mr : kn->mr;
     j.tiles_m = (pk->mg + j.mb - 1) / j.mb;
-    j.tiles_n = (j.out_size + TILE_COLS - 1) / TILE_COLS;
+    j.tile_cols = TILE_COLS;
+    j.tiles_n = (j.out_size + j.tile_cols - 1) / j.tile_cols;
     size_t items = (size_t)(batch * pk->group * j.tiles_m * j.tiles_n);
+    /* Too few items for the threads (ocr-cls's 1x1 convolutions over 192 positions: one):
+     * narrower column tiles first, down to four register blocks, since those share the
+     * weights; three items on two threads would leave one idle a third of the time. */
+    while (threads > 1 && items < 2 * (size_t)threads && j.tile_cols > 4 * kn->nr) {
+        j.tile_cols = round_up(j.tile_cols / 2, kn->nr);
+        j.tiles_n = (j.out_size + j.tile_cols - 1) / j.tile_cols;
+        items = (size_t)(batch * pk->group * j.tiles_m * j.tiles_n);
+    }
     /* Too few items for the threads: split the output channels further (each item then
      * gathers its own panels, so not below two register blocks). */
     while (threads > 1 && items < 2 * (size_t)threads && j.mb > 2 * kn->mr) {
@@ -357,7 +367,10 @@ aglm_status cpu_conv_gemm(const cpu_kctx *k, const cpu_window *w, const float *x
 void cpu_conv_release(void *state)
 {
     cpu_conv_packed *p = state;
-    cpu_conv_packed_free(p);
+    if (!p)
+        return;
+    cpu_conv_packed_free(&p[0]);
+    cpu_conv_packed_free(&p[1]);
     free(p);
 }
 
@@ -366,7 +379,7 @@ aglm_status cpu_conv_prepare(const cpu_kctx *k, size_t n_in, const aglm_tensor *
 {
     *state = NULL;
     const aglm_tensor *wt = n_in > 1 ? consts[1] : NULL;
-    if (!wt || wt->dtype != AGLM_F32 || wt->rank < 3)
+    if (!wt || wt->dtype != AGLM_F32 || wt->rank < 3 || wt->rank - 2 > CPU_WINDOW_DIMS)
         return AGLM_OK; /* not constant, or not f32: packed per call */
     int64_t group = aglm_node_get_int(k->node, "group", 1), m = wt->dims[0], cg = wt->dims[1];
     if (group < 1 || m % group != 0 || (cg == 1 && group > 1))
@@ -374,21 +387,22 @@ aglm_status cpu_conv_prepare(const cpu_kctx *k, size_t n_in, const aglm_tensor *
     int64_t kdim = aglm_tensor_numel(wt) / (m ? m : 1);
     if (m == 0 || kdim == 0)
         return AGLM_OK;
-    /* The window's kernel, strides and dilations decide Winograd; the input size does not,
-     * so any will do here (auto_pad resolves against it, harmlessly). */
-    int64_t probe[CPU_WINDOW_DIMS] = {64, 64, 64};
+    /* Whether Winograd can apply depends on the input size (large planes only), unknown here:
+     * when the kernel, strides and dilations allow it for a large probe input, both layouts
+     * are packed, and the kernel picks per run. */
+    int64_t probe[CPU_WINDOW_DIMS] = {1024, 1024, 1024};
     cpu_window w;
-    int wino = wt->rank - 2 <= CPU_WINDOW_DIMS &&
-               cpu_window_init(&w, k->node, wt->rank - 2, probe, wt->dims + 2, 0) == AGLM_OK &&
+    int wino = cpu_window_init(&w, k->node, wt->rank - 2, probe, wt->dims + 2, 0) == AGLM_OK &&
                cpu_conv_winograd_fits(&w, group, cg * group, m);
     aglm_clear_error();
-    cpu_conv_packed *p = malloc(sizeof *p);
+    cpu_conv_packed *p = calloc(2, sizeof *p);
     if (!p)
         return aglm_error(AGLM_ERR_NOMEM, "out of memory packing convolution weights");
-    aglm_status st = wino ? cpu_conv_winograd_pack(wt->data, m, cg, cpu_simd_active(), p)
-                          : cpu_conv_pack(wt->data, group, m / group, kdim, cpu_simd_active(), p);
+    aglm_status st = cpu_conv_pack(wt->data, group, m / group, kdim, cpu_simd_active(), &p[0]);
+    if (st == AGLM_OK && wino)
+        st = cpu_conv_winograd_pack(wt->data, m, cg, cpu_simd_active(), &p[1]);
     if (st != AGLM_OK) {
-        free(p);
+        cpu_conv_release(p);
         return st;
     }
     *state = p;

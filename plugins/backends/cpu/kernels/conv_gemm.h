@@ -10,6 +10,16 @@
 #include "simd.h"
 #include "window.h"
 
+/* GCC's -O2 vectorises only loops its "very cheap" cost model accepts, which leaves short
+ * fixed-pattern loops (Winograd's transforms, ConvTranspose's interleaved stores) scalar;
+ * this asks for the usual cost model on the functions that hold them. Clang vectorises them at
+ * -O2 already. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define CPU_VECTORISE __attribute__((optimize("-ftree-vectorize", "-fvect-cost-model=dynamic")))
+#else
+#define CPU_VECTORISE
+#endif
+
 /* Weights [group * mg, kdim] (kdim = C/group * kernel size) in the A-panel layout of one SIMD
  * path: per group, per K block of kc, per mr-row panel, kc x mr floats k-major, rows past mg
  * zero. The layout depends on the path (mr, kc), so it is recorded and checked at run time. */
@@ -37,8 +47,9 @@ aglm_status cpu_conv_gemm(const cpu_kctx *k, const cpu_window *w, const float *x
                           const cpu_conv_epilogue *ep, float *y);
 
 /* The prepare / release pair of Conv and FusedConv (cpu_prep): packs a constant f32 weight
- * (input 1) of a non-depthwise convolution for the active SIMD path; leaves *state NULL
- * otherwise, and the kernel then packs per call. */
+ * (input 1) of a non-depthwise convolution for the active SIMD path into *state, an array of
+ * two cpu_conv_packed: [0] for cpu_conv_gemm, [1] for Winograd (conv_winograd.h; a NULL when
+ * it cannot apply). Leaves *state NULL otherwise, and the kernel then packs per call. */
 aglm_status cpu_conv_prepare(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *consts,
                              void **state);
 void cpu_conv_release(void *state);

@@ -70,6 +70,16 @@ static void run_tile(const convt_job *j, const float *xrun, int64_t len, float *
     }
 }
 
+/* dst[2 q] = a[q] + bv, dst[2 q + 1] = b[q] + bv for q < len. */
+CPU_VECTORISE static void interleave2(float *restrict dst, const float *restrict a,
+                                      const float *restrict b, int64_t len, float bv)
+{
+    for (int64_t q = 0; q < len; q++) {
+        dst[2 * q] = a[q] + bv;
+        dst[2 * q + 1] = b[q] + bv;
+    }
+}
+
 static void convt_rows(void *ctx, size_t begin, size_t end, int worker)
 {
     const convt_job *j = ctx;
@@ -85,17 +95,23 @@ static void convt_rows(void *ctx, size_t begin, size_t end, int worker)
         for (int64_t iw = 0; iw < in2; iw += nr) {
             int64_t len = in2 - iw < nr ? in2 - iw : nr;
             run_tile(j, xrow + iw, len, ct, bp);
-            for (int64_t r = 0; r < j->pk->mg; r++) {
+            /* Rows (mo, kd, kh, 0 .. k2 - 1) fill output row segment [iw * k2, (iw + len) * k2)
+             * interleaved; the 2-wide case (2x2 stride 2) gets its own loop to vectorise. */
+            int64_t k2 = w->k[2];
+            for (int64_t r = 0; r < j->pk->mg; r += k2) {
                 int64_t mo = r / j->ksize, tap = r % j->ksize;
-                int64_t kw = tap % w->k[2], kh = (tap / w->k[2]) % w->k[1];
-                int64_t kd = tap / (w->k[2] * w->k[1]);
+                int64_t kh = (tap / k2) % w->k[1], kd = tap / (k2 * w->k[1]);
                 float bv = j->bias ? j->bias[mo] : 0.0f;
                 float *dst = j->y + (n * j->m + mo) * j->out_size +
                              ((id * w->s[0] + kd) * w->out[1] + ih * w->s[1] + kh) * w->out[2] +
-                             iw * w->s[2] + kw;
+                             iw * k2;
                 const float *src = ct + r * nr;
-                for (int64_t q = 0; q < len; q++)
-                    dst[q * w->s[2]] = src[q] + bv;
+                if (k2 == 2)
+                    interleave2(dst, src, src + nr, len, bv);
+                else
+                    for (int64_t kw = 0; kw < k2; kw++)
+                        for (int64_t q = 0; q < len; q++)
+                            dst[q * k2 + kw] = src[kw * nr + q] + bv;
             }
         }
     }

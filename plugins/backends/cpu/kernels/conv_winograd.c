@@ -18,10 +18,15 @@
 #define TB 32
 /* Below this many channels on either side the transforms cost more than they save. */
 #define MIN_CHANNELS 16
+/* Output planes smaller than this (ocr-det's 80 x 80 and below) run faster direct: their input
+ * stays in cache, so the direct driver is compute-bound near peak while the transforms are not
+ * free. Winograd pays where the direct driver waits on memory (160 x 160 x 96 channels). */
+#define MIN_PLANE 16384
 
 int cpu_conv_winograd_fits(const cpu_window *w, int64_t group, int64_t channels, int64_t m)
 {
     return group == 1 && channels >= MIN_CHANNELS && m >= MIN_CHANNELS / 2 && w->in[0] == 1 &&
+           w->out[1] * w->out[2] >= MIN_PLANE &&
            w->k[0] == 1 && w->k[1] == 3 && w->k[2] == 3 && w->s[1] == 1 && w->s[2] == 1 &&
            w->d[1] == 1 && w->d[2] == 1 && w->out[1] >= 2 && w->out[2] >= 2;
 }
@@ -74,27 +79,20 @@ typedef struct wino_job {
     size_t scratch_floats;
 } wino_job;
 
-/* GCC's -O2 vectorises only loops its "very cheap" cost model accepts, which leaves the
- * transforms below scalar and as slow as the GEMMs; clang vectorises them at -O2 already. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define VECTORISE __attribute__((optimize("-ftree-vectorize", "-fvect-cost-model=dynamic")))
-#else
-#define VECTORISE
-#endif
-
 /* Parity-split entries kept per input row: TB + 1 are used, the rest let every loop below run
  * a constant TB or NP times (what -O2 vectorises). */
 enum { NP = TB + 8 };
 
-/* The column half of B^T d B for the TB tiles of one transformed row pair (es: even columns,
+/* The column half of B^T d B for `runs` runs of nr tiles of one transformed row pair (es: even columns,
  * os: odd), into 4 planes `plane` floats apart, runs of nr tiles run_stride floats apart.
  * Inlined with nr a constant, so the inner loop has a fixed trip count and vectorises. */
 static inline __attribute__((always_inline)) void col_transform(const float *restrict es,
                                                                 const float *restrict os,
                                                                 float *restrict v, int64_t plane,
-                                                                int64_t run_stride, int64_t nr)
+                                                                int64_t run_stride, int64_t nr,
+                                                                int64_t runs)
 {
-    for (int64_t run = 0; run < TB / nr; run++, es += nr, os += nr, v += run_stride)
+    for (int64_t run = 0; run < runs; run++, es += nr, os += nr, v += run_stride)
         for (int64_t q = 0; q < nr; q++) {
             v[q] = es[q] - es[q + 1];
             v[plane + q] = os[q] + es[q + 1];
@@ -103,13 +101,13 @@ static inline __attribute__((always_inline)) void col_transform(const float *res
         }
 }
 
-/* V for channel c of tiles [t0, t0 + TB) of tile row r (tiles past the row's end read zero
+/* V for channel c of the first `used` runs of nr tiles from t0 on tile row r (tiles past the row's end read zero
  * padding or real columns: finite values whose GEMM columns are never stored). Tile t's 4x4
  * patch starts at padded column 2 t, so its columns are even[t], odd[t], even[t + 1],
  * odd[t + 1] of the rows split by parity: every step below is then unit-stride. `row` holds
  * 8 * NP floats (then the output transform uses 4 * TB of it, hence the max). */
-VECTORISE static void input_transform(const wino_job *j, const float *xc, int64_t r, int64_t t0,
-                            float *row, float *v, int64_t c)
+CPU_VECTORISE static void input_transform(const wino_job *j, const float *xc, int64_t r, int64_t t0,
+                                      int64_t used, float *row, float *v, int64_t c)
 {
     const cpu_window *w = j->w;
     int64_t nr = j->kn->nr, runs = TB / nr, ch = j->channels, in2 = w->in[2];
@@ -164,15 +162,15 @@ VECTORISE static void input_transform(const wino_job *j, const float *xc, int64_
         float *vi = v + ((int64_t)(4 * i) * runs * ch + c) * nr;
         int64_t plane = runs * ch * nr, run_stride = ch * nr;
         if (nr == 16)
-            col_transform(es, os, vi, plane, run_stride, 16);
+            col_transform(es, os, vi, plane, run_stride, 16, used);
         else if (nr == 8)
-            col_transform(es, os, vi, plane, run_stride, 8);
+            col_transform(es, os, vi, plane, run_stride, 8, used);
         else
-            col_transform(es, os, vi, plane, run_stride, nr);
+            col_transform(es, os, vi, plane, run_stride, nr, used);
     }
 }
 
-VECTORISE static void wino_items(void *ctx, size_t begin, size_t end, int worker)
+CPU_VECTORISE static void wino_items(void *ctx, size_t begin, size_t end, int worker)
 {
     const wino_job *j = ctx;
     const cpu_window *w = j->w;
@@ -188,13 +186,14 @@ VECTORISE static void wino_items(void *ctx, size_t begin, size_t end, int worker
         t /= j->blocks;
         int64_t r = t % j->th, n = t / j->th;
         int64_t t0 = blk * TB, len = j->tw - t0 < TB ? j->tw - t0 : TB;
+        int64_t used = (len + nr - 1) / nr; /* runs of nr tiles with any real one */
         const float *xn = j->x + n * ch * w->in[1] * w->in[2];
         for (int64_t c = 0; c < ch; c++)
-            input_transform(j, xn + c * w->in[1] * w->in[2], r, t0, rows, v, c);
+            input_transform(j, xn + c * w->in[1] * w->in[2], r, t0, used, rows, v, c);
         /* The 16 GEMMs, K in blocks of the path's kc. */
         cpu_gemm_out o = {.ldc = TB, .rows = (int)mr, .cols = (int)nr, .alpha = 1.0f};
         for (int64_t xi = 0; xi < 16; xi++)
-            for (int64_t run = 0; run * nr < len; run++) {
+            for (int64_t run = 0; run < used; run++) {
                 const float *bpanel = v + (xi * runs + run) * ch * nr;
                 for (int64_t p0 = 0; p0 < ch; p0 += kn->kc) {
                     int64_t kb = ch - p0 < kn->kc ? ch - p0 : kn->kc;
@@ -216,8 +215,8 @@ VECTORISE static void wino_items(void *ctx, size_t begin, size_t end, int worker
             const float *mx[16];
             for (int xi = 0; xi < 16; xi++)
                 mx[xi] = mb + ((int64_t)xi * mp + o2) * TB;
-            /* All TB columns (those past len hold finite leftovers): a constant trip count. */
-            for (int q = 0; q < TB; q++) {
+            /* All columns of the used runs (those past len hold finite leftovers). */
+            for (int64_t q = 0; q < used * nr; q++) {
                 /* A^T m: a0j = m0j + m1j + m2j, a1j = m1j - m2j - m3j (row i of m is xi 4i..) */
                 float a00 = mx[0][q] + mx[4][q] + mx[8][q], a01 = mx[1][q] + mx[5][q] + mx[9][q];
                 float a02 = mx[2][q] + mx[6][q] + mx[10][q], a03 = mx[3][q] + mx[7][q] + mx[11][q];

@@ -11,8 +11,9 @@
 #include "window.h"
 
 /* 1 when a convolution of `channels` input and m output channels over window w with `group`
- * groups takes the Winograd path: 2-D, 3x3, unit strides and dilations, one group, and enough
- * channels that the GEMMs outweigh the transforms. */
+ * groups takes the Winograd path: 2-D, 3x3, unit strides and dilations, one group, enough
+ * channels that the GEMMs outweigh the transforms, and an output plane of at least 128 x 128
+ * (smaller ones run faster direct, conv_gemm.h). */
 int cpu_conv_winograd_fits(const cpu_window *w, int64_t group, int64_t channels, int64_t m);
 
 /* Transforms 3x3 weights w[m, channels, 3, 3] to U = G g G^T and packs the 16 planes [m,

@@ -125,8 +125,9 @@ __attribute__((target("avx2,fma"))) static inline __m256 load8(const float *p, i
 }
 
 /* x copied into the zeroed padded plane, then for each block of 8 outputs of a row one register
- * accumulates bias + every tap (multiply, then add, as the row loops do), stored once. Padding
- * taps add 0 * w, as the definition's zero padding does. */
+ * accumulates bias + every tap (multiply, then add, as the row loops do), stored once. Taps in
+ * the left and right padding add 0 * w; whole kernel rows in the top and bottom padding are
+ * skipped, as the row loops skip them. */
 __attribute__((target("avx2,fma"))) static void plane_blocked_avx2(const cpu_window *w,
                                                                    const float *x,
                                                                    const float *wt, float bias,
@@ -147,11 +148,18 @@ __attribute__((target("avx2,fma"))) static void plane_blocked_avx2(const cpu_win
     for (int64_t oh = 0; oh < o1; oh++) {
         float *yr = y + oh * o2;
         int64_t ow = 0;
+        /* Only the kernel rows that land on image rows: the rest would add 0 * w (ocr-cls's
+         * 5x5 over 2-row planes: 3 of 5 rows are padding), and the row loops skip them too. */
+        int64_t base = oh * s1 - w->pb[1];
+        int64_t kh0 = base >= 0 ? 0 : (-base + d1 - 1) / d1;
+        int64_t kh1 = w->in[1] - 1 - base < 0 ? 0 : (w->in[1] - 1 - base) / d1 + 1;
+        if (kh1 > k1)
+            kh1 = k1;
         /* Four blocks at once: four independent sums hide the add latency that one chain of
          * taps would wait on, and each weight is broadcast once for 32 outputs. */
         for (; ow + 32 <= o2; ow += 32) {
             __m256 a0 = _mm256_set1_ps(bias), a1 = a0, a2 = a0, a3 = a0;
-            for (int64_t kh = 0; kh < k1; kh++) {
+            for (int64_t kh = kh0; kh < kh1; kh++) {
                 const float *row = pad + (oh * s1 + kh * d1) * pw + ow * s2;
                 const float *wr = wt + kh * k2;
                 for (int64_t kw = 0; kw < k2; kw++) {
@@ -170,7 +178,7 @@ __attribute__((target("avx2,fma"))) static void plane_blocked_avx2(const cpu_win
         }
         for (; ow < o2; ow += 8) {
             __m256 acc = _mm256_set1_ps(bias);
-            for (int64_t kh = 0; kh < k1; kh++) {
+            for (int64_t kh = kh0; kh < kh1; kh++) {
                 const float *row = pad + (oh * s1 + kh * d1) * pw + ow * s2;
                 const float *wr = wt + kh * k2;
                 for (int64_t kw = 0; kw < k2; kw++)
