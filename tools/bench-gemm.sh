@@ -13,6 +13,6 @@ cpu="$root/plugins/backends/cpu"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 ${CC:-cc} -std=c11 -D_GNU_SOURCE -O3 -I "$root/plugin-api/include" -I "$cpu" -o "$tmp/bench-gemm" \
-    "$root/tools/bench-gemm.c" "$cpu/threadpool.c" "$cpu/kernels/gemm.c" "$cpu/kernels/gemm_avx2.c" \
+    "$root/tools/bench-gemm.c" "$cpu/threadpool.c" "$cpu/kernels/gemm.c" "$cpu/kernels/gemv.c" "$cpu/kernels/gemm_avx2.c" \
     "$cpu/kernels/simd.c" -L "$build" -laglm -Wl,-rpath,"$build" -lpthread -lm
 "$tmp/bench-gemm" "$threads" "$reps"

@@ -291,9 +291,15 @@ static void test_gemm_every_path(void **state)
         {73, 257, 300, 1, 1, 2, 1.0f, 1.0f},
         {150, 33, 9, 0, 0, 1, 2.0f, 0.0f},
         {3, 300, 1, 1, 1, 0, 1.0f, 0.0f},
+        /* one row (gemv.c): B as it lies, every transpose, blocks of 512 columns, threaded */
+        {1, 7, 300, 0, 0, 1, 1.0f, 1.0f},
+        {1, 1100, 77, 1, 0, 2, 0.5f, 2.0f},
+        {1, 513, 2400, 0, 1, 0, 1.0f, 0.0f},
+        {1, 33, 17, 1, 1, 1, -1.5f, 0.25f},
+        {1, 40, 301, 0, 1, 2, 1.0f, 0.5f},
     };
     rng = 7;
-    for (int i = 7; i < 24; i++)
+    for (int i = 12; i < 24; i++)
         cases[i] = (gemm_case){rand_in(1, 100), rand_in(1, 140), rand_in(1, 300), (int)rand_in(0, 1),
                                (int)rand_in(0, 1), (int)rand_in(0, 2), (float)rand_in(1, 4) * 0.5f,
                                (float)rand_in(0, 3) * 0.5f};

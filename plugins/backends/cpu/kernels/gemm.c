@@ -255,7 +255,7 @@ void cpu_sgemm_serial(const cpu_gemm_args *g, float *scratch)
 
 aglm_status cpu_sgemm(cpu_pool *pool, const cpu_gemm_args *g)
 {
-    if (g->m <= 0 || g->n <= 0)
+    if (g->m <= 0 || g->n <= 0 || cpu_sgemv(pool, g))
         return AGLM_OK;
     int threads = cpu_pool_threads(pool);
     /* Below ~64K multiply-adds the pool's wake-up costs more than it saves. */

@@ -30,6 +30,10 @@ size_t cpu_gemm_scratch_floats(int64_t m, int64_t n, int64_t k);
  * aligned): for callers that already run one multiply per worker (batches, groups). */
 void cpu_sgemm_serial(const cpu_gemm_args *g, float *scratch);
 
+/* The one-row case (m == 1, k > 0) straight from A and B, with no packing (kernels/gemv.c):
+ * 1 when it ran, 0 when g is not that case. cpu_sgemm tries it first. */
+int cpu_sgemv(cpu_pool *pool, const cpu_gemm_args *g);
+
 /* Spread over the pool's threads; allocates its own scratch (AGLM_ERR_NOMEM if it cannot). */
 aglm_status cpu_sgemm(cpu_pool *pool, const cpu_gemm_args *g);
 
