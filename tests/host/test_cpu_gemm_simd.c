@@ -408,6 +408,111 @@ static void test_conv_every_path(void **state)
     }
 }
 
+/* ---- constant B, packed at compile time ---------------------------------------------- */
+
+/* One node `op` of `domain` (NULL: ai.onnx) over x0.. (absent where ins[i] is NULL), B (x1) an
+ * initialiser when const_b, else a graph input; output y0. */
+static aglm_graph *node_graph(const char *op, const char *domain, size_t n_in,
+                              const aglm_tensor *const *ins, int const_b, aglm_node **node)
+{
+    aglm_graph *g = aglm_graph_new(op);
+    assert_non_null(g);
+    assert_int_equal(aglm_graph_set_opset(g, "", 17), AGLM_OK);
+    if (domain)
+        assert_int_equal(aglm_graph_set_opset(g, domain, 1), AGLM_OK);
+    aglm_value *in_vals[4] = {0};
+    for (size_t i = 0; i < n_in; i++) {
+        if (!ins[i])
+            continue;
+        char name[8];
+        snprintf(name, sizeof name, "x%zu", i);
+        if (i == 1 && const_b) {
+            in_vals[i] = aglm_graph_add_initializer(g, name, ins[i]);
+        } else {
+            aglm_dim dims[AGLM_MAX_RANK];
+            for (int d = 0; d < ins[i]->rank; d++)
+                dims[d] = (aglm_dim){ins[i]->dims[d], NULL};
+            in_vals[i] = aglm_graph_new_value(g, name, ins[i]->dtype, ins[i]->rank, dims);
+            assert_int_equal(aglm_graph_add_input(g, in_vals[i]), AGLM_OK);
+        }
+        assert_non_null(in_vals[i]);
+    }
+    aglm_value *y = aglm_graph_new_value(g, "y0", AGLM_UNDEFINED, -1, NULL);
+    assert_non_null(y);
+    *node = aglm_graph_add_node(g, op, domain, "node", n_in, in_vals, 1, &y);
+    if (!*node)
+        fail_msg("add_node %s: %s", op, aglm_last_error());
+    assert_int_equal(aglm_graph_add_output(g, y), AGLM_OK);
+    return g;
+}
+
+typedef struct constb_case {
+    const char *op, *domain;
+    int ra;
+    int64_t da[3], db[2];
+    int64_t c_len; /* 0: no bias / C; else a vector of this length */
+    int tb;        /* transB, set on the node when not MatMul */
+} constb_case;
+
+static aglm_tensor run_constb(simd_fx *s, const constb_case *cc, int const_b, uint32_t seed)
+{
+    aglm_tensor a = tensor_random(cc->ra, cc->da, seed), b = tensor_random(2, cc->db, seed + 1);
+    aglm_tensor c = tensor_random(1, (int64_t[]){cc->c_len ? cc->c_len : 1}, seed + 2);
+    const aglm_tensor *ins[3] = {&a, &b, cc->c_len ? &c : NULL};
+    aglm_node *node;
+    aglm_graph *g = node_graph(cc->op, cc->domain, cc->c_len ? 3 : 2, ins, const_b, &node);
+    if (strcmp(cc->op, "MatMul") != 0 && cc->ra == 2) {
+        assert_int_equal(aglm_node_set_int(node, "transB", cc->tb), AGLM_OK);
+        assert_int_equal(aglm_node_set_float(node, "alpha", 0.5f), AGLM_OK);
+    }
+    aglm_tensor y;
+    run_op(&s->fx, g, cc->c_len ? 3 : 2, ins, (const int[]){0, const_b, 0}, 1, &y);
+    aglm_tensor_free(&a);
+    aglm_tensor_free(&b);
+    aglm_tensor_free(&c);
+    return y;
+}
+
+/* A constant B (packed once when the graph compiles) gives bit for bit what the same B fed as
+ * an input gives (packed per call), on every path: K over one 256-deep block, N off the panel
+ * width and over one 256-wide tile, batched MatMul sharing one B (split per batch and one
+ * multiply per worker), Gemm with transB 0/1 and C, and aglm.FusedMatMul on both its routes.
+ * A packed layout read at a wrong offset differs. */
+static void test_const_b_every_path(void **state)
+{
+    const constb_case cases[] = {
+        {"MatMul", NULL, 2, {40, 300}, {300, 100}, 0, 0},
+        {"MatMul", NULL, 2, {150, 270}, {270, 300}, 0, 0},
+        {"MatMul", NULL, 3, {3, 37, 300}, {300, 45}, 0, 0},
+        {"MatMul", NULL, 3, {5, 20, 270}, {270, 33}, 0, 0},
+        {"Gemm", NULL, 2, {30, 300}, {300, 70}, 70, 0},
+        {"Gemm", NULL, 2, {30, 513}, {270, 513}, 270, 1},
+        {"Gemm", NULL, 2, {1, 300}, {77, 300}, 77, 1}, /* one row: gemv, never packed */
+        {"FusedMatMul", "aglm", 3, {1, 40, 300}, {300, 77}, 77, 0},
+        {"FusedMatMul", "aglm", 2, {33, 300}, {77, 300}, 77, 1},
+    };
+    enum { NC = sizeof cases / sizeof cases[0] };
+    for (int p = 0; p < NPATHS; p++) {
+        if (!cpu_runs(paths[p]))
+            continue;
+        simd_fx s;
+        load_ok(&s, "2", paths[p]);
+        for (int i = 0; i < NC; i++) {
+            aglm_tensor yc = run_constb(&s, &cases[i], 1, 70 + (uint32_t)i);
+            aglm_tensor yi = run_constb(&s, &cases[i], 0, 70 + (uint32_t)i);
+            assert_int_equal(yc.rank, yi.rank);
+            int64_t numel = aglm_tensor_numel(&yi);
+            assert_int_equal(aglm_tensor_numel(&yc), numel);
+            if (memcmp(yc.data, yi.data, (size_t)numel * sizeof(float)) != 0)
+                fail_msg("%s case %d on %s: constant B differs from input B", cases[i].op, i,
+                         paths[p]);
+            aglm_tensor_free(&yc);
+            aglm_tensor_free(&yi);
+        }
+        cpu_fx_unload(&s.fx);
+    }
+}
+
 int main(void)
 {
     unsetenv("AGLM_CPU_SIMD");
@@ -417,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_gemm_every_path),
         cmocka_unit_test(test_matmul_batched_every_path),
         cmocka_unit_test(test_conv_every_path),
+        cmocka_unit_test(test_const_b_every_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

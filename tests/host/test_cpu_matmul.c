@@ -178,6 +178,44 @@ static void test_gemm(void **state)
             }
 }
 
+/* A constant B (an initialiser: packed once at compile time) multiplies like any other, and
+ * bit for bit as the same B fed as an input: MatMul with a 2-D B shared by batches, Gemm with
+ * transB 0/1 and C; K over one 256-deep block and N off every panel width. */
+static void test_const_b(void **state)
+{
+    cpu_fx *f = *state;
+    for (int tb = -1; tb < 2; tb++) {
+        /* tb -1: MatMul [3,40,300] x [300,75]; else Gemm [29,300] x op(B) [300,75] + C [75] */
+        int64_t da[3] = {3, 40, 300}, db[2] = {tb == 1 ? 75 : 300, tb == 1 ? 300 : 75}, dc[1] = {75};
+        int ra = tb < 0 ? 3 : 2;
+        if (tb >= 0)
+            da[1] = 29;
+        aglm_tensor a = tensor_random(ra, da + (3 - ra), 80 + tb), b = tensor_random(2, db, 90 + tb);
+        aglm_tensor c = tensor_random(1, dc, 95);
+        const aglm_tensor *ins[3] = {&a, &b, tb >= 0 ? &c : NULL};
+        size_t n_in = tb >= 0 ? 3 : 2;
+        aglm_tensor y[2];
+        for (int cb = 0; cb < 2; cb++) {
+            aglm_node *node;
+            const int is_const[3] = {0, cb, 0};
+            aglm_graph *g = op_graph(tb < 0 ? "MatMul" : "Gemm", 17, n_in, ins, is_const, 1, &node);
+            if (tb >= 0)
+                assert_int_equal(aglm_node_set_int(node, "transB", tb), AGLM_OK);
+            run_op(f, g, n_in, ins, is_const, 1, &y[cb]);
+        }
+        aglm_tensor want = tb < 0 ? matmul_ref(&a, &b) : gemm_ref(&a, &b, &c, 0, tb, 1.0, 1.0);
+        assert_close(&y[1], &want, 1e-4, 1e-4);
+        assert_int_equal(aglm_tensor_numel(&y[0]), aglm_tensor_numel(&y[1]));
+        assert_memory_equal(y[0].data, y[1].data, (size_t)aglm_tensor_numel(&y[1]) * sizeof(float));
+        aglm_tensor_free(&y[0]);
+        aglm_tensor_free(&y[1]);
+        aglm_tensor_free(&want);
+        aglm_tensor_free(&a);
+        aglm_tensor_free(&b);
+        aglm_tensor_free(&c);
+    }
+}
+
 /* Defaults: alpha = beta = 1, no transposes; a small case by hand. */
 static void test_gemm_by_hand(void **state)
 {
@@ -282,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_matmul_mismatch),
         cmocka_unit_test(test_gemm),
         cmocka_unit_test(test_gemm_by_hand),
+        cmocka_unit_test(test_const_b),
         cmocka_unit_test(test_softmax_opsets),
         cmocka_unit_test(test_softmax_large_values),
     };

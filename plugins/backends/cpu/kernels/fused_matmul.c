@@ -86,6 +86,33 @@ static aglm_status k_fused_matmul(const cpu_kctx *k, size_t n_in, const aglm_ten
     return AGLM_OK;
 }
 
+/* The MatMul / Gemm kernel's prepare (a constant B packed once) serves this node too: its
+ * k->prepared reaches that kernel through base->run above, and both read transB alike. */
+static const cpu_prep *base_prep(void)
+{
+    return cpu_kernel_prep(cpu_kernel_find("MatMul", ""));
+}
+
+static aglm_status fused_matmul_prepare(const cpu_kctx *k, size_t n_in,
+                                        const aglm_tensor *const *consts, void **state)
+{
+    const cpu_prep *p = base_prep();
+    *state = NULL;
+    return p ? p->prepare(k, n_in, consts, state) : AGLM_OK;
+}
+
+static void fused_matmul_release(void *state)
+{
+    const cpu_prep *p = base_prep();
+    if (p)
+        p->release(state);
+}
+
+const cpu_prep cpu_aglm_matmul_preps[] = {
+    {k_fused_matmul, fused_matmul_prepare, fused_matmul_release},
+    {NULL, NULL, NULL},
+};
+
 const cpu_kernel cpu_aglm_matmul_kernels[] = {
     {"FusedMatMul", 2, 4, 1, CPU_DT(AGLM_F32), k_fused_matmul},
     {NULL, 0, 0, 0, 0, NULL},

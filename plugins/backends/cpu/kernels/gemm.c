@@ -169,9 +169,29 @@ static void portable_kernel(int64_t kc, const float *restrict a, const float *re
 const cpu_gemm_kernel cpu_gemm_portable = {"portable", MR, NR, 64, 256, 256, portable_kernel,
                                              NULL};
 
-/* C[i0 .. i0+mc) x [j0 .. j0+nc). */
-static void gemm_tile(const cpu_gemm_kernel *kn, const cpu_gemm_args *g, int64_t i0, int64_t mc,
-                      int64_t j0, int64_t nc, float *scratch)
+size_t cpu_gemm_packed_b_floats(const cpu_gemm_kernel *kn, int64_t k, int64_t n)
+{
+    return (size_t)(k * round_up(n, kn->nr));
+}
+
+void cpu_gemm_pack_b(const cpu_gemm_kernel *kn, const cpu_gemm_args *g, float *dst)
+{
+    int64_t np = round_up(g->n, kn->nr);
+    for (int64_t p0 = 0; p0 < g->k; p0 += kn->kc)
+        pack_b(g, kn->nr, p0, min64(kn->kc, g->k - p0), 0, g->n, dst + p0 * np);
+}
+
+/* The packed B usable for this tile, or NULL: packed for another path's kernel (the SIMD
+ * setting changed since), or a tile not starting on a panel boundary, gets packed per call. */
+static const float *packed_for_tile(const cpu_gemm_kernel *kn, const cpu_gemm_packed *pb,
+                                    int64_t j0)
+{
+    return pb && pb->b && pb->kn == kn && j0 % kn->nr == 0 ? pb->b : NULL;
+}
+
+/* C[i0 .. i0+mc) x [j0 .. j0+nc); pb, when usable, holds op(B) already packed. */
+static void gemm_tile(const cpu_gemm_kernel *kn, const cpu_gemm_args *g, const cpu_gemm_packed *pb,
+                      int64_t i0, int64_t mc, int64_t j0, int64_t nc, float *scratch)
 {
     if (g->k == 0) {
         /* An empty sum: C = beta * C, and beta == 0 must not read C. */
@@ -181,12 +201,17 @@ static void gemm_tile(const cpu_gemm_kernel *kn, const cpu_gemm_args *g, int64_t
         return;
     }
     float *ap = scratch;
-    float *bp = scratch + a_floats(kn, g->m, g->k);
+    float *bbuf = scratch + a_floats(kn, g->m, g->k);
+    const float *bp = bbuf, *pre = packed_for_tile(kn, pb, j0);
+    int64_t np = round_up(g->n, kn->nr);
     cpu_gemm_out o = {.ldc = g->ldc, .alpha = g->alpha, .beta = g->beta};
     for (int64_t p0 = 0; p0 < g->k; p0 += kn->kc) {
         int64_t kc = min64(kn->kc, g->k - p0);
         pack_a(g, kn->mr, i0, mc, p0, kc, ap);
-        pack_b(g, kn->nr, p0, kc, j0, nc, bp);
+        if (pre)
+            bp = pre + p0 * np + j0 * kc;
+        else
+            pack_b(g, kn->nr, p0, kc, j0, nc, bbuf);
         o.first = p0 == 0;
         for (int64_t jr = 0; jr < nc; jr += kn->nr) {
             o.cols = (int)min64(kn->nr, nc - jr);
@@ -203,6 +228,7 @@ static void gemm_tile(const cpu_gemm_kernel *kn, const cpu_gemm_args *g, int64_t
 typedef struct tiling {
     const cpu_gemm_kernel *kn;
     const cpu_gemm_args *g;
+    const cpu_gemm_packed *pb; /* NULL: B packed per tile */
     int64_t mb, nb;       /* tile size */
     int64_t tiles_n;      /* tiles per row of tiles */
     float *scratch;       /* per worker */
@@ -216,8 +242,8 @@ static void tile_range(void *ctx, size_t begin, size_t end, int worker)
     for (size_t idx = begin; idx < end; idx++) {
         int64_t ti = (int64_t)idx / t->tiles_n, tj = (int64_t)idx % t->tiles_n;
         int64_t i0 = ti * t->mb, j0 = tj * t->nb;
-        gemm_tile(t->kn, t->g, i0, min64(t->mb, t->g->m - i0), j0, min64(t->nb, t->g->n - j0),
-                  scratch);
+        gemm_tile(t->kn, t->g, t->pb, i0, min64(t->mb, t->g->m - i0), j0,
+                  min64(t->nb, t->g->n - j0), scratch);
     }
 }
 
@@ -242,18 +268,28 @@ static void plan(tiling *t, const cpu_gemm_kernel *kn, const cpu_gemm_args *g, i
     t->tiles_n = (g->n + t->nb - 1) / t->nb;
 }
 
-void cpu_sgemm_serial(const cpu_gemm_args *g, float *scratch)
+void cpu_sgemm_serial_packed(const cpu_gemm_args *g, const cpu_gemm_packed *pb, float *scratch)
 {
     if (g->m <= 0 || g->n <= 0)
         return;
     const cpu_gemm_kernel *kn = cpu_gemm_kernel_for(cpu_simd_active());
     for (int64_t i0 = 0; i0 < g->m; i0 += kn->mc)
         for (int64_t j0 = 0; j0 < g->n; j0 += kn->nc)
-            gemm_tile(kn, g, i0, min64(kn->mc, g->m - i0), j0, min64(kn->nc, g->n - j0),
+            gemm_tile(kn, g, pb, i0, min64(kn->mc, g->m - i0), j0, min64(kn->nc, g->n - j0),
                       scratch);
 }
 
+void cpu_sgemm_serial(const cpu_gemm_args *g, float *scratch)
+{
+    cpu_sgemm_serial_packed(g, NULL, scratch);
+}
+
 aglm_status cpu_sgemm(cpu_pool *pool, const cpu_gemm_args *g)
+{
+    return cpu_sgemm_packed(pool, g, NULL);
+}
+
+aglm_status cpu_sgemm_packed(cpu_pool *pool, const cpu_gemm_args *g, const cpu_gemm_packed *pb)
 {
     if (g->m <= 0 || g->n <= 0 || cpu_sgemv(pool, g))
         return AGLM_OK;
@@ -263,6 +299,7 @@ aglm_status cpu_sgemm(cpu_pool *pool, const cpu_gemm_args *g)
         threads = 1;
     tiling t;
     plan(&t, cpu_gemm_kernel_for(cpu_simd_active()), g, threads);
+    t.pb = pb;
     t.scratch_floats = round_up((int64_t)scratch_for(t.kn, g->m, g->n, g->k), 16);
     t.scratch = cpu_alloc_floats(t.scratch_floats * (size_t)threads);
     if (!t.scratch)

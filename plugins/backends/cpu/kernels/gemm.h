@@ -23,6 +23,23 @@ typedef struct cpu_gemm_args {
     int64_t ldc;
 } cpu_gemm_args;
 
+/* op(B) packed once ahead of the multiplies that share it (a constant weight): the panels the
+ * driver would otherwise copy per call, laid out for one micro-kernel. Kept apart from
+ * cpu_gemm_args, whose positional initialisers (rnn.c) must not grow. */
+struct cpu_gemm_kernel;
+typedef struct cpu_gemm_packed {
+    const float *b;                   /* cpu_gemm_packed_b_floats() floats, from cpu_gemm_pack_b */
+    const struct cpu_gemm_kernel *kn; /* the layout's kernel: ignored unless still the active one */
+} cpu_gemm_packed;
+
+/* Floats op(B) of k x n takes packed for kernel kn: k * n rounded up to kn's panel width. */
+size_t cpu_gemm_packed_b_floats(const struct cpu_gemm_kernel *kn, int64_t k, int64_t n);
+
+/* Packs op(B) of g (b, ldb, trans_b, k, n; the rest is unread) for kn into dst (64-byte
+ * aligned, cpu_gemm_packed_b_floats() floats): K block by K block, each block's nr-wide panels
+ * side by side, so the tile at (p0, j0) starts at dst + p0 * round_up(n, nr) + j0 * kc. */
+void cpu_gemm_pack_b(const struct cpu_gemm_kernel *kn, const cpu_gemm_args *g, float *dst);
+
 /* Floats of scratch one single-threaded multiply of this size needs, on any SIMD path. */
 size_t cpu_gemm_scratch_floats(int64_t m, int64_t n, int64_t k);
 
@@ -30,12 +47,20 @@ size_t cpu_gemm_scratch_floats(int64_t m, int64_t n, int64_t k);
  * aligned): for callers that already run one multiply per worker (batches, groups). */
 void cpu_sgemm_serial(const cpu_gemm_args *g, float *scratch);
 
+/* cpu_sgemm_serial reading op(B) from pb where pb is non-NULL and packed for the active path
+ * (g->b is then unread); otherwise the same as cpu_sgemm_serial. */
+void cpu_sgemm_serial_packed(const cpu_gemm_args *g, const cpu_gemm_packed *pb, float *scratch);
+
 /* The one-row case (m == 1, k > 0) straight from A and B, with no packing (kernels/gemv.c):
  * 1 when it ran, 0 when g is not that case. cpu_sgemm tries it first. */
 int cpu_sgemv(cpu_pool *pool, const cpu_gemm_args *g);
 
 /* Spread over the pool's threads; allocates its own scratch (AGLM_ERR_NOMEM if it cannot). */
 aglm_status cpu_sgemm(cpu_pool *pool, const cpu_gemm_args *g);
+
+/* cpu_sgemm with op(B) pre-packed as for cpu_sgemm_serial_packed (pb may be NULL). The one-row
+ * case still reads g->b, so g->b must stay valid. */
+aglm_status cpu_sgemm_packed(cpu_pool *pool, const cpu_gemm_args *g, const cpu_gemm_packed *pb);
 
 /* 64-byte aligned float buffer of n floats (NULL on failure); free with free(). */
 float *cpu_alloc_floats(size_t n);

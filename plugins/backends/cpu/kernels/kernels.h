@@ -73,6 +73,8 @@ const cpu_prep *cpu_kernel_prep(const cpu_kernel *k);
 /* Prepare tables (kernels/table.c lists them), each ending with an entry whose run is NULL. */
 extern const cpu_prep cpu_conv_preps[];
 extern const cpu_prep cpu_fused_conv_preps[];
+extern const cpu_prep cpu_matmul_preps[];
+extern const cpu_prep cpu_aglm_matmul_preps[];
 
 /* Family tables, each ending with an entry whose op is NULL. */
 extern const cpu_kernel cpu_elementwise_kernels[];

@@ -1,7 +1,8 @@
 /* MatMul (N-D, NumPy semantics: 1-D operands promoted then squeezed, batch dims broadcast) and
  * Gemm (2-D, transA/transB, alpha, beta, C broadcast to the result).
  *
- * f32 runs on the packed GEMM of gemm.c; f16 and bf16 are widened to f32, run there and rounded
+ * f32 runs on the packed GEMM of gemm.c, a constant 2-D B packed once at compile time
+ * (matmul_prepare, shared with aglm.FusedMatMul); f16 and bf16 are widened to f32, run there and rounded
  * back; f64 and the integer dtypes run on cpu_wgemm (double, or wrapping 64-bit integers). */
 #include <math.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "dispatch.h"
 #include "gemm.h"
+#include "gemm_kernel.h"
 #include "kernels.h"
 
 #define LINALG_DTYPES                                                                          \
@@ -66,6 +68,65 @@ static aglm_status wide_multiply(const cpu_kctx *k, cpu_wgemm_args *w, const agl
     free(sb);
     free(sc);
     return AGLM_OK;
+}
+
+/* ---- Constant B, packed once ------------------------------------------------------------ */
+
+/* A constant 2-D f32 B (a weight) packed at compile time, so every run skips the copy. */
+typedef struct mm_packed {
+    const void *src;      /* the constant's data, to tell it is still the B that runs */
+    int64_t rows, cols;   /* its dims */
+    int trans;            /* packed as its transpose (Gemm's transB) */
+    float *data;
+    cpu_gemm_packed pb;
+} mm_packed;
+
+/* Gemm's transB; MatMul has none (FusedMatMul takes Gemm's attributes). */
+static int node_trans_b(const aglm_node *n)
+{
+    return strcmp(aglm_node_op(n), "MatMul") != 0 && aglm_node_get_int(n, "transB", 0) != 0;
+}
+
+static aglm_status matmul_prepare(const cpu_kctx *k, size_t n_in,
+                                  const aglm_tensor *const *consts, void **state)
+{
+    *state = NULL;
+    const aglm_tensor *b = n_in > 1 ? consts[1] : NULL;
+    if (!b || b->dtype != AGLM_F32 || b->rank != 2 || b->dims[0] == 0 || b->dims[1] == 0)
+        return AGLM_OK; /* not a constant f32 matrix: packed per call */
+    int tb = node_trans_b(k->node);
+    const cpu_gemm_kernel *kn = cpu_gemm_kernel_for(cpu_simd_active());
+    cpu_gemm_args g = {.trans_b = tb, .k = tb ? b->dims[1] : b->dims[0],
+                       .n = tb ? b->dims[0] : b->dims[1], .b = b->data, .ldb = b->dims[1]};
+    mm_packed *p = calloc(1, sizeof *p);
+    float *data = p ? cpu_alloc_floats(cpu_gemm_packed_b_floats(kn, g.k, g.n)) : NULL;
+    if (!data) {
+        free(p);
+        return aglm_error(AGLM_ERR_NOMEM, "out of memory packing the constant B [%lld,%lld]",
+                          (long long)b->dims[0], (long long)b->dims[1]);
+    }
+    cpu_gemm_pack_b(kn, &g, data);
+    *p = (mm_packed){b->data, b->dims[0], b->dims[1], tb, data, {data, kn}};
+    *state = p;
+    return AGLM_OK;
+}
+
+static void matmul_release(void *state)
+{
+    mm_packed *p = state;
+    free(p->data);
+    free(p);
+}
+
+/* The packed B of this node when b is the very constant it was packed from (same data, dims
+ * and transpose), else NULL. */
+static const cpu_gemm_packed *packed_for(const cpu_kctx *k, const aglm_tensor *b, int trans)
+{
+    const mm_packed *p = k->prepared;
+    if (!p || b->dtype != AGLM_F32 || b->data != p->src || b->rank != 2 || b->dims[0] != p->rows ||
+        b->dims[1] != p->cols || trans != p->trans)
+        return NULL;
+    return &p->pb;
 }
 
 /* ---- MatMul ------------------------------------------------------------------------------ */
@@ -134,6 +195,7 @@ static void batch_offsets(int r, const int64_t *d, int R, const int64_t *out, in
 
 typedef struct batch_job {
     cpu_gemm_args proto;  /* m, n, k, strides; a, b, c set per batch */
+    const cpu_gemm_packed *pb; /* B packed once for all batches, or NULL */
     const float *a, *b;
     float *c;
     const int64_t *a_off, *b_off; /* element offsets per batch */
@@ -150,18 +212,19 @@ static void batch_range(void *ctx, size_t begin, size_t end, int worker)
         g.a = j->a + j->a_off[i];
         g.b = j->b + j->b_off[i];
         g.c = j->c + (int64_t)i * j->c_stride;
-        cpu_sgemm_serial(&g, j->scratch + (size_t)worker * j->scratch_floats);
+        cpu_sgemm_serial_packed(&g, j->pb, j->scratch + (size_t)worker * j->scratch_floats);
     }
 }
 
-/* c = a x b in f32 for every batch; offs holds A's batch offsets, then B's. */
+/* c = a x b in f32 for every batch; offs holds A's batch offsets, then B's. pb: B (2-D, so
+ * shared by every batch) packed, or NULL. */
 static aglm_status matmul_f32(const cpu_kctx *k, const mm_shape *s, const int64_t *offs,
-                              const float *a, const float *b, float *c)
+                              const float *a, const float *b, const cpu_gemm_packed *pb, float *c)
 {
     int64_t m = s->m, n = s->n, ka = s->k, batches = s->batches;
     cpu_gemm_args g = {.m = m, .n = n, .k = ka, .alpha = 1.0f, .lda = ka, .ldb = n,
                        .beta = 0.0f, .ldc = n};
-    batch_job job = {g, a, b, c, offs, offs + batches, m * n, NULL, 0};
+    batch_job job = {g, pb, a, b, c, offs, offs + batches, m * n, NULL, 0};
     int threads = cpu_pool_threads(k->pool);
     if (batches >= 2 * (int64_t)threads) {
         /* Many matrices: one whole multiply per worker beats splitting each one. */
@@ -178,7 +241,7 @@ static aglm_status matmul_f32(const cpu_kctx *k, const mm_shape *s, const int64_
         g.a = a + job.a_off[i];
         g.b = b + job.b_off[i];
         g.c = c + i * job.c_stride;
-        st = cpu_sgemm(k->pool, &g);
+        st = cpu_sgemm_packed(k->pool, &g, pb);
     }
     return st;
 }
@@ -195,7 +258,7 @@ static aglm_status matmul_half(const cpu_kctx *k, const mm_shape *s, const int64
         return aglm_error_wrap(AGLM_ERR_NOMEM, "widening MatMul operands to f32");
     }
     float *y = cpu_alloc_floats((size_t)aglm_tensor_numel(out));
-    aglm_status st = y ? matmul_f32(k, s, offs, fa, fb, y) : oom(s->m, s->n, s->k);
+    aglm_status st = y ? matmul_f32(k, s, offs, fa, fb, NULL, y) : oom(s->m, s->n, s->k);
     if (st == AGLM_OK)
         cpu_f32_store(out, y);
     free(y);
@@ -228,7 +291,7 @@ static aglm_status k_matmul(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
     batch_offsets(ra, a->dims, s.batch_rank, s.dims, s.batches, s.m * s.k, offs);
     batch_offsets(rb, b->dims, s.batch_rank, s.dims, s.batches, s.k * s.n, offs + s.batches);
     if (a->dtype == AGLM_F32) {
-        st = matmul_f32(k, &s, offs, a->data, b->data, out[0].data);
+        st = matmul_f32(k, &s, offs, a->data, b->data, packed_for(k, b, 0), out[0].data);
     } else if (is_half(a->dtype)) {
         st = matmul_half(k, &s, offs, a, b, &out[0]);
     } else {
@@ -271,7 +334,7 @@ static aglm_status gemm_f32(const cpu_kctx *k, const gemm_op *op, const aglm_ten
                        .k = op->k, .alpha = (float)op->alpha, .a = a, .lda = at->dims[1],
                        .b = b, .ldb = bt->dims[1], .beta = c ? (float)op->beta : 0.0f, .c = y,
                        .ldc = op->n};
-    return cpu_sgemm(k->pool, &g);
+    return cpu_sgemm_packed(k->pool, &g, packed_for(k, bt, op->tb));
 }
 
 static aglm_status gemm_half(const cpu_kctx *k, const gemm_op *op, const aglm_tensor *a,
@@ -404,4 +467,10 @@ const cpu_kernel cpu_matmul_kernels[] = {
     {"MatMul", 2, 2, 1, LINALG_DTYPES, k_matmul},
     {"Gemm", 2, 3, 1, LINALG_DTYPES, k_gemm},
     {NULL, 0, 0, 0, 0, NULL},
+};
+
+const cpu_prep cpu_matmul_preps[] = {
+    {k_matmul, matmul_prepare, matmul_release},
+    {k_gemm, matmul_prepare, matmul_release},
+    {NULL, NULL, NULL},
 };

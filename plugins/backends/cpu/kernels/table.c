@@ -50,6 +50,8 @@ const cpu_kernel *cpu_kernel_find(const char *op, const char *domain)
 static const cpu_prep *const prep_tables[] = {
     cpu_conv_preps,
     cpu_fused_conv_preps,
+    cpu_matmul_preps,
+    cpu_aglm_matmul_preps,
 };
 
 const cpu_prep *cpu_kernel_prep(const cpu_kernel *k)
