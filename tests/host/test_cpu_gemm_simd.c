@@ -424,7 +424,7 @@ static aglm_graph *node_graph(const char *op, const char *domain, size_t n_in,
     for (size_t i = 0; i < n_in; i++) {
         if (!ins[i])
             continue;
-        char name[8];
+        char name[32];
         snprintf(name, sizeof name, "x%zu", i);
         if (i == 1 && const_b) {
             in_vals[i] = aglm_graph_add_initializer(g, name, ins[i]);
