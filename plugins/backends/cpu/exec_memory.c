@@ -73,27 +73,19 @@ static const char *const nozero_ops[] = {
     "Conv", "FusedConv", "MatMul", "Gemm", "FusedMatMul", "Concat", "Transpose", "Resize",
 };
 
-static int is_nozero_op(const aglm_node *n)
+/* 1 when node n's op is one of list[0, count): ONNX ops, and with `aglm` the extension ops too. */
+static int op_listed(const aglm_node *n, const char *const *list, size_t count, int aglm)
 {
     const char *d = aglm_node_domain(n);
-    if (d && d[0] && strcmp(d, "ai.onnx") != 0 && strcmp(d, "aglm") != 0)
+    if (d && d[0] && strcmp(d, "ai.onnx") != 0 && !(aglm && strcmp(d, "aglm") == 0))
         return 0;
-    for (size_t i = 0; i < sizeof nozero_ops / sizeof nozero_ops[0]; i++)
-        if (strcmp(aglm_node_op(n), nozero_ops[i]) == 0)
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(aglm_node_op(n), list[i]) == 0)
             return 1;
     return 0;
 }
 
-static int is_inplace_op(const aglm_node *n)
-{
-    const char *d = aglm_node_domain(n);
-    if (d && d[0] && strcmp(d, "ai.onnx") != 0)
-        return 0;
-    for (size_t i = 0; i < sizeof inplace_ops / sizeof inplace_ops[0]; i++)
-        if (strcmp(aglm_node_op(n), inplace_ops[i]) == 0)
-            return 1;
-    return 0;
-}
+#define LISTED(n, list, aglm) op_listed(n, list, sizeof list / sizeof list[0], aglm)
 
 /* ---- setup ----------------------------------------------------------------------------- */
 
@@ -127,8 +119,8 @@ aglm_status exec_memory_new(const cpu_exec *x, exec_memory **out)
      * would look like a started output. Its outputs stay on the heap. */
     for (size_t s = 0; s < x->n_steps; s++) {
         const step *st = &x->steps[s];
-        m->ew[s] = st->n_out == 1 && is_inplace_op(st->node);
-        m->nozero[s] = st->n_out == 1 && (m->ew[s] || is_nozero_op(st->node));
+        m->ew[s] = st->n_out == 1 && LISTED(st->node, inplace_ops, 0);
+        m->nozero[s] = st->n_out == 1 && (m->ew[s] || LISTED(st->node, nozero_ops, 1));
         for (size_t i = 0; st->n_subs && i < st->n_out; i++)
             if (st->out[i] >= 0)
                 m->first[st->out[i]] = m->last[st->out[i]] = -1;

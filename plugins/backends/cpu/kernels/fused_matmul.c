@@ -8,6 +8,7 @@
  * while each row is still in cache. */
 #include <string.h>
 
+#include "ew_simd.h"
 #include "fused_act.h"
 
 typedef struct epi_job {
@@ -23,7 +24,7 @@ static void epi_rows(void *ctx, size_t begin, size_t end, int worker)
     const epi_job *j = ctx;
     for (size_t r = begin; r < end; r++) {
         float *row = j->y + (int64_t)r * j->n;
-        if (j->bias)
+        if (j->bias && !cpu_ew_binary_f32(CPU_EW_ADD, j->n, row, 1, j->bias, 1, row))
             for (int64_t i = 0; i < j->n; i++)
                 row[i] += j->bias[i];
     }
