@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Set-up, build and the two everyday commands.
 #
-#   ./aglm.sh run  [key=value ...]   install what is missing, build, run scripts/cpu_fp32.lua
+#   ./aglm.sh run  [key=value ...]   install what is missing, build the host and plugins, run
+#                                    scripts/cpu_fp32.lua
 #   ./aglm.sh test [ctest args ...]  install what is missing, build, run the test suite (ctest)
-#   ./aglm.sh build                  install what is missing and build
+#   ./aglm.sh build                  install what is missing and build everything
 #
 # Environment: BUILD_DIR (default build), CC (gcc or clang), AGLM_SANITIZE (address,undefined or
 # thread), AGLM_WERROR (ON in CI), JOBS (default: number of cores).
@@ -28,11 +29,14 @@ need_packages() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }
 
+# build [TARGET ...]: configure, then build the targets named (default: everything, tests too).
 build() {
     need_packages
     cmake -S . -B "$BUILD_DIR" -DAGLM_WERROR="${AGLM_WERROR:-OFF}" \
         -DAGLM_SANITIZE="${AGLM_SANITIZE:-}" ${CMAKE_ARGS:-} >/dev/null
-    cmake --build "$BUILD_DIR" -j "$JOBS"
+    local targets=()
+    [ $# -eq 0 ] || targets=(--target "$@")
+    cmake --build "$BUILD_DIR" -j "$JOBS" "${targets[@]}"
 }
 
 cmd=${1:-help}
@@ -40,7 +44,8 @@ cmd=${1:-help}
 case "$cmd" in
     build) build ;;
     run)
-        build
+        # Only what the pipeline runs: the host (with libaglm) and every plugin, not the tests.
+        build aglm-host aglm_all_plugins
         exec "$BUILD_DIR/aglm-host" --pipeline scripts/cpu_fp32.lua -- "$@"
         ;;
     test)
@@ -48,7 +53,8 @@ case "$cmd" in
         ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" "$@"
         ;;
     *)
-        sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+        # the comment block at the top of this file
+        awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'
         [ "$cmd" = help ] || exit 2
         ;;
 esac

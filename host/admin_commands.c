@@ -16,7 +16,8 @@
 #include "lua_runtime.h"
 #include "lua_serve.h"
 
-typedef aglm_status (*handler)(const host_admin_context *ctx, const host_admin_request *req, host_admin_reply *r);
+typedef aglm_status (*handler)(const host_admin_context *ctx, const host_admin_request *req,
+                               host_admin_reply *r);
 
 /* ---- paths ---------------------------------------------------------------------------------- */
 
@@ -56,14 +57,17 @@ int host_admin_path_allowed(const host_admin_context *ctx, const char *path, cha
     if (ctx->config_lock)
         pthread_mutex_unlock(ctx->config_lock);
     if (!ok)
-        aglm_error(AGLM_ERR_STATE,
-                   "%s: outside the plugin directories (set [admin] allow_any_path = true to allow it)", path);
+        aglm_error(
+            AGLM_ERR_STATE,
+            "%s: outside the plugin directories (set [admin] allow_any_path = true to allow it)",
+            path);
     return ok;
 }
 
 /* ---- commands ------------------------------------------------------------------------------- */
 
-static aglm_status cmd_help(const host_admin_context *ctx, const host_admin_request *req, host_admin_reply *r)
+static aglm_status cmd_help(const host_admin_context *ctx, const host_admin_request *req,
+                            host_admin_reply *r)
 {
     (void)ctx;
     if (req->npos == 1) {
@@ -79,7 +83,8 @@ static aglm_status cmd_help(const host_admin_context *ctx, const host_admin_requ
     return AGLM_OK;
 }
 
-static aglm_status cmd_plugins(const host_admin_context *ctx, const host_admin_request *req, host_admin_reply *r)
+static aglm_status cmd_plugins(const host_admin_context *ctx, const host_admin_request *req,
+                               host_admin_reply *r)
 {
     (void)req;
     host_plugin_info *rows = NULL;
@@ -87,25 +92,20 @@ static aglm_status cmd_plugins(const host_admin_context *ctx, const host_admin_r
     aglm_status st = host_registry_list(ctx->reg, &rows, &n);
     if (st != AGLM_OK)
         return st;
-    int wn = 4, wk = 4, wv = 7, ws = 5;
-    for (size_t i = 0; i < n; i++) {
-        int l;
-        if ((l = (int)strlen(rows[i].name)) > wn) wn = l;
-        if ((l = (int)strlen(aglm_plugin_kind_name(rows[i].kind))) > wk) wk = l;
-        if ((l = (int)strlen(rows[i].version)) > wv) wv = l;
-        if ((l = (int)strlen(host_plugin_state_name(rows[i].state))) > ws) ws = l;
-    }
-    host_admin_reply_line(r, "%-*s  %-*s  %-*s  %-*s  %4s  %3s  %s", wn, "NAME", wk, "KIND", wv, "VERSION", ws,
-                          "STATE", "REFS", "GEN", "FILE");
+    host_plugin_widths w = host_plugin_list_widths(rows, n);
+    host_admin_reply_line(r, "%-*s  %-*s  %-*s  %-*s  %4s  %3s  %s", w.name, "NAME", w.kind, "KIND",
+                          w.version, "VERSION", w.state, "STATE", "REFS", "GEN", "FILE");
     for (size_t i = 0; i < n; i++)
-        host_admin_reply_line(r, "%-*s  %-*s  %-*s  %-*s  %4ld  %3u  %s", wn, rows[i].name, wk,
-                              aglm_plugin_kind_name(rows[i].kind), wv, rows[i].version, ws,
-                              host_plugin_state_name(rows[i].state), rows[i].refs, rows[i].generation, rows[i].file);
+        host_admin_reply_line(r, "%-*s  %-*s  %-*s  %-*s  %4ld  %3u  %s", w.name, rows[i].name,
+                              w.kind, aglm_plugin_kind_name(rows[i].kind), w.version,
+                              rows[i].version, w.state, host_plugin_state_name(rows[i].state),
+                              rows[i].refs, rows[i].generation, rows[i].file);
     free(rows);
     return AGLM_OK;
 }
 
-static aglm_status cmd_load(const host_admin_context *ctx, const host_admin_request *req, host_admin_reply *r)
+static aglm_status cmd_load(const host_admin_context *ctx, const host_admin_request *req,
+                            host_admin_reply *r)
 {
     char real[PATH_MAX], name[64] = "";
     if (!host_admin_path_allowed(ctx, req->pos[0], real))
@@ -114,35 +114,40 @@ static aglm_status cmd_load(const host_admin_context *ctx, const host_admin_requ
     if (st != AGLM_OK)
         return st;
     aglm_plugin_ref *ref = host_registry_acquire(ctx->reg, name, 0);
-    host_admin_reply_line(r, "loaded %s: generation %u from %s", name, ref ? host_ref_generation(ref) : 0, real);
+    host_admin_reply_line(r, "loaded %s: generation %u from %s", name,
+                          ref ? host_ref_generation(ref) : 0, real);
     host_registry_release(ref);
     return AGLM_OK;
 }
 
-static aglm_status cmd_unload(const host_admin_context *ctx, const host_admin_request *req, host_admin_reply *r)
+static aglm_status cmd_unload(const host_admin_context *ctx, const host_admin_request *req,
+                              host_admin_reply *r)
 {
     int deferred = 0;
     aglm_status st = host_registry_unload(ctx->reg, req->pos[0], &deferred);
     if (st != AGLM_OK)
         return st;
     if (deferred)
-        host_admin_reply_line(r, "unloaded %s: draining until its last reference goes", req->pos[0]);
+        host_admin_reply_line(r, "unloaded %s: draining until its last reference goes",
+                              req->pos[0]);
     else
         host_admin_reply_line(r, "unloaded %s", req->pos[0]);
     return AGLM_OK;
 }
 
-static void follow_failed(void *ctx, const char *model, const char *backend, unsigned generation, aglm_status st,
-                          const char *error)
+static void follow_failed(void *ctx, const char *model, const char *backend, unsigned generation,
+                          aglm_status st, const char *error)
 {
     (void)generation;
     if (st != AGLM_OK)
-        host_admin_reply_line(ctx, "model %s: stays on its old version of %s: %s", model, backend, error);
+        host_admin_reply_line(ctx, "model %s: stays on its old version of %s: %s", model, backend,
+                              error);
 }
 
 /* After a backend's replace: where each served model compiled for it runs now. The follower
  * thread may have switched some already; host_served_follow does the rest now. */
-static void report_followers(const host_admin_context *ctx, const char *backend, host_admin_reply *r)
+static void report_followers(const host_admin_context *ctx, const char *backend,
+                             host_admin_reply *r)
 {
     host_served_follow(ctx->served, follow_failed, r);
     host_served_info *rows = NULL;
@@ -151,11 +156,13 @@ static void report_followers(const host_admin_context *ctx, const char *backend,
         return;
     for (size_t i = 0; i < n; i++)
         if (strcmp(rows[i].backend, backend) == 0)
-            host_admin_reply_line(r, "model %s: on %s generation %u", rows[i].name, backend, rows[i].generation);
+            host_admin_reply_line(r, "model %s: on %s generation %u", rows[i].name, backend,
+                                  rows[i].generation);
     free(rows);
 }
 
-static aglm_status cmd_replace(const host_admin_context *ctx, const host_admin_request *req, host_admin_reply *r)
+static aglm_status cmd_replace(const host_admin_context *ctx, const host_admin_request *req,
+                               host_admin_reply *r)
 {
     const char *name = req->pos[0];
     char real[PATH_MAX];
@@ -166,7 +173,8 @@ static aglm_status cmd_replace(const host_admin_context *ctx, const host_admin_r
         return st;
     aglm_plugin_ref *ref = host_registry_acquire(ctx->reg, name, 0);
     int backend = ref && host_ref_desc(ref)->kind == AGLM_KIND_BACKEND;
-    host_admin_reply_line(r, "replaced %s: generation %u", name, ref ? host_ref_generation(ref) : 0);
+    host_admin_reply_line(r, "replaced %s: generation %u", name,
+                          ref ? host_ref_generation(ref) : 0);
     host_registry_release(ref);
     /* served models follow now rather than at the follower's next look, so the reply says */
     if (backend && ctx->served)
@@ -174,7 +182,8 @@ static aglm_status cmd_replace(const host_admin_context *ctx, const host_admin_r
     return AGLM_OK;
 }
 
-static aglm_status cmd_models(const host_admin_context *ctx, const host_admin_request *req, host_admin_reply *r)
+static aglm_status cmd_models(const host_admin_context *ctx, const host_admin_request *req,
+                              host_admin_reply *r)
 {
     (void)req;
     host_served_info *rows = NULL;
@@ -184,10 +193,11 @@ static aglm_status cmd_models(const host_admin_context *ctx, const host_admin_re
     aglm_status st = host_served_list(ctx->served, &rows, &n);
     if (st != AGLM_OK)
         return st;
-    host_admin_reply_line(r, "%-20s  %-12s  %3s  %5s  %s", "MODEL", "BACKEND", "GEN", "LEVEL", "INPUTS");
+    host_admin_reply_line(r, "%-20s  %-12s  %3s  %5s  %s", "MODEL", "BACKEND", "GEN", "LEVEL",
+                          "INPUTS");
     for (size_t i = 0; i < n; i++)
-        host_admin_reply_line(r, "%-20s  %-12s  %3u  O%-4d  %s", rows[i].name, rows[i].backend, rows[i].generation,
-                              rows[i].level, rows[i].inputs);
+        host_admin_reply_line(r, "%-20s  %-12s  %3u  O%-4d  %s", rows[i].name, rows[i].backend,
+                              rows[i].generation, rows[i].level, rows[i].inputs);
     free(rows);
     return AGLM_OK;
 }
@@ -197,7 +207,8 @@ static void output_line(void *ctx, const char *name, const char *type, const cha
     host_admin_reply_line(ctx, "output %s: %s -> %s", name, type, path);
 }
 
-static aglm_status cmd_infer(const host_admin_context *ctx, const host_admin_request *req, host_admin_reply *r)
+static aglm_status cmd_infer(const host_admin_context *ctx, const host_admin_request *req,
+                             host_admin_reply *r)
 {
     if (!ctx->served)
         return aglm_error(AGLM_ERR_STATE, "this host serves no models");
@@ -205,7 +216,8 @@ static aglm_status cmd_infer(const host_admin_context *ctx, const host_admin_req
                                    host_admin_option(req, "outdir"), output_line, r);
 }
 
-static aglm_status cmd_recompile(const host_admin_context *ctx, const host_admin_request *req, host_admin_reply *r)
+static aglm_status cmd_recompile(const host_admin_context *ctx, const host_admin_request *req,
+                                 host_admin_reply *r)
 {
     if (!ctx->served)
         return aglm_error(AGLM_ERR_STATE, "this host serves no models");
@@ -214,11 +226,12 @@ static aglm_status cmd_recompile(const host_admin_context *ctx, const host_admin
     if (lv && level < 0)
         return aglm_error(AGLM_ERR_INVALID, "recompile: level '%.32s' is not O0, O1, O2 or O3", lv);
     host_served_info info;
-    aglm_status st = host_served_recompile(ctx->served, req->pos[0], host_admin_option(req, "backend"), level, &info);
+    aglm_status st = host_served_recompile(ctx->served, req->pos[0],
+                                           host_admin_option(req, "backend"), level, &info);
     if (st != AGLM_OK)
         return st;
-    host_admin_reply_line(r, "model %s: on %s generation %u at O%d", info.name, info.backend, info.generation,
-                          info.level);
+    host_admin_reply_line(r, "model %s: on %s generation %u at O%d", info.name, info.backend,
+                          info.generation, info.level);
     return AGLM_OK;
 }
 
@@ -227,7 +240,8 @@ static void capture(void *ctx, const char *text, size_t len)
     host_admin_reply_text(ctx, text, len);
 }
 
-static aglm_status cmd_run(const host_admin_context *ctx, const host_admin_request *req, host_admin_reply *r)
+static aglm_status cmd_run(const host_admin_context *ctx, const host_admin_request *req,
+                           host_admin_reply *r)
 {
     const char *script = req->pos[0];
     struct stat sb;
@@ -258,7 +272,8 @@ static aglm_status cmd_run(const host_admin_context *ctx, const host_admin_reque
     return st;
 }
 
-static aglm_status cmd_stats(const host_admin_context *ctx, const host_admin_request *req, host_admin_reply *r)
+static aglm_status cmd_stats(const host_admin_context *ctx, const host_admin_request *req,
+                             host_admin_reply *r)
 {
     (void)req;
     host_served_info *models = NULL;
@@ -267,12 +282,13 @@ static aglm_status cmd_stats(const host_admin_context *ctx, const host_admin_req
         return AGLM_ERR_NOMEM;
     for (size_t i = 0; i < nm; i++) {
         const host_served_info *m = &models[i];
-        host_admin_reply_line(r,
-                              "model %s requests=%llu errors=%llu p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f "
-                              "backend=%s generation=%u level=O%d compiles=%llu",
-                              m->name, (unsigned long long)m->requests, (unsigned long long)m->errors, m->p50_ms,
-                              m->p90_ms, m->p99_ms, m->max_ms, m->backend, m->generation, m->level,
-                              (unsigned long long)m->compiles);
+        host_admin_reply_line(
+            r,
+            "model %s requests=%llu errors=%llu p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f "
+            "backend=%s generation=%u level=O%d compiles=%llu",
+            m->name, (unsigned long long)m->requests, (unsigned long long)m->errors, m->p50_ms,
+            m->p90_ms, m->p99_ms, m->max_ms, m->backend, m->generation, m->level,
+            (unsigned long long)m->compiles);
     }
     free(models);
     host_plugin_info *rows = NULL;
@@ -288,24 +304,28 @@ static aglm_status cmd_stats(const host_admin_context *ctx, const host_admin_req
         if (rows[i].state == HOST_PLUGIN_STARTED &&
             host_registry_metrics(ctx->reg, rows[i].name, &mv, &nmv) == AGLM_OK) {
             for (size_t k = 0; k < nmv && len < sizeof metrics; k++)
-                len += (size_t)snprintf(metrics + len, sizeof metrics - len, " %s=%g", mv[k].name, mv[k].value);
+                len += (size_t)snprintf(metrics + len, sizeof metrics - len, " %s=%g", mv[k].name,
+                                        mv[k].value);
             host_metrics_free(mv, nmv);
         }
-        host_admin_reply_line(r, "plugin %s generation=%u state=%s refs=%ld%s", rows[i].name, rows[i].generation,
-                              host_plugin_state_name(rows[i].state), rows[i].refs, metrics);
+        host_admin_reply_line(r, "plugin %s generation=%u state=%s refs=%ld%s", rows[i].name,
+                              rows[i].generation, host_plugin_state_name(rows[i].state),
+                              rows[i].refs, metrics);
     }
     free(rows);
     return AGLM_OK;
 }
 
-static aglm_status cmd_log_level(const host_admin_context *ctx, const host_admin_request *req, host_admin_reply *r)
+static aglm_status cmd_log_level(const host_admin_context *ctx, const host_admin_request *req,
+                                 host_admin_reply *r)
 {
     (void)ctx;
     static const char *const names[] = {"error", "warn", "info", "debug", "trace"};
     if (req->npos == 1) {
         int level = host_log_parse_level(req->pos[0]);
         if (level < 0)
-            return aglm_error(AGLM_ERR_INVALID, "log-level: '%.32s' is not error, warn, info, debug or trace",
+            return aglm_error(AGLM_ERR_INVALID,
+                              "log-level: '%.32s' is not error, warn, info, debug or trace",
                               req->pos[0]);
         host_log_set_level((aglm_log_level)level);
         host_log(AGLM_LOG_INFO, NULL, "admin: log level set to %s", names[level]);
@@ -314,7 +334,8 @@ static aglm_status cmd_log_level(const host_admin_context *ctx, const host_admin
     return AGLM_OK;
 }
 
-static aglm_status cmd_shutdown(const host_admin_context *ctx, const host_admin_request *req, host_admin_reply *r)
+static aglm_status cmd_shutdown(const host_admin_context *ctx, const host_admin_request *req,
+                                host_admin_reply *r)
 {
     (void)req;
     if (!ctx->shutdown)
@@ -326,13 +347,22 @@ static aglm_status cmd_shutdown(const host_admin_context *ctx, const host_admin_
 }
 
 static const handler handlers[] = {
-    [HOST_ADMIN_HELP] = cmd_help,       [HOST_ADMIN_PLUGINS] = cmd_plugins,     [HOST_ADMIN_LOAD] = cmd_load,
-    [HOST_ADMIN_UNLOAD] = cmd_unload,   [HOST_ADMIN_REPLACE] = cmd_replace,     [HOST_ADMIN_MODELS] = cmd_models,
-    [HOST_ADMIN_INFER] = cmd_infer,     [HOST_ADMIN_RECOMPILE] = cmd_recompile, [HOST_ADMIN_RUN] = cmd_run,
-    [HOST_ADMIN_STATS] = cmd_stats,     [HOST_ADMIN_LOG_LEVEL] = cmd_log_level, [HOST_ADMIN_SHUTDOWN] = cmd_shutdown,
+    [HOST_ADMIN_HELP] = cmd_help,
+    [HOST_ADMIN_PLUGINS] = cmd_plugins,
+    [HOST_ADMIN_LOAD] = cmd_load,
+    [HOST_ADMIN_UNLOAD] = cmd_unload,
+    [HOST_ADMIN_REPLACE] = cmd_replace,
+    [HOST_ADMIN_MODELS] = cmd_models,
+    [HOST_ADMIN_INFER] = cmd_infer,
+    [HOST_ADMIN_RECOMPILE] = cmd_recompile,
+    [HOST_ADMIN_RUN] = cmd_run,
+    [HOST_ADMIN_STATS] = cmd_stats,
+    [HOST_ADMIN_LOG_LEVEL] = cmd_log_level,
+    [HOST_ADMIN_SHUTDOWN] = cmd_shutdown,
 };
 
-aglm_status host_admin_execute(const host_admin_context *ctx, const char *line, size_t len, host_admin_reply *r)
+aglm_status host_admin_execute(const host_admin_context *ctx, const char *line, size_t len,
+                               host_admin_reply *r)
 {
     static _Thread_local host_admin_request req; /* 4 KiB+; off the client thread's stack */
     aglm_clear_error();
@@ -341,7 +371,8 @@ aglm_status host_admin_execute(const host_admin_context *ctx, const char *line, 
         size_t mark = r->len;
         aglm_clear_error();
         st = handlers[req.cmd->op](ctx, &req, r);
-        if (st != AGLM_OK && r->len > mark && req.cmd->op != HOST_ADMIN_RUN && req.cmd->op != HOST_ADMIN_REPLACE) {
+        if (st != AGLM_OK && r->len > mark && req.cmd->op != HOST_ADMIN_RUN &&
+            req.cmd->op != HOST_ADMIN_REPLACE) {
             r->len = mark; /* a failed command's partial lines would only confuse */
             if (r->buf)
                 r->buf[mark] = '\0';

@@ -28,7 +28,8 @@ aglm_status host_admin_config_set_socket(host_admin_config *c, const char *path)
     if (!path || !*path)
         return aglm_error(AGLM_ERR_INVALID, "admin socket: empty path");
     if (strlen(path) >= sizeof c->socket)
-        return aglm_error(AGLM_ERR_INVALID, "admin socket '%s': longer than %zu bytes", path, sizeof c->socket - 1);
+        return aglm_error(AGLM_ERR_INVALID, "admin socket '%s': longer than %zu bytes", path,
+                          sizeof c->socket - 1);
     snprintf(c->socket, sizeof c->socket, "%s", path);
     return AGLM_OK;
 }
@@ -92,15 +93,18 @@ static int on_key(void *user, const char *section, const char *key, const char *
             return fail(a, key, value, "expected seconds from 1 to 86400");
         a->cfg->idle_timeout_s = (int)n;
     } else if (strcmp(key, "allow_any_path") == 0) {
-        if (!strcasecmp(value, "true") || !strcasecmp(value, "yes") || !strcasecmp(value, "on") || !strcmp(value, "1"))
+        if (!strcasecmp(value, "true") || !strcasecmp(value, "yes") || !strcasecmp(value, "on") ||
+            !strcmp(value, "1"))
             a->cfg->allow_any_path = 1;
-        else if (!strcasecmp(value, "false") || !strcasecmp(value, "no") || !strcasecmp(value, "off") ||
-                 !strcmp(value, "0"))
+        else if (!strcasecmp(value, "false") || !strcasecmp(value, "no") ||
+                 !strcasecmp(value, "off") || !strcmp(value, "0"))
             a->cfg->allow_any_path = 0;
         else
             return fail(a, key, value, "expected true or false");
     } else {
-        return fail(a, key, value, "unknown key (socket, allow_uids, max_clients, idle_timeout_s, allow_any_path)");
+        return fail(
+            a, key, value,
+            "unknown key (socket, allow_uids, max_clients, idle_timeout_s, allow_any_path)");
     }
     return 1;
 }

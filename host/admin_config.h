@@ -17,7 +17,7 @@
 #define HOST_ADMIN_MAX_UIDS 64
 
 typedef struct host_admin_config {
-    char socket[108];          /* sun_path; "" when none */
+    char socket[108]; /* sun_path; "" when none */
     uid_t allow_uids[HOST_ADMIN_MAX_UIDS];
     size_t num_allow_uids;
     int max_clients;

@@ -33,10 +33,10 @@ typedef enum host_admin_op {
 typedef struct host_admin_command {
     const char *name;
     host_admin_op op;
-    int min_pos, max_pos;            /* positional words after the name */
-    const char *const *keys;         /* allowed option keys; NULL: none; {"*"}: any */
-    const char *const *required;     /* keys that must be given, or NULL */
-    const char *usage;               /* "infer MODEL inputs=DIR outdir=DIR" */
+    int min_pos, max_pos;        /* positional words after the name */
+    const char *const *keys;     /* allowed option keys; NULL: none; {"*"}: any */
+    const char *const *required; /* keys that must be given, or NULL */
+    const char *usage;           /* "infer MODEL inputs=DIR outdir=DIR" */
     const char *summary;
 } host_admin_command;
 
@@ -47,9 +47,9 @@ extern const host_admin_command host_admin_commands[];
 typedef struct host_admin_request {
     const host_admin_command *cmd;
     int npos;
-    const char *pos[HOST_ADMIN_MAX_ARGS];      /* positional words (not the name) */
+    const char *pos[HOST_ADMIN_MAX_ARGS]; /* positional words (not the name) */
     int nopt;
-    const char *opt_key[HOST_ADMIN_MAX_ARGS];  /* key=value options, in order */
+    const char *opt_key[HOST_ADMIN_MAX_ARGS]; /* key=value options, in order */
     const char *opt_value[HOST_ADMIN_MAX_ARGS];
     char buf[HOST_ADMIN_LINE_MAX + HOST_ADMIN_MAX_ARGS + 2];
 } host_admin_request;

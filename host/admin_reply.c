@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin_commands.h"
+#include "admin_reply.h"
 
 static int reserve(host_admin_reply *r, size_t more)
 {

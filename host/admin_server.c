@@ -28,13 +28,13 @@ typedef struct client {
     int fd;
     unsigned long id;
     pthread_t thread;
-    int used;            /* under a->lock */
-    atomic_int done;     /* the thread has finished; join it */
+    int used;        /* under a->lock */
+    atomic_int done; /* the thread has finished; join it */
 } client;
 
 struct host_admin {
     host_admin_context ctx;
-    host_admin_config cfg;   /* copied: ctx.admin points here */
+    host_admin_config cfg; /* copied: ctx.admin points here */
     host_admin_socket sock;
     int stop_pipe[2];
     pthread_t acceptor;
@@ -65,7 +65,8 @@ static int send_all(host_admin *a, int fd, const char *buf, size_t len)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            struct pollfd p[2] = {{.fd = fd, .events = POLLOUT}, {.fd = a->stop_pipe[0], .events = POLLIN}};
+            struct pollfd p[2] = {{.fd = fd, .events = POLLOUT},
+                                  {.fd = a->stop_pipe[0], .events = POLLIN}};
             int got = poll(p, stop_seen ? 1 : 2, stop_seen ? 2000 : a->cfg.idle_timeout_s * 1000);
             if (got > 0 && !stop_seen && (p[1].revents & POLLIN)) {
                 stop_seen = 1;
@@ -91,7 +92,8 @@ static int serve_line(client *c, const char *line, size_t len)
     host_admin_execute(&c->a->ctx, line, len, &r);
     int ok = r.buf ? send_all(c->a, c->fd, r.buf, r.len) : 0;
     if (!ok)
-        host_log(AGLM_LOG_DEBUG, NULL, "admin: client %lu went away before its reply was sent", c->id);
+        host_log(AGLM_LOG_DEBUG, NULL, "admin: client %lu went away before its reply was sent",
+                 c->id);
     host_admin_reply_free(&r);
     return ok;
 }
@@ -116,13 +118,16 @@ static void *client_main(void *arg)
         }
         if (len >= LINE_BUF - 1) {
             char msg[96];
-            snprintf(msg, sizeof msg, "ERR line too long (more than %d bytes)\n", HOST_ADMIN_LINE_MAX);
+            snprintf(msg, sizeof msg, "ERR line too long (more than %d bytes)\n",
+                     HOST_ADMIN_LINE_MAX);
             send_line(a, c->fd, msg);
-            host_log(AGLM_LOG_WARN, NULL, "admin: client %lu sent a line over %d bytes; disconnected", c->id,
+            host_log(AGLM_LOG_WARN, NULL,
+                     "admin: client %lu sent a line over %d bytes; disconnected", c->id,
                      HOST_ADMIN_LINE_MAX);
             break;
         }
-        struct pollfd p[2] = {{.fd = c->fd, .events = POLLIN}, {.fd = a->stop_pipe[0], .events = POLLIN}};
+        struct pollfd p[2] = {{.fd = c->fd, .events = POLLIN},
+                              {.fd = a->stop_pipe[0], .events = POLLIN}};
         int n = poll(p, 2, a->cfg.idle_timeout_s * 1000);
         if (n < 0 && errno == EINTR)
             continue;
@@ -190,10 +195,11 @@ static void take_client(host_admin *a, int fd)
     uid_t uid = (uid_t)-1;
     if (!peer_allowed(a, fd, &uid)) {
         char msg[96];
-        snprintf(msg, sizeof msg, "ERR permission denied: uid %d may not use this socket\n", (int)uid);
-        send_line(a, fd, msg);
-        host_log(AGLM_LOG_WARN, NULL, "admin: refused a client of uid %d (not the host's, not in allow_uids)",
+        snprintf(msg, sizeof msg, "ERR permission denied: uid %d may not use this socket\n",
                  (int)uid);
+        send_line(a, fd, msg);
+        host_log(AGLM_LOG_WARN, NULL,
+                 "admin: refused a client of uid %d (not the host's, not in allow_uids)", (int)uid);
         close(fd);
         return;
     }
@@ -214,7 +220,8 @@ static void take_client(host_admin *a, int fd)
         char msg[64];
         snprintf(msg, sizeof msg, "ERR too many clients (at most %d)\n", a->max_clients);
         send_line(a, fd, msg);
-        host_log(AGLM_LOG_WARN, NULL, "admin: refused a client: %d already connected", a->max_clients);
+        host_log(AGLM_LOG_WARN, NULL, "admin: refused a client: %d already connected",
+                 a->max_clients);
         close(fd);
         return;
     }
@@ -235,7 +242,8 @@ static void *acceptor_main(void *arg)
 {
     host_admin *a = arg;
     for (;;) {
-        struct pollfd p[2] = {{.fd = a->sock.fd, .events = POLLIN}, {.fd = a->stop_pipe[0], .events = POLLIN}};
+        struct pollfd p[2] = {{.fd = a->sock.fd, .events = POLLIN},
+                              {.fd = a->stop_pipe[0], .events = POLLIN}};
         int n = poll(p, 2, 1000);
         if (n < 0 && errno != EINTR)
             break;
@@ -291,12 +299,13 @@ aglm_status host_admin_start(const host_admin_context *ctx, host_admin **out)
     if (err != 0) {
         pthread_mutex_destroy(&a->lock);
         host_admin_socket_close(&a->sock);
-        st = aglm_error(AGLM_ERR_INTERNAL, "admin: cannot start the accepting thread: %s", strerror(err));
+        st = aglm_error(AGLM_ERR_INTERNAL, "admin: cannot start the accepting thread: %s",
+                        strerror(err));
         goto fail;
     }
     if (strcmp(a->sock.real, a->sock.path) != 0)
-        host_log(AGLM_LOG_INFO, NULL, "admin socket %s (a link to %s: its folder is not private)", a->sock.path,
-                 a->sock.real);
+        host_log(AGLM_LOG_INFO, NULL, "admin socket %s (a link to %s: its folder is not private)",
+                 a->sock.path, a->sock.real);
     else
         host_log(AGLM_LOG_INFO, NULL, "admin socket %s", a->sock.path);
     *out = a;
@@ -319,7 +328,8 @@ void host_admin_stop(host_admin *a)
     if (!a)
         return;
     if (write(a->stop_pipe[1], "x", 1) != 1)
-        host_log(AGLM_LOG_ERROR, NULL, "admin: cannot signal the threads to stop: %s", strerror(errno));
+        host_log(AGLM_LOG_ERROR, NULL, "admin: cannot signal the threads to stop: %s",
+                 strerror(errno));
     pthread_join(a->acceptor, NULL);
     host_admin_socket_close(&a->sock);
     reap(a, 1);

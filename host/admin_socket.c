@@ -34,16 +34,22 @@ static aglm_status clear_stale(const char *path)
 {
     struct stat sb;
     if (lstat(path, &sb) != 0)
-        return errno == ENOENT ? AGLM_OK : aglm_error(AGLM_ERR_IO, "admin socket '%s': %s", path, strerror(errno));
+        return errno == ENOENT
+                   ? AGLM_OK
+                   : aglm_error(AGLM_ERR_IO, "admin socket '%s': %s", path, strerror(errno));
     if (sb.st_uid != geteuid())
-        return aglm_error(AGLM_ERR_EXISTS, "admin socket '%s': the path exists and belongs to uid %u", path,
+        return aglm_error(AGLM_ERR_EXISTS,
+                          "admin socket '%s': the path exists and belongs to uid %u", path,
                           (unsigned)sb.st_uid);
     if (!S_ISSOCK(sb.st_mode) && !S_ISLNK(sb.st_mode))
-        return aglm_error(AGLM_ERR_EXISTS, "admin socket '%s': the path exists and is not a socket", path);
+        return aglm_error(AGLM_ERR_EXISTS, "admin socket '%s': the path exists and is not a socket",
+                          path);
     if (someone_listens(path))
-        return aglm_error(AGLM_ERR_EXISTS, "admin socket '%s': another process listens on it", path);
+        return aglm_error(AGLM_ERR_EXISTS, "admin socket '%s': another process listens on it",
+                          path);
     if (unlink(path) != 0)
-        return aglm_error(AGLM_ERR_IO, "admin socket '%s': cannot remove the stale file: %s", path, strerror(errno));
+        return aglm_error(AGLM_ERR_IO, "admin socket '%s': cannot remove the stale file: %s", path,
+                          strerror(errno));
     return AGLM_OK;
 }
 
@@ -53,25 +59,32 @@ static aglm_status pick_dir(host_admin_socket *s, const char *dir, const char *b
 {
     struct stat sb;
     if (stat(dir, &sb) != 0)
-        return aglm_error(AGLM_ERR_NOT_FOUND, "admin socket '%s': folder '%s': %s", s->path, dir, strerror(errno));
+        return aglm_error(AGLM_ERR_NOT_FOUND, "admin socket '%s': folder '%s': %s", s->path, dir,
+                          strerror(errno));
     if (!S_ISDIR(sb.st_mode))
-        return aglm_error(AGLM_ERR_INVALID, "admin socket '%s': '%s' is not a folder", s->path, dir);
+        return aglm_error(AGLM_ERR_INVALID, "admin socket '%s': '%s' is not a folder", s->path,
+                          dir);
     if (is_private_dir(&sb)) {
         snprintf(s->real, sizeof s->real, "%s", s->path);
         return AGLM_OK;
     }
     char priv[PATH_MAX];
-    if (snprintf(priv, sizeof priv, "%s/.aglm-admin-%u", dir, (unsigned)geteuid()) >= (int)sizeof priv)
+    if (snprintf(priv, sizeof priv, "%s/.aglm-admin-%u", dir, (unsigned)geteuid()) >=
+        (int)sizeof priv)
         return aglm_error(AGLM_ERR_INVALID, "admin socket '%s': path too long", s->path);
     if (mkdir(priv, 0700) == 0)
         snprintf(s->made_dir, sizeof s->made_dir, "%s", priv);
     else if (errno != EEXIST)
-        return aglm_error(AGLM_ERR_IO, "admin socket '%s': cannot create '%s': %s", s->path, priv, strerror(errno));
+        return aglm_error(AGLM_ERR_IO, "admin socket '%s': cannot create '%s': %s", s->path, priv,
+                          strerror(errno));
     if (lstat(priv, &sb) != 0 || !is_private_dir(&sb) || (sb.st_mode & 077) != 0)
-        return aglm_error(AGLM_ERR_STATE, "admin socket '%s': '%s' is not a folder of uid %u with mode 0700",
+        return aglm_error(AGLM_ERR_STATE,
+                          "admin socket '%s': '%s' is not a folder of uid %u with mode 0700",
                           s->path, priv, (unsigned)geteuid());
-    if (snprintf(s->real, sizeof s->real, "%s/%s", priv, base) >= (int)sizeof((struct sockaddr_un *)0)->sun_path)
-        return aglm_error(AGLM_ERR_INVALID, "admin socket '%s': the private path '%s' is too long for a socket",
+    if (snprintf(s->real, sizeof s->real, "%s/%s", priv, base) >=
+        (int)sizeof((struct sockaddr_un *)0)->sun_path)
+        return aglm_error(AGLM_ERR_INVALID,
+                          "admin socket '%s': the private path '%s' is too long for a socket",
                           s->path, s->real);
     s->linked = 1;
     return AGLM_OK;
@@ -83,8 +96,8 @@ aglm_status host_admin_socket_open(const char *path, host_admin_socket *s)
     s->fd = -1;
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (!path || !*path || strlen(path) >= sizeof sa.sun_path)
-        return aglm_error(AGLM_ERR_INVALID, "admin socket '%s': empty or longer than %zu bytes", path ? path : "",
-                          sizeof sa.sun_path - 1);
+        return aglm_error(AGLM_ERR_INVALID, "admin socket '%s': empty or longer than %zu bytes",
+                          path ? path : "", sizeof sa.sun_path - 1);
     snprintf(s->path, sizeof s->path, "%s", path);
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);

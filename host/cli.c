@@ -16,9 +16,11 @@ const char host_cli_usage[] =
     "Compiles and runs neural-network models through plugins, driven by Lua pipeline scripts.\n"
     "\n"
     "actions:\n"
-    "  --pipeline FILE      run the Lua pipeline FILE; arguments after \"--\" reach it as aglm.args\n"
+    "  --pipeline FILE      run the Lua pipeline FILE; arguments after \"--\" reach it as "
+    "aglm.args\n"
     "  --list-plugins       list the plugins found: name, kind, version, state, references, file\n"
-    "  --list-levels        list the optimisation levels O0..O3 and their passes, marking those not loaded\n"
+    "  --list-levels        list the optimisation levels O0..O3 and their passes, marking those "
+    "not loaded\n"
     "  --help               show this help\n"
     "  --version            show the host, libaglm and plugin ABI versions\n"
     "\n"
@@ -130,13 +132,14 @@ int host_cli_parse(int argc, char **argv, host_cli *cli, char *err, size_t errle
             cli->plugin_dirs[cli->num_plugin_dirs++] = v;
         } else if ((v = option_value(argc, argv, &i, arg, "--log-level", &m)) || m) {
             if (!v || !*v) {
-                snprintf(err, errlen, "--log-level needs a LEVEL (error, warn, info, debug, trace)");
+                snprintf(err, errlen,
+                         "--log-level needs a LEVEL (error, warn, info, debug, trace)");
                 return 2;
             }
             cli->log_level = host_log_parse_level(v);
             if (cli->log_level < 0) {
-                snprintf(err, errlen,
-                         "unknown log level '%s' (error, warn, info, debug, trace)", v);
+                snprintf(err, errlen, "unknown log level '%s' (error, warn, info, debug, trace)",
+                         v);
                 return 2;
             }
         } else if (arg[0] == '-' && arg[1] != '\0') {

@@ -1,7 +1,7 @@
 /* Where the host finds its configuration and its plugins, relative to the executable, so a build
  * tree (build/aglm-host, build/plugins) and an installed tree (bin/, lib/aglm/plugins, etc/aglm)
  * both work without flags. */
-#include "cli.h"
+#include "cli_paths.h"
 
 #include <limits.h>
 #include <stdio.h>

@@ -20,13 +20,13 @@
 typedef struct parse_ctx {
     host_config *cfg;
     const char *path;
-    char *base_dir;      /* the ini's folder, absolute */
+    char *base_dir; /* the ini's folder, absolute */
     FILE *f;
-    int line;            /* the line the reader returned last */
-    int err_line;        /* first error found by us, 0 if none */
+    int line;     /* the line the reader returned last */
+    int err_line; /* first error found by us, 0 if none */
     char err[512];
     aglm_status err_status;
-    char **warned;       /* unknown section names already warned about */
+    char **warned; /* unknown section names already warned about */
     size_t num_warned;
 } parse_ctx;
 
@@ -104,12 +104,14 @@ static void kv_free(host_kv *items, size_t count)
 
 static int is_true_word(const char *v)
 {
-    return !strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") || !strcmp(v, "1");
+    return !strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") ||
+           !strcmp(v, "1");
 }
 
 static int is_false_word(const char *v)
 {
-    return !strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") || !strcmp(v, "0");
+    return !strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") ||
+           !strcmp(v, "0");
 }
 
 /* Appends each ':'-separated entry, relative ones resolved against the ini's folder. */
@@ -175,7 +177,8 @@ static int on_host_key(parse_ctx *p, const char *key, const char *value)
     if (strcmp(key, "log_level") == 0) {
         int level = host_log_parse_level(value);
         if (level < 0) {
-            note_error(p, AGLM_ERR_PARSE, "log_level '%s' is not one of error, warn, info, debug, trace", value);
+            note_error(p, AGLM_ERR_PARSE,
+                       "log_level '%s' is not one of error, warn, info, debug, trace", value);
             return 0;
         }
         p->cfg->log_level = level;
@@ -194,8 +197,9 @@ static int on_host_key(parse_ctx *p, const char *key, const char *value)
 static int on_plugin_key(parse_ctx *p, const char *name, const char *key, const char *value)
 {
     if (!host_plugin_name_valid(name)) {
-        note_error(p, AGLM_ERR_PARSE, "section [plugin.%s]: '%s' is not a plugin name ([a-z0-9_-], at most 63)",
-                   name, name);
+        note_error(p, AGLM_ERR_PARSE,
+                   "section [plugin.%s]: '%s' is not a plugin name ([a-z0-9_-], at most 63)", name,
+                   name);
         return 0;
     }
     if (strcmp(key, "enabled") == 0 && !is_true_word(value) && !is_false_word(value)) {
@@ -275,7 +279,8 @@ aglm_status host_config_load(const char *path, host_config *cfg)
     else if (p.err_line && (rc <= 0 || p.err_line <= rc))
         st = aglm_error(p.err_status, "%s:%d: %s", path, p.err_line, p.err);
     else if (rc > 0)
-        st = aglm_error(AGLM_ERR_PARSE, "%s:%d: syntax error (expected [section] or key = value)", path, rc);
+        st = aglm_error(AGLM_ERR_PARSE, "%s:%d: syntax error (expected [section] or key = value)",
+                        path, rc);
     if (st != AGLM_OK)
         host_config_free(cfg);
     return st;

@@ -25,11 +25,11 @@ typedef struct host_section {
 } host_section;
 
 typedef struct host_config {
-    char *path;            /* the file read, or NULL when defaults only */
-    char **plugin_dirs;    /* absolute or as given on the command line */
+    char *path;         /* the file read, or NULL when defaults only */
+    char **plugin_dirs; /* absolute or as given on the command line */
     size_t num_plugin_dirs;
-    int log_level;         /* -1: not set */
-    host_kv *host_items;   /* every key of [host], for settings later issues add */
+    int log_level;       /* -1: not set */
+    host_kv *host_items; /* every key of [host], for settings later issues add */
     size_t num_host_items;
     host_section *plugins;
     size_t num_plugins;

@@ -76,7 +76,8 @@ int host_ctl_main(int argc, char **argv)
     size_t len = 0;
     for (int i = 1; i < argc; i++) {
         if (!append_word(line, sizeof line - 1, &len, argv[i])) {
-            fprintf(stderr, "aglm-host: --ctl: the command is longer than %zu bytes\n", sizeof line - 2);
+            fprintf(stderr, "aglm-host: --ctl: the command is longer than %zu bytes\n",
+                    sizeof line - 2);
             return 2;
         }
     }
@@ -129,8 +130,8 @@ int host_ctl_main(int argc, char **argv)
     if (result < 0) {
         if (have)
             fwrite(buf, 1, have, stdout);
-        fprintf(stderr, "aglm-host: --ctl: '%s' closed the connection before the reply ended%s\n", path,
-                sent ? "" : " (the command could not be sent)");
+        fprintf(stderr, "aglm-host: --ctl: '%s' closed the connection before the reply ended%s\n",
+                path, sent ? "" : " (the command could not be sent)");
         return 2;
     }
     return result;

@@ -1,3 +1,5 @@
+/* Copies a graph's inputs and outputs into a graph of their own (graph_signature.h), so an
+ * executable can check requests and name its outputs after the model itself is freed. */
 #include "graph_signature.h"
 
 /* Copies one value's name and type into sig; reuses it when already there (an input that is also
@@ -10,8 +12,8 @@ static aglm_value *copy_value(aglm_graph *sig, const aglm_value *v)
     int rank = aglm_value_rank(v);
     aglm_dim dims[AGLM_MAX_RANK];
     if (rank > AGLM_MAX_RANK) {
-        aglm_error(AGLM_ERR_UNSUPPORTED, "value '%s' has rank %d, more than %d",
-                   aglm_value_name(v), rank, AGLM_MAX_RANK);
+        aglm_error(AGLM_ERR_UNSUPPORTED, "value '%s' has rank %d, more than %d", aglm_value_name(v),
+                   rank, AGLM_MAX_RANK);
         return NULL;
     }
     for (int i = 0; i < rank; i++)

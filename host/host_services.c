@@ -100,8 +100,8 @@ static void svc_metric(const aglm_host *h, const char *name, double value)
     pthread_mutex_unlock(&s->metrics_lock);
 }
 
-aglm_status host_services_init(host_services *s, struct host_registry *reg, const host_section *section,
-                               const char *name)
+aglm_status host_services_init(host_services *s, struct host_registry *reg,
+                               const host_section *section, const char *name)
 {
     memset(s, 0, sizeof *s);
     if (pthread_mutex_init(&s->metrics_lock, NULL) != 0)

@@ -59,7 +59,8 @@ static int resolve(host_levels *l, int n, const char *list, char *err, size_t er
             for (size_t i = 0; i < l->level[lower].count; i++)
                 names[k++] = l->level[lower].passes[i];
         } else if (!host_plugin_name_valid(t)) {
-            snprintf(err, errlen, "'%.80s' is neither a pass name ([a-z0-9_-], at most 63) nor O0..O%d", t,
+            snprintf(err, errlen,
+                     "'%.80s' is neither a pass name ([a-z0-9_-], at most 63) nor O0..O%d", t,
                      n > 0 ? n - 1 : 0);
             return 0;
         } else {
@@ -121,7 +122,9 @@ static int on_key(void *user, const char *section, const char *key, const char *
     if (strcmp(section, "levels") != 0)
         return 1;
     int n = host_level_parse(key);
-    char **slot = n >= 0 && key[0] == 'O' ? &c->lists[n] : strcmp(key, "iterate") == 0 ? &c->iterate : NULL;
+    char **slot = n >= 0 && key[0] == 'O'       ? &c->lists[n]
+                  : strcmp(key, "iterate") == 0 ? &c->iterate
+                                                : NULL;
     if (!slot) {
         if (!c->bad_key) {
             c->bad_key = strdup(key);
@@ -188,17 +191,19 @@ aglm_status host_levels_read(const char *path, host_levels *l)
     if (c.nomem || rc == -2) {
         st = aglm_error(AGLM_ERR_NOMEM, "%s: out of memory reading [levels]", path);
     } else if (rc != 0) {
-        st = aglm_error(AGLM_ERR_PARSE, "%s:%d: syntax error (expected [section] or key = value)", path, rc);
+        st = aglm_error(AGLM_ERR_PARSE, "%s:%d: syntax error (expected [section] or key = value)",
+                        path, rc);
     } else if (c.bad_key) {
-        st = aglm_error(AGLM_ERR_PARSE, "%s:%d: [levels] key '%.80s' is not O0, O1, O2, O3 or iterate", path,
+        st = aglm_error(AGLM_ERR_PARSE,
+                        "%s:%d: [levels] key '%.80s' is not O0, O1, O2, O3 or iterate", path,
                         c.bad_line, c.bad_key);
     } else {
         /* in order, so a level left out follows the lower ones it is built from */
         for (int n = 0; n < HOST_NUM_LEVELS && st == AGLM_OK; n++) {
             tmp.from_config |= c.lists[n] != NULL;
             if (!resolve(&tmp, n, c.lists[n] ? c.lists[n] : builtin[n], err, sizeof err))
-                st = aglm_error(AGLM_ERR_PARSE, "%s:%d: [levels] O%d = '%.200s': %s", path, c.line[n], n,
-                                c.lists[n], err);
+                st = aglm_error(AGLM_ERR_PARSE, "%s:%d: [levels] O%d = '%.200s': %s", path,
+                                c.line[n], n, c.lists[n], err);
         }
         if (st == AGLM_OK && c.iterate) {
             tmp.from_config = 1;

@@ -50,9 +50,4 @@ int host_level_parse(const char *text);
 void host_levels_set(const host_levels *l);
 void host_levels_get(host_levels *out);
 
-/* --list-levels: one line per level, "O2  fold-constants [not loaded], dce, ..." (passes not
- * started in reg marked), " (repeated until no pass changes the graph)" after an iterated one,
- * then where the table comes from (config_path: the ini read, or NULL). */
-void host_levels_print(host_registry *reg, const char *config_path, FILE *out);
-
 #endif

@@ -1,4 +1,6 @@
-/* aglm-host --list-levels (levels.h). */
+/* aglm-host --list-levels (levels_print.h). */
+#include "levels_print.h"
+
 #include "levels.h"
 #include "pass_runner.h"
 
@@ -22,7 +24,8 @@ void host_levels_print(host_registry *reg, const char *config_path, FILE *out)
         fputc('\n', out);
     }
     if (l.from_config)
-        fprintf(out, "levels: [levels] of %s over the built-in table\n", config_path ? config_path : "the config");
+        fprintf(out, "levels: [levels] of %s over the built-in table\n",
+                config_path ? config_path : "the config");
     else
         fputs("levels: built-in (no [levels] section in the config)\n", out);
     if (any_missing)

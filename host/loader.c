@@ -73,7 +73,8 @@ static aglm_status check_elf_fd(const char *path, int fd)
     if (fstat(fd, &sb) != 0)
         return aglm_error(AGLM_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
     if (!S_ISREG(sb.st_mode))
-        return aglm_error(AGLM_ERR_INVALID, "%s: not an ELF shared object (not a regular file)", path);
+        return aglm_error(AGLM_ERR_INVALID, "%s: not an ELF shared object (not a regular file)",
+                          path);
 
     unsigned char h[64];
     size_t got = 0;
@@ -90,19 +91,25 @@ static aglm_status check_elf_fd(const char *path, int fd)
     if (got < 20 || memcmp(h, ELFMAG, SELFMAG) != 0)
         return aglm_error(AGLM_ERR_INVALID, "%s: not an ELF shared object", path);
     if (h[EI_CLASS] != HOST_ELF_CLASS)
-        return aglm_error(AGLM_ERR_INVALID, "%s: not an ELF shared object for this host (%s-bit, the host is %d-bit)",
+        return aglm_error(AGLM_ERR_INVALID,
+                          "%s: not an ELF shared object for this host (%s-bit, the host is %d-bit)",
                           path, h[EI_CLASS] == ELFCLASS32 ? "32" : "64", (int)(sizeof(void *) * 8));
     if (h[EI_DATA] != HOST_ELF_DATA)
-        return aglm_error(AGLM_ERR_INVALID, "%s: not an ELF shared object for this host (other byte order)", path);
+        return aglm_error(AGLM_ERR_INVALID,
+                          "%s: not an ELF shared object for this host (other byte order)", path);
     uint16_t type, machine;
-    memcpy(&type, h + 16, sizeof type); /* e_type and e_machine sit at the same offsets in both classes */
+    memcpy(&type, h + 16,
+           sizeof type); /* e_type and e_machine sit at the same offsets in both classes */
     memcpy(&machine, h + 18, sizeof machine);
     if (type != ET_DYN)
-        return aglm_error(AGLM_ERR_INVALID, "%s: not an ELF shared object (it is %s)", path, elf_type_name(type));
+        return aglm_error(AGLM_ERR_INVALID, "%s: not an ELF shared object (it is %s)", path,
+                          elf_type_name(type));
 #ifdef HOST_ELF_MACHINE
     if (machine != HOST_ELF_MACHINE)
-        return aglm_error(AGLM_ERR_INVALID, "%s: ELF shared object for another machine (e_machine %u, the host is %u)",
-                          path, (unsigned)machine, (unsigned)HOST_ELF_MACHINE);
+        return aglm_error(
+            AGLM_ERR_INVALID,
+            "%s: ELF shared object for another machine (e_machine %u, the host is %u)", path,
+            (unsigned)machine, (unsigned)HOST_ELF_MACHINE);
 #endif
     return AGLM_OK;
 }
@@ -111,8 +118,8 @@ aglm_status host_loader_check_elf(const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return aglm_error(errno == ENOENT ? AGLM_ERR_NOT_FOUND : AGLM_ERR_IO, "%s: cannot open: %s", path,
-                          strerror(errno));
+        return aglm_error(errno == ENOENT ? AGLM_ERR_NOT_FOUND : AGLM_ERR_IO, "%s: cannot open: %s",
+                          path, strerror(errno));
     aglm_status st = check_elf_fd(path, fd);
     close(fd);
     return st;
@@ -125,7 +132,8 @@ static aglm_status copy_fd(const char *path, int in, const char *dst)
         return aglm_error(AGLM_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
     int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
     if (out < 0)
-        return aglm_error(AGLM_ERR_IO, "%s: cannot create the private copy %s: %s", path, dst, strerror(errno));
+        return aglm_error(AGLM_ERR_IO, "%s: cannot create the private copy %s: %s", path, dst,
+                          strerror(errno));
     char buf[65536];
     aglm_status st = AGLM_OK;
     for (;;) {
@@ -143,7 +151,8 @@ static aglm_status copy_fd(const char *path, int in, const char *dst)
             if (w < 0 && errno == EINTR)
                 continue;
             if (w < 0) {
-                st = aglm_error(AGLM_ERR_IO, "%s: cannot write the private copy %s: %s", path, dst, strerror(errno));
+                st = aglm_error(AGLM_ERR_IO, "%s: cannot write the private copy %s: %s", path, dst,
+                                strerror(errno));
                 break;
             }
             done += w;
@@ -152,7 +161,8 @@ static aglm_status copy_fd(const char *path, int in, const char *dst)
             break;
     }
     if (close(out) != 0 && st == AGLM_OK)
-        st = aglm_error(AGLM_ERR_IO, "%s: cannot write the private copy %s: %s", path, dst, strerror(errno));
+        st = aglm_error(AGLM_ERR_IO, "%s: cannot write the private copy %s: %s", path, dst,
+                        strerror(errno));
     if (st != AGLM_OK)
         unlink(dst);
     return st;
@@ -176,9 +186,10 @@ static aglm_status dl_failure(const char *path, const char *copy, const char *wh
         s += take + (hit ? clen : 0);
     }
     /* the usual cause: the private folder sits on a noexec file system */
-    const char *hint = strstr(msg, "failed to map segment") ? " (is the private folder's file system mounted noexec? "
-                                                               "set TMPDIR to another)"
-                                                             : "";
+    const char *hint = strstr(msg, "failed to map segment")
+                           ? " (is the private folder's file system mounted noexec? "
+                             "set TMPDIR to another)"
+                           : "";
     return aglm_error(AGLM_ERR_INVALID, "%s: %s: %s%s", path, what, out, hint);
 }
 
@@ -186,7 +197,8 @@ static aglm_status check_ops(const char *path, const aglm_plugin_desc *d)
 {
     const char *kind = aglm_plugin_kind_name(d->kind);
     if (!d->ops)
-        return aglm_error(AGLM_ERR_INVALID, "%s: %s '%s' has no operations table", path, kind, d->name);
+        return aglm_error(AGLM_ERR_INVALID, "%s: %s '%s' has no operations table", path, kind,
+                          d->name);
     size_t have = *(const size_t *)d->ops, need = 0;
     const char *missing = NULL;
     switch (d->kind) {
@@ -215,16 +227,23 @@ static aglm_status check_ops(const char *path, const aglm_plugin_desc *d)
         const aglm_backend_ops *o = d->ops;
         need = SIZE_UPTO(aglm_backend_ops, release);
         if (have >= need)
-            missing = !o->query ? "query" : !o->supports ? "supports" : !o->compile ? "compile"
-                    : !o->run ? "run" : !o->release ? "release" : NULL;
+            missing = !o->query      ? "query"
+                      : !o->supports ? "supports"
+                      : !o->compile  ? "compile"
+                      : !o->run      ? "run"
+                      : !o->release  ? "release"
+                                     : NULL;
         break;
     }
     }
     if (have < need)
-        return aglm_error(AGLM_ERR_ABI, "%s: %s operations table of '%s' is %zu bytes, ABI %d.0 needs at least %zu",
-                          path, kind, d->name, have, AGLM_ABI_MAJOR, need);
+        return aglm_error(
+            AGLM_ERR_ABI,
+            "%s: %s operations table of '%s' is %zu bytes, ABI %d.0 needs at least %zu", path, kind,
+            d->name, have, AGLM_ABI_MAJOR, need);
     if (missing)
-        return aglm_error(AGLM_ERR_INVALID, "%s: %s '%s' has no %s operation", path, kind, d->name, missing);
+        return aglm_error(AGLM_ERR_INVALID, "%s: %s '%s' has no %s operation", path, kind, d->name,
+                          missing);
     return AGLM_OK;
 }
 
@@ -233,30 +252,37 @@ aglm_status host_loader_validate(const char *path, const aglm_plugin_desc *d)
     if (!d)
         return aglm_error(AGLM_ERR_INVALID, "%s: aglm_plugin_entry returned NULL", path);
     if (d->abi_major != AGLM_ABI_MAJOR)
-        return aglm_error(AGLM_ERR_ABI, "%s: ABI %u.%u, this host speaks %d.%d", path, (unsigned)d->abi_major,
-                          (unsigned)d->abi_minor, AGLM_ABI_MAJOR, AGLM_ABI_MINOR);
+        return aglm_error(AGLM_ERR_ABI, "%s: ABI %u.%u, this host speaks %d.%d", path,
+                          (unsigned)d->abi_major, (unsigned)d->abi_minor, AGLM_ABI_MAJOR,
+                          AGLM_ABI_MINOR);
     if (d->abi_minor > AGLM_ABI_MINOR)
         return aglm_error(AGLM_ERR_ABI, "%s: ABI %u.%u is newer than this host's %d.%d", path,
-                          (unsigned)d->abi_major, (unsigned)d->abi_minor, AGLM_ABI_MAJOR, AGLM_ABI_MINOR);
+                          (unsigned)d->abi_major, (unsigned)d->abi_minor, AGLM_ABI_MAJOR,
+                          AGLM_ABI_MINOR);
     if (d->struct_size < DESC_SIZE_1_0)
-        return aglm_error(AGLM_ERR_ABI, "%s: plugin descriptor is %zu bytes, ABI %d.0 needs at least %zu", path,
+        return aglm_error(AGLM_ERR_ABI,
+                          "%s: plugin descriptor is %zu bytes, ABI %d.0 needs at least %zu", path,
                           d->struct_size, AGLM_ABI_MAJOR, (size_t)DESC_SIZE_1_0);
     if (!d->name)
         return aglm_error(AGLM_ERR_INVALID, "%s: plugin descriptor has no name", path);
     if (!host_plugin_name_valid(d->name))
-        return aglm_error(AGLM_ERR_INVALID, "%s: plugin name '%.80s' is not valid (use [a-z0-9_-], at most 63 characters)",
-                          path, d->name);
+        return aglm_error(
+            AGLM_ERR_INVALID,
+            "%s: plugin name '%.80s' is not valid (use [a-z0-9_-], at most 63 characters)", path,
+            d->name);
     if (d->kind < AGLM_KIND_FRONTEND || d->kind > AGLM_KIND_BACKEND)
-        return aglm_error(AGLM_ERR_INVALID, "%s: plugin '%s' has unknown kind %d", path, d->name, (int)d->kind);
+        return aglm_error(AGLM_ERR_INVALID, "%s: plugin '%s' has unknown kind %d", path, d->name,
+                          (int)d->kind);
     if (d->requires) {
         size_t i = 0;
         for (; d->requires[i] && i < MAX_REQUIRES; i++)
             if (!host_plugin_name_valid(d->requires[i]))
-                return aglm_error(AGLM_ERR_INVALID, "%s: plugin '%s' requires '%.80s', which is not a plugin name",
+                return aglm_error(AGLM_ERR_INVALID,
+                                  "%s: plugin '%s' requires '%.80s', which is not a plugin name",
                                   path, d->name, d->requires[i]);
         if (d->requires[i])
-            return aglm_error(AGLM_ERR_INVALID, "%s: plugin '%s' requires more than %d plugins", path, d->name,
-                              MAX_REQUIRES);
+            return aglm_error(AGLM_ERR_INVALID, "%s: plugin '%s' requires more than %d plugins",
+                              path, d->name, MAX_REQUIRES);
     }
     return check_ops(path, d);
 }
@@ -273,24 +299,30 @@ static aglm_status check_complete(const char *path, const char *copy)
 {
     int fd = open(copy, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return aglm_error(AGLM_ERR_IO, "%s: cannot read the private copy %s: %s", path, copy, strerror(errno));
+        return aglm_error(AGLM_ERR_IO, "%s: cannot read the private copy %s: %s", path, copy,
+                          strerror(errno));
     aglm_status st = AGLM_OK;
     struct stat sb;
     ElfW(Ehdr) eh;
     if (fstat(fd, &sb) != 0 || pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh) {
-        st = aglm_error(AGLM_ERR_INVALID, "%s: truncated ELF shared object (no complete ELF header)", path);
+        st = aglm_error(AGLM_ERR_INVALID,
+                        "%s: truncated ELF shared object (no complete ELF header)", path);
         goto done;
     }
     uint64_t size = (uint64_t)sb.st_size;
     if (eh.e_phentsize != sizeof(ElfW(Phdr)) || eh.e_phnum == 0 ||
         past_end(eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(ElfW(Phdr)), size)) {
-        st = aglm_error(AGLM_ERR_INVALID, "%s: truncated or corrupt ELF shared object (program headers outside the "
-                        "file's %llu bytes)", path, (unsigned long long)size);
+        st = aglm_error(AGLM_ERR_INVALID,
+                        "%s: truncated or corrupt ELF shared object (program headers outside the "
+                        "file's %llu bytes)",
+                        path, (unsigned long long)size);
         goto done;
     }
     if (eh.e_shnum && past_end(eh.e_shoff, (uint64_t)eh.e_shnum * eh.e_shentsize, size)) {
-        st = aglm_error(AGLM_ERR_INVALID, "%s: truncated ELF shared object (section headers end past the file's "
-                        "%llu bytes)", path, (unsigned long long)size);
+        st = aglm_error(AGLM_ERR_INVALID,
+                        "%s: truncated ELF shared object (section headers end past the file's "
+                        "%llu bytes)",
+                        path, (unsigned long long)size);
         goto done;
     }
     for (unsigned i = 0; i < eh.e_phnum; i++) {
@@ -300,8 +332,10 @@ static aglm_status check_complete(const char *path, const char *copy)
             break;
         }
         if (ph.p_type != PT_NULL && past_end(ph.p_offset, ph.p_filesz, size)) {
-            st = aglm_error(AGLM_ERR_INVALID, "%s: truncated ELF shared object (segment %u ends at byte %llu, the "
-                            "file has %llu)", path, i, (unsigned long long)(ph.p_offset + ph.p_filesz),
+            st = aglm_error(AGLM_ERR_INVALID,
+                            "%s: truncated ELF shared object (segment %u ends at byte %llu, the "
+                            "file has %llu)",
+                            path, i, (unsigned long long)(ph.p_offset + ph.p_filesz),
                             (unsigned long long)size);
             break;
         }
@@ -327,8 +361,8 @@ aglm_status host_loader_open(const char *path, const char *dir, unsigned seq, ho
     memset(out, 0, sizeof *out);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return aglm_error(errno == ENOENT ? AGLM_ERR_NOT_FOUND : AGLM_ERR_IO, "%s: cannot open: %s", path,
-                          strerror(errno));
+        return aglm_error(errno == ENOENT ? AGLM_ERR_NOT_FOUND : AGLM_ERR_IO, "%s: cannot open: %s",
+                          path, strerror(errno));
     aglm_status st = check_elf_fd(path, fd);
     if (st != AGLM_OK) {
         close(fd);
@@ -364,7 +398,8 @@ aglm_status host_loader_open(const char *path, const char *dir, unsigned seq, ho
     struct link_map *map = NULL;
     if (!sym || !dladdr(sym, &info) || dlinfo(handle, RTLD_DI_LINKMAP, &map) != 0 || !map ||
         info.dli_fname != map->l_name) {
-        st = aglm_error(AGLM_ERR_INVALID, "%s: no %s symbol (not an aglm plugin?)", path, AGLM_PLUGIN_ENTRY_SYMBOL);
+        st = aglm_error(AGLM_ERR_INVALID, "%s: no %s symbol (not an aglm plugin?)", path,
+                        AGLM_PLUGIN_ENTRY_SYMBOL);
         goto fail;
     }
     aglm_plugin_entry_fn entry = (aglm_plugin_entry_fn)sym;
@@ -391,7 +426,8 @@ void host_loader_close(host_loaded *l)
         return;
     if (l->handle && dlclose(l->handle) != 0) {
         const char *e = dlerror();
-        host_log(AGLM_LOG_WARN, NULL, "dlclose of %s failed: %s", l->copy ? l->copy : "?", e ? e : "unknown error");
+        host_log(AGLM_LOG_WARN, NULL, "dlclose of %s failed: %s", l->copy ? l->copy : "?",
+                 e ? e : "unknown error");
     }
     if (l->copy && unlink(l->copy) != 0 && errno != ENOENT)
         host_log(AGLM_LOG_WARN, NULL, "cannot delete %s: %s", l->copy, strerror(errno));

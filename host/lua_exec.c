@@ -1,59 +1,26 @@
-/* Executable userdata and aglm.compile. An executable holds a counted reference on the backend
- * version that compiled it, so that version's code stays mapped (even after a replace or an
- * unload) until the executable is released; its __gc calls the backend's release first, then
- * drops the reference. */
+/* Executable userdata and aglm.compile: a script's view of backend_exec.h. The userdata holds
+ * the executable, and with it the counted reference on the backend version that compiled it,
+ * until __gc or :release(). */
 #include <stdio.h>
 #include <string.h>
 
-#include "graph_signature.h"
+#include "backend_exec.h"
 #include "lua_internal.h"
-
-typedef struct lexec {
-    aglm_plugin_ref *ref;
-    aglm_exec *exec;
-    /* The compiled graph's inputs and outputs only (names, dtypes, shapes), to map tables by
-     * name and check inputs the same way for every backend. */
-    aglm_graph *sig;
-} lexec;
-
-static const aglm_backend_ops *backend_ops(const aglm_plugin_ref *ref)
-{
-    const aglm_backend_ops *ops = host_ref_desc(ref)->ops;
-    if (!ops || ops->struct_size < offsetof(aglm_backend_ops, release) + sizeof ops->release)
-        return NULL;
-    return ops;
-}
-
-static void exec_free(lexec *x)
-{
-    if (x->exec) {
-        const aglm_backend_ops *ops = backend_ops(x->ref);
-        if (ops && ops->release)
-            ops->release(host_ref_state(x->ref), x->exec);
-        x->exec = NULL;
-    }
-    if (x->ref) {
-        host_registry_release(x->ref);
-        x->ref = NULL;
-    }
-    aglm_graph_free(x->sig);
-    x->sig = NULL;
-}
 
 static int x_release(lua_State *L)
 {
-    exec_free(luaL_checkudata(L, 1, HOST_LUA_EXEC));
+    host_backend_exec *x = luaL_checkudata(L, 1, HOST_LUA_EXEC);
+    host_backend_release(x);
     return 0;
 }
 
-static lexec *check_exec(lua_State *L, int idx)
+static host_backend_exec *check_exec(lua_State *L, int idx)
 {
-    lexec *x = luaL_checkudata(L, idx, HOST_LUA_EXEC);
+    host_backend_exec *x = luaL_checkudata(L, idx, HOST_LUA_EXEC);
     if (!x->exec)
         luaL_error(L, "executable was released");
     return x;
 }
-
 
 static int l_compile(lua_State *L)
 {
@@ -62,30 +29,11 @@ static int l_compile(lua_State *L)
     aglm_options opts;
     host_lua_push_options(L, 3, NULL, "compile", &opts);
     char *msg = host_lua_push_scratch(L, HOST_LUA_MSG_MAX);
-    lexec *x = lua_newuserdatauv(L, sizeof *x, 0);
+    host_backend_exec *x = lua_newuserdatauv(L, sizeof *x, 0);
     memset(x, 0, sizeof *x);
     luaL_setmetatable(L, HOST_LUA_EXEC);
-
-    x->sig = host_graph_signature(g);
-    if (!x->sig)
-        return luaL_error(L, "compile for '%s': %s", backend, aglm_last_error());
-    x->ref = host_registry_acquire(host_lua_registry(L), backend, AGLM_KIND_BACKEND);
-    if (!x->ref)
-        return luaL_error(L, "compile for '%s': %s", backend, aglm_last_error());
-    const aglm_backend_ops *ops = backend_ops(x->ref);
-    aglm_status st;
-    if (!ops || !ops->compile || !ops->run)
-        st = aglm_error(AGLM_ERR_UNSUPPORTED, "backend '%s' has an incomplete operations table",
-                        backend);
-    else
-        st = ops->compile(host_ref_state(x->ref), g, &opts, &x->exec);
-    if (st == AGLM_OK && !x->exec)
-        st = aglm_error(AGLM_ERR_INTERNAL, "backend '%s' returned no executable", backend);
-    if (st != AGLM_OK) {
-        host_lua_save_error(msg);
-        exec_free(x); /* the release path is safe on a partial exec: exec is NULL */
-        return luaL_error(L, "compile for '%s': %s", backend, msg);
-    }
+    if (host_backend_compile(host_lua_registry(L), backend, g, &opts, x) != AGLM_OK)
+        return luaL_error(L, "compile for '%s': %s", backend, host_lua_save_error(msg));
     return 1;
 }
 
@@ -150,18 +98,13 @@ static void collect_inputs(lua_State *L, int idx, const aglm_graph *sig, aglm_te
 
 static int x_run(lua_State *L)
 {
-    lexec *x = check_exec(L, 1);
-    size_t n_in = aglm_graph_num_inputs(x->sig), n_out = aglm_graph_num_outputs(x->sig);
+    host_backend_exec *x = check_exec(L, 1);
+    const aglm_graph *sig = x->sig;
+    size_t n_in = aglm_graph_num_inputs(sig), n_out = aglm_graph_num_outputs(sig);
     aglm_tensor *in = host_lua_push_scratch(L, n_in * sizeof *in);
-    collect_inputs(L, 2, x->sig, in);
-    for (size_t i = 0; i < n_in; i++) {
+    collect_inputs(L, 2, sig, in);
+    for (size_t i = 0; i < n_in; i++)
         in[i].flags &= ~AGLM_TENSOR_OWNS_DATA; /* borrowed copies of the descriptors */
-        if (in[i].device != AGLM_DEVICE_CPU)
-            return luaL_error(L, "run: input '%s' is not in host memory",
-                              aglm_value_name(aglm_graph_input(x->sig, i)));
-    }
-    if (aglm_graph_check_inputs(x->sig, n_in, in) != AGLM_OK)
-        return luaL_error(L, "run: %s", aglm_last_error());
 
     /* The result table and every output tensor exist before the backend runs, so nothing after
      * the run can raise and leak what it returned. */
@@ -170,37 +113,12 @@ static int x_run(lua_State *L)
     aglm_tensor **slots = host_lua_push_scratch(L, n_out * sizeof *slots);
     for (size_t i = 0; i < n_out; i++) {
         slots[i] = host_lua_push_tensor(L);
-        lua_setfield(L, result, aglm_value_name(aglm_graph_output(x->sig, i)));
+        lua_setfield(L, result, aglm_value_name(aglm_graph_output(sig, i)));
     }
     aglm_tensor *out = host_lua_push_scratch(L, n_out * sizeof *out);
     char *msg = host_lua_push_scratch(L, HOST_LUA_MSG_MAX);
-
-    const aglm_backend_ops *ops = backend_ops(x->ref);
-    aglm_status st = ops->run(host_ref_state(x->ref), x->exec, n_in, in, n_out, out);
-    if (st == AGLM_OK) {
-        for (size_t i = 0; i < n_out; i++) {
-            if (out[i].device != AGLM_DEVICE_CPU) {
-                st = aglm_error(AGLM_ERR_UNSUPPORTED, "output '%s' is not in host memory",
-                                aglm_value_name(aglm_graph_output(x->sig, i)));
-                break;
-            }
-            if (!(out[i].flags & AGLM_TENSOR_OWNS_DATA) && aglm_tensor_nbytes(&out[i]) > 0) {
-                /* The contract says outputs own their data; copy a borrowed one rather than
-                 * keep a pointer into the backend. */
-                aglm_tensor owned;
-                st = aglm_tensor_copy(&owned, &out[i]);
-                if (st != AGLM_OK)
-                    break;
-                out[i] = owned;
-            }
-        }
-    }
-    if (st != AGLM_OK) {
-        host_lua_save_error(msg);
-        for (size_t i = 0; i < n_out; i++)
-            aglm_tensor_free(&out[i]);
-        return luaL_error(L, "run: %s", msg);
-    }
+    if (host_backend_run(x, n_in, in, n_out, out) != AGLM_OK)
+        return luaL_error(L, "run: %s", host_lua_save_error(msg));
     for (size_t i = 0; i < n_out; i++)
         *slots[i] = out[i];
     lua_settop(L, result);
@@ -209,45 +127,34 @@ static int x_run(lua_State *L)
 
 static int x_backend(lua_State *L)
 {
-    lexec *x = check_exec(L, 1);
+    host_backend_exec *x = check_exec(L, 1);
     lua_pushstring(L, host_ref_desc(x->ref)->name);
     lua_pushinteger(L, (lua_Integer)host_ref_generation(x->ref));
     return 2;
 }
 
-/* x:profile(): {runs=, peak_bytes=, flops=, arena_bytes=, nodes={{node=, op=, calls=, ms=}, ...}} in execution
- * order for an executable compiled with profile=1; nil and a message when the backend does not
- * profile (its table predates the op, or leaves it NULL). */
+/* x:profile(): {runs=, peak_bytes=, flops=, arena_bytes=, nodes={{node=, op=, calls=, ms=},
+ * ...}} in execution order for an executable compiled with profile=1; nil and a message when
+ * the backend does not profile (its table predates the op, or leaves it NULL). */
 static int x_profile(lua_State *L)
 {
-    lexec *x = check_exec(L, 1);
-    const aglm_backend_ops *ops = backend_ops(x->ref);
-    const char *name = host_ref_desc(x->ref)->name;
-    if (ops->struct_size < offsetof(aglm_backend_ops, profile) + sizeof ops->profile ||
-        !ops->profile) {
+    host_backend_exec *x = check_exec(L, 1);
+    aglm_profile p;
+    if (!host_backend_profiles(x)) {
         lua_pushnil(L);
-        lua_pushfstring(L, "backend %s does not profile", name);
+        lua_pushfstring(L, "backend %s does not profile", host_ref_desc(x->ref)->name);
         return 2;
     }
-    aglm_profile p;
-    memset(&p, 0, sizeof p);
-    p.struct_size = sizeof p;
-    if (ops->profile(host_ref_state(x->ref), x->exec, &p) != AGLM_OK)
+    if (host_backend_profile(x, &p) != AGLM_OK)
         return luaL_error(L, "profile: %s", aglm_last_error());
-    if (p.count && !p.entries)
-        return luaL_error(L, "profile: backend %s gave %d entries and no array", name,
-                          (int)p.count);
-    lua_createtable(L, 0, 3);
+    lua_createtable(L, 0, 5);
     lua_pushinteger(L, (lua_Integer)p.runs);
     lua_setfield(L, -2, "runs");
     lua_pushinteger(L, (lua_Integer)p.peak_bytes);
     lua_setfield(L, -2, "peak_bytes");
-    /* A backend built before the field leaves struct_size short of it: 0, unknown. */
-    lua_pushinteger(L, p.struct_size >= offsetof(aglm_profile, flops) + sizeof p.flops ?
-                           (lua_Integer)p.flops : 0);
+    lua_pushinteger(L, (lua_Integer)p.flops);
     lua_setfield(L, -2, "flops");
-    lua_pushinteger(L, p.struct_size >= offsetof(aglm_profile, arena_bytes) + sizeof p.arena_bytes ?
-                           (lua_Integer)p.arena_bytes : 0);
+    lua_pushinteger(L, (lua_Integer)p.arena_bytes);
     lua_setfield(L, -2, "arena_bytes");
     lua_createtable(L, (int)p.count, 0);
     for (size_t i = 0; i < p.count; i++) {
@@ -269,7 +176,7 @@ static int x_profile(lua_State *L)
 
 static int x_tostring(lua_State *L)
 {
-    lexec *x = luaL_checkudata(L, 1, HOST_LUA_EXEC);
+    host_backend_exec *x = luaL_checkudata(L, 1, HOST_LUA_EXEC);
     if (!x->exec)
         lua_pushliteral(L, "executable (released)");
     else
@@ -281,9 +188,11 @@ static int x_tostring(lua_State *L)
 
 void host_lua_open_exec(lua_State *L)
 {
-    static const luaL_Reg methods[] = {
-        {"run", x_run}, {"backend", x_backend}, {"profile", x_profile},
-        {"release", x_release}, {NULL, NULL}};
+    static const luaL_Reg methods[] = {{"run", x_run},
+                                       {"backend", x_backend},
+                                       {"profile", x_profile},
+                                       {"release", x_release},
+                                       {NULL, NULL}};
     static const luaL_Reg funcs[] = {{"compile", l_compile}, {NULL, NULL}};
     luaL_newmetatable(L, HOST_LUA_EXEC);
     luaL_newlib(L, methods);

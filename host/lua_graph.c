@@ -1,10 +1,11 @@
-/* Graph userdata (owns an aglm_graph) and aglm.load, aglm.pass, aglm.passes. */
+/* Graph userdata (owns an aglm_graph) and aglm.load, aglm.pass (lua_graph.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lua_internal.h"
+#include "pass_runner.h"
 
 #define PROBE_BYTES 4096
 
@@ -56,8 +57,7 @@ static aglm_plugin_ref *pick_frontend(host_registry *reg, const char *path,
         const aglm_plugin_desc *d = host_ref_desc(refs[i]);
         const aglm_frontend_ops *ops = d->ops;
         int score = 0;
-        if (ops && ops->struct_size >= offsetof(aglm_frontend_ops, probe) + sizeof ops->probe &&
-            ops->probe)
+        if (AGLM_HAS_MEMBER(aglm_frontend_ops, ops, probe) && ops->probe)
             score = ops->probe(host_ref_state(refs[i]), path, head, head_len);
         if (len > 0 && len < HOST_LUA_MSG_MAX)
             len += snprintf(msg + len, HOST_LUA_MSG_MAX - (size_t)len, "%s%s", used++ ? ", " : "",
@@ -115,8 +115,7 @@ static int l_load(lua_State *L)
     const aglm_plugin_desc *d = host_ref_desc(ref);
     const aglm_frontend_ops *ops = d->ops;
     aglm_status st;
-    if (!ops || ops->struct_size < offsetof(aglm_frontend_ops, load) + sizeof ops->load ||
-        !ops->load)
+    if (!AGLM_HAS_MEMBER(aglm_frontend_ops, ops, load) || !ops->load)
         st = aglm_error(AGLM_ERR_UNSUPPORTED, "frontend '%s' has no load", d->name);
     else
         st = ops->load(host_ref_state(ref), path, &opts, out);
@@ -135,28 +134,6 @@ static int l_load(lua_State *L)
 
 /* ---- passes ---------------------------------------------------------------------------- */
 
-/* Runs pass `name` on g; returns the status, *changed, and the message in msg on failure. */
-static aglm_status run_pass(host_registry *reg, aglm_graph *g, const char *name,
-                            const aglm_options *opts, int *changed, char *msg)
-{
-    *changed = 0;
-    aglm_plugin_ref *ref = host_registry_acquire(reg, name, AGLM_KIND_PASS);
-    if (!ref) {
-        host_lua_save_error(msg);
-        return AGLM_ERR_NOT_FOUND;
-    }
-    const aglm_pass_ops *ops = host_ref_desc(ref)->ops;
-    aglm_status st;
-    if (!ops || ops->struct_size < offsetof(aglm_pass_ops, run) + sizeof ops->run || !ops->run)
-        st = aglm_error(AGLM_ERR_UNSUPPORTED, "pass '%s' has no run", name);
-    else
-        st = ops->run(host_ref_state(ref), g, opts, changed);
-    if (st != AGLM_OK)
-        host_lua_save_error(msg);
-    host_registry_release(ref);
-    return st;
-}
-
 static int l_pass(lua_State *L)
 {
     aglm_graph *g = host_lua_check_graph(L, 1);
@@ -165,8 +142,8 @@ static int l_pass(lua_State *L)
     host_lua_push_options(L, 3, NULL, "pass", &opts);
     char *msg = host_lua_push_scratch(L, HOST_LUA_MSG_MAX);
     int changed;
-    if (run_pass(host_lua_registry(L), g, name, &opts, &changed, msg) != AGLM_OK)
-        return luaL_error(L, "pass '%s': %s", name, msg);
+    if (host_pass_run_one(host_lua_registry(L), g, name, &opts, &changed) != AGLM_OK)
+        return luaL_error(L, "%s", host_lua_save_error(msg));
     lua_pushboolean(L, changed);
     return 1;
 }
@@ -268,10 +245,10 @@ static int g_clone(lua_State *L)
 
 void host_lua_open_graph(lua_State *L)
 {
-    static const luaL_Reg methods[] = {
-        {"inputs", g_inputs},       {"outputs", g_outputs}, {"text", g_text},
-        {"verify", g_verify},       {"num_nodes", g_num_nodes}, {"clone", g_clone},
-        {"release", g_release},     {NULL, NULL}};
+    static const luaL_Reg methods[] = {{"inputs", g_inputs},       {"outputs", g_outputs},
+                                       {"text", g_text},           {"verify", g_verify},
+                                       {"num_nodes", g_num_nodes}, {"clone", g_clone},
+                                       {"release", g_release},     {NULL, NULL}};
     static const luaL_Reg funcs[] = {
         {"load", l_load}, {"pass", l_pass}, {NULL, NULL}}; /* aglm.passes: lua_optimize.c */
     luaL_newmetatable(L, HOST_LUA_GRAPH);

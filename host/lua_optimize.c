@@ -23,7 +23,8 @@ static host_pass_report *push_holder(lua_State *L)
 
 /* Reads print_ir and verify from the options table at idx (absent: 0) into o, and pushes the
  * pass options (every other key) with their anchor. */
-static void read_opts(lua_State *L, int idx, const char *what, host_pass_run_opts *o, aglm_options *pass_opts)
+static void read_opts(lua_State *L, int idx, const char *what, host_pass_run_opts *o,
+                      aglm_options *pass_opts)
 {
     idx = lua_absindex(L, idx);
     if (lua_isnoneornil(L, idx)) {
@@ -50,8 +51,8 @@ static void read_opts(lua_State *L, int idx, const char *what, host_pass_run_opt
     int copy = lua_gettop(L);
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-        if (lua_type(L, -2) == LUA_TSTRING &&
-            (strcmp(lua_tostring(L, -2), "print_ir") == 0 || strcmp(lua_tostring(L, -2), "verify") == 0)) {
+        if (lua_type(L, -2) == LUA_TSTRING && (strcmp(lua_tostring(L, -2), "print_ir") == 0 ||
+                                               strcmp(lua_tostring(L, -2), "verify") == 0)) {
             lua_pop(L, 1);
             continue;
         }

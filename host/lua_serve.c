@@ -13,7 +13,7 @@
 static _Atomic(host_served *) bound;
 
 static pthread_mutex_t want_lock = PTHREAD_MUTEX_INITIALIZER;
-static int want_service;   /* under want_lock */
+static int want_service; /* under want_lock */
 static int service_running;
 static char want_admin[108];
 
@@ -88,7 +88,8 @@ static int l_serve(lua_State *L)
             const char *pi = luaL_tolstring(L, -1, NULL);
             print_ir = host_print_ir_parse(pi);
             if (print_ir < 0)
-                return luaL_error(L, "serve '%s': print_ir '%s' is not after-each or none", name, pi);
+                return luaL_error(L, "serve '%s': print_ir '%s' is not after-each or none", name,
+                                  pi);
             lua_pop(L, 1);
         }
         lua_pop(L, 1);

@@ -50,7 +50,8 @@ static int check_shape(lua_State *L, int idx, int64_t *dims)
     luaL_checktype(L, idx, LUA_TTABLE);
     lua_Integer rank = (lua_Integer)lua_rawlen(L, idx);
     if (rank > AGLM_MAX_RANK)
-        luaL_error(L, "shape has rank %I, at most %d is supported", (LUAI_UACINT)rank, AGLM_MAX_RANK);
+        luaL_error(L, "shape has rank %I, at most %d is supported", (LUAI_UACINT)rank,
+                   AGLM_MAX_RANK);
     for (lua_Integer i = 0; i < rank; i++) {
         lua_rawgeti(L, idx, i + 1);
         int ok;
@@ -171,16 +172,14 @@ static int l_save_npy(lua_State *L)
 
 static int has_load_tensor(const aglm_frontend_ops *ops)
 {
-    return ops &&
-           ops->struct_size >= offsetof(aglm_frontend_ops, load_tensor) + sizeof ops->load_tensor &&
-           ops->load_tensor;
+    return AGLM_HAS_MEMBER(aglm_frontend_ops, ops, load_tensor) && ops->load_tensor;
 }
 
 static int probe_score(aglm_plugin_ref *ref, const char *path, const unsigned char *head,
                        size_t head_len)
 {
     const aglm_frontend_ops *ops = host_ref_desc(ref)->ops;
-    if (ops->struct_size < offsetof(aglm_frontend_ops, probe) + sizeof ops->probe || !ops->probe)
+    if (!AGLM_HAS_MEMBER(aglm_frontend_ops, ops, probe) || !ops->probe)
         return 0;
     return ops->probe(host_ref_state(ref), path, head, head_len);
 }
@@ -189,8 +188,7 @@ static int probe_score(aglm_plugin_ref *ref, const char *path, const unsigned ch
  * claims the file (a TensorProto has no magic to recognise), "onnx", else the first by name.
  * NULL with the message in msg when no frontend reads tensor files. */
 static aglm_plugin_ref *pick_tensor_frontend(host_registry *reg, const char *path,
-                                             const unsigned char *head, size_t head_len,
-                                             char *msg)
+                                             const unsigned char *head, size_t head_len, char *msg)
 {
     aglm_plugin_ref **refs = NULL;
     size_t count = 0;
@@ -315,12 +313,8 @@ static int t_numel(lua_State *L)
 static void push_element(lua_State *L, const aglm_tensor *t, int64_t i)
 {
     switch (t->dtype) {
-    case AGLM_I64:
-        lua_pushinteger(L, (lua_Integer)((const int64_t *)t->data)[i]);
-        break;
-    case AGLM_U64:
-        lua_pushinteger(L, (lua_Integer)((const uint64_t *)t->data)[i]);
-        break;
+    case AGLM_I64: lua_pushinteger(L, (lua_Integer)((const int64_t *)t->data)[i]); break;
+    case AGLM_U64: lua_pushinteger(L, (lua_Integer)((const uint64_t *)t->data)[i]); break;
     default:
         if (aglm_dtype_is_int(t->dtype) || t->dtype == AGLM_BOOL)
             lua_pushinteger(L, (lua_Integer)aglm_tensor_get_f64(t, i));
@@ -378,10 +372,10 @@ static int t_tostring(lua_State *L)
 void host_lua_open_tensor(lua_State *L)
 {
     static const luaL_Reg methods[] = {
-        {"shape", t_shape}, {"dtype", t_dtype},     {"numel", t_numel},     {"get", t_get},
+        {"shape", t_shape},     {"dtype", t_dtype},     {"numel", t_numel}, {"get", t_get},
         {"totable", t_totable}, {"release", t_release}, {NULL, NULL}};
-    static const luaL_Reg funcs[] = {{"tensor", l_tensor},     {"random", l_random},
-                                     {"load_npy", l_load_npy}, {"save_npy", l_save_npy},
+    static const luaL_Reg funcs[] = {{"tensor", l_tensor},           {"random", l_random},
+                                     {"load_npy", l_load_npy},       {"save_npy", l_save_npy},
                                      {"load_tensor", l_load_tensor}, {NULL, NULL}};
     luaL_newmetatable(L, HOST_LUA_TENSOR);
     luaL_newlib(L, methods);

@@ -97,18 +97,14 @@ void host_lua_push_options(lua_State *L, int idx, const char *skip, const char *
             continue;
         }
         switch (lua_type(L, -1)) {
-        case LUA_TSTRING:
-            lua_pushvalue(L, -1);
-            break;
+        case LUA_TSTRING: lua_pushvalue(L, -1); break;
         case LUA_TNUMBER:
             if (lua_isinteger(L, -1))
                 lua_pushfstring(L, "%I", (LUAI_UACINT)lua_tointeger(L, -1));
             else
                 lua_pushfstring(L, "%f", lua_tonumber(L, -1));
             break;
-        case LUA_TBOOLEAN:
-            lua_pushstring(L, lua_toboolean(L, -1) ? "true" : "false");
-            break;
+        case LUA_TBOOLEAN: lua_pushstring(L, lua_toboolean(L, -1) ? "true" : "false"); break;
         default:
             luaL_error(L, "%s: option '%s' must be a string, number or boolean, got a %s", what,
                        key, luaL_typename(L, -1));

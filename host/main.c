@@ -9,9 +9,11 @@
 
 #include "aglm/aglm.h"
 #include "cli.h"
+#include "cli_paths.h"
 #include "config.h"
 #include "ctl.h"
 #include "levels.h"
+#include "levels_print.h"
 #include "log.h"
 #include "lua_runtime.h"
 #include "lua_serve.h"
@@ -33,7 +35,7 @@ static int usage_error(const char *msg)
 typedef struct scanned {
     char **paths;
     size_t count;
-    const char **watch;  /* AGLM_PLUGIN_PATH and --plugin-dir folders, watched by a service */
+    const char **watch; /* AGLM_PLUGIN_PATH and --plugin-dir folders, watched by a service */
     size_t num_watch;
 } scanned;
 
@@ -111,7 +113,8 @@ static void scan_plugin_dirs(host_registry *reg, const host_config *cfg, const h
     const char *env = getenv("AGLM_PLUGIN_PATH");
     if (env) {
         char *copy = strdup(env), *save = NULL;
-        for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save)) {
+        for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d;
+             d = strtok_r(NULL, ":", &save)) {
             scan(reg, &s, d, "AGLM_PLUGIN_PATH");
             add_watch(&s, d);
         }
@@ -132,19 +135,12 @@ static int list_plugins(host_registry *reg)
         fprintf(stderr, "aglm-host: listing plugins: %s\n", aglm_last_error());
         return 1;
     }
-    int wn = 4, wk = 4, wv = 7, ws = 5;
-    for (size_t i = 0; i < count; i++) {
-        int l;
-        if ((l = (int)strlen(rows[i].name)) > wn) wn = l;
-        if ((l = (int)strlen(aglm_plugin_kind_name(rows[i].kind))) > wk) wk = l;
-        if ((l = (int)strlen(rows[i].version)) > wv) wv = l;
-        if ((l = (int)strlen(host_plugin_state_name(rows[i].state))) > ws) ws = l;
-    }
-    printf("%-*s  %-*s  %-*s  %-*s  %4s  %s\n", wn, "NAME", wk, "KIND", wv, "VERSION", ws, "STATE",
-           "REFS", "FILE");
+    host_plugin_widths w = host_plugin_list_widths(rows, count);
+    printf("%-*s  %-*s  %-*s  %-*s  %4s  %s\n", w.name, "NAME", w.kind, "KIND", w.version,
+           "VERSION", w.state, "STATE", "REFS", "FILE");
     for (size_t i = 0; i < count; i++)
-        printf("%-*s  %-*s  %-*s  %-*s  %4ld  %s\n", wn, rows[i].name, wk,
-               aglm_plugin_kind_name(rows[i].kind), wv, rows[i].version, ws,
+        printf("%-*s  %-*s  %-*s  %-*s  %4ld  %s\n", w.name, rows[i].name, w.kind,
+               aglm_plugin_kind_name(rows[i].kind), w.version, rows[i].version, w.state,
                host_plugin_state_name(rows[i].state), rows[i].refs, rows[i].file);
     free(rows);
     return 0;

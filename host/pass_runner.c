@@ -1,4 +1,5 @@
-/* The pass driver (pass_runner.h). */
+/* The pass driver (pass_runner.h), and the one place the host calls a pass plugin, so every
+ * caller gets the same checks of the pass's table, error wording and release of its reference. */
 #include "pass_runner.h"
 
 #include <pthread.h>
@@ -88,23 +89,55 @@ static aglm_status add_missing(host_pass_report *r, const char *name)
     return AGLM_OK;
 }
 
-/* Runs one pass through its reference; the error says which pass. */
-static aglm_status call_pass(aglm_plugin_ref *ref, const char *name, aglm_graph *g, const aglm_options *opts,
-                             int *changed)
+/* Acquires pass `name`, runs it on g and releases it: the one place a pass plugin is called.
+ * *ms gets the time of the run alone. *missing is 1 when no such pass is loaded, with the
+ * registry's message as it is; any other error says which pass. */
+static aglm_status call_pass(host_registry *reg, const char *name, aglm_graph *g,
+                             const aglm_options *opts, int *changed, double *ms, int *missing)
 {
     static const aglm_options none = {0, NULL};
-    const aglm_pass_ops *ops = host_ref_desc(ref)->ops;
     *changed = 0;
-    if (!ops || ops->struct_size < offsetof(aglm_pass_ops, run) + sizeof ops->run || !ops->run)
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "pass '%s' has no run", name);
-    aglm_clear_error();
-    aglm_status st = ops->run(host_ref_state(ref), g, opts ? opts : &none, changed);
-    if (st != AGLM_OK) {
-        if (!*aglm_last_error())
-            aglm_error(st, "failed (%s)", aglm_status_str(st));
-        return aglm_error_wrap(st, "pass '%s'", name);
+    *ms = 0;
+    aglm_plugin_ref *ref = host_registry_acquire(reg, name, AGLM_KIND_PASS);
+    *missing = ref == NULL;
+    if (!ref)
+        return AGLM_ERR_NOT_FOUND;
+    const aglm_pass_ops *ops = host_ref_desc(ref)->ops;
+    aglm_status st;
+    if (!AGLM_HAS_MEMBER(aglm_pass_ops, ops, run) || !ops->run) {
+        st = aglm_error(AGLM_ERR_UNSUPPORTED, "pass '%s' has no run", name);
+    } else {
+        double t0 = now_ms();
+        aglm_clear_error();
+        st = ops->run(host_ref_state(ref), g, opts ? opts : &none, changed);
+        *ms = now_ms() - t0;
+        if (st != AGLM_OK) {
+            if (!*aglm_last_error())
+                aglm_error(st, "failed (%s)", aglm_status_str(st));
+            st = aglm_error_wrap(st, "pass '%s'", name);
+        }
     }
+    if (st != AGLM_OK) {
+        /* Dropping the last reference runs the plugin's stop and destroy, which may set errors
+         * of their own. */
+        char msg[2048];
+        snprintf(msg, sizeof msg, "%s", aglm_last_error());
+        host_registry_release(ref);
+        return aglm_error(st, "%s", msg);
+    }
+    host_registry_release(ref);
     return AGLM_OK;
+}
+
+aglm_status host_pass_run_one(host_registry *reg, aglm_graph *g, const char *name,
+                              const aglm_options *opts, int *changed)
+{
+    int ignored, missing;
+    double ms;
+    if (!reg || !g || !name)
+        return aglm_error(AGLM_ERR_INVALID, "host_pass_run_one: NULL argument");
+    aglm_status st = call_pass(reg, name, g, opts, changed ? changed : &ignored, &ms, &missing);
+    return missing ? aglm_error_wrap(st, "pass '%s'", name) : st;
 }
 
 /* A pass that changed the graph may have made shapes knowable that were not (a folded Shape
@@ -120,8 +153,9 @@ static aglm_status refine_shapes(aglm_graph *g, const char *name)
 static void print_ir(const aglm_graph *g, const char *label, const host_pass_stat *s)
 {
     char *text = aglm_graph_to_text(g, AGLM_PRINT_ELIDE_CONSTANTS);
-    fprintf(stderr, "# IR after pass '%s' (%s, round %d): %zu -> %zu nodes, %.3f ms%s\n", s->name, label,
-            s->round, s->nodes_before, s->nodes_after, s->ms, s->changed ? "" : ", unchanged");
+    fprintf(stderr, "# IR after pass '%s' (%s, round %d): %zu -> %zu nodes, %.3f ms%s\n", s->name,
+            label, s->round, s->nodes_before, s->nodes_after, s->ms,
+            s->changed ? "" : ", unchanged");
     fputs(text ? text : "# (cannot print the graph)\n", stderr);
     if (text && text[0] && text[strlen(text) - 1] != '\n')
         fputc('\n', stderr);
@@ -155,38 +189,37 @@ aglm_status host_pass_run(host_registry *reg, aglm_graph *g, const char *const *
         again = 0;
         r->rounds = round;
         for (size_t i = 0; i < n && st == AGLM_OK; i++) {
-            aglm_plugin_ref *ref = host_registry_acquire(reg, names[i], AGLM_KIND_PASS);
-            if (!ref) {
-                if (!o->skip_missing) {
-                    st = aglm_error_wrap(AGLM_ERR_NOT_FOUND, "pass '%s'", names[i]);
-                    break;
-                }
-                if (first_warning(names[i]))
-                    host_log(AGLM_LOG_WARN, NULL, "%s: pass '%s' skipped: %s", label, names[i], aglm_last_error());
-                aglm_clear_error();
-                st = add_missing(r, names[i]);
-                continue;
-            }
             host_pass_stat s;
             memset(&s, 0, sizeof s);
             snprintf(s.name, sizeof s.name, "%s", names[i]);
             s.round = round;
             s.nodes_before = aglm_graph_num_nodes(g);
-            double t0 = now_ms();
-            st = call_pass(ref, names[i], g, o->pass_opts, &s.changed);
-            s.ms = now_ms() - t0;
-            host_registry_release(ref);
+            int missing;
+            st = call_pass(reg, names[i], g, o->pass_opts, &s.changed, &s.ms, &missing);
+            if (missing && !o->skip_missing) {
+                st = aglm_error_wrap(st, "pass '%s'", names[i]);
+                break;
+            }
+            if (missing) {
+                if (first_warning(names[i]))
+                    host_log(AGLM_LOG_WARN, NULL, "%s: pass '%s' skipped: %s", label, names[i],
+                             aglm_last_error());
+                aglm_clear_error();
+                st = add_missing(r, names[i]);
+                continue;
+            }
             s.nodes_after = aglm_graph_num_nodes(g);
             if (st == AGLM_OK && s.changed)
                 st = refine_shapes(g, names[i]);
             if (st != AGLM_OK)
                 break;
-            host_log(AGLM_LOG_INFO, NULL, "%s: pass '%s': %zu -> %zu nodes in %.3f ms%s", label, s.name,
-                     s.nodes_before, s.nodes_after, s.ms, s.changed ? "" : " (unchanged)");
+            host_log(AGLM_LOG_INFO, NULL, "%s: pass '%s': %zu -> %zu nodes in %.3f ms%s", label,
+                     s.name, s.nodes_before, s.nodes_after, s.ms, s.changed ? "" : " (unchanged)");
             if (o->print_ir)
                 print_ir(g, label, &s);
             if (verify && aglm_graph_verify(g) != AGLM_OK) {
-                st = aglm_error_wrap(AGLM_ERR_INTERNAL, "pass '%s' left an invalid graph", names[i]);
+                st =
+                    aglm_error_wrap(AGLM_ERR_INTERNAL, "pass '%s' left an invalid graph", names[i]);
                 break;
             }
             again |= s.changed;
@@ -200,8 +233,8 @@ aglm_status host_pass_run(host_registry *reg, aglm_graph *g, const char *const *
     return st;
 }
 
-aglm_status host_pass_run_level(host_registry *reg, aglm_graph *g, int level, const host_pass_run_opts *opts,
-                                host_pass_report *report)
+aglm_status host_pass_run_level(host_registry *reg, aglm_graph *g, int level,
+                                const host_pass_run_opts *opts, host_pass_report *report)
 {
     if (level < 0 || level >= HOST_NUM_LEVELS) {
         if (report)

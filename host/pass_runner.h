@@ -16,17 +16,17 @@
 
 typedef struct host_pass_stat {
     char name[64];
-    int round;                       /* 1-based; > 1 only for an iterated level */
+    int round; /* 1-based; > 1 only for an iterated level */
     size_t nodes_before, nodes_after;
     int changed;
     double ms;
 } host_pass_stat;
 
 typedef struct host_pass_report {
-    char label[16];                  /* "O2", or "passes" for an explicit list */
-    host_pass_stat *passes;          /* in the order they ran (malloc'd) */
+    char label[16];         /* "O2", or "passes" for an explicit list */
+    host_pass_stat *passes; /* in the order they ran (malloc'd) */
     size_t num_passes;
-    char (*missing)[64];             /* level passes that are not loaded, skipped (malloc'd) */
+    char (*missing)[64]; /* level passes that are not loaded, skipped (malloc'd) */
     size_t num_missing;
     size_t nodes_before, nodes_after;
     int rounds;
@@ -34,13 +34,13 @@ typedef struct host_pass_report {
 } host_pass_report;
 
 typedef struct host_pass_run_opts {
-    const aglm_options *pass_opts;   /* given to every pass (NULL: none) */
-    int print_ir;                    /* 1: the IR after each pass, to stderr */
-    int verify;                      /* 1: aglm_graph_verify after each pass (always in debug builds) */
-    int skip_missing;                /* 1: a pass that is not loaded is skipped (reported, warned once);
-                                        0: it is an error */
-    int iterate;                     /* repeat the list until no pass changes the graph */
-    const char *label;               /* names the run in logs and headers (NULL: "passes") */
+    const aglm_options *pass_opts; /* given to every pass (NULL: none) */
+    int print_ir;                  /* 1: the IR after each pass, to stderr */
+    int verify;        /* 1: aglm_graph_verify after each pass (always in debug builds) */
+    int skip_missing;  /* 1: a pass that is not loaded is skipped (reported, warned once);
+                          0: it is an error */
+    int iterate;       /* repeat the list until no pass changes the graph */
+    const char *label; /* names the run in logs and headers (NULL: "passes") */
 } host_pass_run_opts;
 
 /* Runs names[0..n) on g in order (the whole list again while iterate and a pass changed the
@@ -50,11 +50,17 @@ typedef struct host_pass_run_opts {
 aglm_status host_pass_run(host_registry *reg, aglm_graph *g, const char *const *names, size_t n,
                           const host_pass_run_opts *opts, host_pass_report *report);
 
+/* Runs the one pass `name` on g with opts (NULL: none), as aglm.pass does: no shape refresh,
+ * verify or report. *changed (may be NULL) says whether it changed the graph. Errors read
+ * "pass 'NAME': message", a pass that is not loaded included. */
+aglm_status host_pass_run_one(host_registry *reg, aglm_graph *g, const char *name,
+                              const aglm_options *opts, int *changed);
+
 /* Runs level 0..3 of the process's table (levels.h) with skip_missing and the level's iterate;
  * opts (may be NULL) gives pass_opts, print_ir and verify. A pass of the level that is not
  * loaded is skipped and warned about once per process and name. */
-aglm_status host_pass_run_level(host_registry *reg, aglm_graph *g, int level, const host_pass_run_opts *opts,
-                                host_pass_report *report);
+aglm_status host_pass_run_level(host_registry *reg, aglm_graph *g, int level,
+                                const host_pass_run_opts *opts, host_pass_report *report);
 
 /* Whether pass `name` is started in reg now. */
 int host_pass_loaded(host_registry *reg, const char *name);

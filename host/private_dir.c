@@ -30,7 +30,8 @@ aglm_status host_private_dir_make(char **out, int *lock_fd)
     if (!mkdtemp(dir)) { /* mkdtemp creates it 0700 */
         int e = errno;
         free(dir);
-        return aglm_error(AGLM_ERR_IO, "cannot create the private plugin folder in %s: %s", tmp, strerror(e));
+        return aglm_error(AGLM_ERR_IO, "cannot create the private plugin folder in %s: %s", tmp,
+                          strerror(e));
     }
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -38,7 +39,8 @@ aglm_status host_private_dir_make(char **out, int *lock_fd)
         if (fd >= 0)
             close(fd);
         rmdir(dir);
-        aglm_status st = aglm_error(AGLM_ERR_IO, "cannot lock the private plugin folder %s: %s", dir, strerror(e));
+        aglm_status st = aglm_error(AGLM_ERR_IO, "cannot lock the private plugin folder %s: %s",
+                                    dir, strerror(e));
         free(dir);
         return st;
     }
@@ -78,8 +80,8 @@ void host_private_dir_sweep(void)
         long pid;
         char suffix[8];
         int end = 0;
-        if (sscanf(e->d_name, "aglm-%ld-%7[A-Za-z0-9]%n", &pid, suffix, &end) != 2 || e->d_name[end] != '\0' ||
-            strlen(suffix) != 6 || pid <= 0 || pid == (long)getpid())
+        if (sscanf(e->d_name, "aglm-%ld-%7[A-Za-z0-9]%n", &pid, suffix, &end) != 2 ||
+            e->d_name[end] != '\0' || strlen(suffix) != 6 || pid <= 0 || pid == (long)getpid())
             continue;
         if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
             continue; /* alive, or not ours to ask about */
@@ -88,7 +90,8 @@ void host_private_dir_sweep(void)
             continue;
         struct stat sb;
         int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd >= 0 && fstat(fd, &sb) == 0 && sb.st_uid == geteuid() && flock(fd, LOCK_EX | LOCK_NB) == 0)
+        if (fd >= 0 && fstat(fd, &sb) == 0 && sb.st_uid == geteuid() &&
+            flock(fd, LOCK_EX | LOCK_NB) == 0)
             remove_copies_dir(dir);
         if (fd >= 0)
             close(fd);

@@ -26,16 +26,16 @@
 #include "log.h"
 
 struct aglm_plugin_ref {
-    host_registry *reg;       /* NULL once orphaned by host_registry_free */
+    host_registry *reg; /* NULL once orphaned by host_registry_free */
     atomic_long refs;
-    host_plugin_state state;  /* under reg->lock */
+    host_plugin_state state; /* under reg->lock */
     unsigned generation;
-    char *file;               /* the path the user gave */
+    char *file; /* the path the user gave */
     /* The descriptor's strings, copied: listings read them while the code is being unloaded. */
     char name[64], version[32], summary[160];
     aglm_plugin_kind kind;
     host_loaded lib;
-    void *pstate;             /* from init */
+    void *pstate; /* from init */
     host_services svc;
     struct aglm_plugin_ref *next;
 };
@@ -48,22 +48,40 @@ typedef struct name_gen {
 struct host_registry {
     pthread_mutex_t lock;
     const host_config *cfg;
-    char *dir;                /* private copies live here */
-    int dir_lock;             /* flock on dir while the registry lives */
-    atomic_uint seq;          /* numbers the private copies */
+    char *dir;                 /* private copies live here */
+    int dir_lock;              /* flock on dir while the registry lives */
+    atomic_uint seq;           /* numbers the private copies */
     aglm_plugin_ref *versions; /* started and draining, in load order */
-    name_gen *gens;           /* last generation handed out per name */
+    name_gen *gens;            /* last generation handed out per name */
     size_t num_gens;
 };
 
 typedef aglm_plugin_ref version;
 
-static const char *const state_names[] = {"loaded", "initialised", "started", "draining",
-                                          "stopped", "destroyed", "unloaded"};
+static const char *const state_names[] = {"loaded",  "initialised", "started", "draining",
+                                          "stopped", "destroyed",   "unloaded"};
 
 const char *host_plugin_state_name(host_plugin_state s)
 {
     return (unsigned)s < sizeof state_names / sizeof *state_names ? state_names[s] : "?";
+}
+
+static int widest(int w, const char *text)
+{
+    int l = (int)strlen(text);
+    return l > w ? l : w;
+}
+
+host_plugin_widths host_plugin_list_widths(const host_plugin_info *rows, size_t n)
+{
+    host_plugin_widths w = {4, 4, 7, 5};
+    for (size_t i = 0; i < n; i++) {
+        w.name = widest(w.name, rows[i].name);
+        w.kind = widest(w.kind, aglm_plugin_kind_name(rows[i].kind));
+        w.version = widest(w.version, rows[i].version);
+        w.state = widest(w.state, host_plugin_state_name(rows[i].state));
+    }
+    return w;
 }
 
 static const aglm_plugin_desc *desc_of(const version *v)
@@ -118,7 +136,7 @@ static const char *missing_requirement(host_registry *r, const aglm_plugin_desc 
 {
     for (size_t i = 0; d->requires && d->requires[i]; i++)
         if (!find_started(r, d->requires[i]))
-            return d->requires[i];
+    return d->requires[i];
     return NULL;
 }
 
@@ -195,7 +213,8 @@ static void finish(version *v)
          * copy deleted, so "nothing draining" in a listing means nothing is left behind. */
         pthread_mutex_lock(&r->lock);
         if (v->state != HOST_PLUGIN_DRAINING)
-            host_log(AGLM_LOG_ERROR, name_of(v), "the last reference went while it was %s (one release too many)",
+            host_log(AGLM_LOG_ERROR, name_of(v),
+                     "the last reference went while it was %s (one release too many)",
                      host_plugin_state_name(v->state));
         v->state = HOST_PLUGIN_STOPPED;
         pthread_mutex_unlock(&r->lock);
@@ -244,22 +263,23 @@ static long drop_ref(version *v)
 static int section_disabled(const host_section *s)
 {
     const char *v = host_section_get(s, "enabled");
-    return v && (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") || !strcmp(v, "0"));
+    return v && (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") ||
+                 !strcmp(v, "0"));
 }
 
 typedef struct load_want {
-    const char *name;          /* replace: the name and kind the new version must have */
+    const char *name; /* replace: the name and kind the new version must have */
     aglm_plugin_kind kind;
-    int skip_disabled;         /* directory scans honour enabled=false */
+    int skip_disabled; /* directory scans honour enabled=false */
 } load_want;
 
 typedef struct load_result {
-    int skipped;               /* disabled in config; nothing loaded */
-    int missing_requirement;   /* refused for a requirement that a later load may meet */
+    int skipped;             /* disabled in config; nothing loaded */
+    int missing_requirement; /* refused for a requirement that a later load may meet */
 } load_result;
 
-static aglm_status call_failed(const char *file, const char *what, const char *name, aglm_status st, char *msg,
-                               size_t msg_len)
+static aglm_status call_failed(const char *file, const char *what, const char *name, aglm_status st,
+                               char *msg, size_t msg_len)
 {
     const char *e = aglm_last_error();
     if (e && *e)
@@ -271,8 +291,8 @@ static aglm_status call_failed(const char *file, const char *what, const char *n
 
 /* Loads, validates, inits and starts `path` without making it visible; *out has one reference
  * (the registry's) once committed. */
-static aglm_status open_version(host_registry *r, const char *path, const load_want *want, load_result *res,
-                                version **out)
+static aglm_status open_version(host_registry *r, const char *path, const load_want *want,
+                                load_result *res, version **out)
 {
     *out = NULL;
     version *v = calloc(1, sizeof *v);
@@ -294,17 +314,19 @@ static aglm_status open_version(host_registry *r, const char *path, const load_w
     pthread_mutex_unlock(&r->lock);
 
     if (want->name && strcmp(want->name, d->name) != 0)
-        st = aglm_error(AGLM_ERR_INVALID, "%s: holds plugin '%s', which cannot replace '%s'", path, d->name,
-                        want->name);
+        st = aglm_error(AGLM_ERR_INVALID, "%s: holds plugin '%s', which cannot replace '%s'", path,
+                        d->name, want->name);
     else if (want->name && want->kind != d->kind)
-        st = aglm_error(AGLM_ERR_INVALID, "%s: a %s cannot replace the %s '%s'", path, aglm_plugin_kind_name(d->kind),
-                        aglm_plugin_kind_name(want->kind), want->name);
+        st = aglm_error(AGLM_ERR_INVALID, "%s: a %s cannot replace the %s '%s'", path,
+                        aglm_plugin_kind_name(d->kind), aglm_plugin_kind_name(want->kind),
+                        want->name);
     if (st != AGLM_OK) {
         discard(v, 0, 0);
         return st;
     }
     if (want->skip_disabled && section_disabled(section)) {
-        host_log(AGLM_LOG_INFO, NULL, "%s: plugin '%s' is disabled in the config, skipped", path, d->name);
+        host_log(AGLM_LOG_INFO, NULL, "%s: plugin '%s' is disabled in the config, skipped", path,
+                 d->name);
         res->skipped = 1;
         discard(v, 0, 0);
         return AGLM_OK;
@@ -315,9 +337,11 @@ static aglm_status open_version(host_registry *r, const char *path, const load_w
     version *holder = want->name ? NULL : find_started(r, d->name);
     const char *missing = holder ? NULL : missing_requirement(r, d);
     if (holder)
-        st = aglm_error(AGLM_ERR_EXISTS, "%s: plugin name '%s' is taken by %s", path, d->name, holder->file);
+        st = aglm_error(AGLM_ERR_EXISTS, "%s: plugin name '%s' is taken by %s", path, d->name,
+                        holder->file);
     else if (missing)
-        st = aglm_error(AGLM_ERR_NOT_FOUND, "%s: requires plugin '%s', which is not loaded", path, missing);
+        st = aglm_error(AGLM_ERR_NOT_FOUND, "%s: requires plugin '%s', which is not loaded", path,
+                        missing);
     pthread_mutex_unlock(&r->lock);
     if (st != AGLM_OK) {
         res->missing_requirement = missing != NULL;
@@ -365,9 +389,11 @@ static aglm_status commit_load(host_registry *r, version *v)
     version *holder = find_started(r, d->name);
     const char *missing = holder ? NULL : missing_requirement(r, d);
     if (holder)
-        st = aglm_error(AGLM_ERR_EXISTS, "%s: plugin name '%s' is taken by %s", v->file, d->name, holder->file);
+        st = aglm_error(AGLM_ERR_EXISTS, "%s: plugin name '%s' is taken by %s", v->file, d->name,
+                        holder->file);
     else if (missing)
-        st = aglm_error(AGLM_ERR_NOT_FOUND, "%s: requires plugin '%s', which is not loaded", v->file, missing);
+        st = aglm_error(AGLM_ERR_NOT_FOUND, "%s: requires plugin '%s', which is not loaded",
+                        v->file, missing);
     else
         st = next_generation(r, d->name, &v->generation);
     if (st == AGLM_OK) {
@@ -381,13 +407,13 @@ static aglm_status commit_load(host_registry *r, version *v)
         discard(v, 1, 1);
         return aglm_error(st, "%s", msg);
     }
-    host_log(AGLM_LOG_DEBUG, NULL, "loaded %s: %s '%s' %s, generation %u", v->file, aglm_plugin_kind_name(d->kind),
-             d->name, d->version ? d->version : "", v->generation);
+    host_log(AGLM_LOG_DEBUG, NULL, "loaded %s: %s '%s' %s, generation %u", v->file,
+             aglm_plugin_kind_name(d->kind), d->name, d->version ? d->version : "", v->generation);
     return AGLM_OK;
 }
 
-static aglm_status load_file(host_registry *r, const char *path, int skip_disabled, load_result *res,
-                             char *name_out)
+static aglm_status load_file(host_registry *r, const char *path, int skip_disabled,
+                             load_result *res, char *name_out)
 {
     load_want want = {.skip_disabled = skip_disabled};
     version *v;
@@ -468,8 +494,9 @@ void host_registry_free(host_registry *r)
         version *v = r->versions;
         r->versions = v->next;
         v->next = NULL;
-        host_log(AGLM_LOG_WARN, name_of(v), "generation %u still has %ld reference(s) at shutdown; left loaded",
-                 v->generation, (long)atomic_load(&v->refs));
+        host_log(AGLM_LOG_WARN, name_of(v),
+                 "generation %u still has %ld reference(s) at shutdown; left loaded", v->generation,
+                 (long)atomic_load(&v->refs));
         v->reg = NULL;
         host_services_detach(&v->svc);
     }
@@ -617,8 +644,8 @@ aglm_status host_registry_unload(host_registry *r, const char *name, int *deferr
     if (!v)
         st = aglm_error(AGLM_ERR_NOT_FOUND, "no plugin '%s'", name);
     else if (user)
-        st = aglm_error(AGLM_ERR_STATE, "cannot unload '%s': plugin '%s' (%s) requires it", name, name_of(user),
-                        user->file);
+        st = aglm_error(AGLM_ERR_STATE, "cannot unload '%s': plugin '%s' (%s) requires it", name,
+                        name_of(user), user->file);
     else
         v->state = HOST_PLUGIN_DRAINING;
     pthread_mutex_unlock(&r->lock);
@@ -626,7 +653,8 @@ aglm_status host_registry_unload(host_registry *r, const char *name, int *deferr
         return st;
     long before = drop_ref(v); /* v may be gone now */
     if (before > 1)
-        host_log(AGLM_LOG_INFO, NULL, "plugin '%s' is draining: %ld reference(s) still held", name, before - 1);
+        host_log(AGLM_LOG_INFO, NULL, "plugin '%s' is draining: %ld reference(s) still held", name,
+                 before - 1);
     if (deferred)
         *deferred = before > 1;
     return AGLM_OK;
@@ -660,9 +688,11 @@ aglm_status host_registry_replace(host_registry *r, const char *name, const char
     cur = find_started(r, name);
     const char *missing = cur ? missing_requirement(r, desc_of(v)) : NULL;
     if (!cur)
-        st = aglm_error(AGLM_ERR_STATE, "%s: plugin '%s' was unloaded while being replaced", file, name);
+        st = aglm_error(AGLM_ERR_STATE, "%s: plugin '%s' was unloaded while being replaced", file,
+                        name);
     else if (missing)
-        st = aglm_error(AGLM_ERR_NOT_FOUND, "%s: requires plugin '%s', which is not loaded", file, missing);
+        st = aglm_error(AGLM_ERR_NOT_FOUND, "%s: requires plugin '%s', which is not loaded", file,
+                        missing);
     else
         st = next_generation(r, name, &v->generation);
     if (st == AGLM_OK) {
@@ -679,7 +709,8 @@ aglm_status host_registry_replace(host_registry *r, const char *name, const char
         free(file);
         return aglm_error(st, "%s", msg);
     }
-    host_log(AGLM_LOG_INFO, NULL, "plugin '%s' replaced: generation %u from %s serves, generation %u drains", name,
+    host_log(AGLM_LOG_INFO, NULL,
+             "plugin '%s' replaced: generation %u from %s serves, generation %u drains", name,
              new_gen, file, old_gen);
     free(file);
     drop_ref(cur);
@@ -697,8 +728,8 @@ aglm_plugin_ref *host_registry_acquire(host_registry *r, const char *name, aglm_
     if (!v)
         aglm_error(AGLM_ERR_NOT_FOUND, "no plugin '%s'", name);
     else if (kind && desc_of(v)->kind != kind) {
-        aglm_error(AGLM_ERR_TYPE, "plugin '%s' is a %s, not a %s", name, aglm_plugin_kind_name(desc_of(v)->kind),
-                   aglm_plugin_kind_name(kind));
+        aglm_error(AGLM_ERR_TYPE, "plugin '%s' is a %s, not a %s", name,
+                   aglm_plugin_kind_name(desc_of(v)->kind), aglm_plugin_kind_name(kind));
         v = NULL;
     } else {
         atomic_fetch_add(&v->refs, 1);
@@ -712,8 +743,8 @@ static int cmp_ref_name(const void *a, const void *b)
     return strcmp(name_of(*(version *const *)a), name_of(*(version *const *)b));
 }
 
-aglm_status host_registry_acquire_all(host_registry *r, aglm_plugin_kind kind, aglm_plugin_ref ***refs,
-                                      size_t *count)
+aglm_status host_registry_acquire_all(host_registry *r, aglm_plugin_kind kind,
+                                      aglm_plugin_ref ***refs, size_t *count)
 {
     if (!r || !refs || !count)
         return aglm_error(AGLM_ERR_INVALID, "host_registry_acquire_all: NULL argument");
@@ -818,7 +849,8 @@ size_t host_registry_num_draining(host_registry *r)
     return n;
 }
 
-aglm_status host_registry_metrics(host_registry *r, const char *name, host_metric **out, size_t *count)
+aglm_status host_registry_metrics(host_registry *r, const char *name, host_metric **out,
+                                  size_t *count)
 {
     if (!r || !name || !out || !count)
         return aglm_error(AGLM_ERR_INVALID, "host_registry_metrics: NULL argument");

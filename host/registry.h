@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include "aglm/plugin.h"
 #include "config.h"
+#include "host_services.h"
 
 typedef struct host_registry host_registry;
 
@@ -39,13 +40,20 @@ const char *host_plugin_state_name(host_plugin_state s);
 typedef struct host_plugin_info {
     char name[64];
     char version[32];
-    char file[1024];       /* the path it was loaded from (not the private copy) */
+    char file[1024]; /* the path it was loaded from (not the private copy) */
     aglm_plugin_kind kind;
     host_plugin_state state;
-    long refs;             /* references held now by users (the registry's own is not counted) */
-    unsigned generation;   /* 1 for the first load of a name, +1 per replace */
+    long refs;           /* references held now by users (the registry's own is not counted) */
+    unsigned generation; /* 1 for the first load of a name, +1 per replace */
     char summary[160];
 } host_plugin_info;
+
+/* Column widths of a listing: each the longest of its header (NAME, KIND, VERSION, STATE) and
+ * of the rows' text, so --list-plugins and the admin `plugins` line up alike. */
+typedef struct host_plugin_widths {
+    int name, kind, version, state;
+} host_plugin_widths;
+host_plugin_widths host_plugin_list_widths(const host_plugin_info *rows, size_t n);
 
 /* A registry that gives each plugin its [plugin.NAME] section of cfg (borrowed: cfg must outlive
  * the registry). */
@@ -106,5 +114,10 @@ size_t host_registry_num_draining(host_registry *r);
  * Versions already started keep the section they were initialised with, so the old config must
  * outlive them: host_config_reload keeps every config it replaces until the host exits. */
 void host_registry_set_config(host_registry *r, const host_config *cfg);
+
+/* A copy of the metric counters of the started plugin `name` (malloc'd; free with
+ * host_metrics_free). */
+aglm_status host_registry_metrics(host_registry *r, const char *name, host_metric **out,
+                                  size_t *count);
 
 #endif

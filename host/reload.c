@@ -60,12 +60,14 @@ static void report_restart_keys(const host_config *old, const host_config *new)
     for (size_t i = 0; i < new->num_host_items; i++) {
         const host_kv *kv = &new->host_items[i];
         if (!is_live_key(kv->key) && !same_value(host_config_get(old, kv->key), kv->value))
-            host_log(AGLM_LOG_WARN, NULL, "reload: [host] %s changed; it takes effect after a restart", kv->key);
+            host_log(AGLM_LOG_WARN, NULL,
+                     "reload: [host] %s changed; it takes effect after a restart", kv->key);
     }
     for (size_t i = 0; i < old->num_host_items; i++) {
         const host_kv *kv = &old->host_items[i];
         if (!is_live_key(kv->key) && !host_config_get(new, kv->key))
-            host_log(AGLM_LOG_WARN, NULL, "reload: [host] %s removed; that takes effect after a restart", kv->key);
+            host_log(AGLM_LOG_WARN, NULL,
+                     "reload: [host] %s removed; that takes effect after a restart", kv->key);
     }
 }
 
@@ -94,14 +96,15 @@ static void apply_dirs(host_registry *reg, const host_config *old, const host_co
         if (host_registry_load_dir(reg, dir, &loaded, &failed) != AGLM_OK)
             host_log(AGLM_LOG_WARN, NULL, "reload: new plugin dir %s: %s", dir, aglm_last_error());
         else
-            host_log(AGLM_LOG_INFO, NULL, "reload: new plugin dir %s: %d loaded, %d refused", dir, loaded, failed);
+            host_log(AGLM_LOG_INFO, NULL, "reload: new plugin dir %s: %d loaded, %d refused", dir,
+                     loaded, failed);
     }
     for (size_t i = 0; i < old->num_plugin_dirs; i++) {
         const char *dir = old->plugin_dirs[i];
         char *real = realpath(dir, NULL);
         if (!dir_listed(new, real ? real : dir))
-            host_log(AGLM_LOG_INFO, NULL, "reload: plugin dir %s is no longer configured; its plugins stay loaded",
-                     dir);
+            host_log(AGLM_LOG_INFO, NULL,
+                     "reload: plugin dir %s is no longer configured; its plugins stay loaded", dir);
         free(real);
     }
 }
@@ -120,7 +123,8 @@ static int same_section(const host_section *a, const host_section *b)
 static int disabled(const host_section *s)
 {
     const char *v = host_section_get(s, "enabled");
-    return v && (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") || !strcmp(v, "0"));
+    return v && (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") ||
+                 !strcmp(v, "0"));
 }
 
 /* Re-initialises (or unloads) one started plugin whose section changed. */
@@ -129,18 +133,23 @@ static void apply_section(host_registry *reg, const char *name, const host_secti
     if (disabled(now)) {
         int deferred = 0;
         if (host_registry_unload(reg, name, &deferred) != AGLM_OK)
-            host_log(AGLM_LOG_WARN, NULL, "reload: [plugin.%s] now says enabled = false, but unloading it failed: %s",
+            host_log(AGLM_LOG_WARN, NULL,
+                     "reload: [plugin.%s] now says enabled = false, but unloading it failed: %s",
                      name, aglm_last_error());
         else
-            host_log(AGLM_LOG_INFO, NULL, "reload: [plugin.%s] now says enabled = false: plugin unloaded%s", name,
+            host_log(AGLM_LOG_INFO, NULL,
+                     "reload: [plugin.%s] now says enabled = false: plugin unloaded%s", name,
                      deferred ? " (draining: references are still held)" : "");
         return;
     }
     if (host_registry_replace(reg, name, NULL) != AGLM_OK)
-        host_log(AGLM_LOG_WARN, NULL, "reload: [plugin.%s] changed, but re-initialising it failed; the old version "
-                 "keeps serving: %s", name, aglm_last_error());
+        host_log(AGLM_LOG_WARN, NULL,
+                 "reload: [plugin.%s] changed, but re-initialising it failed; the old version "
+                 "keeps serving: %s",
+                 name, aglm_last_error());
     else
-        host_log(AGLM_LOG_INFO, NULL, "reload: [plugin.%s] changed: plugin re-initialised with it", name);
+        host_log(AGLM_LOG_INFO, NULL, "reload: [plugin.%s] changed: plugin re-initialised with it",
+                 name);
 }
 
 static void apply_sections(host_registry *reg, const host_config *old, const host_config *new)
@@ -148,7 +157,8 @@ static void apply_sections(host_registry *reg, const host_config *old, const hos
     host_plugin_info *rows;
     size_t n;
     if (host_registry_list(reg, &rows, &n) != AGLM_OK) {
-        host_log(AGLM_LOG_WARN, NULL, "reload: cannot list plugins to apply their sections: %s", aglm_last_error());
+        host_log(AGLM_LOG_WARN, NULL, "reload: cannot list plugins to apply their sections: %s",
+                 aglm_last_error());
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -166,13 +176,16 @@ static void apply_sections(host_registry *reg, const host_config *old, const hos
         for (size_t j = 0; j < n && !loaded; j++)
             loaded = rows[j].state == HOST_PLUGIN_STARTED && strcmp(rows[j].name, s->name) == 0;
         if (!loaded && !same_section(host_config_plugin(old, s->name), s))
-            host_log(AGLM_LOG_INFO, NULL, "reload: [plugin.%s] changed; no plugin '%s' is loaded, it applies when "
-                     "one is", s->name, s->name);
+            host_log(AGLM_LOG_INFO, NULL,
+                     "reload: [plugin.%s] changed; no plugin '%s' is loaded, it applies when "
+                     "one is",
+                     s->name, s->name);
     }
     free(rows);
 }
 
-aglm_status host_config_reload_watched(host_registry *reg, host_watch *watch, host_config **cfg, const char *path)
+aglm_status host_config_reload_watched(host_registry *reg, host_watch *watch, host_config **cfg,
+                                       const char *path)
 {
     if (!reg || !cfg || !*cfg)
         return aglm_error(AGLM_ERR_INVALID, "host_config_reload: NULL argument");
@@ -180,7 +193,8 @@ aglm_status host_config_reload_watched(host_registry *reg, host_watch *watch, ho
     if (!path)
         path = old->path;
     if (!path)
-        return aglm_error(AGLM_ERR_INVALID, "reload: the host runs on built-in defaults; there is no aglm.ini to "
+        return aglm_error(AGLM_ERR_INVALID,
+                          "reload: the host runs on built-in defaults; there is no aglm.ini to "
                           "re-read");
     host_config *new = calloc(1, sizeof *new);
     if (!new)
@@ -198,8 +212,9 @@ aglm_status host_config_reload_watched(host_registry *reg, host_watch *watch, ho
     host_log(AGLM_LOG_INFO, NULL, "reload: re-read %s", path);
 
     if (new->log_level >= 0 && new->log_level != old->log_level) {
-        host_log_set_level((aglm_log_level)new->log_level);
-        host_log(AGLM_LOG_INFO, NULL, "reload: log level is now %s", host_config_get(new, "log_level"));
+        host_log_set_level((aglm_log_level) new->log_level);
+        host_log(AGLM_LOG_INFO, NULL, "reload: log level is now %s",
+                 host_config_get(new, "log_level"));
     }
     report_restart_keys(old, new);
     /* New loads must see the new sections before new folders are scanned. */

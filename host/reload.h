@@ -23,7 +23,8 @@ aglm_status host_config_reload(host_registry *reg, host_config **cfg, const char
 
 /* As host_config_reload, and the watcher (may be NULL) follows the new plugin dirs and
  * unload_on_remove. */
-aglm_status host_config_reload_watched(host_registry *reg, host_watch *watch, host_config **cfg, const char *path);
+aglm_status host_config_reload_watched(host_registry *reg, host_watch *watch, host_config **cfg,
+                                       const char *path);
 
 /* Frees the configs that reloads created (the current one included). Call after
  * host_registry_free and host_watch_stop, before freeing the original config. */

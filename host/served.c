@@ -5,7 +5,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "graph_signature.h"
 #include "log.h"
 #include "pass_runner.h"
 #include "served_internal.h"
@@ -14,8 +13,8 @@
 
 struct host_served {
     host_registry *reg;
-    pthread_mutex_t lock;     /* guards models (the head) */
-    served_model *models;     /* newest first; a model's next never changes once published */
+    pthread_mutex_t lock; /* guards models (the head) */
+    served_model *models; /* newest first; a model's next never changes once published */
     pthread_mutex_t stop_lock;
     pthread_cond_t stop_cond;
     int stopping;
@@ -35,33 +34,19 @@ static int name_valid(const char *name)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-              c == '.'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.'))
             return 0;
     }
     return 1;
 }
 
-static const aglm_backend_ops *backend_ops(const aglm_plugin_ref *ref)
-{
-    const aglm_backend_ops *ops = host_ref_desc(ref)->ops;
-    if (!ops || ops->struct_size < offsetof(aglm_backend_ops, release) + sizeof ops->release || !ops->compile ||
-        !ops->run)
-        return NULL;
-    return ops;
-}
-
-/* ---- handles ---------------------------------------------------------------------------------- */
+/* ---- handles ----------------------------------------------------------------------------------
+ */
 
 static void handle_free(served_handle *h)
 {
-    if (h->exec) {
-        const aglm_backend_ops *ops = backend_ops(h->backend);
-        if (ops && ops->release)
-            ops->release(host_ref_state(h->backend), h->exec);
-    }
-    host_registry_release(h->backend);
-    aglm_graph_free(h->sig);
+    host_backend_release(&h->be);
     free(h);
 }
 
@@ -80,10 +65,9 @@ served_handle *served_acquire(served_model *m)
     return h;
 }
 
-
 /* Compiles source for `backend` at `level` into a new handle (one reference, the caller's). */
-static aglm_status compile_handle(host_registry *reg, const aglm_graph *source, const char *backend, int level,
-                                  int print_ir, served_handle **out)
+static aglm_status compile_handle(host_registry *reg, const aglm_graph *source, const char *backend,
+                                  int level, int print_ir, served_handle **out)
 {
     *out = NULL;
     served_handle *h = calloc(1, sizeof *h);
@@ -97,20 +81,8 @@ static aglm_status compile_handle(host_registry *reg, const aglm_graph *source, 
     atomic_store(&h->refs, 1);
     host_pass_run_opts po = {.print_ir = print_ir};
     aglm_status st = host_pass_run_level(reg, g, level, &po, NULL);
-    if (st == AGLM_OK && !(h->sig = host_graph_signature(g)))
-        st = aglm_error_wrap(AGLM_ERR_NOMEM, "copying the graph's signature");
-    if (st == AGLM_OK && !(h->backend = host_registry_acquire(reg, backend, AGLM_KIND_BACKEND)))
-        st = AGLM_ERR_NOT_FOUND;
-    if (st == AGLM_OK) {
-        const aglm_backend_ops *ops = backend_ops(h->backend);
-        aglm_clear_error();
-        if (!ops)
-            st = aglm_error(AGLM_ERR_UNSUPPORTED, "backend '%s' has an incomplete operations table", backend);
-        else if ((st = ops->compile(host_ref_state(h->backend), g, NULL, &h->exec)) == AGLM_OK && !h->exec)
-            st = aglm_error(AGLM_ERR_INTERNAL, "backend '%s' returned no executable", backend);
-        else if (st != AGLM_OK && !*aglm_last_error())
-            aglm_error(st, "backend '%s' failed (%s)", backend, aglm_status_str(st));
-    }
+    if (st == AGLM_OK)
+        st = host_backend_compile(reg, backend, g, NULL, &h->be);
     aglm_graph_free(g);
     if (st != AGLM_OK) {
         char msg[1024];
@@ -122,7 +94,8 @@ static aglm_status compile_handle(host_registry *reg, const aglm_graph *source, 
     return AGLM_OK;
 }
 
-/* ---- models ----------------------------------------------------------------------------------- */
+/* ---- models -----------------------------------------------------------------------------------
+ */
 
 served_model *served_find(host_served *s, const char *name)
 {
@@ -146,22 +119,25 @@ static void model_free(served_model *m)
     free(m);
 }
 
-aglm_status host_served_add(host_served *s, const char *name, const aglm_graph *g, const char *backend, int level)
+aglm_status host_served_add(host_served *s, const char *name, const aglm_graph *g,
+                            const char *backend, int level)
 {
     return host_served_add_traced(s, name, g, backend, level, 0);
 }
 
-aglm_status host_served_add_traced(host_served *s, const char *name, const aglm_graph *g, const char *backend,
-                                   int level, int print_ir)
+aglm_status host_served_add_traced(host_served *s, const char *name, const aglm_graph *g,
+                                   const char *backend, int level, int print_ir)
 {
     if (!s || !name || !g || !backend)
         return aglm_error(AGLM_ERR_INVALID, "host_served_add: NULL argument");
     if (!name_valid(name))
-        return aglm_error(AGLM_ERR_INVALID, "model name '%.80s' is not [A-Za-z0-9_.-], 1 to 63 characters", name);
+        return aglm_error(AGLM_ERR_INVALID,
+                          "model name '%.80s' is not [A-Za-z0-9_.-], 1 to 63 characters", name);
     if (strlen(backend) > 63)
         return aglm_error(AGLM_ERR_INVALID, "backend name '%.80s' is too long", backend);
     if (level < 0 || level > 3)
-        return aglm_error(AGLM_ERR_INVALID, "model '%s': level %d is not 0..3 (O0..O3)", name, level);
+        return aglm_error(AGLM_ERR_INVALID, "model '%s': level %d is not 0..3 (O0..O3)", name,
+                          level);
     if (served_find(s, name))
         return aglm_error(AGLM_ERR_EXISTS, "model name '%s' is already served", name);
     served_model *m = calloc(1, sizeof *m);
@@ -187,7 +163,8 @@ aglm_status host_served_add_traced(host_served *s, const char *name, const aglm_
         free(m);
         return aglm_error(st, "model '%s': %s", name, msg);
     }
-    unsigned gen = host_ref_generation(m->cur->backend); /* before publishing: then others may swap it */
+    unsigned gen =
+        host_ref_generation(m->cur->be.ref); /* before publishing: then others may swap it */
     pthread_mutex_lock(&s->lock);
     int taken = 0;
     for (served_model *o = s->models; o; o = o->next)
@@ -201,7 +178,8 @@ aglm_status host_served_add_traced(host_served *s, const char *name, const aglm_
         model_free(m);
         return aglm_error(AGLM_ERR_EXISTS, "model name '%s' is already served", name);
     }
-    host_log(AGLM_LOG_INFO, NULL, "serving model '%s' on %s (generation %u) at O%d", name, backend, gen, level);
+    host_log(AGLM_LOG_INFO, NULL, "serving model '%s' on %s (generation %u) at O%d", name, backend,
+             gen, level);
     return AGLM_OK;
 }
 
@@ -211,16 +189,17 @@ static void fill_info(served_model *m, host_served_info *info)
     snprintf(info->name, sizeof info->name, "%s", m->name);
     pthread_mutex_lock(&m->lock);
     snprintf(info->backend, sizeof info->backend, "%s", m->backend);
-    info->generation = host_ref_generation(m->cur->backend);
+    info->generation = host_ref_generation(m->cur->be.ref);
     info->level = m->level;
     info->compiles = m->compiles;
-    const aglm_graph *sig = m->cur->sig;
+    const aglm_graph *sig = m->cur->be.sig;
     size_t len = 0;
     for (size_t i = 0; i < aglm_graph_num_inputs(sig) && len < sizeof info->inputs; i++) {
         char type[128];
         const aglm_value *v = aglm_graph_input(sig, i);
-        len += (size_t)snprintf(info->inputs + len, sizeof info->inputs - len, "%s%s: %s", i ? ", " : "",
-                                aglm_value_name(v), aglm_value_type_str(v, type, sizeof type));
+        len += (size_t)snprintf(info->inputs + len, sizeof info->inputs - len, "%s%s: %s",
+                                i ? ", " : "", aglm_value_name(v),
+                                aglm_value_type_str(v, type, sizeof type));
     }
     pthread_mutex_unlock(&m->lock);
     served_stats_fill(&m->stats, info);
@@ -259,8 +238,8 @@ static aglm_status recompile_model(host_served *s, served_model *m, const char *
         m->compiles++;
         m->follow_failed_gen = 0;
         pthread_mutex_unlock(&m->lock);
-        host_log(AGLM_LOG_INFO, NULL, "model '%s' now runs on %s (generation %u) at O%d", m->name, be,
-                 host_ref_generation(h->backend), level);
+        host_log(AGLM_LOG_INFO, NULL, "model '%s' now runs on %s (generation %u) at O%d", m->name,
+                 be, host_ref_generation(h->be.ref), level);
     } else if (follow_gen) {
         pthread_mutex_lock(&m->lock);
         m->follow_failed_gen = *follow_gen;
@@ -284,7 +263,8 @@ aglm_status host_served_recompile(host_served *s, const char *name, const char *
     if (backend && strlen(backend) > 63)
         return aglm_error(AGLM_ERR_INVALID, "backend name '%.80s' is too long", backend);
     if (level > 3)
-        return aglm_error(AGLM_ERR_INVALID, "model '%s': level %d is not 0..3 (O0..O3)", name, level);
+        return aglm_error(AGLM_ERR_INVALID, "model '%s': level %d is not 0..3 (O0..O3)", name,
+                          level);
     served_model *m = served_find(s, name);
     if (!m)
         return AGLM_ERR_NOT_FOUND;
@@ -303,14 +283,15 @@ size_t host_served_follow(host_served *s, host_served_follow_fn fn, void *ctx)
     for (; m; m = m->next) {
         served_handle *h = served_acquire(m); /* held until done, so comparing it is safe */
         char be[64]; /* copied: the name lives in the version's mapped code */
-        snprintf(be, sizeof be, "%s", host_ref_desc(h->backend)->name);
+        snprintf(be, sizeof be, "%s", host_ref_desc(h->be.ref)->name);
         pthread_mutex_lock(&m->lock);
         unsigned failed = m->follow_failed_gen;
         int same_name = strcmp(m->backend, be) == 0;
         pthread_mutex_unlock(&m->lock);
-        aglm_plugin_ref *now = same_name ? host_registry_acquire(s->reg, be, AGLM_KIND_BACKEND) : NULL;
+        aglm_plugin_ref *now =
+            same_name ? host_registry_acquire(s->reg, be, AGLM_KIND_BACKEND) : NULL;
         unsigned gen = now ? host_ref_generation(now) : 0;
-        int stale = now && now != h->backend && gen != failed;
+        int stale = now && now != h->be.ref && gen != failed;
         host_registry_release(now);
         if (stale) {
             aglm_status st = recompile_model(s, m, NULL, -1, &gen, h);
@@ -318,8 +299,8 @@ size_t host_served_follow(host_served *s, host_served_follow_fn fn, void *ctx)
                 switched++;
             else
                 host_log(AGLM_LOG_ERROR, NULL,
-                         "following the replace of '%s': %s (it keeps serving on the old version)", be,
-                         aglm_last_error());
+                         "following the replace of '%s': %s (it keeps serving on the old version)",
+                         be, aglm_last_error());
             if (fn)
                 fn(ctx, m->name, be, gen, st, st == AGLM_OK ? "" : aglm_last_error());
         }
@@ -373,7 +354,8 @@ aglm_status host_served_new(host_registry *reg, host_served **out)
         pthread_mutex_destroy(&s->stop_lock);
         pthread_mutex_destroy(&s->lock);
         free(s);
-        return aglm_error(AGLM_ERR_INTERNAL, "cannot start the served-model follower thread: %s", strerror(err));
+        return aglm_error(AGLM_ERR_INTERNAL, "cannot start the served-model follower thread: %s",
+                          strerror(err));
     }
     s->follower_started = 1;
     *out = s;

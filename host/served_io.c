@@ -11,54 +11,8 @@
 
 #include "served_internal.h"
 
-aglm_status served_run_handle(served_handle *h, size_t n_in, const aglm_tensor *in, size_t n_out, aglm_tensor *out)
-{
-    const aglm_graph *sig = h->sig;
-    size_t want_in = aglm_graph_num_inputs(sig), want_out = aglm_graph_num_outputs(sig);
-    if (n_in != want_in)
-        return aglm_error(AGLM_ERR_INVALID, "%zu input(s) given, the model takes %zu", n_in, want_in);
-    if (n_out != want_out)
-        return aglm_error(AGLM_ERR_INVALID, "room for %zu output(s), the model has %zu", n_out, want_out);
-    for (size_t i = 0; i < n_in; i++)
-        if (in[i].device != AGLM_DEVICE_CPU)
-            return aglm_error(AGLM_ERR_INVALID, "input '%s' is not in host memory",
-                              aglm_value_name(aglm_graph_input(sig, i)));
-    aglm_status st = aglm_graph_check_inputs(sig, n_in, in);
-    if (st != AGLM_OK)
-        return st;
-    for (size_t i = 0; i < n_out; i++)
-        memset(&out[i], 0, sizeof out[i]);
-    const aglm_backend_ops *ops = host_ref_desc(h->backend)->ops;
-    aglm_clear_error();
-    st = ops->run(host_ref_state(h->backend), h->exec, n_in, in, n_out, out);
-    if (st != AGLM_OK && !*aglm_last_error())
-        aglm_error(st, "backend '%s' failed (%s)", host_ref_desc(h->backend)->name, aglm_status_str(st));
-    for (size_t i = 0; st == AGLM_OK && i < n_out; i++) {
-        if (out[i].device != AGLM_DEVICE_CPU) {
-            st = aglm_error(AGLM_ERR_UNSUPPORTED, "output '%s' is not in host memory",
-                            aglm_value_name(aglm_graph_output(sig, i)));
-        } else if (!(out[i].flags & AGLM_TENSOR_OWNS_DATA) && aglm_tensor_nbytes(&out[i]) > 0) {
-            /* Outputs must own their data; copy a borrowed one rather than keep a pointer into
-             * the backend, which may be gone once the handle is released. */
-            aglm_tensor owned;
-            st = aglm_tensor_copy(&owned, &out[i]);
-            if (st == AGLM_OK)
-                out[i] = owned;
-        }
-    }
-    if (st != AGLM_OK) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", aglm_last_error());
-        for (size_t i = 0; i < n_out; i++)
-            if (out[i].flags & AGLM_TENSOR_OWNS_DATA)
-                aglm_tensor_free(&out[i]);
-        return aglm_error(st, "%s", msg);
-    }
-    return AGLM_OK;
-}
-
-aglm_status host_served_run(host_served *s, const char *name, size_t n_in, const aglm_tensor *in, size_t n_out,
-                            aglm_tensor *out)
+aglm_status host_served_run(host_served *s, const char *name, size_t n_in, const aglm_tensor *in,
+                            size_t n_out, aglm_tensor *out)
 {
     if (!s || !name || (n_in && !in) || (n_out && !out))
         return aglm_error(AGLM_ERR_INVALID, "host_served_run: NULL argument");
@@ -67,7 +21,7 @@ aglm_status host_served_run(host_served *s, const char *name, size_t n_in, const
         return AGLM_ERR_NOT_FOUND;
     double t0 = served_now_ms();
     served_handle *h = served_acquire(m);
-    aglm_status st = served_run_handle(h, n_in, in, n_out, out);
+    aglm_status st = host_backend_run(&h->be, n_in, in, n_out, out);
     served_release(h);
     served_stats_record(&m->stats, st == AGLM_OK, served_now_ms() - t0);
     if (st != AGLM_OK) {
@@ -113,7 +67,8 @@ static aglm_status read_inputs(const aglm_graph *sig, const char *in_dir, aglm_t
         aglm_file_stem(name, stem, sizeof stem);
         snprintf(path, sizeof path, "%s/%s.npy", in_dir, stem);
         if (access(path, F_OK) != 0)
-            return aglm_error(AGLM_ERR_NOT_FOUND, "missing input file '%s' for input '%s'", path, name);
+            return aglm_error(AGLM_ERR_NOT_FOUND, "missing input file '%s' for input '%s'", path,
+                              name);
         aglm_status st = aglm_npy_load(path, &in[i]);
         if (st != AGLM_OK)
             return st;
@@ -137,7 +92,8 @@ static aglm_status write_outputs(const aglm_graph *sig, const char *out_dir, con
                  atomic_fetch_add(&seq, 1));
         st = aglm_npy_save(tmp, &out[i]);
         if (st == AGLM_OK && rename(tmp, path) != 0) {
-            st = aglm_error(AGLM_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+            st = aglm_error(AGLM_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path,
+                            strerror(errno));
             unlink(tmp);
         } else if (st != AGLM_OK) {
             unlink(tmp);
@@ -152,8 +108,8 @@ static aglm_status write_outputs(const aglm_graph *sig, const char *out_dir, con
     return st;
 }
 
-aglm_status host_served_infer_files(host_served *s, const char *name, const char *in_dir, const char *out_dir,
-                                    host_served_output_fn fn, void *ctx)
+aglm_status host_served_infer_files(host_served *s, const char *name, const char *in_dir,
+                                    const char *out_dir, host_served_output_fn fn, void *ctx)
 {
     if (!s || !name || !in_dir || !out_dir)
         return aglm_error(AGLM_ERR_INVALID, "host_served_infer_files: NULL argument");
@@ -162,16 +118,16 @@ aglm_status host_served_infer_files(host_served *s, const char *name, const char
         return AGLM_ERR_NOT_FOUND;
     double t0 = served_now_ms();
     served_handle *h = served_acquire(m);
-    size_t n_in = aglm_graph_num_inputs(h->sig), n_out = aglm_graph_num_outputs(h->sig);
+    size_t n_in = aglm_graph_num_inputs(h->be.sig), n_out = aglm_graph_num_outputs(h->be.sig);
     aglm_tensor *in = calloc(n_in + n_out + 1, sizeof *in);
     aglm_tensor *out = in ? in + n_in : NULL;
-    aglm_status st = in ? read_inputs(h->sig, in_dir, in)
+    aglm_status st = in ? read_inputs(h->be.sig, in_dir, in)
                         : aglm_error(AGLM_ERR_NOMEM, "out of memory running '%s'", name);
     if (st == AGLM_OK)
-        st = served_run_handle(h, n_in, in, n_out, out);
+        st = host_backend_run(&h->be, n_in, in, n_out, out);
     int ran = st == AGLM_OK;
     if (ran)
-        st = write_outputs(h->sig, out_dir, out, fn, ctx);
+        st = write_outputs(h->be.sig, out_dir, out, fn, ctx);
     char msg[1024];
     snprintf(msg, sizeof msg, "%s", st == AGLM_OK ? "" : aglm_last_error());
     for (size_t i = 0; in && i < n_in; i++)

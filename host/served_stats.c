@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "served_internal.h"
+#include "served_stats.h"
 
 void served_stats_init(served_stats *st)
 {

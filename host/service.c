@@ -117,7 +117,8 @@ static void reload(const host_service_options *o, host_watch *watch, pthread_mut
 {
     const char *path = *o->config ? (*o->config)->path : NULL;
     if (!path) {
-        host_log(AGLM_LOG_WARN, NULL, "SIGHUP: the host started without a configuration file; nothing to re-read");
+        host_log(AGLM_LOG_WARN, NULL,
+                 "SIGHUP: the host started without a configuration file; nothing to re-read");
         return;
     }
     host_log(AGLM_LOG_INFO, NULL, "SIGHUP: re-reading %s", path);
@@ -125,7 +126,8 @@ static void reload(const host_service_options *o, host_watch *watch, pthread_mut
     aglm_status st = host_config_reload_watched(o->reg, watch, o->config, NULL);
     pthread_mutex_unlock(config_lock);
     if (st != AGLM_OK)
-        host_log(AGLM_LOG_ERROR, NULL, "SIGHUP: %s (the running configuration is unchanged)", aglm_last_error());
+        host_log(AGLM_LOG_ERROR, NULL, "SIGHUP: %s (the running configuration is unchanged)",
+                 aglm_last_error());
     else
         host_log(AGLM_LOG_INFO, NULL, "SIGHUP: configuration reloaded");
 }
@@ -139,7 +141,8 @@ static host_watch *start_watch(const host_service_options *o)
     }
     for (size_t i = 0; i < o->num_watch_dirs; i++)
         if (host_watch_add_dir(w, o->watch_dirs[i]) != AGLM_OK)
-            host_log(AGLM_LOG_WARN, NULL, "not watching '%s': %s", o->watch_dirs[i], aglm_last_error());
+            host_log(AGLM_LOG_WARN, NULL, "not watching '%s': %s", o->watch_dirs[i],
+                     aglm_last_error());
     return w;
 }
 
@@ -148,7 +151,8 @@ int host_service_run(const host_service_options *o)
     host_admin_config admin_cfg;
     const char *ini = *o->config ? (*o->config)->path : NULL;
     if (host_admin_config_read(ini, &admin_cfg) != AGLM_OK ||
-        (o->admin_socket && *o->admin_socket && host_admin_config_set_socket(&admin_cfg, o->admin_socket) != AGLM_OK)) {
+        (o->admin_socket && *o->admin_socket &&
+         host_admin_config_set_socket(&admin_cfg, o->admin_socket) != AGLM_OK)) {
         fprintf(stderr, "aglm-host: %s\n", aglm_last_error());
         return 1;
     }
@@ -158,7 +162,8 @@ int host_service_run(const host_service_options *o)
     }
     host_signals_init();
     if (!signals_ok)
-        host_log(AGLM_LOG_WARN, NULL, "no signal thread: SIGTERM, SIGINT and SIGHUP keep their default action");
+        host_log(AGLM_LOG_WARN, NULL,
+                 "no signal thread: SIGTERM, SIGINT and SIGHUP keep their default action");
     struct sigaction ign, old_pipe;
     memset(&ign, 0, sizeof ign);
     ign.sa_handler = SIG_IGN;
@@ -188,7 +193,8 @@ int host_service_run(const host_service_options *o)
     }
     host_watch *watch = start_watch(o);
     host_lua_service_started();
-    host_log(AGLM_LOG_INFO, NULL, "serving %zu model(s)%s%s; SIGTERM or shutdown stops, SIGHUP reloads",
+    host_log(AGLM_LOG_INFO, NULL,
+             "serving %zu model(s)%s%s; SIGTERM or shutdown stops, SIGHUP reloads",
              o->served ? host_served_count(o->served) : (size_t)0, admin ? " on " : "",
              admin ? host_admin_path(admin) : "");
 
@@ -203,23 +209,15 @@ int host_service_run(const host_service_options *o)
             break;
         }
         switch (c) {
-        case 'H':
-            reload(o, watch, &config_lock);
-            break;
-        case 'I':
-            why = "SIGINT";
-            break;
-        case 'S':
-            why = "the shutdown command";
-            break;
-        default:
-            why = "SIGTERM";
-            break;
+        case 'H': reload(o, watch, &config_lock); break;
+        case 'I': why = "SIGINT"; break;
+        case 'S': why = "the shutdown command"; break;
+        default: why = "SIGTERM"; break;
         }
     }
     host_log(AGLM_LOG_INFO, NULL, "%s: draining", why);
-    host_admin_stop(admin);  /* commands in flight finish and their replies go out */
-    host_watch_stop(watch);  /* the event in hand finishes */
+    host_admin_stop(admin); /* commands in flight finish and their replies go out */
+    host_watch_stop(watch); /* the event in hand finishes */
     route(-1);
     sigaction(SIGPIPE, &old_pipe, NULL);
     close(wake_pipe[0]);

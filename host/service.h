@@ -19,12 +19,13 @@ void host_signals_init(void);
 
 typedef struct host_service_options {
     host_registry *reg;
-    host_config **config;            /* the live config; SIGHUP points it at the reloaded one */
+    host_config **config; /* the live config; SIGHUP points it at the reloaded one */
     host_served *served;
-    const char *admin_socket;        /* overrides [admin] socket; NULL or "" for none */
-    const char *const *plugin_dirs;  /* every folder scanned at start: load/replace accept these */
+    const char *admin_socket;       /* overrides [admin] socket; NULL or "" for none */
+    const char *const *plugin_dirs; /* every folder scanned at start: load/replace accept these */
     size_t num_plugin_dirs;
-    const char *const *watch_dirs;   /* watched besides the config's plugin_dirs (--plugin-dir, ...) */
+    const char *const
+        *watch_dirs; /* watched besides the config's plugin_dirs (--plugin-dir, ...) */
     size_t num_watch_dirs;
 } host_service_options;
 

@@ -27,13 +27,15 @@
 #include "log.h"
 #include "private_dir.h"
 
-#define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+#define WATCH_MASK                                                                                 \
+    (IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF |    \
+     IN_ONLYDIR)
 
 typedef struct watched_dir {
     int wd;
-    char *path;       /* as given: plugins loaded from it are recorded under this spelling */
-    char *real;       /* its real path when it was added */
-    int from_config;  /* host_watch_apply_config may drop it; host_watch_add_dir's stay */
+    char *path;      /* as given: plugins loaded from it are recorded under this spelling */
+    char *real;      /* its real path when it was added */
+    int from_config; /* host_watch_apply_config may drop it; host_watch_add_dir's stay */
 } watched_dir;
 
 struct host_watch {
@@ -42,14 +44,14 @@ struct host_watch {
     int wake;
     atomic_int stopping;
     pthread_t thread;
-    pthread_mutex_t lock;  /* dirs, cfg, unload_on_remove */
+    pthread_mutex_t lock; /* dirs, cfg, unload_on_remove */
     watched_dir *dirs;
     size_t num_dirs;
     const host_config *cfg;
     int unload_on_remove;
-    char *peek_dir;        /* peeked copies live here for a moment */
+    char *peek_dir; /* peeked copies live here for a moment */
     int peek_lock;
-    unsigned peek_seq;     /* the watcher thread's only */
+    unsigned peek_seq; /* the watcher thread's only */
 };
 
 /* ---- settings ------------------------------------------------------------------------------- */
@@ -63,14 +65,16 @@ static int parse_unload_on_remove(const host_config *cfg)
         return 1;
     if (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") || !strcmp(v, "0"))
         return 0;
-    host_log(AGLM_LOG_WARN, NULL, "watch: [host] unload_on_remove = '%s' is not true or false; taken as false", v);
+    host_log(AGLM_LOG_WARN, NULL,
+             "watch: [host] unload_on_remove = '%s' is not true or false; taken as false", v);
     return 0;
 }
 
 static int section_disabled(const host_section *s)
 {
     const char *v = host_section_get(s, "enabled");
-    return v && (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") || !strcmp(v, "0"));
+    return v && (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") ||
+                 !strcmp(v, "0"));
 }
 
 /* ---- the folder table (under w->lock) ------------------------------------------------------- */
@@ -94,8 +98,8 @@ static aglm_status add_dir_locked(host_watch *w, const char *dir, int from_confi
 {
     char *real = realpath(dir, NULL);
     if (!real)
-        return aglm_error(errno == ENOENT ? AGLM_ERR_NOT_FOUND : AGLM_ERR_IO, "plugin dir %s: cannot watch: %s", dir,
-                          strerror(errno));
+        return aglm_error(errno == ENOENT ? AGLM_ERR_NOT_FOUND : AGLM_ERR_IO,
+                          "plugin dir %s: cannot watch: %s", dir, strerror(errno));
     for (size_t i = 0; i < w->num_dirs; i++) {
         if (strcmp(w->dirs[i].real, real) == 0) {
             w->dirs[i].from_config |= from_config;
@@ -105,7 +109,8 @@ static aglm_status add_dir_locked(host_watch *w, const char *dir, int from_confi
     }
     int wd = inotify_add_watch(w->ifd, real, WATCH_MASK);
     if (wd < 0) {
-        aglm_status st = aglm_error(AGLM_ERR_IO, "plugin dir %s: cannot watch: %s", dir, strerror(errno));
+        aglm_status st =
+            aglm_error(AGLM_ERR_IO, "plugin dir %s: cannot watch: %s", dir, strerror(errno));
         free(real);
         return st;
     }
@@ -127,12 +132,14 @@ static aglm_status add_dir_locked(host_watch *w, const char *dir, int from_confi
         return aglm_error(AGLM_ERR_NOMEM, "plugin dir %s: out of memory", dir);
     }
     w->dirs = grown;
-    grown[w->num_dirs++] = (watched_dir){.wd = wd, .path = path, .real = real, .from_config = from_config};
+    grown[w->num_dirs++] =
+        (watched_dir){.wd = wd, .path = path, .real = real, .from_config = from_config};
     host_log(AGLM_LOG_INFO, NULL, "watch: watching plugin dir %s", dir);
     return AGLM_OK;
 }
 
-/* ---- registry look-ups ------------------------------------------------------------------------ */
+/* ---- registry look-ups ------------------------------------------------------------------------
+ */
 
 /* The generation of the started plugin `name`, 0 when none. Uses the listing rather than acquire,
  * which would overwrite the thread's error message with "no plugin". */
@@ -150,7 +157,8 @@ static unsigned started_generation(host_registry *reg, const char *name)
     return gen;
 }
 
-/* The started plugin loaded from DIR_REAL/BASE (the file is gone: only its folder can be resolved). */
+/* The started plugin loaded from DIR_REAL/BASE (the file is gone: only its folder can be resolved).
+ */
 static int loaded_from(host_registry *reg, const char *dir_real, const char *base, char name[64])
 {
     host_plugin_info *rows;
@@ -178,7 +186,8 @@ static int loaded_from(host_registry *reg, const char *dir_real, const char *bas
     return found;
 }
 
-/* ---- events ------------------------------------------------------------------------------------ */
+/* ---- events ------------------------------------------------------------------------------------
+ */
 
 /* Opens the file as a load would, in the watcher's folder, and unmaps it again: a file that would
  * not load is refused here, before the registry sees it. */
@@ -197,14 +206,16 @@ static void arrived(host_watch *w, const char *path, const char *event)
 {
     char name[64], msg[1024];
     if (peek(w, path, name) != AGLM_OK) {
-        host_log(AGLM_LOG_WARN, NULL, "watch: %s %s: not loaded: %s", path, event, aglm_last_error());
+        host_log(AGLM_LOG_WARN, NULL, "watch: %s %s: not loaded: %s", path, event,
+                 aglm_last_error());
         return;
     }
     pthread_mutex_lock(&w->lock);
     int disabled = section_disabled(host_config_plugin(w->cfg, name));
     pthread_mutex_unlock(&w->lock);
     if (disabled) {
-        host_log(AGLM_LOG_INFO, NULL, "watch: %s %s: plugin '%s' is disabled in the config, not loaded", path, event,
+        host_log(AGLM_LOG_INFO, NULL,
+                 "watch: %s %s: plugin '%s' is disabled in the config, not loaded", path, event,
                  name);
         return;
     }
@@ -215,19 +226,21 @@ static void arrived(host_watch *w, const char *path, const char *event)
         if (replacing) {
             st = host_registry_replace(w->reg, name, path);
             if (st == AGLM_OK) {
-                host_log(AGLM_LOG_INFO, NULL, "watch: %s %s: replaced plugin '%s', generation %u serves", path,
-                         event, name, started_generation(w->reg, name));
+                host_log(AGLM_LOG_INFO, NULL,
+                         "watch: %s %s: replaced plugin '%s', generation %u serves", path, event,
+                         name, started_generation(w->reg, name));
                 return;
             }
             snprintf(msg, sizeof msg, "%s", aglm_last_error());
-            if ((st != AGLM_ERR_NOT_FOUND && st != AGLM_ERR_STATE) || started_generation(w->reg, name))
+            if ((st != AGLM_ERR_NOT_FOUND && st != AGLM_ERR_STATE) ||
+                started_generation(w->reg, name))
                 break;
             replacing = 0; /* unloaded meanwhile: load it instead */
         } else {
             st = host_registry_load(w->reg, path, NULL);
             if (st == AGLM_OK) {
-                host_log(AGLM_LOG_INFO, NULL, "watch: %s %s: loaded plugin '%s', generation %u", path, event, name,
-                         started_generation(w->reg, name));
+                host_log(AGLM_LOG_INFO, NULL, "watch: %s %s: loaded plugin '%s', generation %u",
+                         path, event, name, started_generation(w->reg, name));
                 return;
             }
             snprintf(msg, sizeof msg, "%s", aglm_last_error());
@@ -237,25 +250,29 @@ static void arrived(host_watch *w, const char *path, const char *event)
         }
     }
     if (replacing)
-        host_log(AGLM_LOG_WARN, NULL, "watch: %s %s: replace of '%s' refused, the old version keeps serving: %s",
-                 path, event, name, msg);
+        host_log(AGLM_LOG_WARN, NULL,
+                 "watch: %s %s: replace of '%s' refused, the old version keeps serving: %s", path,
+                 event, name, msg);
     else
         host_log(AGLM_LOG_WARN, NULL, "watch: %s %s: load refused: %s", path, event, msg);
 }
 
-static void removed(host_watch *w, const char *dir_real, const char *path, const char *base, const char *event)
+static void removed(host_watch *w, const char *dir_real, const char *path, const char *base,
+                    const char *event)
 {
     char name[64];
     if (!loaded_from(w->reg, dir_real, base, name)) {
-        host_log(AGLM_LOG_INFO, NULL, "watch: %s %s: no started plugin was loaded from it", path, event);
+        host_log(AGLM_LOG_INFO, NULL, "watch: %s %s: no started plugin was loaded from it", path,
+                 event);
         return;
     }
     pthread_mutex_lock(&w->lock);
     int unload = w->unload_on_remove;
     pthread_mutex_unlock(&w->lock);
     if (!unload) {
-        host_log(AGLM_LOG_INFO, NULL, "watch: %s %s: plugin '%s' stays loaded ([host] unload_on_remove is false)",
-                 path, event, name);
+        host_log(AGLM_LOG_INFO, NULL,
+                 "watch: %s %s: plugin '%s' stays loaded ([host] unload_on_remove is false)", path,
+                 event, name);
         return;
     }
     int deferred = 0;
@@ -287,7 +304,8 @@ static int renamed_within(const char *buf, size_t len, size_t from, uint32_t coo
 }
 
 /* The folder an event belongs to, copied out so no lock is held while it is handled. */
-static int dir_of_event(host_watch *w, const struct inotify_event *ev, char *path, char *real, size_t n)
+static int dir_of_event(host_watch *w, const struct inotify_event *ev, char *path, char *real,
+                        size_t n)
 {
     pthread_mutex_lock(&w->lock);
     watched_dir *d = dir_by_wd(w, ev->wd);
@@ -304,7 +322,8 @@ static void folder_gone(host_watch *w, const struct inotify_event *ev)
     pthread_mutex_lock(&w->lock);
     watched_dir *d = dir_by_wd(w, ev->wd);
     if (d && !(ev->mask & IN_IGNORED)) {
-        host_log(AGLM_LOG_WARN, NULL, "watch: plugin dir %s was %s; no longer watched (its plugins stay loaded)",
+        host_log(AGLM_LOG_WARN, NULL,
+                 "watch: plugin dir %s was %s; no longer watched (its plugins stay loaded)",
                  d->path, (ev->mask & IN_DELETE_SELF) ? "deleted" : "moved");
         inotify_rm_watch(w->ifd, ev->wd);
     }
@@ -320,7 +339,8 @@ static void handle_batch(host_watch *w, const char *buf, size_t len)
         const struct inotify_event *ev = (const struct inotify_event *)(buf + off);
         off += sizeof *ev + ev->len;
         if (ev->mask & IN_Q_OVERFLOW) {
-            host_log(AGLM_LOG_WARN, NULL, "watch: inotify queue overflowed; plugin file changes were missed");
+            host_log(AGLM_LOG_WARN, NULL,
+                     "watch: inotify queue overflowed; plugin file changes were missed");
             continue;
         }
         if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
@@ -330,7 +350,8 @@ static void handle_batch(host_watch *w, const char *buf, size_t len)
         if (!dir_of_event(w, ev, dir, real, sizeof dir) || !ev->len)
             continue;
         if (!is_plugin_file(ev)) {
-            host_log(AGLM_LOG_DEBUG, NULL, "watch: %s/%s ignored (hidden, or not *.so)", dir, ev->name);
+            host_log(AGLM_LOG_DEBUG, NULL, "watch: %s/%s ignored (hidden, or not *.so)", dir,
+                     ev->name);
             continue;
         }
         snprintf(path, sizeof path, "%s/%s", dir, ev->name);
@@ -339,7 +360,8 @@ static void handle_batch(host_watch *w, const char *buf, size_t len)
         else if (ev->mask & IN_MOVED_TO)
             arrived(w, path, "renamed in");
         else if ((ev->mask & IN_MOVED_FROM) && renamed_within(buf, len, off, ev->cookie))
-            host_log(AGLM_LOG_INFO, NULL, "watch: %s renamed within the plugin dirs: its new name decides", path);
+            host_log(AGLM_LOG_INFO, NULL,
+                     "watch: %s renamed within the plugin dirs: its new name decides", path);
         else if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
             removed(w, real, path, ev->name, (ev->mask & IN_DELETE) ? "deleted" : "renamed away");
     }
@@ -354,7 +376,8 @@ static void *watch_main(void *arg)
         if (poll(p, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
-            host_log(AGLM_LOG_WARN, NULL, "watch: poll failed: %s; plugin dirs are no longer watched", strerror(errno));
+            host_log(AGLM_LOG_WARN, NULL,
+                     "watch: poll failed: %s; plugin dirs are no longer watched", strerror(errno));
             break;
         }
         if (p[0].revents)
@@ -365,7 +388,8 @@ static void *watch_main(void *arg)
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 continue;
-            host_log(AGLM_LOG_WARN, NULL, "watch: read failed: %s; plugin dirs are no longer watched", strerror(errno));
+            host_log(AGLM_LOG_WARN, NULL,
+                     "watch: read failed: %s; plugin dirs are no longer watched", strerror(errno));
             break;
         }
         handle_batch(w, buf, (size_t)n);
@@ -373,7 +397,8 @@ static void *watch_main(void *arg)
     return NULL;
 }
 
-/* ---- public ------------------------------------------------------------------------------------ */
+/* ---- public ------------------------------------------------------------------------------------
+ */
 
 static void free_watch(host_watch *w)
 {
@@ -439,7 +464,8 @@ host_watch *host_watch_start(host_registry *reg, const host_config *cfg)
     int rc = pthread_create(&w->thread, NULL, watch_main, w);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
-        aglm_error(AGLM_ERR_INTERNAL, "cannot start the plugin dir watcher's thread: %s", strerror(rc));
+        aglm_error(AGLM_ERR_INTERNAL, "cannot start the plugin dir watcher's thread: %s",
+                   strerror(rc));
         free_watch(w);
         return NULL;
     }
@@ -476,13 +502,16 @@ aglm_status host_watch_apply_config(host_watch *w, const host_config *cfg)
     pthread_mutex_lock(&w->lock);
     w->cfg = cfg;
     if (unload != w->unload_on_remove)
-        host_log(AGLM_LOG_INFO, NULL, "watch: unload_on_remove is now %s", unload ? "true" : "false");
+        host_log(AGLM_LOG_INFO, NULL, "watch: unload_on_remove is now %s",
+                 unload ? "true" : "false");
     w->unload_on_remove = unload;
     for (size_t i = 0; i < w->num_dirs;) {
         watched_dir *d = &w->dirs[i];
         if (d->from_config && !listed(cfg, d->real)) {
-            host_log(AGLM_LOG_INFO, NULL, "watch: plugin dir %s is no longer configured; not watched (its plugins "
-                     "stay loaded)", d->path);
+            host_log(AGLM_LOG_INFO, NULL,
+                     "watch: plugin dir %s is no longer configured; not watched (its plugins "
+                     "stay loaded)",
+                     d->path);
             inotify_rm_watch(w->ifd, d->wd);
             drop_dir(w, d);
         } else {

@@ -27,7 +27,8 @@ aglm_status host_watch_add_dir(host_watch *w, const char *dir);
  * (their plugins stay loaded) and takes its unload_on_remove. cfg is borrowed from now on. */
 aglm_status host_watch_apply_config(host_watch *w, const host_config *cfg);
 
-/* Wakes the thread, waits for the event in hand to finish, and frees everything. NULL is a no-op. */
+/* Wakes the thread, waits for the event in hand to finish, and frees everything. NULL is a no-op.
+ */
 void host_watch_stop(host_watch *w);
 
 #endif

@@ -1,6 +1,6 @@
 -- conformance.lua: runs the ONNX backend node tests on a backend and reports each case.
 --
---   aglm-host --pipeline scripts/conformance.lua -- [backend=cpu] [dir=DIR] [filter=F]
+--   aglm-host --pipeline scripts/conformance.lua -- [backend=cpu] [dir=DIR] [filter=F] [ops=OPS]
 --             [report=FILE] [jobs=N] [timeout=S] [frontend=NAME] [verbose=1]
 --
 --   backend   the backend plugin to test (default cpu)
@@ -8,6 +8,9 @@
 --             repository, found from this script's folder)
 --   filter    a Lua pattern a case's name must contain (filter=^test_conv), or a comma-separated
 --             list of case names (filter=test_abs,test_add; one name: filter=test_add,)
+--   ops       a comma-separated list of op types (ops=Add,Mul,Relu): only the cases whose every
+--             node is one of them, the cases of those ops (test_add_bcast, not the expanded
+--             functions that use Add among other ops); with filter, a case must match both
 --   report    the report to write (default build/conformance-<backend>.tsv in the repository):
 --             one line per case run, "case<TAB>pass|fail|skip<TAB>reason", sorted by case
 --   jobs      cases run at once (default: one per core, `nproc`)
@@ -16,16 +19,17 @@
 --   verbose   1: print every case as it ends; default: only failures and a progress line
 --
 -- Each case runs scripts/conformance_case.lua in its own aglm-host process (same executable,
--- same --config, --plugin-dir and --log-level as this one) under `timeout`, so a crash or a
--- hang fails that case only: "crashed (signal 11)" (under AddressSanitizer "crashed
--- (AddressSanitizer: SEGV ...)"), "timed out after 20 s". The closing line is
--- exactly "N passed, N failed, N skipped". The exit status is 0 whenever the runner itself
--- worked, whatever the cases did.
+-- same --config, --plugin-dir and --log-level as this one, so a backend that only --plugin-dir
+-- finds is tested as well) under `timeout`, so a crash or a hang fails that case only: "crashed
+-- (signal 11)" (under AddressSanitizer "crashed (AddressSanitizer: SEGV ...)"), "timed out
+-- after 20 s". The closing line is exactly "N passed, N failed, N skipped". The exit status is
+-- 0 whenever the runner itself worked, whatever the cases did.
 
 local aglm = require "aglm"
 local args = ...
 
-local ACCEPTED = { "backend", "dir", "filter", "report", "jobs", "timeout", "frontend", "verbose" }
+local ACCEPTED = { "backend", "dir", "filter", "ops", "report", "jobs", "timeout", "frontend",
+  "verbose" }
 
 local function check_args()
   local known, unknown = {}, {}
@@ -119,6 +123,22 @@ local function list_cases(dir, filter)
   return picked
 end
 
+-- The cases of `names` whose model has nodes and only nodes of the ops listed in `ops`.
+local function cases_of_ops(dir, names, ops)
+  local wanted = {}
+  for op in ops:gmatch("[^,%s]+") do wanted[op] = true end
+  if not next(wanted) then error("ops=: expected a comma-separated list of op types") end
+  local onnx = dofile(aglm.script_dir .. "/conformance_onnx.lua")
+  local picked = {}
+  for _, name in ipairs(names) do
+    local info = onnx.read_model(dir .. "/" .. name .. "/model.onnx")
+    local all = info and #info.ops > 0
+    for _, op in ipairs(info and info.ops or {}) do all = all and wanted[op] end
+    if all then picked[#picked + 1] = name end
+  end
+  return picked
+end
+
 local function read_file(path)
   local f = io.open(path, "rb")
   if not f then return nil end
@@ -177,7 +197,11 @@ local case_script = aglm.script_dir .. "/conformance_case.lua"
 if not aglm.exists(case_script) then error(("missing '%s'"):format(case_script)) end
 
 local cases = list_cases(dir, args.filter)
-if #cases == 0 then error(("no case in '%s' matches filter=%s"):format(dir, args.filter)) end
+if args.ops then cases = cases_of_ops(dir, cases, args.ops) end
+if #cases == 0 then
+  error(("no case in '%s' matches%s%s"):format(dir, args.filter and (" filter=" .. args.filter) or "",
+    args.ops and (" ops=" .. args.ops) or ""))
+end
 
 local tmp = read_lines("mktemp -d")[1]
 local ok, err = pcall(function()

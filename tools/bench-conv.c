@@ -32,7 +32,7 @@ static const shape shapes[] = {
 };
 
 /* The whole im2col matrix [c * k * k, oh * ow] of a 2-D window. */
-static void im2col(const cpu_window *w, int64_t c, const float *x, float *col)
+static void im2col(const aglm_window *w, int64_t c, const float *x, float *col)
 {
     int64_t n = w->out[1] * w->out[2];
     for (int64_t ch = 0; ch < c; ch++)
@@ -77,7 +77,7 @@ int main(int argc, char **argv)
         const shape *sh = &shapes[s];
         if (!strstr(sh->what, only))
             continue;
-        cpu_window w = {.nd = 2};
+        aglm_window w = {.nd = 2};
         for (int i = 0; i < 3; i++)
             w.in[i] = w.out[i] = w.k[i] = w.s[i] = w.d[i] = 1;
         w.in[1] = sh->h;

@@ -16,6 +16,6 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 ${CC:-cc} -std=c11 -D_GNU_SOURCE -O3 -I "$root/plugin-api/include" -I "$cpu" -I "$cpu/kernels" \
     -o "$tmp/bench-conv" "$root/tools/bench-conv.c" "$cpu/threadpool.c" "$cpu/kernels/conv_gemm.c" "$cpu/kernels/conv_winograd.c" \
-    "$cpu/kernels/gemm.c" "$cpu/kernels/gemv.c" "$cpu/kernels/gemm_avx2.c" "$cpu/kernels/simd.c" "$cpu/kernels/window.c" \
+    "$cpu/kernels/gemm.c" "$cpu/kernels/gemv.c" "$cpu/kernels/gemm_avx2.c" "$cpu/kernels/simd.c" \
     -L "$build" -laglm -Wl,-rpath,"$build" -lpthread -lm
 "$tmp/bench-conv" "$threads" "$reps" "$filter"

@@ -1,5 +1,6 @@
 /* Prints the cpu backend's op table as Markdown, from the kernel tables themselves: one row per
- * op with its input count and the dtypes input 0 may have. Built and run by cpu_op_table.sh.
+ * op with its input count (libaglm's op schema) and the dtypes input 0 may have. Built and run
+ * by cpu_op_table.sh.
  *
  * It includes table.c so it walks the very `families` array cpu_kernel_find searches: a family
  * added there shows up here with no change to this file. */
@@ -71,10 +72,15 @@ int main(void)
     for (size_t i = 0; i < n; i++) {
         const cpu_kernel *k = rows[i].k;
         printf("| %s%s%s | ", rows[i].domain, rows[i].domain[0] ? "." : "", k->op);
-        if (k->min_inputs == k->max_inputs)
-            printf("%d", k->min_inputs);
+        const aglm_op_schema *s = aglm_op_schema_find(rows[i].domain, k->op);
+        if (!s)
+            fputs("? (no op schema)", stdout);
+        else if (s->min_inputs == s->max_inputs)
+            printf("%d", s->min_inputs);
+        else if (s->max_inputs == AGLM_OP_VARIADIC)
+            printf("%d or more", s->min_inputs);
         else
-            printf("%d to %d", k->min_inputs, k->max_inputs);
+            printf("%d to %d", s->min_inputs, s->max_inputs);
         fputs(" | ", stdout);
         print_dtypes(k->dtypes);
         fputs(" |\n", stdout);

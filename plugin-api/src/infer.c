@@ -7,6 +7,7 @@
  * knows something, the rule wins. */
 #include <stdlib.h>
 #include <string.h>
+#include "aglm/op_schema.h"
 #include "infer_internal.h"
 
 /* ---- undo log ------------------------------------------------------------------------------ */
@@ -175,21 +176,6 @@ int64_t infer_opset(const aglm_graph *g)
     return INFER_NEWEST_OPSET;
 }
 
-static aglm_status check_arity(const infer_ctx *c, const infer_rule *r)
-{
-    if (r->max_in != INFER_VARIADIC && c->n_in > r->max_in)
-        return infer_err(c, AGLM_ERR_INVALID, "has %zu inputs, expects at most %d", c->n_in, r->max_in);
-    for (size_t i = 0; i < r->min_in; i++)
-        if (i >= c->n_in || !c->present[i])
-            return infer_err(c, AGLM_ERR_INVALID, "input %zu is missing (expects at least %d inputs)", i,
-                             r->min_in);
-    if (c->n_out < r->min_out)
-        return infer_err(c, AGLM_ERR_INVALID, "has %zu outputs, expects at least %d", c->n_out, r->min_out);
-    if (r->max_out != INFER_VARIADIC && c->n_out > r->max_out)
-        return infer_err(c, AGLM_ERR_INVALID, "has %zu outputs, expects at most %d", c->n_out, r->max_out);
-    return AGLM_OK;
-}
-
 /* Writes output i back, keeping what the value already knows where the rule knows less. */
 static aglm_status apply_output(infer_ctx *c, size_t i)
 {
@@ -259,7 +245,7 @@ static aglm_status infer_one(aglm_node *n, const infer_rule *r, infer_undo *undo
     for (size_t i = 0; i < c.n_in && st == AGLM_OK; i++)
         st = load_input(&c, i, &in[i], &present[i]);
     if (st == AGLM_OK)
-        st = check_arity(&c, r);
+        st = aglm_node_check_arity(n); /* the op schema's arity, so rules see what they expect */
     if (st == AGLM_OK)
         st = r->fn(&c);
     for (size_t i = 0; i < c.n_out && st == AGLM_OK; i++)

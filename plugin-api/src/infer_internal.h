@@ -38,13 +38,11 @@ typedef struct infer_ctx {
 
 typedef aglm_status (*infer_fn)(infer_ctx *c);
 
-#define INFER_VARIADIC 255
-
+/* A rule's op; its arity is the op schema's (aglm/op_schema.h), which the driver checks before
+ * the rule runs, so every op with a rule needs a schema entry. */
 typedef struct infer_rule {
     const char *op; /* ai.onnx op name, or "domain.Op" for another domain ("aglm.FusedConv") */
     infer_fn fn;
-    unsigned char min_in, max_in;   /* required inputs, most inputs (INFER_VARIADIC: any) */
-    unsigned char min_out, max_out; /* required outputs, most outputs */
 } infer_rule;
 
 /* Rule tables, one per family file, each ending with a {NULL} entry. */

@@ -9,6 +9,7 @@
  * predates them: ONNX's rules apply. aglm.Elementwise gives its X's type; its tensor operands
  * must have X's dtype (the kernel checks their shapes). */
 #include <string.h>
+#include "aglm/ext_ops.h"
 #include "infer_internal.h"
 
 static const char *const activations[] = {
@@ -31,7 +32,7 @@ static const infer_rule *onnx_rule(const char *op)
 
 static aglm_status check_activation(const infer_ctx *c)
 {
-    const char *act = aglm_node_get_string(c->node, "activation", "");
+    const char *act = aglm_node_get_string(c->node, AGLM_ATTR_ACTIVATION, "");
     for (size_t i = 0; activations[i]; i++)
         if (strcmp(act, activations[i]) == 0)
             return AGLM_OK;
@@ -120,7 +121,7 @@ static aglm_status gelu(infer_ctx *c)
 static aglm_status elementwise(infer_ctx *c)
 {
     size_t count = 0;
-    const aglm_attr *ops = aglm_node_attr(c->node, "ops");
+    const aglm_attr *ops = aglm_node_attr(c->node, AGLM_ATTR_OPS);
     if (!ops || aglm_attr_kind(ops) != AGLM_ATTR_STRINGS || (aglm_attr_strings(ops, &count), count == 0))
         return infer_err(c, AGLM_ERR_INVALID, "attribute ops (a list of op names) is missing or empty");
     for (size_t i = 1; i < c->n_in; i++) {
@@ -133,10 +134,10 @@ static aglm_status elementwise(infer_ctx *c)
 }
 
 const infer_rule infer_rules_aglm[] = {
-    {"aglm.FusedConv", fused_conv, 2, 4, 1, 1},
-    {"aglm.FusedMatMul", fused_matmul, 2, 4, 1, 1},
-    {"aglm.LayerNorm", layer_norm, 1, 3, 1, 1},
-    {"aglm.Gelu", gelu, 1, 1, 1, 1},
-    {"aglm.Elementwise", elementwise, 1, 9, 1, 1},
-    {NULL, NULL, 0, 0, 0, 0},
+    {AGLM_DOMAIN "." AGLM_OP_FUSED_CONV, fused_conv},
+    {AGLM_DOMAIN "." AGLM_OP_FUSED_MATMUL, fused_matmul},
+    {AGLM_DOMAIN "." AGLM_OP_LAYER_NORM, layer_norm},
+    {AGLM_DOMAIN "." AGLM_OP_GELU, gelu},
+    {AGLM_DOMAIN "." AGLM_OP_ELEMENTWISE, elementwise},
+    {NULL, NULL},
 };

@@ -173,12 +173,12 @@ static aglm_status one_hot(infer_ctx *c)
 }
 
 const infer_rule infer_rules_const[] = {
-    {"Range", range, 3, 3, 1, 1},
-    {"EyeLike", eye_like, 1, 1, 1, 1},
-    {"OneHot", one_hot, 3, 3, 1, 1},
-    {"Shape", shape, 1, 1, 1, 1},
-    {"Size", size, 1, 1, 1, 1},
-    {"Constant", constant, 0, 0, 1, 1},
-    {"ConstantOfShape", constant_of_shape, 1, 1, 1, 1},
-    {NULL, NULL, 0, 0, 0, 0},
+    {"Range", range},
+    {"EyeLike", eye_like},
+    {"OneHot", one_hot},
+    {"Shape", shape},
+    {"Size", size},
+    {"Constant", constant},
+    {"ConstantOfShape", constant_of_shape},
+    {NULL, NULL},
 };

@@ -277,8 +277,8 @@ static aglm_status scan_rule(infer_ctx *c)
 }
 
 const infer_rule infer_rules_control[] = {
-    {"If", if_rule, 1, 1, 0, INFER_VARIADIC},
-    {"Loop", loop_rule, 0, INFER_VARIADIC, 0, INFER_VARIADIC},
-    {"Scan", scan_rule, 0, INFER_VARIADIC, 0, INFER_VARIADIC},
-    {NULL, NULL, 0, 0, 0, 0},
+    {"If", if_rule},
+    {"Loop", loop_rule},
+    {"Scan", scan_rule},
+    {NULL, NULL},
 };

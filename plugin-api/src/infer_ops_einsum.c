@@ -164,6 +164,6 @@ static aglm_status einsum(infer_ctx *c)
 }
 
 const infer_rule infer_rules_einsum[] = {
-    {"Einsum", einsum, 1, INFER_VARIADIC, 1, 1},
-    {NULL, NULL, 0, 0, 0, 0},
+    {"Einsum", einsum},
+    {NULL, NULL},
 };

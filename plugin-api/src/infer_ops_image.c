@@ -257,10 +257,10 @@ static aglm_status nms(infer_ctx *c)
 }
 
 const infer_rule infer_rules_image[] = {
-    {"Resize", resize, 1, 4, 1, 1},
-    {"Upsample", resize, 1, 2, 1, 1},
-    {"GridSample", grid_sample, 2, 2, 1, 1},
-    {"AffineGrid", affine_grid, 2, 2, 1, 1},
-    {"NonMaxSuppression", nms, 2, 5, 1, 1},
-    {NULL, NULL, 0, 0, 0, 0},
+    {"Resize", resize},
+    {"Upsample", resize},
+    {"GridSample", grid_sample},
+    {"AffineGrid", affine_grid},
+    {"NonMaxSuppression", nms},
+    {NULL, NULL},
 };

@@ -243,16 +243,16 @@ static aglm_status argminmax(infer_ctx *c)
     return AGLM_OK;
 }
 
-#define REDUCE(name) {name, reduce, 1, 2, 1, 1}
+#define REDUCE(name) {name, reduce}
 
 const infer_rule infer_rules_math[] = {
-    {"MatMul", matmul, 2, 2, 1, 1},
-    {"MatMulInteger", matmul_integer, 2, 4, 1, 1},
-    {"QLinearMatMul", qlinear_matmul, 8, 8, 1, 1},
-    {"Gemm", gemm, 2, 3, 1, 1},
-    {"Softmax", softmax, 1, 1, 1, 1},
-    {"LogSoftmax", softmax, 1, 1, 1, 1},
-    {"Hardmax", softmax, 1, 1, 1, 1},
+    {"MatMul", matmul},
+    {"MatMulInteger", matmul_integer},
+    {"QLinearMatMul", qlinear_matmul},
+    {"Gemm", gemm},
+    {"Softmax", softmax},
+    {"LogSoftmax", softmax},
+    {"Hardmax", softmax},
     REDUCE("ReduceMean"),
     REDUCE("ReduceSum"),
     REDUCE("ReduceMax"),
@@ -263,7 +263,7 @@ const infer_rule infer_rules_math[] = {
     REDUCE("ReduceLogSum"),
     REDUCE("ReduceLogSumExp"),
     REDUCE("ReduceSumSquare"),
-    {"ArgMax", argminmax, 1, 1, 1, 1},
-    {"ArgMin", argminmax, 1, 1, 1, 1},
-    {NULL, NULL, 0, 0, 0, 0},
+    {"ArgMax", argminmax},
+    {"ArgMin", argminmax},
+    {NULL, NULL},
 };

@@ -1,43 +1,28 @@
-/* Neural-network rules: convolution, pooling and normalisation. Spatial output sizes follow
- * ONNX's convPoolShapeInference, including its SAME padding and PyTorch's ceil_mode rule that a
- * window starting in the right padding is dropped. */
+/* Neural-network rules: convolution, pooling and normalisation. Static spatial output sizes
+ * come from aglm/window.h, the arithmetic the backends' kernels use too (SAME padding, PyTorch's
+ * ceil_mode rule that a window starting in the right padding is dropped); a symbolic size is
+ * kept where the window provably keeps it, else unknown. */
+#include <stdio.h>
 #include <string.h>
+#include "aglm/window.h"
 #include "infer_internal.h"
 
-enum { PAD_NOTSET, PAD_SAME_UPPER, PAD_SAME_LOWER, PAD_VALID };
-
-/* Kernel window attributes for `n` spatial axes. */
+/* Kernel window attributes for `n` spatial axes (more than aglm_window's 3: inference takes
+ * any rank). */
 typedef struct window {
     int n;
-    int auto_pad;
+    aglm_auto_pad auto_pad;
     int ceil_mode;
-    int has_pads;
     int64_t kernel[AGLM_MAX_RANK];
     int64_t strides[AGLM_MAX_RANK];
     int64_t dilations[AGLM_MAX_RANK];
     int64_t pads[2 * AGLM_MAX_RANK];
 } window;
 
-static aglm_status read_auto_pad(const infer_ctx *c, int *out)
-{
-    const char *s = aglm_node_get_string(c->node, "auto_pad", "NOTSET");
-    if (strcmp(s, "NOTSET") == 0 || s[0] == '\0')
-        *out = PAD_NOTSET;
-    else if (strcmp(s, "SAME_UPPER") == 0)
-        *out = PAD_SAME_UPPER;
-    else if (strcmp(s, "SAME_LOWER") == 0)
-        *out = PAD_SAME_LOWER;
-    else if (strcmp(s, "VALID") == 0)
-        *out = PAD_VALID;
-    else
-        return infer_err(c, AGLM_ERR_INVALID, "auto_pad '%s' is not NOTSET, SAME_UPPER, SAME_LOWER or VALID", s);
-    return AGLM_OK;
-}
-
-/* Window attributes beyond this are rejected, so the size arithmetic below cannot overflow. */
-#define WINDOW_MAX ((int64_t)INT32_MAX)
+/* Window attributes beyond this are rejected, as aglm_window_axis does. */
+#define WINDOW_MAX AGLM_WINDOW_MAX_ATTR
 /* Spatial sizes beyond this give an unknown output size instead of overflowing. */
-#define SIZE_MAX_SAFE (INT64_MAX >> 4)
+#define SIZE_MAX_SAFE AGLM_WINDOW_MAX_SIZE
 
 /* Reads an ints attribute of exactly `want` values, each in [min, WINDOW_MAX], or fills `def`
  * when absent. */
@@ -71,10 +56,11 @@ static aglm_status read_window(const infer_ctx *c, int spatial, window *w)
     aglm_status st;
     w->n = spatial;
     w->ceil_mode = aglm_node_get_int(c->node, "ceil_mode", 0) != 0;
-    if ((st = read_auto_pad(c, &w->auto_pad)) != AGLM_OK ||
-        (st = read_ints(c, "strides", spatial, 1, 1, w->strides, NULL)) != AGLM_OK ||
+    if ((st = aglm_auto_pad_of(c->node, &w->auto_pad)) != AGLM_OK)
+        return aglm_error_wrap(st, "node '%s' (%s)", c->name, c->op);
+    if ((st = read_ints(c, "strides", spatial, 1, 1, w->strides, NULL)) != AGLM_OK ||
         (st = read_ints(c, "dilations", spatial, 1, 1, w->dilations, NULL)) != AGLM_OK ||
-        (st = read_ints(c, "pads", 2 * spatial, 0, 0, w->pads, &w->has_pads)) != AGLM_OK)
+        (st = read_ints(c, "pads", 2 * spatial, 0, 0, w->pads, NULL)) != AGLM_OK)
         return st;
     return AGLM_OK;
 }
@@ -84,14 +70,21 @@ static aglm_status kernel_attr(const infer_ctx *c, window *w, int *present)
     return read_ints(c, "kernel_shape", w->n, 1, 1, w->kernel, present);
 }
 
+/* aglm_window_axis's failure st, named after the node, spatial axis i and the input type x. */
+static aglm_status axis_err(const infer_ctx *c, aglm_status st, int i, const infer_type *x)
+{
+    char msg[256], sx[128];
+    snprintf(msg, sizeof msg, "%s", aglm_last_error());
+    return infer_err(c, st, "%s of spatial axis %d of %s", msg, i,
+                     infer_type_str(x, sx, sizeof sx));
+}
+
 /* Output size of spatial axis i for input dim `in`; AGLM_ERR_SHAPE when the window does not fit. */
 static aglm_status window_out(const infer_ctx *c, const window *w, int i, aglm_dim in, aglm_dim *out,
                               const infer_type *x)
 {
-    int64_t k = (w->kernel[i] - 1) * w->dilations[i] + 1, s = w->strides[i];
-    int64_t pb = 0, pe = 0;
-    int same = w->auto_pad == PAD_SAME_UPPER || w->auto_pad == PAD_SAME_LOWER;
-    if (w->has_pads || w->auto_pad == PAD_NOTSET) {
+    int64_t pb = 0, pe = 0, o;
+    if (w->auto_pad == AGLM_AUTO_PAD_NOTSET) {
         pb = w->pads[i];
         pe = w->pads[i + w->n];
     }
@@ -101,32 +94,16 @@ static aglm_status window_out(const infer_ctx *c, const window *w, int i, aglm_d
     }
     if (!infer_dim_is_static(in)) {
         /* stride 1 with total padding k - 1 (as SAME gives) keeps the size, symbol included */
-        int keeps = s == 1 && (same && !w->has_pads ? 1 : pb + pe == k - 1);
-        *out = keeps ? in : infer_dim_unknown();
+        int same = w->auto_pad == AGLM_AUTO_PAD_SAME_UPPER ||
+                   w->auto_pad == AGLM_AUTO_PAD_SAME_LOWER;
+        int64_t k = (w->kernel[i] - 1) * w->dilations[i] + 1;
+        *out = w->strides[i] == 1 && (same || pb + pe == k - 1) ? in : infer_dim_unknown();
         return AGLM_OK;
     }
-    int64_t size = in.value;
-    if (same && !w->has_pads) {
-        int64_t residual = s > 1 ? size % s : 0;
-        int64_t total = residual == 0 ? k - s : k - residual;
-        if (total < 0)
-            total = 0;
-        int64_t small = total / 2, big = total - small;
-        pb = w->auto_pad == PAD_SAME_UPPER ? small : big;
-        pe = total - pb;
-    }
-    int64_t padded = size + pb + pe;
-    if (padded < k) {
-        char sx[128];
-        return infer_err(c, AGLM_ERR_SHAPE,
-                         "window of %lld (kernel %lld, dilation %lld) is larger than the padded size %lld "
-                         "of spatial axis %d of %s",
-                         (long long)k, (long long)w->kernel[i], (long long)w->dilations[i], (long long)padded,
-                         i, infer_type_str(x, sx, sizeof sx));
-    }
-    int64_t o = (padded - k + (w->ceil_mode ? s - 1 : 0)) / s + 1;
-    if (w->ceil_mode && (o - 1) * s >= size + pb)
-        o--;
+    aglm_status st = aglm_window_axis(in.value, w->kernel[i], w->strides[i], w->dilations[i],
+                                      w->auto_pad, w->ceil_mode, &pb, &pe, &o);
+    if (st != AGLM_OK)
+        return axis_err(c, st, i, x);
     *out = infer_dim_static(o);
     return AGLM_OK;
 }
@@ -290,18 +267,11 @@ static aglm_status conv_transpose(infer_ctx *c)
         if (has_shape) {
             y.dims[2 + i] = infer_dim_static(out_shape[n_shape - (size_t)w.n + (size_t)i]);
         } else if (infer_dim_is_static(in) && in.value <= SIZE_MAX_SAFE / w.strides[i] && kernel_known) {
-            int64_t s = w.strides[i], k = (w.kernel[i] - 1) * w.dilations[i] + 1, o;
-            if (w.auto_pad == PAD_SAME_UPPER || w.auto_pad == PAD_SAME_LOWER)
-                o = in.value * s;
-            else if (w.auto_pad == PAD_VALID)
-                o = s * (in.value - 1) + out_pad[i] + k;
-            else
-                o = s * (in.value - 1) + out_pad[i] + k - w.pads[i] - w.pads[i + w.n];
-            if (o < 0) {
-                char sx[128];
-                return infer_err(c, AGLM_ERR_SHAPE, "pads leave a negative size on spatial axis %d of %s", i,
-                                 infer_type_str(x, sx, sizeof sx));
-            }
+            int64_t pb = w.pads[i], pe = w.pads[i + w.n], o;
+            st = aglm_window_transpose_axis(in.value, w.kernel[i], w.strides[i], w.dilations[i],
+                                            out_pad[i], -1, w.auto_pad, &pb, &pe, &o);
+            if (st != AGLM_OK)
+                return axis_err(c, st, i, x);
             y.dims[2 + i] = infer_dim_static(o);
         }
     }
@@ -558,22 +528,22 @@ static aglm_status lrn(infer_ctx *c)
 }
 
 const infer_rule infer_rules_nn[] = {
-    {"Conv", conv, 2, 3, 1, 1},
-    {"ConvTranspose", conv_transpose, 2, 3, 1, 1},
-    {"DeformConv", deform_conv, 3, 5, 1, 1},
-    {"CausalConvWithState", causal_conv, 2, 4, 1, 2},
-    {"MaxUnpool", max_unpool, 2, 3, 1, 1},
-    {"RoiAlign", roi_pool, 3, 3, 1, 1},
-    {"MaxRoiPool", roi_pool, 2, 2, 1, 1},
-    {"MaxPool", pool, 1, 1, 1, 2},
-    {"AveragePool", pool, 1, 1, 1, 1},
-    {"LpPool", pool, 1, 1, 1, 1},
-    {"GlobalAveragePool", global_pool, 1, 1, 1, 1},
-    {"GlobalMaxPool", global_pool, 1, 1, 1, 1},
-    {"GlobalLpPool", global_pool, 1, 1, 1, 1},
-    {"BatchNormalization", batch_norm, 5, 5, 1, 5},
-    {"InstanceNormalization", instance_norm, 3, 3, 1, 1},
-    {"LayerNormalization", layer_norm, 2, 3, 1, 3},
-    {"LRN", lrn, 1, 1, 1, 1},
-    {NULL, NULL, 0, 0, 0, 0},
+    {"Conv", conv},
+    {"ConvTranspose", conv_transpose},
+    {"DeformConv", deform_conv},
+    {"CausalConvWithState", causal_conv},
+    {"MaxUnpool", max_unpool},
+    {"RoiAlign", roi_pool},
+    {"MaxRoiPool", roi_pool},
+    {"MaxPool", pool},
+    {"AveragePool", pool},
+    {"LpPool", pool},
+    {"GlobalAveragePool", global_pool},
+    {"GlobalMaxPool", global_pool},
+    {"GlobalLpPool", global_pool},
+    {"BatchNormalization", batch_norm},
+    {"InstanceNormalization", instance_norm},
+    {"LayerNormalization", layer_norm},
+    {"LRN", lrn},
+    {NULL, NULL},
 };

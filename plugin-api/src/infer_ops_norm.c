@@ -142,14 +142,14 @@ static aglm_status qlinear_conv(infer_ctx *c)
 }
 
 const infer_rule infer_rules_norm[] = {
-    {"RMSNormalization", like_x, 2, 2, 1, 1},
-    {"GroupNormalization", group_norm, 3, 3, 1, 1},
-    {"LpNormalization", like_x, 1, 1, 1, 1},
-    {"MeanVarianceNormalization", like_x, 1, 1, 1, 1},
-    {"NegativeLogLikelihoodLoss", loss, 2, 3, 1, 1},
-    {"SoftmaxCrossEntropyLoss", loss, 2, 3, 1, 2},
-    {"DynamicQuantizeLinear", dynamic_quantize, 1, 1, 1, 3},
-    {"ConvInteger", conv_integer, 2, 4, 1, 1},
-    {"QLinearConv", qlinear_conv, 8, 9, 1, 1},
-    {NULL, NULL, 0, 0, 0, 0},
+    {"RMSNormalization", like_x},
+    {"GroupNormalization", group_norm},
+    {"LpNormalization", like_x},
+    {"MeanVarianceNormalization", like_x},
+    {"NegativeLogLikelihoodLoss", loss},
+    {"SoftmaxCrossEntropyLoss", loss},
+    {"DynamicQuantizeLinear", dynamic_quantize},
+    {"ConvInteger", conv_integer},
+    {"QLinearConv", qlinear_conv},
+    {NULL, NULL},
 };

@@ -189,11 +189,11 @@ static aglm_status linear_attention_rule(infer_ctx *c)
 }
 
 const infer_rule infer_rules_seq[] = {
-    {"LinearAttention", linear_attention_rule, 3, 6, 1, 2},
-    {"RNN", rnn_rule, 3, 6, 0, 2},
-    {"GRU", gru_rule, 3, 6, 0, 2},
-    {"LSTM", lstm_rule, 3, 8, 0, 3},
-    {"Attention", attention_rule, 3, 7, 1, 4},
-    {"RotaryEmbedding", rotary_rule, 3, 4, 1, 1},
-    {NULL, NULL, 0, 0, 0, 0},
+    {"LinearAttention", linear_attention_rule},
+    {"RNN", rnn_rule},
+    {"GRU", gru_rule},
+    {"LSTM", lstm_rule},
+    {"Attention", attention_rule},
+    {"RotaryEmbedding", rotary_rule},
+    {NULL, NULL},
 };

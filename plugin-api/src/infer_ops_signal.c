@@ -141,11 +141,11 @@ static aglm_status mel(infer_ctx *c)
 }
 
 const infer_rule infer_rules_signal[] = {
-    {"DFT", dft, 1, 3, 1, 1},
-    {"STFT", stft, 2, 4, 1, 1},
-    {"HannWindow", window, 1, 1, 1, 1},
-    {"HammingWindow", window, 1, 1, 1, 1},
-    {"BlackmanWindow", window, 1, 1, 1, 1},
-    {"MelWeightMatrix", mel, 5, 5, 1, 1},
-    {NULL, NULL, 0, 0, 0, 0},
+    {"DFT", dft},
+    {"STFT", stft},
+    {"HannWindow", window},
+    {"HammingWindow", window},
+    {"BlackmanWindow", window},
+    {"MelWeightMatrix", mel},
+    {NULL, NULL},
 };

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "aglm/tensor.h"
+#include "aglm/memplan.h"
 
 #define ALIGNMENT 64
 
@@ -29,27 +30,23 @@ size_t aglm_tensor_nbytes(const aglm_tensor *t)
     return bytes;
 }
 
-aglm_status aglm_tensor_alloc(aglm_tensor *t, aglm_dtype dt, int rank, const int64_t *dims)
+/* Plugins built against ABI 1.0 headers lend planned memory by presetting these flags on an
+ * output descriptor (1.1 lends it through aglm_region instead); aglm_tensor_alloc still honours
+ * them so those binaries keep running. */
+#define LEGACY_RESERVED 2u
+#define LEGACY_NO_ZERO 4u
+
+/* Fills *t: in `reserved` (capacity bytes; zeroed unless keep) when non-NULL and the tensor
+ * fits, else in fresh owned zeroed memory. */
+static aglm_status alloc_into(aglm_tensor *t, void *reserved, size_t capacity, int keep,
+                              aglm_dtype dt, int rank, const int64_t *dims)
 {
     char shape[256];
-    if (!t)
-        return aglm_error(AGLM_ERR_INVALID, "aglm_tensor_alloc: tensor is NULL");
-    /* A reserved buffer the caller lends (AGLM_TENSOR_RESERVED): its capacity is the bytes of
-     * the preset dtype and dims, read before the descriptor is cleared. dims may point into *t,
-     * so it is copied first. */
-    void *reserved = NULL;
-    size_t capacity = 0;
-    int keep = 0;
     int64_t dims_copy[AGLM_MAX_RANK];
-    if ((t->flags & AGLM_TENSOR_RESERVED) && !(t->flags & AGLM_TENSOR_OWNS_DATA) && t->data &&
-        t->device == AGLM_DEVICE_CPU) {
-        reserved = t->data;
-        capacity = aglm_tensor_nbytes(t);
-        keep = (t->flags & AGLM_TENSOR_NO_ZERO) != 0;
-        if (rank > 0 && rank <= AGLM_MAX_RANK && dims) {
-            memcpy(dims_copy, dims, (size_t)rank * sizeof *dims);
-            dims = dims_copy;
-        }
+    /* dims may point into *t, which is cleared below. */
+    if (rank > 0 && rank <= AGLM_MAX_RANK && dims) {
+        memcpy(dims_copy, dims, (size_t)rank * sizeof *dims);
+        dims = dims_copy;
     }
     memset(t, 0, sizeof *t);
     size_t esize = aglm_dtype_size(dt);
@@ -107,6 +104,30 @@ aglm_status aglm_tensor_alloc(aglm_tensor *t, aglm_dtype dt, int rank, const int
 too_large:
     return aglm_error(AGLM_ERR_INVALID, "a %s tensor of shape %s is too large to allocate",
                       aglm_dtype_name(dt), shape);
+}
+
+aglm_status aglm_tensor_alloc(aglm_tensor *t, aglm_dtype dt, int rank, const int64_t *dims)
+{
+    if (!t)
+        return aglm_error(AGLM_ERR_INVALID, "aglm_tensor_alloc: tensor is NULL");
+    void *reserved = NULL;
+    size_t capacity = 0;
+    if ((t->flags & LEGACY_RESERVED) && !(t->flags & AGLM_TENSOR_OWNS_DATA) && t->data &&
+        t->device == AGLM_DEVICE_CPU) {
+        reserved = t->data;
+        capacity = aglm_tensor_nbytes(t);
+    }
+    return alloc_into(t, reserved, capacity, (t->flags & LEGACY_NO_ZERO) != 0, dt, rank, dims);
+}
+
+aglm_status aglm_tensor_alloc_in(aglm_tensor *t, const aglm_region *r, aglm_dtype dt, int rank,
+                                 const int64_t *dims)
+{
+    if (!t)
+        return aglm_error(AGLM_ERR_INVALID, "aglm_tensor_alloc_in: tensor is NULL");
+    if (!r || !r->data)
+        return alloc_into(t, NULL, 0, 0, dt, rank, dims);
+    return alloc_into(t, r->data, (size_t)r->bytes, r->no_zero, dt, rank, dims);
 }
 
 void aglm_tensor_wrap(aglm_tensor *t, aglm_dtype dt, int rank, const int64_t *dims, void *data)

@@ -1,9 +1,9 @@
-/* One-node cases for the cpu backend tests: build a node with attributes, run it, compare. Uses
- * cpu_fixture.h; include cmocka first. */
+/* One-node cases for the backend kernel tests: build a node with attributes, run it on the
+ * backend under test, compare. Uses backend_fixture.h; include cmocka first. */
 #ifndef AGLM_TEST_OP_CASE_H
 #define AGLM_TEST_OP_CASE_H
 
-#include "cpu_fixture.h"
+#include "backend_fixture.h"
 
 /* An attribute of a test node: kind 'i' (int), 'f' (float), 's' (string), 'l' (ints). */
 typedef struct op_attr {
@@ -45,7 +45,7 @@ static inline void set_attrs(aglm_node *n, const op_attr *a)
 
 /* Runs `op` at `opset` on ins (those with is_const[i] become initialisers; NULL: none are);
  * returns the status, outs filled on success. */
-static inline aglm_status op_run(cpu_fx *f, const char *op, int64_t opset, size_t n_in,
+static inline aglm_status op_run(backend_fx *f, const char *op, int64_t opset, size_t n_in,
                                  const aglm_tensor *const *ins, const int *is_const,
                                  const op_attr *attrs, size_t n_out, aglm_tensor *outs)
 {
@@ -58,7 +58,7 @@ static inline aglm_status op_run(cpu_fx *f, const char *op, int64_t opset, size_
 }
 
 /* op_run that must succeed. */
-static inline void op_ok(cpu_fx *f, const char *op, int64_t opset, size_t n_in,
+static inline void op_ok(backend_fx *f, const char *op, int64_t opset, size_t n_in,
                          const aglm_tensor *const *ins, const int *is_const, const op_attr *attrs,
                          size_t n_out, aglm_tensor *outs)
 {

@@ -1,10 +1,12 @@
 /* Helpers for the pass tests that also run graphs: the cpu backend and one pass plugin loaded
  * into one registry (as the host loads them), graphs from IR text with random constants, and the
- * check that a pass keeps what a graph computes. Uses cpu_fixture.h; include cmocka first. */
+ * check that a pass keeps what a graph computes. Uses backend_fixture.h; include cmocka first.
+ * The backend is always cpu, whatever AGLM_TEST_BACKEND says: these tests are about the passes,
+ * and cpu is the reference that runs the graphs before and after. */
 #ifndef AGLM_TEST_PASS_FIXTURE_H
 #define AGLM_TEST_PASS_FIXTURE_H
 
-#include "cpu_fixture.h"
+#include "backend_fixture.h"
 #include "ir_pass_fixture.h"
 
 #ifndef D
@@ -12,7 +14,7 @@
 #endif
 
 typedef struct pass_fx {
-    cpu_fx cpu;
+    backend_fx cpu;
     aglm_plugin_ref *ref;
     const aglm_pass_ops *ops;
     void *state;
@@ -22,7 +24,7 @@ typedef struct pass_fx {
 static inline int pass_fx_setup(void **state, const char *name)
 {
     pass_fx *f = calloc(1, sizeof *f);
-    if (!f || cpu_fx_load(&f->cpu, "2") != AGLM_OK) {
+    if (!f || backend_fx_load_named(&f->cpu, "cpu", "2") != AGLM_OK) {
         fprintf(stderr, "loading backend-cpu.so: %s\n", aglm_last_error());
         free(f);
         return -1;
@@ -32,7 +34,7 @@ static inline int pass_fx_setup(void **state, const char *name)
     if (host_registry_load(f->cpu.reg, path, got) != AGLM_OK ||
         !(f->ref = host_registry_acquire(f->cpu.reg, name, AGLM_KIND_PASS))) {
         fprintf(stderr, "loading %s: %s\n", path, aglm_last_error());
-        cpu_fx_unload(&f->cpu);
+        backend_fx_unload(&f->cpu);
         free(f);
         return -1;
     }
@@ -46,7 +48,7 @@ static inline int pass_fx_teardown(void **state)
 {
     pass_fx *f = *state;
     host_registry_release(f->ref);
-    cpu_fx_unload(&f->cpu);
+    backend_fx_unload(&f->cpu);
     free(f);
     return 0;
 }

@@ -1,4 +1,4 @@
-/* Attention, RotaryEmbedding and LinearAttention on the cpu backend: cases
+/* Attention, RotaryEmbedding and LinearAttention on the backend under test: cases
  * worked by hand, and Attention's variants (grouped heads, 3-D inputs, causal with a past, masks,
  * qk_matmul_output) against a direct reference written here. */
 #include <stdarg.h>
@@ -7,14 +7,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "cpu_fixture.h"
+#include "backend_fixture.h"
 
 /* ---- Attention by hand ------------------------------------------------------------------- */
 
 /* One query [1, 0] over keys [1, 0] and [0, 1] with values 10 and 20: scores 1/sqrt(2) and 0. */
 static void test_attention_by_hand(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor q = tensor_of(AGLM_F32, 4, (int64_t[]){1, 1, 1, 2}, (const double[]){1, 0});
     aglm_tensor k = tensor_of(AGLM_F32, 4, (int64_t[]){1, 1, 2, 2}, (const double[]){1, 0, 0, 1});
     aglm_tensor v = tensor_of(AGLM_F32, 4, (int64_t[]){1, 1, 2, 1}, (const double[]){10, 20});
@@ -115,7 +115,7 @@ static aglm_tensor to_3d(const aglm_tensor *t)
     return o;
 }
 
-static void check_attention(cpu_fx *f, const att_case *c)
+static void check_attention(backend_fx *f, const att_case *c)
 {
     int T = c->past + c->skv;
     aglm_tensor q = tensor_random(4, (int64_t[]){c->b, c->qh, c->sq, c->dk}, 11);
@@ -179,7 +179,7 @@ static void check_attention(cpu_fx *f, const att_case *c)
 
 static void test_attention_variants(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     att_case cases[] = {
         /* b qh kvh sq skv past dk dv causal mask 3d mode softcap scale */
         {2, 3, 3, 4, 6, 0, 8, 8, 0, 0, 0, 0, 0, 0},
@@ -194,7 +194,7 @@ static void test_attention_variants(void **state)
 
 static void test_attention_bad_heads(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor q = tensor_random(4, (int64_t[]){1, 3, 2, 4}, 1), k = tensor_random(4, (int64_t[]){1, 2, 2, 4}, 2),
                 v = tensor_random(4, (int64_t[]){1, 2, 2, 4}, 3);
     const aglm_tensor *ins[3] = {&q, &k, &v};
@@ -214,7 +214,7 @@ static void test_attention_bad_heads(void **state)
  * and not at all at position 0; the last 2 dims pass through. */
 static void test_rotary_by_hand(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = tensor_of(AGLM_F32, 4, (int64_t[]){1, 1, 2, 4}, (const double[]){1, 2, 3, 4, 5, 6, 7, 8});
     aglm_tensor cosc = tensor_of(AGLM_F32, 2, (int64_t[]){2, 1}, (const double[]){1, 0});
     aglm_tensor sinc = tensor_of(AGLM_F32, 2, (int64_t[]){2, 1}, (const double[]){0, 1});
@@ -239,7 +239,7 @@ static void test_rotary_by_hand(void **state)
 /* The linear rule with one head of size 1: state s_t = s_{t-1} + k_t v_t, output q_t s_t. */
 static void test_linear_attention_by_hand(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor q = tensor_of(AGLM_F32, 3, (int64_t[]){1, 3, 1}, (const double[]){1, 2, 3});
     aglm_tensor k = tensor_of(AGLM_F32, 3, (int64_t[]){1, 3, 1}, (const double[]){1, 1, 2});
     aglm_tensor v = tensor_of(AGLM_F32, 3, (int64_t[]){1, 3, 1}, (const double[]){4, 5, 6});
@@ -280,5 +280,5 @@ int main(void)
         cmocka_unit_test(test_rotary_by_hand),
         cmocka_unit_test(test_linear_attention_by_hand),
     };
-    return cmocka_run_group_tests(tests, cpu_fx_setup, cpu_fx_teardown);
+    return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);
 }

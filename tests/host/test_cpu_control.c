@@ -1,6 +1,6 @@
-/* Control flow on the cpu backend: If, Loop and Scan with bodies that read outer values, nested
- * subgraphs, loop-carried values, scan outputs, directions and axes, the opset 8 Scan form, and
- * errors. Graphs are written in the IR text form (docs/ir-text.md). */
+/* Control flow on the backend under test: If, Loop and Scan with bodies that read outer values,
+ * nested subgraphs, loop-carried values, scan outputs, directions and axes, the opset 8 Scan form,
+ * and errors. Graphs are written in the IR text form (docs/ir-text.md). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,7 +9,7 @@
 
 #include <pthread.h>
 
-#include "cpu_fixture.h"
+#include "backend_fixture.h"
 
 static aglm_graph *parse(const char *text)
 {
@@ -20,8 +20,8 @@ static aglm_graph *parse(const char *text)
 }
 
 /* Compiles text, runs it on n_in inputs and returns the status; outputs filled on success. */
-static aglm_status run_text(cpu_fx *f, const char *text, size_t n_in, const aglm_tensor *in, size_t n_out,
-                            aglm_tensor *out)
+static aglm_status run_text(backend_fx *f, const char *text, size_t n_in, const aglm_tensor *in,
+                            size_t n_out, aglm_tensor *out)
 {
     aglm_graph *g = parse(text);
     aglm_exec *x = NULL;
@@ -34,7 +34,8 @@ static aglm_status run_text(cpu_fx *f, const char *text, size_t n_in, const aglm
     return st;
 }
 
-static void run_ok(cpu_fx *f, const char *text, size_t n_in, const aglm_tensor *in, size_t n_out, aglm_tensor *out)
+static void run_ok(backend_fx *f, const char *text, size_t n_in, const aglm_tensor *in,
+                   size_t n_out, aglm_tensor *out)
 {
     if (run_text(f, text, n_in, in, n_out, out) != AGLM_OK)
         fail_msg("%s", aglm_last_error());
@@ -61,7 +62,7 @@ static const char *if_text =
 
 static void test_if_branches_read_outer_values(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[1] = {2};
     aglm_tensor in[3] = {bool_scalar(1), tensor_of(AGLM_F32, 1, d, (const double[]){1, 2}),
                          tensor_of(AGLM_F32, 1, d, (const double[]){10, 20})};
@@ -85,7 +86,7 @@ static void test_if_branches_read_outer_values(void **state)
 
 static void test_if_condition_must_be_one_element(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const char *text = "graph main(%c: bool[2], %x: f32[2]) -> (%r) {\n"
                        "  %r = If(%c) {then_branch=graph t() -> (%a) {\n"
                        "      %a = Relu(%x)\n"
@@ -108,7 +109,7 @@ static void test_if_condition_must_be_one_element(void **state)
  * the graph compiling; it only fails if it runs. */
 static void test_if_untakeable_branch(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const char *text = "graph main(%c: bool[], %x: f32[2]) -> (%r) {\n"
                        "  const %s: i64[1] = [3]\n"
                        "  %r = If(%c) {then_branch=graph t() -> (%a) {\n"
@@ -133,7 +134,7 @@ static void test_if_untakeable_branch(void **state)
 
 static void test_unsupported_node_in_body_is_listed(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const char *text = "graph main(%c: bool[], %x: f32[2]) -> (%r) {\n"
                        "  %r = If(%c) {then_branch=graph t() -> (%a) {\n"
                        "      %a = NoSuchOp(%x) @inner\n"
@@ -164,7 +165,7 @@ static const char *loop_text =
 
 static void test_loop_trip_count_and_scan_outputs(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor in[4] = {tensor_of(AGLM_I64, 0, NULL, (const double[]){5}), bool_scalar(1),
                          tensor_of(AGLM_F32, 0, NULL, (const double[]){100}),
                          tensor_of(AGLM_F32, 0, NULL, (const double[]){0.5})};
@@ -208,7 +209,7 @@ static const char *while_text =
 
 static void test_while_loop_with_nested_if(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor in[4] = {bool_scalar(1), tensor_of(AGLM_F32, 0, NULL, (const double[]){3}),
                          tensor_of(AGLM_F32, 0, NULL, (const double[]){50}),
                          tensor_of(AGLM_F32, 0, NULL, (const double[]){2})};
@@ -224,7 +225,7 @@ static void test_while_loop_with_nested_if(void **state)
 /* M = INT64_MAX is the usual "no limit": the loop still ends when the body's condition does. */
 static void test_loop_unbounded_trip_count(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const char *text =
         "graph main(%m: i64[], %c: bool[], %v0: f32[], %limit: f32[], %two: f32[]) -> (%v) {\n"
         "  opset ai.onnx 16\n"
@@ -262,7 +263,7 @@ static const char *scan_text =
 
 static void test_scan_running_sum(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor in[2] = {tensor_of(AGLM_F32, 1, (const int64_t[]){2}, (const double[]){0, 0}),
                          tensor_of(AGLM_F32, 2, (const int64_t[]){3, 2}, (const double[]){1, 2, 3, 4, 5, 6})};
     aglm_tensor out[2];
@@ -279,7 +280,7 @@ static void test_scan_running_sum(void **state)
  * sums come out against the columns they belong to. */
 static void test_scan_axes_and_directions(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const char *text =
         "graph main(%s0: f32[2], %x: f32[2,3]) -> (%s, %ys) {\n"
         "  opset ai.onnx 16\n"
@@ -305,7 +306,7 @@ static void test_scan_axes_and_directions(void **state)
 /* Opset 8: a batch axis in front, optional sequence lengths first. */
 static void test_scan_opset8_batches(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const char *text =
         "graph main(%s0: f32[2,1], %x: f32[2,3,1]) -> (%s, %ys) {\n"
         "  opset ai.onnx 8\n"
@@ -328,7 +329,7 @@ static void test_scan_opset8_batches(void **state)
 
 static void test_scan_inputs_must_agree_in_length(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const char *text =
         "graph main(%x: f32[3], %z: f32[4]) -> (%ys) {\n"
         "  %ys = Scan(%x, %z) {body=graph body(%xi: f32[], %zi: f32[]) -> (%y) {\n"
@@ -355,7 +356,7 @@ static void test_scan_inputs_must_agree_in_length(void **state)
 /* ---- concurrency ------------------------------------------------------------------------- */
 
 typedef struct race {
-    cpu_fx *f;
+    backend_fx *f;
     aglm_exec *x;
     double m;
     int bad;
@@ -383,7 +384,7 @@ static void *race_run(void *arg)
 /* Runs of one executable on several threads keep their loop state apart. */
 static void test_concurrent_loops(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_graph *g = parse(loop_text);
     aglm_exec *x = NULL;
     assert_int_equal(f->ops->compile(f->state, g, NULL, &x), AGLM_OK);
@@ -417,5 +418,5 @@ int main(void)
         cmocka_unit_test(test_scan_inputs_must_agree_in_length),
         cmocka_unit_test(test_concurrent_loops),
     };
-    return cmocka_run_group_tests(tests, cpu_fx_setup, cpu_fx_teardown);
+    return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);
 }

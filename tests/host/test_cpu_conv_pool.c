@@ -1,12 +1,12 @@
-/* Conv and the pools of the cpu backend, run through its ops table as the host runs them, against
- * the ONNX operator docs' worked examples and a direct reference on random data. */
+/* Conv and the pools of the backend under test, run through its ops table as the host runs them,
+ * against the ONNX operator docs' worked examples and a direct reference on random data. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "cpu_fixture.h"
+#include "backend_fixture.h"
 
 /* ---- a direct 2-D convolution: the definition, one output element at a time ---------------- */
 
@@ -58,7 +58,8 @@ static void set_conv_attrs(aglm_node *n, conv_p p)
 }
 
 /* Conv on random data with weights as a constant (as models have them) against conv_ref. */
-static void check_conv(cpu_fx *f, const int64_t xd[4], const int64_t wd[4], int bias, conv_p p, uint32_t seed)
+static void check_conv(backend_fx *f, const int64_t xd[4], const int64_t wd[4], int bias, conv_p p,
+                       uint32_t seed)
 {
     aglm_tensor x = tensor_random(4, xd, seed), w = tensor_random(4, wd, seed + 1);
     aglm_tensor b = tensor_random(1, wd, seed + 2);
@@ -81,8 +82,8 @@ static void check_conv(cpu_fx *f, const int64_t xd[4], const int64_t wd[4], int 
 /* The same Conv with its weights as a constant (packed once when the executable is built) and
  * as a graph input (packed on every run): both must match conv_ref, and each other exactly,
  * since they run the same kernels on the same packed layout. */
-static void check_conv_packed_and_not(cpu_fx *f, const int64_t xd[4], const int64_t wd[4], conv_p p,
-                                      uint32_t seed)
+static void check_conv_packed_and_not(backend_fx *f, const int64_t xd[4], const int64_t wd[4],
+                                      conv_p p, uint32_t seed)
 {
     aglm_tensor x = tensor_random(4, xd, seed), w = tensor_random(4, wd, seed + 1);
     aglm_tensor b = tensor_random(1, wd, seed + 2);
@@ -116,7 +117,7 @@ static void check_conv_packed_and_not(cpu_fx *f, const int64_t xd[4], const int6
  * output channels split over work items, ragged rows, strides, dilations, groups, batches. */
 static void test_conv_prepacked_matches_unpacked(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     /* 3x3 pad 1, 40 channels: K = 360 spans two K blocks; width 37 leaves ragged runs */
     check_conv_packed_and_not(f, (int64_t[]){1, 40, 9, 37}, (int64_t[]){13, 40, 3, 3},
                               (conv_p){{1, 1, 1, 1}, {1, 1}, {1, 1}, 1}, 101);
@@ -154,7 +155,7 @@ static void test_conv_prepacked_matches_unpacked(void **state)
  * whose column lands in another phase, and a width-only stride. */
 static void test_conv_strided_stems(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     check_conv_packed_and_not(f, (int64_t[]){1, 3, 20, 64}, (int64_t[]){16, 3, 3, 3},
                               (conv_p){{1, 1, 1, 1}, {2, 2}, {1, 1}, 1}, 201);
     check_conv_packed_and_not(f, (int64_t[]){2, 3, 17, 75}, (int64_t[]){16, 3, 3, 3},
@@ -184,7 +185,7 @@ static void test_conv_strided_stems(void **state)
  * definition, weights packed at compile time and per run. */
 static void test_conv_winograd(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     check_conv_packed_and_not(f, (int64_t[]){1, 16, 128, 130}, (int64_t[]){8, 16, 3, 3},
                               (conv_p){{1, 1, 1, 1}, {1, 1}, {1, 1}, 1}, 401);
     check_conv_packed_and_not(f, (int64_t[]){1, 17, 129, 131}, (int64_t[]){9, 17, 3, 3},
@@ -233,7 +234,7 @@ static aglm_tensor convt_ref(const aglm_tensor *x, const aglm_tensor *w, const a
     return y;
 }
 
-static void check_convt(cpu_fx *f, const int64_t xd[4], int64_t m, int bias, convt_p p,
+static void check_convt(backend_fx *f, const int64_t xd[4], int64_t m, int bias, convt_p p,
                         uint32_t seed)
 {
     int64_t wd[4] = {xd[1], m, p.k[0], p.k[1]};
@@ -263,7 +264,7 @@ static void check_convt(cpu_fx *f, const int64_t xd[4], int64_t m, int bias, con
  * it (overlapping kernels, pads, output padding), with and without bias. */
 static void test_conv_transpose_tiled_and_general(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     check_convt(f, (int64_t[]){1, 24, 9, 37}, 24, 1, (convt_p){{2, 2}, {2, 2}, {0}, {0}}, 301);
     check_convt(f, (int64_t[]){2, 24, 5, 32}, 1, 0, (convt_p){{2, 2}, {2, 2}, {0}, {0}}, 302);
     check_convt(f, (int64_t[]){1, 300, 3, 17}, 5, 1, (convt_p){{2, 2}, {2, 2}, {0}, {0}}, 303);
@@ -280,7 +281,7 @@ static void test_conv_transpose_tiled_and_general(void **state)
 /* The ONNX Conv examples: a 5x5 ramp convolved with a 3x3 of ones. */
 static void test_conv_onnx_examples(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     float xv[35], ones[9];
     for (int i = 0; i < 35; i++)
         xv[i] = (float)i;
@@ -324,7 +325,7 @@ static void test_conv_onnx_examples(void **state)
 
 static void test_conv_random_against_reference(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     /* pads, strides, dilations, uneven everything */
     check_conv(f, (int64_t[]){2, 3, 7, 9}, (int64_t[]){4, 3, 3, 3}, 1,
                (conv_p){{1, 0, 2, 1}, {2, 1}, {1, 2}, 1}, 1);
@@ -351,7 +352,7 @@ static void test_conv_random_against_reference(void **state)
  * beginning, VALID uses none. */
 static void test_conv_auto_pad(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t xd[4] = {1, 2, 6, 7}, wd[4] = {3, 2, 4, 4};
     aglm_tensor x = tensor_random(4, xd, 11), w = tensor_random(4, wd, 12);
     struct {
@@ -398,7 +399,7 @@ static void test_conv_auto_pad(void **state)
 /* A 1-D convolution equals the 2-D one over a height-1 image. */
 static void test_conv_1d(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t xd[3] = {2, 2, 11}, wd[3] = {3, 2, 3}, bd[1] = {3};
     aglm_tensor x = tensor_random(3, xd, 21), w = tensor_random(3, wd, 22), b = tensor_random(1, bd, 23);
     const aglm_tensor *ins[3] = {&x, &w, &b};
@@ -429,7 +430,7 @@ static void test_conv_1d(void **state)
 
 static void test_conv_bad_shapes(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t xd[4] = {1, 3, 5, 5}, wd[4] = {2, 2, 3, 3};
     aglm_tensor x = tensor_random(4, xd, 1), w = tensor_random(4, wd, 2);
     const aglm_tensor *ins[2] = {&x, &w};
@@ -498,7 +499,8 @@ static aglm_tensor pool_ref(const aglm_tensor *x, pool_p p)
     return y;
 }
 
-static aglm_tensor run_pool(cpu_fx *f, const aglm_tensor *x, pool_p p, int with_indices, aglm_tensor *indices)
+static aglm_tensor run_pool(backend_fx *f, const aglm_tensor *x, pool_p p, int with_indices,
+                            aglm_tensor *indices)
 {
     const aglm_tensor *ins[1] = {x};
     aglm_node *n;
@@ -521,7 +523,7 @@ static aglm_tensor run_pool(cpu_fx *f, const aglm_tensor *x, pool_p p, int with_
 
 static void test_pool_onnx_examples(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     float ramp[25];
     for (int i = 0; i < 25; i++)
         ramp[i] = (float)(i + 1);
@@ -571,7 +573,7 @@ static void test_pool_onnx_examples(void **state)
  * indices run across the batch and channels of the flattened input. */
 static void test_maxpool_indices(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     float ramp[50];
     for (int i = 0; i < 50; i++)
         ramp[i] = (float)(i + 1);
@@ -606,7 +608,7 @@ static void test_maxpool_indices(void **state)
 
 static void test_pool_random_against_reference(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[4] = {2, 3, 11, 10};
     aglm_tensor x = tensor_random(4, d, 31);
     pool_p cases[] = {
@@ -629,7 +631,7 @@ static void test_pool_random_against_reference(void **state)
 
 static void test_global_average_pool(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[4] = {1, 2, 2, 3}, o[4] = {1, 2, 1, 1};
     aglm_tensor x = tensor_f32(4, d, (const float[]){1, 2, 3, 4, 5, 6, -1, -2, -3, 7, 8, 9});
     const aglm_tensor *ins[1] = {&x};
@@ -645,7 +647,7 @@ static void test_global_average_pool(void **state)
  * gives NaN, the others their maximum, -inf included. */
 static void test_maxpool_nan_windows(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[4] = {1, 1, 4, 5}, o[4] = {1, 1, 3, 3};
     aglm_tensor x = tensor_f32(4, d, (const float[]){1, 2, 3, 4, 5,
                                                      6, NAN, 8, -INFINITY, 10,
@@ -670,7 +672,7 @@ static void test_maxpool_nan_windows(void **state)
  * plane's max NaN and leaves the other planes alone. */
 static void test_global_pools_planes(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const int64_t sizes[][2] = {{1, 1}, {1, 7}, {3, 5}, {4, 4}, {3, 11}, {17, 19}, {64, 65}};
     for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
         int64_t d[4] = {2, 3, sizes[t][0], sizes[t][1]}, o[4] = {2, 3, 1, 1};
@@ -710,7 +712,7 @@ static void test_global_pools_planes(void **state)
 /* LpPool: (sum |x|^p)^(1/p) per window; padding adds nothing. Hand-computed on [1, 2, 3, 4]. */
 static void test_lp_pool(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[3] = {1, 1, 4}, o[3] = {1, 1, 3}, o2[3] = {1, 1, 5};
     aglm_tensor x = tensor_f32(3, d, (const float[]){1, -2, 3, 4});
     const aglm_tensor *ins[1] = {&x};
@@ -734,7 +736,7 @@ static void test_lp_pool(void **state)
 /* MaxPool on u8 keeps values exactly; Conv on f16 computes in f32 and rounds back. */
 static void test_pool_conv_small_dtypes(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[4] = {1, 1, 2, 3}, o[4] = {1, 1, 1, 2};
     aglm_tensor x = tensor_of(AGLM_U8, 4, d, (const double[]){1, 250, 3, 4, 5, 255});
     const aglm_tensor *ins[1] = {&x};
@@ -783,5 +785,5 @@ int main(void)
         cmocka_unit_test(test_lp_pool),
         cmocka_unit_test(test_pool_conv_small_dtypes),
     };
-    return cmocka_run_group_tests(tests, cpu_fx_setup, cpu_fx_teardown);
+    return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);
 }

@@ -1,15 +1,15 @@
-/* The block-copy paths of the cpu backend's data-movement kernels, against element-by-element
- * references computed here: Transpose with unit dims and permutations that keep runs together
- * (merged into whole-run copies), Slice of one axis with every other axis whole (contiguous
- * runs, including a leading-axis slice that is a single run), and Concat of one image's
- * channels big enough to be copied in blocks over the pool's threads. */
+/* Data-movement ops on the backend under test, on the shapes that take the cpu backend's block-copy
+ * paths, against element-by-element references computed here: Transpose with unit dims and
+ * permutations that keep runs together (merged into whole-run copies), Slice of one axis with every
+ * other axis whole (contiguous runs, including a leading-axis slice that is a single run), and
+ * Concat of one image's channels big enough to be copied in blocks over the pool's threads. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "cpu_fixture.h"
+#include "backend_fixture.h"
 
 static aglm_tensor ramp(aglm_dtype dt, int rank, const int64_t *dims)
 {
@@ -36,7 +36,8 @@ static int64_t transposed_src(const aglm_tensor *x, const int64_t *perm, const i
     return off;
 }
 
-static void check_transpose(cpu_fx *f, aglm_dtype dt, int r, const int64_t *dims, const int64_t *perm)
+static void check_transpose(backend_fx *f, aglm_dtype dt, int r, const int64_t *dims,
+                            const int64_t *perm)
 {
     aglm_tensor x = ramp(dt, r, dims);
     const aglm_tensor *ins[1] = {&x};
@@ -59,7 +60,7 @@ static void check_transpose(cpu_fx *f, aglm_dtype dt, int r, const int64_t *dims
 
 static void test_transpose_runs(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     /* attention's head split and merge, the q/k/v permutation, unit dims anywhere, identity */
     check_transpose(f, AGLM_F32, 4, (int64_t[]){1, 40, 8, 15}, (int64_t[]){0, 2, 1, 3});
     check_transpose(f, AGLM_F32, 5, (int64_t[]){1, 40, 3, 8, 15}, (int64_t[]){2, 0, 3, 1, 4});
@@ -73,7 +74,8 @@ static void test_transpose_runs(void **state)
 }
 
 /* Slice of axis `axis` to [start, end) (step 1), as starts/ends/axes initialisers. */
-static void check_slice(cpu_fx *f, int r, const int64_t *dims, int64_t axis, int64_t start, int64_t end)
+static void check_slice(backend_fx *f, int r, const int64_t *dims, int64_t axis, int64_t start,
+                        int64_t end)
 {
     aglm_tensor x = ramp(AGLM_F32, r, dims);
     int64_t one = 1;
@@ -109,7 +111,7 @@ static void check_slice(cpu_fx *f, int r, const int64_t *dims, int64_t axis, int
 
 static void test_slice_runs(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     check_slice(f, 5, (int64_t[]){3, 1, 8, 40, 15}, 0, 1, 2);
     check_slice(f, 5, (int64_t[]){3, 1, 8, 40, 15}, 0, 2, 3);
     check_slice(f, 4, (int64_t[]){2, 6, 5, 7}, 1, 2, 5);
@@ -119,7 +121,7 @@ static void test_slice_runs(void **state)
 
 static void test_concat_blocks(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     /* four FPN maps of one image: 1.2 MiB out, copied in 256 KiB blocks that straddle inputs */
     int64_t d0[4] = {1, 3, 160, 160}, d1[4] = {1, 5, 160, 160}, d2[4] = {1, 1, 160, 160},
             d3[4] = {1, 3, 160, 160};
@@ -153,5 +155,5 @@ int main(void)
         cmocka_unit_test(test_slice_runs),
         cmocka_unit_test(test_concat_blocks),
     };
-    return cmocka_run_group_tests(tests, cpu_fx_setup, cpu_fx_teardown);
+    return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);
 }

@@ -1,5 +1,5 @@
-/* Element-wise ops of the cpu backend: broadcasting arithmetic over dtypes, the unary math and
- * activation ops, Clip, Cast, CastLike and BitCast, against references computed here or worked
+/* Element-wise ops of the backend under test: broadcasting arithmetic over dtypes, the unary math
+ * and activation ops, Clip, Cast, CastLike and BitCast, against references computed here or worked
  * out by hand from the ONNX docs. (test_cpu_ew_dtypes.c covers the integer and bool ops.) */
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,7 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "cpu_fixture.h"
+#include "backend_fixture.h"
 
 /* Element of `t` that NumPy broadcasting pairs with flat output index i of shape (rank, dims). */
 static double bcast_get(const aglm_tensor *t, int rank, const int64_t *dims, int64_t i)
@@ -38,8 +38,8 @@ static double apply(const char *op, double a, double b, aglm_dtype dt)
     return a / b;
 }
 
-static void check_binary(cpu_fx *f, const char *op, aglm_dtype dt, int ra, const int64_t *da, int rb,
-                         const int64_t *db, int rank, const int64_t *dout)
+static void check_binary(backend_fx *f, const char *op, aglm_dtype dt, int ra, const int64_t *da,
+                         int rb, const int64_t *db, int rank, const int64_t *dout)
 {
     aglm_tensor a = tensor_of(dt, ra, da, NULL), b = tensor_of(dt, rb, db, NULL);
     for (int64_t i = 0; i < aglm_tensor_numel(&a); i++)
@@ -63,7 +63,7 @@ static void check_binary(cpu_fx *f, const char *op, aglm_dtype dt, int ra, const
 
 static void test_binary_broadcasting(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const char *ops[] = {"Add", "Sub", "Mul", "Div"};
     aglm_dtype dts[] = {AGLM_F32, AGLM_F64, AGLM_I32, AGLM_I64};
     for (size_t o = 0; o < 4; o++)
@@ -98,7 +98,7 @@ static void test_binary_broadcasting(void **state)
 
 static void test_binary_errors(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     /* shapes that do not broadcast */
     aglm_tensor a = tensor_random(2, (int64_t[]){2, 3}, 1), b = tensor_random(1, (int64_t[]){4}, 2);
     const aglm_tensor *ins[2] = {&a, &b};
@@ -155,7 +155,7 @@ static double ref_unary(const char *op, double x)
 
 static void test_unary_ops(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const char *ops[] = {"Relu", "Sigmoid", "Tanh", "Exp", "Sqrt", "Neg", "Abs", "Erf", "LeakyRelu"};
     /* 15 values (less than two 8-lane vectors) and 3 x 37 (whole vectors and a tail), over
      * [-50, 50] for the larger: exp's and sigmoid's ranges well past 1 */
@@ -204,7 +204,7 @@ static void test_unary_ops(void **state)
  * f32 overflows exp for x < -88. */
 static void test_sigmoid_extremes(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = tensor_f32(1, (int64_t[]){6}, (const float[]){-1000, -100, -20, 0, 20, 1000});
     const aglm_tensor *ins[1] = {&x};
     aglm_tensor y;
@@ -223,8 +223,8 @@ static void test_sigmoid_extremes(void **state)
 }
 
 /* Runs `op` (opset) on one f32 input x with float attributes names[i] = vals[i]. */
-static aglm_tensor act(cpu_fx *f, const char *op, int64_t opset, const aglm_tensor *x, size_t n_attrs,
-                       const char *const *names, const float *vals)
+static aglm_tensor act(backend_fx *f, const char *op, int64_t opset, const aglm_tensor *x,
+                       size_t n_attrs, const char *const *names, const float *vals)
 {
     const aglm_tensor *ins[1] = {x};
     aglm_node *n;
@@ -239,7 +239,7 @@ static aglm_tensor act(cpu_fx *f, const char *op, int64_t opset, const aglm_tens
 /* The activation functions, against the ONNX docs' examples worked out by hand. */
 static void test_activations(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d3[1] = {3};
     aglm_tensor x = tensor_f32(1, d3, (const float[]){-1, 0, 1});
     struct {
@@ -304,7 +304,7 @@ static void test_activations(void **state)
 /* Math functions on every float dtype; Round halves to even (the ONNX Round example). */
 static void test_math(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d15[1] = {15};
     const double rv[15] = {0.1, 0.5, 0.9, 1.2, 1.5, 1.8, 2.3, 2.5, 2.7, -1.1, -1.5, -1.9, -2.2, -2.5, -2.8};
     aglm_dtype dts[] = {AGLM_F32, AGLM_F64, AGLM_F16, AGLM_BF16};
@@ -355,7 +355,7 @@ static void test_math(void **state)
 /* IsNaN and IsInf give bool; IsInf's detect_negative/positive pick the sign. */
 static void test_predicates(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[1] = {5};
     aglm_tensor x = tensor_of(AGLM_F16, 1, d, (const double[]){-1.5, NAN, INFINITY, -INFINITY, 0});
     const aglm_tensor *ins[1] = {&x};
@@ -394,7 +394,7 @@ static void test_predicates(void **state)
 /* Clip takes bounds as attributes before opset 11 and as optional inputs from 11 on. */
 static void test_clip(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[1] = {5};
     aglm_tensor x = tensor_f32(1, d, (const float[]){-3, -1, 0, 2, 5});
     const aglm_tensor *ins1[1] = {&x};
@@ -452,7 +452,7 @@ static void test_clip(void **state)
     aglm_tensor_free(&hi);
 }
 
-static aglm_tensor cast(cpu_fx *f, const aglm_tensor *x, aglm_dtype to)
+static aglm_tensor cast(backend_fx *f, const aglm_tensor *x, aglm_dtype to)
 {
     const aglm_tensor *ins[1] = {x};
     aglm_node *n;
@@ -466,7 +466,7 @@ static aglm_tensor cast(cpu_fx *f, const aglm_tensor *x, aglm_dtype to)
 
 static void test_cast(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[1] = {6};
     aglm_tensor x = tensor_f32(1, d, (const float[]){-2.7f, -0.5f, 0, 1.5f, 3e9f, NAN});
     aglm_tensor y = cast(f, &x, AGLM_I32);
@@ -552,5 +552,5 @@ int main(void)
         cmocka_unit_test(test_clip),
         cmocka_unit_test(test_cast),
     };
-    return cmocka_run_group_tests(tests, cpu_fx_setup, cpu_fx_teardown);
+    return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);
 }

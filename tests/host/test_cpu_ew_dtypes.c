@@ -1,5 +1,5 @@
-/* Element-wise ops of the cpu backend over the dtypes the ONNX conformance cases use: integer
- * wrap-around and division, Mod in both modes, Pow with mixed types, the variadic ops, the
+/* Element-wise ops of the backend under test over the dtypes the ONNX conformance cases use:
+ * integer wrap-around and division, Mod in both modes, Pow with mixed types, the variadic ops, the
  * comparisons, logic and bit ops, Where, f16/bf16 through f32, against values worked out by hand
  * from the ONNX operator docs. */
 #include <stdarg.h>
@@ -8,12 +8,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "cpu_fixture.h"
+#include "backend_fixture.h"
 
 /* Runs a one-node graph of `op` (opset) on graph inputs ins; the node is handed to `attrs` (if
  * given) before compiling. Returns the status; *y is the output on success. */
-static aglm_status run1(cpu_fx *f, const char *op, int64_t opset, size_t n, const aglm_tensor *const *ins,
-                        void (*attrs)(aglm_node *, const void *), const void *arg, aglm_tensor *y)
+static aglm_status run1(backend_fx *f, const char *op, int64_t opset, size_t n,
+                        const aglm_tensor *const *ins, void (*attrs)(aglm_node *, const void *),
+                        const void *arg, aglm_tensor *y)
 {
     aglm_node *node;
     aglm_graph *g = op_graph(op, opset, n, ins, NULL, 1, &node);
@@ -25,8 +26,9 @@ static aglm_status run1(cpu_fx *f, const char *op, int64_t opset, size_t n, cons
 }
 
 /* Like run1 but fails the test on error. */
-static aglm_tensor must(cpu_fx *f, const char *op, int64_t opset, size_t n, const aglm_tensor *const *ins,
-                        void (*attrs)(aglm_node *, const void *), const void *arg)
+static aglm_tensor must(backend_fx *f, const char *op, int64_t opset, size_t n,
+                        const aglm_tensor *const *ins, void (*attrs)(aglm_node *, const void *),
+                        const void *arg)
 {
     aglm_tensor y;
     if (run1(f, op, opset, n, ins, attrs, arg, &y) != AGLM_OK)
@@ -62,7 +64,7 @@ static void set_string_attr(aglm_node *n, const void *arg)
  * and INT_MIN / -1 wraps instead of trapping. */
 static void test_integer_arithmetic(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d3[1] = {3};
     aglm_tensor a = tensor_of(AGLM_U8, 1, d3, (const double[]){250, 7, 0});
     aglm_tensor b = tensor_of(AGLM_U8, 1, d3, (const double[]){10, 9, 1});
@@ -118,7 +120,7 @@ static void test_integer_arithmetic(void **state)
  * ONNX Mod docs (mixed_sign cases). */
 static void test_mod(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[1] = {6};
     const double xv[6] = {-4, 7, 5, 4, -7, 8}, yv[6] = {2, -3, 8, -2, 3, 5};
     aglm_dtype ints[] = {AGLM_I8, AGLM_I16, AGLM_I32, AGLM_I64};
@@ -163,7 +165,7 @@ static void test_mod(void **state)
 /* Pow: the exponent may have another dtype; the result has the base's (pow_types cases). */
 static void test_pow_types(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[1] = {3};
     aglm_tensor xf = tensor_of(AGLM_F32, 1, d, (const double[]){1, 2, 3});
     aglm_tensor xi = tensor_of(AGLM_I32, 1, d, (const double[]){1, 2, 3});
@@ -202,7 +204,7 @@ static void test_pow_types(void **state)
 /* Max, Min, Sum, Mean take any number of inputs, all broadcast together (max_example etc.). */
 static void test_variadic(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[1] = {3};
     aglm_tensor a = tensor_f32(1, d, (const float[]){3, 2, 1});
     aglm_tensor b = tensor_f32(1, d, (const float[]){1, 4, 4});
@@ -264,7 +266,7 @@ static void test_variadic(void **state)
 /* Comparisons give bool; integer comparisons are exact even where doubles would not be. */
 static void test_compare(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[1] = {4};
     aglm_tensor a, b;
     aglm_tensor_alloc(&a, AGLM_I64, 1, d);
@@ -304,7 +306,7 @@ static void test_compare(void **state)
 /* And, Or, Xor, Not on bool with broadcasting; Bitwise* on integers; BitShift (docs example). */
 static void test_logic_and_bits(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor a = tensor_of(AGLM_BOOL, 2, (int64_t[]){2, 2}, (const double[]){0, 0, 1, 1});
     aglm_tensor b = tensor_of(AGLM_BOOL, 1, (int64_t[]){2}, (const double[]){0, 1});
     const aglm_tensor *ab[2] = {&a, &b};
@@ -360,7 +362,7 @@ static void test_logic_and_bits(void **state)
 /* Where broadcasts all three operands and selects any dtype (where_example, where_long). */
 static void test_where(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor c = tensor_of(AGLM_BOOL, 2, (int64_t[]){2, 2}, (const double[]){1, 0, 1, 1});
     aglm_tensor x = tensor_of(AGLM_I64, 2, (int64_t[]){2, 2}, (const double[]){1, 2, 3, 4});
     aglm_tensor y = tensor_of(AGLM_I64, 2, (int64_t[]){2, 2}, (const double[]){9, 8, 7, 6});
@@ -394,7 +396,7 @@ static void test_where(void **state)
  * (to even); bf16 keeps 8 significant bits. */
 static void test_half_types(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[1] = {2};
     aglm_tensor a = tensor_of(AGLM_F16, 1, d, (const double[]){1, 1000});
     aglm_tensor b = tensor_of(AGLM_F16, 1, d, (const double[]){1.0 / 2048, 0.25});
@@ -420,7 +422,7 @@ static void test_half_types(void **state)
  * naming the node, op and dtype. */
 static void test_dtype_refusals(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = tensor_of(AGLM_I32, 1, (int64_t[]){2}, (const double[]){1, 2});
     aglm_tensor u = tensor_of(AGLM_U8, 1, (int64_t[]){2}, (const double[]){1, 2});
     const aglm_tensor *ins[2] = {&x, &x}, *uu[1] = {&u};
@@ -444,5 +446,5 @@ int main(void)
         cmocka_unit_test(test_where),              cmocka_unit_test(test_half_types),
         cmocka_unit_test(test_dtype_refusals),
     };
-    return cmocka_run_group_tests(tests, cpu_fx_setup, cpu_fx_teardown);
+    return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);
 }

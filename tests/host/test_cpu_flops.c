@@ -1,4 +1,4 @@
-/* The cpu backend's flop count (exec_flops.c), as a user reads it: the `flops` of the profile
+/* The cpu backend's flop count (the runtime layer's aglm_flops_node), as a user reads it: the `flops` of the profile
  * op after runs of an executable compiled with profile=1 (the Lua x:profile().flops and
  * cpu_fp32.lua's "GFLOP per run" line). Every counted op once, with grouping, strides, padding,
  * batching and a transposed Gemm operand, whose counts are worked out by hand below; element-wise
@@ -9,7 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "cpu_fixture.h"
+#include "backend_fixture.h"
 
 /* Multiply-adds per op, each x 2 for flops:
  *   Conv x[2,4,9,9] w[6,2,3,3] group 2, stride 2, pads 1 -> [2,6,5,5]: 300 outputs x 2*3*3 = 5400
@@ -52,7 +52,7 @@ static aglm_graph *parse(const char *text)
 
 /* Compiles graph_text with profile=1 (or without when profile is NULL), runs it `runs` times
  * on random inputs and returns the profile's flops; *st gets the profile op's status. */
-static uint64_t profiled_flops(cpu_fx *f, const char *profile, int runs, aglm_status *st)
+static uint64_t profiled_flops(backend_fx *f, const char *profile, int runs, aglm_status *st)
 {
     aglm_graph *g = parse(graph_text);
     aglm_kv kv = {"profile", profile};
@@ -107,7 +107,7 @@ static void test_sums_over_runs(void **state)
 /* An element-wise graph does no counted work: 0, which the script prints as unknown. */
 static void test_elementwise_counts_nothing(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_graph *g = parse("graph main(%x: f32[4,8], %y: f32[4,8]) -> (%z) {\n"
                           "  %s = Add(%x, %y)\n"
                           "  %z = Mul(%s, %s)\n"
@@ -145,11 +145,14 @@ static void test_unprofiled_refuses(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_counts_each_op_per_run, cpu_fx_setup, cpu_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_sums_over_runs, cpu_fx_setup, cpu_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_elementwise_counts_nothing, cpu_fx_setup,
-                                        cpu_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_unprofiled_refuses, cpu_fx_setup, cpu_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_counts_each_op_per_run, backend_fx_setup_cpu,
+                                        backend_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_sums_over_runs, backend_fx_setup_cpu,
+                                        backend_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_elementwise_counts_nothing, backend_fx_setup_cpu,
+                                        backend_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_unprofiled_refuses, backend_fx_setup_cpu,
+                                        backend_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,5 @@
-/* The cpu backend's kernels for the aglm ops the fuse pass creates (docs/extension-ops.md), run
- * on graphs written directly in IR text: values computed by hand, and the errors a malformed
+/* The backend under test's kernels for the aglm ops the fuse pass creates (docs/extension-ops.md),
+ * run on graphs written directly in IR text: values computed by hand, and the errors a malformed
  * node or a run-time shape gets. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,14 +7,15 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "cpu_fixture.h"
+#include "backend_fixture.h"
 #include "ir_pass_fixture.h"
 
 #define D(...) ((const int64_t[]){__VA_ARGS__})
 #define V(...) ((const double[]){__VA_ARGS__})
 
 /* Runs the IR graph `text` on `n_in` inputs; returns the status, *out filled on success. */
-static aglm_status run_ir(cpu_fx *f, const char *text, size_t n_in, const aglm_tensor *const *ins, aglm_tensor *out)
+static aglm_status run_ir(backend_fx *f, const char *text, size_t n_in,
+                          const aglm_tensor *const *ins, aglm_tensor *out)
 {
     aglm_graph *g = ir_pass_parse(text);
     memset(out, 0, sizeof *out);
@@ -26,7 +27,7 @@ static aglm_status run_ir(cpu_fx *f, const char *text, size_t n_in, const aglm_t
 /* A 3-D MatMul plus bias with the residual before a Relu: max(0, x w + b + r). */
 static void test_fused_matmul_values(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = tensor_of(AGLM_F32, 3, D(1, 2, 2), V(1, 2, 3, 4)),
                 r = tensor_of(AGLM_F32, 3, D(1, 2, 2), V(-10, 0.5, 1, -100)), y;
     const aglm_tensor *ins[2] = {&x, &r};
@@ -49,7 +50,7 @@ static void test_fused_matmul_values(void **state)
  * default 0.01; a string list is refused. */
 static void test_fused_int_params(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = tensor_of(AGLM_F32, 2, D(1, 2), V(1, -1)), y;
     const aglm_tensor *ins[1] = {&x};
     assert_int_equal(run_ir(f, "graph main(%x: f32[1,2]) -> (%y: f32[1,2]) {\n"
@@ -77,7 +78,7 @@ static void test_fused_int_params(void **state)
 /* A Gemm with transB, alpha and C, then Swish with alpha 2 scaled by 3: 3 g / (1 + e^(-2 g)). */
 static void test_fused_gemm_swish_values(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = tensor_of(AGLM_F32, 2, D(1, 2), V(1, -1)), y;
     const aglm_tensor *ins[1] = {&x};
     assert_int_equal(run_ir(f, "graph main(%x: f32[1,2]) -> (%y: f32[1,2]) {\n"
@@ -100,7 +101,7 @@ static void test_fused_gemm_swish_values(void **state)
  * naming the shapes. */
 static void test_fused_matmul_refusals(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = tensor_random(3, D(1, 2, 2), 1), r = tensor_random(3, D(1, 3, 2), 2), y;
     const aglm_tensor *ins[2] = {&x, &r};
     assert_int_equal(run_ir(f, "graph main(%x: f32[1,2,2], %r: f32[1,N,2]) -> (%y: f32[1,2,2]) {\n"
@@ -130,7 +131,7 @@ static void test_fused_matmul_refusals(void **state)
 /* aglm.LayerNorm without a scale: (x - mean) / sqrt(var + eps) over the last axis, plus B. */
 static void test_layer_norm_values(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = tensor_of(AGLM_F32, 2, D(2, 2), V(1, 3, -2, 2)), y;
     const aglm_tensor *ins[1] = {&x};
     assert_int_equal(run_ir(f, "graph main(%x: f32[2,2]) -> (%y: f32[2,2]) {\n"
@@ -149,7 +150,7 @@ static void test_layer_norm_values(void **state)
  * one block (so blocks and their offsets matter): each element as computed here. */
 static void test_elementwise_values(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t n = 3000;
     aglm_tensor x = tensor_random(1, &n, 3), t = tensor_random(1, &n, 4), y;
     const aglm_tensor *ins[2] = {&x, &t};
@@ -179,7 +180,7 @@ static void test_elementwise_values(void **state)
  * an operand of another shape. */
 static void test_elementwise_refusals(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     static const struct { const char *attrs, *want; } cases[] = {
         {"ops=[\"Mish\"], operands=[-1], scalars=[0.0], reversed=[0]", "op 0 'Mish' is not"},
         {"ops=[\"Neg\", \"Abs\"], operands=[-1], scalars=[0.0, 0.0], reversed=[0, 0]", "one entry per op (2)"},
@@ -215,5 +216,5 @@ int main(void)
         cmocka_unit_test(test_elementwise_values),
         cmocka_unit_test(test_elementwise_refusals),
     };
-    return cmocka_run_group_tests(tests, cpu_fx_setup, cpu_fx_teardown);
+    return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);
 }

@@ -7,7 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "cpu_fixture.h"
+#include "backend_fixture.h"
 
 static const char *const paths[] = {"portable", "avx2"};
 enum { NPATHS = 2 };
@@ -25,46 +25,16 @@ static int cpu_runs(const char *path)
     return 0;
 }
 
-/* The backend loaded with [plugin.cpu] threads and simd (either may be NULL). */
+/* The cpu backend (whatever AGLM_TEST_BACKEND says: simd is its setting alone) loaded with
+ * [plugin.cpu] threads and simd (either may be NULL). */
 typedef struct simd_fx {
-    cpu_fx fx;
-    host_kv kv[2];
-    char value[2][16];
+    backend_fx fx;
 } simd_fx;
 
 static aglm_status load(simd_fx *s, const char *threads, const char *simd)
 {
-    memset(s, 0, sizeof *s);
-    cpu_fx *f = &s->fx;
-    size_t n = 0;
     const char *keys[2] = {"threads", "simd"}, *values[2] = {threads, simd};
-    for (int i = 0; i < 2; i++) {
-        if (!values[i])
-            continue;
-        snprintf(s->value[n], sizeof s->value[n], "%s", values[i]);
-        s->kv[n].key = (char *)keys[i];
-        s->kv[n].value = s->value[n];
-        n++;
-    }
-    f->section.name = (char *)"cpu";
-    f->section.items = s->kv;
-    f->section.count = n;
-    f->cfg.plugins = &f->section;
-    f->cfg.num_plugins = 1;
-    f->cfg.log_level = -1;
-    aglm_status st = host_registry_new(&f->cfg, &f->reg);
-    if (st != AGLM_OK)
-        return st;
-    char name[64] = "";
-    st = host_registry_load(f->reg, AGLM_PLUGIN_DIR "/backend-cpu.so", name);
-    if (st != AGLM_OK)
-        return st;
-    f->ref = host_registry_acquire(f->reg, "cpu", AGLM_KIND_BACKEND);
-    if (!f->ref)
-        return AGLM_ERR_NOT_FOUND;
-    f->ops = host_ref_desc(f->ref)->ops;
-    f->state = host_ref_state(f->ref);
-    return AGLM_OK;
+    return backend_fx_load_config(&s->fx, "cpu", 2, keys, values);
 }
 
 static void load_ok(simd_fx *s, const char *threads, const char *simd)
@@ -231,7 +201,7 @@ static void test_paths_load_and_report(void **state)
             assert_int_equal(st, AGLM_ERR_UNSUPPORTED);
             assert_non_null(strstr(aglm_last_error(), "simd"));
             assert_non_null(strstr(aglm_last_error(), paths[p]));
-            cpu_fx_unload(&s.fx);
+            backend_fx_unload(&s.fx);
             continue;
         }
         if (st != AGLM_OK)
@@ -241,7 +211,7 @@ static void test_paths_load_and_report(void **state)
         snprintf(want, sizeof want, "simd %s", paths[p]);
         if (!strstr(name, want))
             fail_msg("device name '%s' does not say '%s'", name, want);
-        cpu_fx_unload(&s.fx);
+        backend_fx_unload(&s.fx);
     }
     /* auto picks the fastest this CPU runs */
     simd_fx s;
@@ -251,7 +221,7 @@ static void test_paths_load_and_report(void **state)
     const char *best = cpu_runs("avx2") ? "simd avx2" : "simd portable";
     if (!strstr(name, best))
         fail_msg("simd = auto: device name '%s' does not say '%s'", name, best);
-    cpu_fx_unload(&s.fx);
+    backend_fx_unload(&s.fx);
 }
 
 static void test_bad_setting_refused(void **state)
@@ -260,14 +230,14 @@ static void test_bad_setting_refused(void **state)
     assert_int_equal(load(&s, NULL, "sse9"), AGLM_ERR_INVALID);
     assert_non_null(strstr(aglm_last_error(), "[plugin.cpu] simd"));
     assert_non_null(strstr(aglm_last_error(), "sse9"));
-    cpu_fx_unload(&s.fx);
+    backend_fx_unload(&s.fx);
 
     /* the environment overrides the config file, and is checked the same way */
     setenv("AGLM_CPU_SIMD", "neon-ish", 1);
     assert_int_equal(load(&s, NULL, "portable"), AGLM_ERR_INVALID);
     assert_non_null(strstr(aglm_last_error(), "AGLM_CPU_SIMD"));
     assert_non_null(strstr(aglm_last_error(), "neon-ish"));
-    cpu_fx_unload(&s.fx);
+    backend_fx_unload(&s.fx);
     setenv("AGLM_CPU_SIMD", "portable", 1);
     load_ok(&s, NULL, "auto");
     char name[128];
@@ -275,7 +245,7 @@ static void test_bad_setting_refused(void **state)
     unsetenv("AGLM_CPU_SIMD");
     if (!strstr(name, "simd portable"))
         fail_msg("AGLM_CPU_SIMD=portable over simd = auto: device name '%s'", name);
-    cpu_fx_unload(&s.fx);
+    backend_fx_unload(&s.fx);
 }
 
 /* Gemm on random and edge sizes (K crossing the 256 cache block, so later K slices add into C;
@@ -322,7 +292,7 @@ static void test_gemm_every_path(void **state)
                 aglm_tensor_free(&y);
             }
         }
-        cpu_fx_unload(&s.fx);
+        backend_fx_unload(&s.fx);
     }
     for (int i = 0; i < 24; i++) {
         aglm_tensor_free(&base[i]);
@@ -346,7 +316,7 @@ static void test_matmul_batched_every_path(void **state)
             assert_close(&y, &base, 1e-4, 1e-6);
             aglm_tensor_free(&y);
         }
-        cpu_fx_unload(&s.fx);
+        backend_fx_unload(&s.fx);
     }
     /* and the batched result is the per-batch product */
     aglm_tensor a = tensor_random(3, (int64_t[]){5, 37, 131}, 9);
@@ -400,7 +370,7 @@ static void test_conv_every_path(void **state)
                 aglm_tensor_free(&y);
             }
         }
-        cpu_fx_unload(&s.fx);
+        backend_fx_unload(&s.fx);
     }
     for (int i = 0; i < NC; i++) {
         aglm_tensor_free(&base[i]);
@@ -509,7 +479,7 @@ static void test_const_b_every_path(void **state)
             aglm_tensor_free(&yc);
             aglm_tensor_free(&yi);
         }
-        cpu_fx_unload(&s.fx);
+        backend_fx_unload(&s.fx);
     }
 }
 

@@ -1,13 +1,13 @@
 /* ConvTranspose, DeformConv, CausalConvWithState, GridSample, AffineGrid, RoiAlign,
- * NonMaxSuppression and MaxUnpool on the cpu backend, against the ONNX operator docs' examples
- * and values worked out by hand (noted where they are). */
+ * NonMaxSuppression and MaxUnpool on the backend under test, against the ONNX operator docs'
+ * examples and values worked out by hand (noted where they are). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "cpu_fixture.h"
+#include "backend_fixture.h"
 
 static void set_str(aglm_node *n, const char *name, const char *v)
 {
@@ -22,7 +22,7 @@ static void free_all(aglm_tensor *t, size_t n)
 
 static void test_conv_transpose(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     /* 1-D: each input scatters a window of ones: [0, 1, 2] -> [0, 1, 3, 3, 2] per channel */
     int64_t dx[3] = {1, 1, 3}, dw[3] = {1, 2, 3}, o1[3] = {1, 2, 5};
     aglm_tensor t[3];
@@ -66,7 +66,7 @@ static void test_conv_transpose(void **state)
 
 static void test_deform_conv(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     /* 3x3 input 0..8, 2x2 weights of ones: zero offsets give a plain convolution, then tap 0
      * of output (0, 0) moves down half a pixel (between 0 and 3: +1.5) */
     int64_t dx[4] = {1, 1, 3, 3}, dw[4] = {1, 1, 2, 2}, doff[4] = {1, 8, 2, 2}, o[4] = {1, 1, 2, 2};
@@ -88,7 +88,7 @@ static void test_deform_conv(void **state)
 
 static void test_causal_conv(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     /* [1, 2, 3, 4] after one step of state through weights [1, 10]: out[t] = p[t] + 10 p[t+1] */
     int64_t dx[3] = {1, 1, 4}, dw[3] = {1, 1, 2}, ds[3] = {1, 1, 1};
     aglm_tensor t[4], y[2];
@@ -115,7 +115,7 @@ static void test_causal_conv(void **state)
 
 static void test_grid_sample(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t dx[4] = {1, 1, 3, 2}, dg[4] = {1, 2, 4, 2}, o[4] = {1, 1, 2, 4};
     aglm_tensor t[2], y;
     t[0] = tensor_f32(4, dx, (const float[]){0, 1, 2, 3, 4, 5});
@@ -157,7 +157,7 @@ static void test_grid_sample(void **state)
 
 static void test_affine_grid(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     /* identity theta: the grid is the normalised pixel centres (or corners with
      * align_corners), x first; W = 3 gives x of -2/3, 0, 2/3, H = 2 gives y of -1/2, 1/2 */
     int64_t dt[3] = {1, 2, 3}, ds[1] = {4}, o[4] = {1, 2, 3, 2};
@@ -185,7 +185,7 @@ static void test_affine_grid(void **state)
 
 static void test_roi_align(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     /* X = 4y + x is linear, so every bilinear sample inside the map returns it exactly and a
      * bin's average is its value at the bin centre. roi (1, 1)-(3, 3): half_pixel shifts it to
      * 0.5..2.5, centres at 1 and 2; output_half_pixel keeps 1..3, centres at 1.5 and 2.5 */
@@ -233,7 +233,7 @@ static void test_roi_align(void **state)
  * in 2x2 bins of 2x2 pixels takes each bin's bottom-right value, (0, 0)-(1, 1) one pixel a bin. */
 static void test_max_roi_pool(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t dx[4] = {1, 1, 4, 4}, dr[2] = {2, 5}, o[4] = {2, 1, 2, 2};
     aglm_tensor t[2], y;
     t[0] = tensor_f32(4, dx, NULL);
@@ -253,7 +253,7 @@ static void test_max_roi_pool(void **state)
 
 static void test_nms(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     /* the docs' suppress_by_IOU example: boxes 1 and 2 overlap box 0, 4 overlaps 3 */
     int64_t db[3] = {1, 6, 4}, ds[3] = {1, 1, 6}, d1[1] = {1};
     aglm_tensor t[5], y;
@@ -298,7 +298,7 @@ static void test_nms(void **state)
 
 static void test_max_unpool(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t dx[4] = {1, 1, 2, 2}, ds[1] = {4}, o4[4] = {1, 1, 4, 4}, o5[4] = {1, 1, 5, 5};
     aglm_tensor t[3], y;
     t[0] = tensor_f32(4, dx, (const float[]){1, 2, 3, 4});
@@ -348,5 +348,5 @@ int main(void)
         cmocka_unit_test(test_nms),
         cmocka_unit_test(test_max_unpool),
     };
-    return cmocka_run_group_tests(tests, cpu_fx_setup, cpu_fx_teardown);
+    return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);
 }

@@ -1,4 +1,4 @@
-/* Indexing ops of the cpu backend against the ONNX documentation's examples: Gather,
+/* Indexing ops of the backend under test against the ONNX documentation's examples: Gather,
  * GatherElements, GatherND, ScatterElements, Scatter, ScatterND, TensorScatter, Compress,
  * NonZero, TopK, ArgMax, ArgMin, Unique. */
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 
 static void test_gather(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = T(AGLM_F32, 2, D(3, 2), V(1, 1.2, 2.3, 3.4, 4.5, 5.7));
     aglm_tensor idx = T(AGLM_I64, 2, D(2, 2), V(0, 1, 1, 2));
     const aglm_tensor *ins[2] = {&x, &idx};
@@ -38,7 +38,7 @@ static void test_gather(void **state)
 
 static void test_gather_elements_nd(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = T(AGLM_F32, 2, D(3, 3), V(1, 2, 3, 4, 5, 6, 7, 8, 9));
     aglm_tensor idx = T(AGLM_I64, 2, D(2, 3), V(1, 2, 0, 2, 0, -3));
     const aglm_tensor *ins[2] = {&x, &idx};
@@ -71,7 +71,7 @@ static void test_gather_elements_nd(void **state)
 
 static void test_scatter(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = T(AGLM_F32, 2, D(3, 3), NULL);
     aglm_tensor idx = T(AGLM_I64, 2, D(2, 3), V(1, 0, 2, 0, 2, 1));
     aglm_tensor upd = T(AGLM_F32, 2, D(2, 3), V(1, 1.1, 1.2, 2, 2.1, 2.2));
@@ -132,7 +132,7 @@ static void test_scatter(void **state)
 
 static void test_tensor_scatter(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor past = T(AGLM_F32, 3, D(2, 3, 1), V(0, 1, 2, 3, 4, 5));
     aglm_tensor upd = T(AGLM_F32, 3, D(2, 2, 1), V(10, 11, 12, 13));
     aglm_tensor wi = T(AGLM_I64, 1, D(2), V(0, 2));
@@ -152,7 +152,7 @@ static void test_tensor_scatter(void **state)
 
 static void test_compress_nonzero(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = T(AGLM_F32, 2, D(3, 2), V(1, 2, 3, 4, 5, 6));
     aglm_tensor c = T(AGLM_BOOL, 1, D(3), V(0, 1, 1));
     const aglm_tensor *ins[2] = {&x, &c};
@@ -184,7 +184,7 @@ static void test_compress_nonzero(void **state)
 
 static void test_topk(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = T(AGLM_F32, 2, D(3, 4), V(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11));
     aglm_tensor k = T(AGLM_I64, 1, D(1), V(3));
     const aglm_tensor *ins[2] = {&x, &k};
@@ -222,7 +222,7 @@ static void test_topk(void **state)
 
 static void test_argmax_argmin(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = T(AGLM_F32, 2, D(2, 2), V(2, 2, 3, 10));
     const aglm_tensor *ins[1] = {&x};
     aglm_tensor y;
@@ -245,7 +245,7 @@ static void test_argmax_argmin(void **state)
 
 static void test_unique(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = T(AGLM_F32, 1, D(6), V(2, 1, 1, 3, 4, 3));
     const aglm_tensor *ins[1] = {&x};
     aglm_tensor y[4];
@@ -276,7 +276,7 @@ static void test_unique(void **state)
 /* Empty tensors go through every op without touching memory they do not have. */
 static void test_empty(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = T(AGLM_F32, 2, D(0, 3), NULL), e = T(AGLM_I64, 1, D(0), NULL);
     aglm_tensor k0 = T(AGLM_I64, 1, D(1), V(0));
     const aglm_tensor *ins[3] = {&x, &e, &x};
@@ -337,5 +337,5 @@ int main(void)
         cmocka_unit_test(test_unique),
         cmocka_unit_test(test_empty),
     };
-    return cmocka_run_group_tests(tests, cpu_fx_setup, cpu_fx_teardown);
+    return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);
 }

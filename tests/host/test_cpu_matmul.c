@@ -1,11 +1,11 @@
-/* MatMul, Gemm and Softmax of the cpu backend against straightforward references. */
+/* MatMul, Gemm and Softmax of the backend under test against straightforward references. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "cpu_fixture.h"
+#include "backend_fixture.h"
 
 /* C[b] = A[b] x B[b] over NumPy-broadcast batch dims, 1-D operands promoted and squeezed. */
 static aglm_tensor matmul_ref(const aglm_tensor *a, const aglm_tensor *b)
@@ -57,7 +57,8 @@ static aglm_tensor matmul_ref(const aglm_tensor *a, const aglm_tensor *b)
     return c;
 }
 
-static void check_matmul(cpu_fx *f, int ra, const int64_t *da, int rb, const int64_t *db, uint32_t seed)
+static void check_matmul(backend_fx *f, int ra, const int64_t *da, int rb, const int64_t *db,
+                         uint32_t seed)
 {
     aglm_tensor a = tensor_random(ra, da, seed), b = tensor_random(rb, db, seed + 7);
     const aglm_tensor *ins[2] = {&a, &b};
@@ -74,7 +75,7 @@ static void check_matmul(cpu_fx *f, int ra, const int64_t *da, int rb, const int
 
 static void test_matmul_2d(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     check_matmul(f, 2, (int64_t[]){3, 4}, 2, (int64_t[]){4, 5}, 1);
     check_matmul(f, 2, (int64_t[]){37, 53}, 2, (int64_t[]){53, 29}, 2);
     /* several blocks in every direction (K > 256 too), on several threads */
@@ -84,7 +85,7 @@ static void test_matmul_2d(void **state)
 
 static void test_matmul_batched_and_1d(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     check_matmul(f, 4, (int64_t[]){2, 1, 5, 7}, 3, (int64_t[]){3, 7, 4}, 5);
     check_matmul(f, 3, (int64_t[]){16, 6, 9}, 3, (int64_t[]){16, 9, 10}, 6); /* many batches */
     check_matmul(f, 3, (int64_t[]){4, 6, 9}, 2, (int64_t[]){9, 3}, 7);
@@ -107,7 +108,7 @@ static void test_matmul_batched_and_1d(void **state)
 
 static void test_matmul_mismatch(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t da[2] = {2, 3}, db[2] = {4, 2};
     aglm_tensor a = tensor_random(2, da, 1), b = tensor_random(2, db, 2);
     const aglm_tensor *ins[2] = {&a, &b};
@@ -149,7 +150,7 @@ static aglm_tensor gemm_ref(const aglm_tensor *a, const aglm_tensor *b, const ag
 
 static void test_gemm(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const int64_t m = 9, k = 13, n = 11;
     int64_t cshapes[4][2] = {{n, 0}, {m, 1}, {m, n}, {0, 0}};
     int crank[4] = {1, 2, 2, 0};
@@ -183,7 +184,7 @@ static void test_gemm(void **state)
  * transB 0/1 and C; K over one 256-deep block and N off every panel width. */
 static void test_const_b(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     for (int tb = -1; tb < 2; tb++) {
         /* tb -1: MatMul [3,40,300] x [300,75]; else Gemm [29,300] x op(B) [300,75] + C [75] */
         int64_t da[3] = {3, 40, 300}, db[2] = {tb == 1 ? 75 : 300, tb == 1 ? 300 : 75}, dc[1] = {75};
@@ -219,7 +220,7 @@ static void test_const_b(void **state)
 /* Defaults: alpha = beta = 1, no transposes; a small case by hand. */
 static void test_gemm_by_hand(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t da[2] = {2, 3}, db[2] = {3, 2}, dc[1] = {2}, dy[2] = {2, 2};
     aglm_tensor a = tensor_f32(2, da, (const float[]){1, 2, 3, 4, 5, 6});
     aglm_tensor b = tensor_f32(2, db, (const float[]){1, 0, 0, 1, 1, 1});
@@ -254,7 +255,8 @@ static aglm_tensor softmax_ref(const aglm_tensor *x, int64_t outer, int64_t n, i
     return y;
 }
 
-static aglm_tensor run_softmax(cpu_fx *f, const aglm_tensor *x, int64_t opset, int has_axis, int64_t axis)
+static aglm_tensor run_softmax(backend_fx *f, const aglm_tensor *x, int64_t opset, int has_axis,
+                               int64_t axis)
 {
     const aglm_tensor *ins[1] = {x};
     aglm_node *node;
@@ -269,7 +271,7 @@ static aglm_tensor run_softmax(cpu_fx *f, const aglm_tensor *x, int64_t opset, i
 /* Opset 11 flattens to 2-D at axis; opset 13 normalises along axis alone. */
 static void test_softmax_opsets(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[3] = {2, 3, 4};
     aglm_tensor x = tensor_random(3, d, 70);
     struct {
@@ -303,7 +305,7 @@ static void test_softmax_opsets(void **state)
 /* Large logits do not overflow: the example from the ONNX docs shifted by 1000. */
 static void test_softmax_large_values(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[2] = {2, 3};
     aglm_tensor x = tensor_f32(2, d, (const float[]){-1, 0, 1, 999, 1000, 1001});
     aglm_tensor y = run_softmax(f, &x, 13, 0, 0);
@@ -324,5 +326,5 @@ int main(void)
         cmocka_unit_test(test_softmax_opsets),
         cmocka_unit_test(test_softmax_large_values),
     };
-    return cmocka_run_group_tests(tests, cpu_fx_setup, cpu_fx_teardown);
+    return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);
 }

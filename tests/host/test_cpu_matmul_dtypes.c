@@ -1,12 +1,12 @@
-/* MatMul and Gemm of the cpu backend on every dtype besides f32: f64, f16 and bf16 (computed in
- * f32, rounded once), and i32, i64, u32, u64 (exact, wrapping on overflow). */
+/* MatMul and Gemm of the backend under test on every dtype besides f32: f64, f16 and bf16 (computed
+ * in f32, rounded once), and i32, i64, u32, u64 (exact, wrapping on overflow). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "cpu_fixture.h"
+#include "backend_fixture.h"
 
 static const aglm_dtype float_dts[] = {AGLM_F64, AGLM_F16, AGLM_BF16};
 static const aglm_dtype int_dts[] = {AGLM_I32, AGLM_I64, AGLM_U32, AGLM_U64};
@@ -96,8 +96,8 @@ static aglm_tensor matmul_ref(const aglm_tensor *a, const aglm_tensor *b)
     return c;
 }
 
-static void check_matmul(cpu_fx *f, aglm_dtype dt, int ra, const int64_t *da, int rb, const int64_t *db,
-                         uint32_t seed)
+static void check_matmul(backend_fx *f, aglm_dtype dt, int ra, const int64_t *da, int rb,
+                         const int64_t *db, uint32_t seed)
 {
     aglm_tensor a = tensor_rand(dt, ra, da, seed), b = tensor_rand(dt, rb, db, seed + 1);
     const aglm_tensor *ins[2] = {&a, &b};
@@ -115,7 +115,7 @@ static void check_matmul(cpu_fx *f, aglm_dtype dt, int ra, const int64_t *da, in
  * either side, and a multiply big enough for the f32 path to use several threads. */
 static void test_matmul_each_dtype(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const aglm_dtype dts[] = {AGLM_F64, AGLM_F16, AGLM_BF16, AGLM_I32, AGLM_I64, AGLM_U32, AGLM_U64};
     for (size_t d = 0; d < sizeof dts / sizeof dts[0]; d++) {
         aglm_dtype dt = dts[d];
@@ -131,7 +131,7 @@ static void test_matmul_each_dtype(void **state)
 /* Integer results wrap exactly as the element type does, with no detour through double. */
 static void test_matmul_integer_wraps(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d2[1] = {2}, d1[2] = {1, 1};
     struct {
         aglm_dtype dt;
@@ -192,7 +192,7 @@ static aglm_tensor gemm_ref(const aglm_tensor *a, const aglm_tensor *b, const ag
     return y;
 }
 
-static void check_gemm(cpu_fx *f, aglm_dtype dt, double alpha, double beta)
+static void check_gemm(backend_fx *f, aglm_dtype dt, double alpha, double beta)
 {
     const int64_t m = 5, k = 7, n = 6;
     int64_t cshapes[4][2] = {{n, 0}, {m, 1}, {m, n}, {0, 0}};
@@ -225,7 +225,7 @@ static void check_gemm(cpu_fx *f, aglm_dtype dt, double alpha, double beta)
 /* Every transpose, every shape of C (and none), alpha and beta away from their defaults. */
 static void test_gemm_each_dtype(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     for (size_t d = 0; d < sizeof float_dts / sizeof float_dts[0]; d++)
         check_gemm(f, float_dts[d], 0.5, -2.0);
     for (size_t d = 0; d < sizeof int_dts / sizeof int_dts[0]; d++)
@@ -236,7 +236,7 @@ static void test_gemm_each_dtype(void **state)
  * casts the float result back with astype). */
 static void test_gemm_integer_fractional_alpha(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t da[2] = {2, 1}, db[2] = {1, 1}, dy[2] = {2, 1};
     aglm_tensor a = tensor_raw(AGLM_I64, 2, da, (const int64_t[]){-7, 7});
     aglm_tensor b = tensor_raw(AGLM_I64, 2, db, (const int64_t[]){1});
@@ -255,7 +255,7 @@ static void test_gemm_integer_fractional_alpha(void **state)
 /* A dtype MatMul does not take is refused at compile time, naming the op and the dtype. */
 static void test_matmul_refuses_i8(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[2] = {2, 2};
     aglm_tensor a = tensor_of(AGLM_I8, 2, d, (const double[]){1, 2, 3, 4});
     const aglm_tensor *ins[2] = {&a, &a};
@@ -277,5 +277,5 @@ int main(void)
         cmocka_unit_test(test_gemm_integer_fractional_alpha),
         cmocka_unit_test(test_matmul_refuses_i8),
     };
-    return cmocka_run_group_tests(tests, cpu_fx_setup, cpu_fx_teardown);
+    return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);
 }

@@ -1,4 +1,4 @@
-/* Memory planning in the cpu backend (exec_memory.c, memplan.c), as a user sees it: outputs
+/* Memory planning in the cpu backend (the runtime layer: aglm/memplan.h), as a user sees it: outputs
  * stay right whether an element-wise step runs in place or must not (its input is read again,
  * or is a graph output), when the input shapes change between runs, when two threads run one
  * executable, and when a data-dependent output outgrows its planned region; and the profile's
@@ -12,8 +12,8 @@
 
 #include <pthread.h>
 
-#include "cpu_fixture.h"
-#include "../../plugins/backends/cpu/memplan.c"
+#include "backend_fixture.h"
+
 
 static aglm_graph *parse(const char *text)
 {
@@ -23,7 +23,7 @@ static aglm_graph *parse(const char *text)
     return g;
 }
 
-static aglm_exec *compile_text(cpu_fx *f, const char *text, int profile)
+static aglm_exec *compile_text(backend_fx *f, const char *text, int profile)
 {
     aglm_graph *g = parse(text);
     aglm_kv kv = {"profile", "1"};
@@ -35,7 +35,7 @@ static aglm_exec *compile_text(cpu_fx *f, const char *text, int profile)
     return x;
 }
 
-static uint64_t peak_bytes(cpu_fx *f, aglm_exec *x)
+static uint64_t peak_bytes(backend_fx *f, aglm_exec *x)
 {
     aglm_profile p;
     memset(&p, 0, sizeof p);
@@ -70,7 +70,7 @@ static double chain_ref(double x)
     return fabs(sigmoid(b)) + x;
 }
 
-static void run_chain(cpu_fx *f, aglm_exec *x, int64_t n, uint32_t seed)
+static void run_chain(backend_fx *f, aglm_exec *x, int64_t n, uint32_t seed)
 {
     aglm_tensor in = tensor_random(1, &n, seed), out;
     if (f->ops->run(f->state, x, 1, &in, 1, &out) != AGLM_OK)
@@ -93,7 +93,7 @@ static void run_chain(cpu_fx *f, aglm_exec *x, int64_t n, uint32_t seed)
  * would be alive together: 512 + 256. */
 static void test_inplace_chain(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_exec *x = compile_text(f, chain_text, 1);
     for (int r = 0; r < 3; r++)
         run_chain(f, x, 64, (uint32_t)r + 1);
@@ -106,7 +106,7 @@ static void test_inplace_chain(void **state)
  * off wherever x > 0. Peak: a+c share one region, b another, + y on the heap. */
 static void test_no_inplace_when_read_again(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_exec *x = compile_text(f,
                                 "graph twice(%x: f32[64]) -> (%y) {\n"
                                 "  opset ai.onnx 17\n"
@@ -135,7 +135,7 @@ static void test_no_inplace_when_read_again(void **state)
  * keeps its values, and the step reading it does not run over it. */
 static void test_no_inplace_on_graph_output(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_exec *x = compile_text(f,
                                 "graph outs(%x: f32[64]) -> (%a, %b) {\n"
                                 "  opset ai.onnx 17\n"
@@ -168,7 +168,7 @@ static void test_no_inplace_on_graph_output(void **state)
  * shapes finds theirs again. The profile's peak follows the latest run's shapes. */
 static void test_replans_on_new_shapes(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_exec *x = compile_text(f, chain_text, 1);
     const int64_t sizes[] = {64, 64, 128, 128, 1000, 1000, 64, 128};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
@@ -182,7 +182,7 @@ static void test_replans_on_new_shapes(void **state)
 /* ---- threads ----------------------------------------------------------------------------- */
 
 typedef struct worker {
-    cpu_fx *f;
+    backend_fx *f;
     aglm_exec *x;
     int64_t n;
     uint32_t seed;
@@ -215,7 +215,7 @@ static void *work(void *arg)
  * shapes (two plans built while the other thread runs). Neither sees the other's values. */
 static void test_concurrent_runs(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_exec *x = compile_text(f, chain_text, 0);
     worker w[2] = {{f, x, 4096, 100, 0}, {f, x, 4096, 5000, 0}};
     pthread_t th[2];
@@ -243,7 +243,7 @@ static void test_concurrent_runs(void **state)
  * (the profile's peak grows by the heap bytes). */
 static void test_data_dependent_output_falls_back(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_exec *x = compile_text(f,
                                 "graph nz(%x: f32[256]) -> (%y) {\n"
                                 "  opset ai.onnx 17\n"
@@ -284,7 +284,7 @@ static void test_data_dependent_output_falls_back(void **state)
  * gives the running sums. */
 static void test_scan_outputs_stay_right(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_exec *x = compile_text(f,
                                 "graph main(%s0: f32[2], %x: f32[3,2]) -> (%ns, %nys) {\n"
                                 "  opset ai.onnx 16\n"
@@ -317,10 +317,10 @@ static void test_scan_outputs_stay_right(void **state)
 
 /* ---- the planner ------------------------------------------------------------------------- */
 
-static int overlap(const memplan_value *a, uint64_t oa, const memplan_value *b, uint64_t ob)
+static int overlap(const aglm_plan_value *a, uint64_t oa, const aglm_plan_value *b, uint64_t ob)
 {
     int in_time = a->first <= b->last && b->first <= a->last;
-    int in_space = oa < ob + memplan_round(b->bytes) && ob < oa + memplan_round(a->bytes);
+    int in_space = oa < ob + aglm_plan_round(b->bytes) && ob < oa + aglm_plan_round(a->bytes);
     return in_time && in_space;
 }
 
@@ -329,22 +329,22 @@ static void test_planner_by_hand(void **state)
     (void)state;
     /* 0: [0,1] 1000 B, 1: [1,2] 100 B, 2: [2,3] 1000 B (fits where 0 was), 3: not planned,
      * 4: [3,4] shares 2's region in place, 5: [0,4] 10 B. */
-    const memplan_value v[] = {
+    const aglm_plan_value v[] = {
         {0, 1, 1000, -1}, {1, 2, 100, -1}, {2, 3, 1000, -1}, {-1, -1, 50, -1},
         {3, 4, 1000, 2},  {0, 4, 10, -1},
     };
     enum { N = sizeof v / sizeof v[0] };
     uint64_t off[N], arena;
-    assert_int_equal(memplan_assign(N, v, off, &arena), AGLM_OK);
-    assert_true(off[3] == MEMPLAN_NONE);
+    assert_int_equal(aglm_plan_assign(N, v, off, &arena), AGLM_OK);
+    assert_true(off[3] == AGLM_PLAN_NONE);
     assert_true(off[4] == off[2]);
     for (int i = 0; i < N; i++) {
-        if (off[i] == MEMPLAN_NONE)
+        if (off[i] == AGLM_PLAN_NONE)
             continue;
-        assert_int_equal(off[i] % MEMPLAN_ALIGN, 0);
-        assert_true(off[i] + memplan_round(v[i].bytes) <= arena);
+        assert_int_equal(off[i] % AGLM_PLAN_ALIGN, 0);
+        assert_true(off[i] + aglm_plan_round(v[i].bytes) <= arena);
         for (int j = 0; j < i; j++)
-            if (off[j] != MEMPLAN_NONE && !(i == 4 && j == 2) && overlap(&v[i], off[i], &v[j], off[j]))
+            if (off[j] != AGLM_PLAN_NONE && !(i == 4 && j == 2) && overlap(&v[i], off[i], &v[j], off[j]))
                 fail_msg("values %d and %d overlap", j, i);
     }
     /* 1024 (0, then 2 and 4) + 128 (1) + 64 (5): nothing wasted. */
@@ -352,17 +352,17 @@ static void test_planner_by_hand(void **state)
 
     /* Best fit: among the gaps left free while e lives (steps 5..9), [0, 2048) where a was and
      * [3072, 3584) where c was, e takes the tighter one. */
-    const memplan_value w[] = {
+    const aglm_plan_value w[] = {
         {0, 0, 2048, -1}, {0, 9, 1024, -1}, {0, 0, 512, -1}, {0, 9, 256, -1}, {5, 9, 256, -1},
     };
     uint64_t woff[5];
-    assert_int_equal(memplan_assign(5, w, woff, &arena), AGLM_OK);
+    assert_int_equal(aglm_plan_assign(5, w, woff, &arena), AGLM_OK);
     assert_int_equal(arena, 2048 + 1024 + 512 + 256);
     assert_int_equal(woff[2], 3072);
     assert_int_equal(woff[4], 3072);
 
     /* No values: an empty arena. */
-    assert_int_equal(memplan_assign(0, NULL, NULL, &arena), AGLM_OK);
+    assert_int_equal(aglm_plan_assign(0, NULL, NULL, &arena), AGLM_OK);
     assert_int_equal(arena, 0);
 }
 
@@ -370,17 +370,20 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_planner_by_hand),
-        cmocka_unit_test_setup_teardown(test_inplace_chain, cpu_fx_setup, cpu_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_no_inplace_when_read_again, cpu_fx_setup,
-                                        cpu_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_no_inplace_on_graph_output, cpu_fx_setup,
-                                        cpu_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_replans_on_new_shapes, cpu_fx_setup, cpu_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_concurrent_runs, cpu_fx_setup, cpu_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_data_dependent_output_falls_back, cpu_fx_setup,
-                                        cpu_fx_teardown),
-        cmocka_unit_test_setup_teardown(test_scan_outputs_stay_right, cpu_fx_setup,
-                                        cpu_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_inplace_chain, backend_fx_setup_cpu,
+                                        backend_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_no_inplace_when_read_again, backend_fx_setup_cpu,
+                                        backend_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_no_inplace_on_graph_output, backend_fx_setup_cpu,
+                                        backend_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_replans_on_new_shapes, backend_fx_setup_cpu,
+                                        backend_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_runs, backend_fx_setup_cpu,
+                                        backend_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_data_dependent_output_falls_back, backend_fx_setup_cpu,
+                                        backend_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_scan_outputs_stay_right, backend_fx_setup_cpu,
+                                        backend_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* Softmax family and normalisations on the cpu backend, against the ONNX documentation's
+/* Softmax family and normalisations on the backend under test, against the ONNX documentation's
  * examples and against references computed here from the formulas. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,13 +6,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "cpu_fixture.h"
+#include "backend_fixture.h"
 
 /* ---- softmax family ------------------------------------------------------------------------ */
 
 static void test_softmax_examples(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const int64_t d[2] = {1, 3};
     aglm_tensor x = tensor_of(AGLM_F32, 2, d, (double[]){-1, 0, 1}), y;
     const aglm_tensor *ins[1] = {&x};
@@ -41,7 +41,7 @@ static void test_softmax_examples(void **state)
 /* Before opset 13 the input is flattened to 2-D at `axis`; f16 and f64 keep their dtype. */
 static void test_softmax_opsets_and_dtypes(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const int64_t d[3] = {2, 3, 4};
     aglm_tensor xr = tensor_random(3, d, 3);
     aglm_dtype dts[3] = {AGLM_F32, AGLM_F16, AGLM_F64};
@@ -89,7 +89,7 @@ static void test_softmax_opsets_and_dtypes(void **state)
 
 static void test_batch_norm(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const int64_t d[4] = {1, 2, 1, 3}, c = 2;
     aglm_tensor x = tensor_of(AGLM_F32, 4, d, (double[]){-1, 0, 1, 2, 3, 4});
     aglm_tensor s = tensor_of(AGLM_F32, 1, &c, (double[]){1.0, 1.5});
@@ -146,7 +146,7 @@ static void plane_moments(const aglm_tensor *x, int64_t start, int64_t len, int6
 
 static void test_instance_and_group_norm(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const int64_t d[3] = {2, 4, 3}, c = 4;
     aglm_tensor x = tensor_random(3, d, 11), y;
     aglm_tensor s = tensor_of(AGLM_F32, 1, &c, (double[]){1, 1.5, -2, 0.5});
@@ -226,7 +226,7 @@ static void test_instance_and_group_norm(void **state)
 
 static void test_layer_norm(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const int64_t d[3] = {2, 3, 4}, sd[2] = {3, 4};
     aglm_tensor x = tensor_random(3, d, 5), s = tensor_random(2, sd, 6), b = tensor_random(2, sd, 8);
     const aglm_tensor *ins[3] = {&x, &s, &b};
@@ -291,7 +291,7 @@ static void test_layer_norm(void **state)
  * NaN is all NaN, and its neighbours are unaffected. */
 static void test_long_lines(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const int64_t lens[] = {9, 120, 1001};
     for (size_t l = 0; l < 3; l++) {
         int64_t n = lens[l], d[2] = {4, n}, sd[1] = {n};
@@ -345,7 +345,7 @@ static void test_long_lines(void **state)
 
 static void test_lp_mvn_lrn(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const int64_t d[2] = {2, 2};
     aglm_tensor x = tensor_of(AGLM_F32, 2, d, (double[]){3, 4, 6, -8}), y;
     const aglm_tensor *ins[1] = {&x};
@@ -415,5 +415,5 @@ int main(void)
         cmocka_unit_test(test_long_lines),
         cmocka_unit_test(test_lp_mvn_lrn),
     };
-    return cmocka_run_group_tests(tests, cpu_fx_setup, cpu_fx_teardown);
+    return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);
 }

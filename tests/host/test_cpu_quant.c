@@ -1,4 +1,4 @@
-/* Quantisation ops, losses and Dropout on the cpu backend: the ONNX documentation's examples
+/* Quantisation ops, losses and Dropout on the backend under test: the ONNX documentation's examples
  * and references computed here from the formulas. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,7 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "cpu_fixture.h"
+#include "backend_fixture.h"
 
 static void assert_ints(const aglm_tensor *t, aglm_dtype dt, int rank, const int64_t *dims,
                         const int64_t *vals)
@@ -27,7 +27,7 @@ static void assert_ints(const aglm_tensor *t, aglm_dtype dt, int rank, const int
 
 static void test_quantize(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const int64_t six = 6, one = 1;
     aglm_tensor x = tensor_of(AGLM_F32, 1, &six, (double[]){0, 2, 3, 1000, -254, -1000});
     aglm_tensor s = tensor_of(AGLM_F32, 0, NULL, (double[]){2});
@@ -100,7 +100,7 @@ static void test_quantize(void **state)
 
 static void test_dynamic_quantize(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const int64_t six = 6;
     aglm_tensor x = tensor_of(AGLM_F32, 1, &six, (double[]){0, 2, -3, -2.5, 1.34, 0.5});
     const aglm_tensor *ins[1] = {&x};
@@ -118,7 +118,7 @@ static void test_dynamic_quantize(void **state)
 
 static void test_matmul_integer(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const int64_t ad[2] = {4, 3}, bd[2] = {3, 2}, yd[2] = {4, 2};
     aglm_tensor a = tensor_of(AGLM_U8, 2, ad, (double[]){11, 7, 3, 10, 6, 2, 9, 5, 1, 8, 4, 0});
     aglm_tensor b = tensor_of(AGLM_U8, 2, bd, (double[]){1, 4, 2, 5, 3, 6});
@@ -160,7 +160,7 @@ static void test_matmul_integer(void **state)
 
 static void test_conv_integer(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const int64_t xd[4] = {1, 1, 3, 3}, wd[4] = {1, 1, 2, 2};
     aglm_tensor x = tensor_of(AGLM_U8, 4, xd, (double[]){2, 3, 4, 5, 6, 7, 8, 9, 10});
     aglm_tensor w = tensor_of(AGLM_U8, 4, wd, (double[]){1, 1, 1, 1});
@@ -230,7 +230,7 @@ static double nll_ref(const aglm_tensor *lp, const int64_t *t, const double *w, 
 
 static void test_losses(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const int64_t xd[3] = {3, 5, 2}, td[2] = {3, 2}, five = 5;
     aglm_tensor x = tensor_random(3, xd, 17);
     aglm_tensor t = tensor_of(AGLM_I64, 2, td, (double[]){0, 4, 2, -1, 3, 3});
@@ -292,7 +292,7 @@ static void test_losses(void **state)
 
 static void test_dropout(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const int64_t d[2] = {2, 3};
     aglm_tensor x = tensor_random(2, d, 2), y[2];
     const aglm_tensor *ins[3] = {&x, NULL, NULL};
@@ -334,5 +334,5 @@ int main(void)
         cmocka_unit_test(test_matmul_integer), cmocka_unit_test(test_conv_integer),
         cmocka_unit_test(test_losses),       cmocka_unit_test(test_dropout),
     };
-    return cmocka_run_group_tests(tests, cpu_fx_setup, cpu_fx_teardown);
+    return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);
 }

@@ -1,4 +1,4 @@
-/* The Reduce* family on the cpu backend: the ONNX documentation's examples, every float op
+/* The Reduce* family on the backend under test: the ONNX documentation's examples, every float op
  * against a naive reference over random data, axes by attribute and by input, keepdims,
  * noop_with_empty_axes, empty sets, integer and bool dtypes, and bad axes. */
 #include <stdarg.h>
@@ -7,14 +7,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "cpu_fixture.h"
+#include "backend_fixture.h"
 
 static const double ex_data[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
 static const int64_t ex_dims[3] = {3, 2, 2};
 
 /* Runs `op` on x with axes as an attribute (opset < 18, or < 13 for ReduceSum) or as a
  * constant input; axes NULL leaves them out. keepdims < 0 leaves the attribute unset. */
-static aglm_status reduce_run(cpu_fx *f, const char *op, int64_t opset, const aglm_tensor *x,
+static aglm_status reduce_run(backend_fx *f, const char *op, int64_t opset, const aglm_tensor *x,
                               const int64_t *axes, size_t n_axes, int keepdims, int noop,
                               aglm_tensor *y)
 {
@@ -44,7 +44,7 @@ static aglm_status reduce_run(cpu_fx *f, const char *op, int64_t opset, const ag
     return st;
 }
 
-static void reduce_ok(cpu_fx *f, const char *op, int64_t opset, const aglm_tensor *x,
+static void reduce_ok(backend_fx *f, const char *op, int64_t opset, const aglm_tensor *x,
                       const int64_t *axes, size_t n_axes, int keepdims, aglm_tensor *y)
 {
     if (reduce_run(f, op, opset, x, axes, n_axes, keepdims, 0, y) != AGLM_OK)
@@ -54,7 +54,7 @@ static void reduce_ok(cpu_fx *f, const char *op, int64_t opset, const aglm_tenso
 /* The examples of the ONNX operator docs, axes [1] on [3,2,2], in both opset forms. */
 static void test_doc_examples(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = tensor_of(AGLM_F32, 3, ex_dims, ex_data), y;
     const int64_t axes[1] = {1};
     int64_t opsets[2] = {11, 18};
@@ -132,7 +132,7 @@ static double naive(const char *op, const double *v, int n)
  * in f16 (which rounds its result). */
 static void test_random_axes(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     static const char *const ops[] = {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
                                       "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum",
                                       "ReduceLogSumExp", "ReduceSumSquare"};
@@ -174,7 +174,7 @@ static void test_random_axes(void **state)
  * line's max NaN. */
 static void test_last_axis_lines(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     static const char *const ops[] = {"ReduceSum", "ReduceMean", "ReduceMax"};
     const int64_t lens[] = {1, 7, 16, 17, 37, 120, 1001}, axis = -1;
     for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
@@ -203,7 +203,7 @@ static void test_last_axis_lines(void **state)
 /* Reducing an axis of length 0 gives each op's identity. */
 static void test_empty_set(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const int64_t dims[3] = {2, 0, 4};
     aglm_tensor x = tensor_of(AGLM_F32, 3, dims, NULL);
     struct { const char *op; double v; } cases[] = {
@@ -228,7 +228,7 @@ static void test_empty_set(void **state)
 /* Empty axes with noop_with_empty_axes give the input back; without it, everything. */
 static void test_noop_with_empty_axes(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = tensor_of(AGLM_F32, 3, ex_dims, ex_data), y;
     assert_int_equal(reduce_run(f, "ReduceSum", 13, &x, (int64_t[]){0}, 0, 1, 1, &y), AGLM_OK);
     assert_close(&y, &x, 0, 0);
@@ -242,7 +242,7 @@ static void test_noop_with_empty_axes(void **state)
 /* Integers reduce exactly and wrap; bool max/min are any/all. */
 static void test_integer_and_bool(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = tensor_of(AGLM_I32, 3, ex_dims, ex_data), y;
     reduce_ok(f, "ReduceSum", 13, &x, (int64_t[]){0, 2}, 2, 0, &y);
     assert_int_equal(y.dtype, AGLM_I32);
@@ -276,7 +276,7 @@ static void test_integer_and_bool(void **state)
 /* Axes decided at run time (a graph input rather than a constant). */
 static void test_runtime_axes(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = tensor_of(AGLM_F32, 3, ex_dims, ex_data), y;
     int64_t one = 1;
     aglm_tensor ax = tensor_of(AGLM_I64, 1, &one, (double[]){-2});
@@ -292,7 +292,7 @@ static void test_runtime_axes(void **state)
 
 static void test_bad_axis(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = tensor_of(AGLM_F32, 3, ex_dims, ex_data), y;
     assert_int_not_equal(reduce_run(f, "ReduceSum", 11, &x, (int64_t[]){3}, 1, 1, 0, &y), AGLM_OK);
     assert_non_null(strstr(aglm_last_error(), "axis"));
@@ -309,5 +309,5 @@ int main(void)
         cmocka_unit_test(test_integer_and_bool), cmocka_unit_test(test_runtime_axes),
         cmocka_unit_test(test_bad_axis),
     };
-    return cmocka_run_group_tests(tests, cpu_fx_setup, cpu_fx_teardown);
+    return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);
 }

@@ -1,4 +1,4 @@
-/* Resize and Upsample on the cpu backend, run through its ops table as the host runs them,
+/* Resize and Upsample on the backend under test, run through its ops table as the host runs them,
  * against the worked examples of the ONNX operator docs (the values of ONNX's Resize examples,
  * which its reference implementation computes). */
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "cpu_fixture.h"
+#include "backend_fixture.h"
 
 static const float k4x4[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 
@@ -24,7 +24,7 @@ static aglm_graph *resize_graph(const aglm_tensor *x, const aglm_tensor *roi, co
     return op_graph("Resize", 19, sizes ? 4 : 3, ins, NULL, 1, n);
 }
 
-static void run_resize(cpu_fx *f, aglm_graph *g, const aglm_tensor *x, const aglm_tensor *roi,
+static void run_resize(backend_fx *f, aglm_graph *g, const aglm_tensor *x, const aglm_tensor *roi,
                        const aglm_tensor *scales, const aglm_tensor *sizes, aglm_tensor *y)
 {
     const aglm_tensor *ins[4] = {x, roi, scales, sizes};
@@ -33,7 +33,7 @@ static void run_resize(cpu_fx *f, aglm_graph *g, const aglm_tensor *x, const agl
 
 static void test_nearest_upsample(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[4] = {1, 1, 2, 2}, ds[1] = {4}, o[4] = {1, 1, 4, 6};
     aglm_tensor x = tensor_f32(4, d, (const float[]){1, 2, 3, 4});
     aglm_tensor s = tensor_f32(1, ds, (const float[]){1, 1, 2, 3});
@@ -53,7 +53,8 @@ static void test_nearest_upsample(void **state)
  * the fast path's plane loop, its row reuse, its two-fold repeat (odd widths too), its
  * contiguous rows and an outer-axis map, over element sizes 1, 4 and 8, against
  * y[i] = x[floor(i * in / out)] per axis. */
-static void check_nearest_sizes(cpu_fx *f, aglm_dtype dt, const int64_t *in_dims, const int64_t *out_dims)
+static void check_nearest_sizes(backend_fx *f, aglm_dtype dt, const int64_t *in_dims,
+                                const int64_t *out_dims)
 {
     aglm_tensor x = tensor_of(dt, 4, in_dims, NULL);
     for (int64_t i = 0; i < aglm_tensor_numel(&x); i++)
@@ -89,7 +90,7 @@ static void check_nearest_sizes(cpu_fx *f, aglm_dtype dt, const int64_t *in_dims
 
 static void test_nearest_integer_factors(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_dtype dts[] = {AGLM_F32, AGLM_U8, AGLM_I64};
     for (size_t t = 0; t < 3; t++) {
         /* 2x both ways; 4x; a two-fold repeat onto an odd width (3 -> 5 maps o to o / 2) */
@@ -107,7 +108,7 @@ static void test_nearest_integer_factors(void **state)
 /* Linear resize of f32 (the bilinear fast path) equals, bit for bit once rounded to f32, the
  * same resize of the same values in f64 (the general separable path), for the common coordinate
  * modes, up and down, with an axis left unchanged, and big enough to run on several threads. */
-static void check_linear_f32_vs_f64(cpu_fx *f, const char *ctm, const int64_t *in_dims,
+static void check_linear_f32_vs_f64(backend_fx *f, const char *ctm, const int64_t *in_dims,
                                     const int64_t *out_dims)
 {
     aglm_tensor x32 = tensor_random(4, in_dims, 5), x64 = tensor_of(AGLM_F64, 4, in_dims, NULL);
@@ -140,7 +141,7 @@ static void check_linear_f32_vs_f64(cpu_fx *f, const char *ctm, const int64_t *i
 
 static void test_linear_fast_path(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     const char *ctms[] = {"half_pixel", "align_corners", "asymmetric", "pytorch_half_pixel"};
     for (int c = 0; c < 4; c++) {
         check_linear_f32_vs_f64(f, ctms[c], (int64_t[]){2, 3, 5, 7}, (int64_t[]){2, 3, 9, 4});
@@ -152,7 +153,7 @@ static void test_linear_fast_path(void **state)
 
 static void test_nearest_downsample_and_modes(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[4] = {1, 1, 2, 4}, ds[1] = {4}, o[4] = {1, 1, 1, 2};
     aglm_tensor x = tensor_f32(4, d, (const float[]){1, 2, 3, 4, 5, 6, 7, 8});
     aglm_tensor s = tensor_f32(1, ds, (const float[]){1, 1, 0.6f, 0.6f});
@@ -190,7 +191,7 @@ static void test_nearest_downsample_and_modes(void **state)
 
 static void test_linear(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[4] = {1, 1, 2, 2}, ds[1] = {4}, o[4] = {1, 1, 4, 4};
     aglm_tensor x = tensor_f32(4, d, (const float[]){1, 2, 3, 4});
     aglm_tensor s = tensor_f32(1, ds, (const float[]){1, 1, 2, 2});
@@ -231,7 +232,7 @@ static void test_linear(void **state)
 
 static void test_cubic(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[4] = {1, 1, 4, 4}, ds[1] = {4}, o[4] = {1, 1, 3, 3};
     aglm_tensor x = tensor_f32(4, d, k4x4);
     aglm_tensor s = tensor_f32(1, ds, (const float[]){1, 1, 0.8f, 0.8f});
@@ -268,7 +269,7 @@ static void test_cubic(void **state)
 
 static void test_tf_crop_and_resize(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[4] = {1, 1, 4, 4}, dr[1] = {8}, ds[1] = {4}, o[4] = {1, 1, 3, 3};
     aglm_tensor x = tensor_f32(4, d, k4x4);
     aglm_tensor roi = tensor_f32(1, dr, (const float[]){0, 0, 0.4f, 0.6f, 1, 1, 0.6f, 0.8f});
@@ -299,7 +300,7 @@ static void test_tf_crop_and_resize(void **state)
 
 static void test_axes_and_keep_aspect_ratio(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[4] = {1, 1, 2, 2}, ds[1] = {2}, o[4] = {1, 1, 7, 7};
     aglm_tensor x = tensor_f32(4, d, (const float[]){1, 2, 3, 4});
     aglm_tensor sz = tensor_of(AGLM_I64, 1, ds, (const double[]){7, 8});
@@ -322,7 +323,7 @@ static void test_axes_and_keep_aspect_ratio(void **state)
 
 static void test_half_precision_and_integers(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[4] = {1, 1, 2, 2}, ds[1] = {4}, o[4] = {1, 1, 4, 4};
     aglm_tensor x = tensor_of(AGLM_F16, 4, d, (const double[]){1, 2, 3, 4});
     aglm_tensor s = tensor_f32(1, ds, (const float[]){1, 1, 2, 2});
@@ -365,7 +366,7 @@ static void test_half_precision_and_integers(void **state)
 
 static void test_upsample(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[4] = {1, 1, 2, 2}, ds[1] = {4}, o[4] = {1, 1, 4, 6};
     aglm_tensor x = tensor_f32(4, d, (const float[]){1, 2, 3, 4});
     aglm_tensor s = tensor_f32(1, ds, (const float[]){1, 1, 2, 3});
@@ -393,7 +394,7 @@ static void test_upsample(void **state)
 
 static void test_bad_inputs(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[4] = {1, 1, 2, 2}, ds[1] = {4};
     aglm_tensor x = tensor_f32(4, d, (const float[]){1, 2, 3, 4});
     aglm_tensor s = tensor_f32(1, ds, (const float[]){1, 1, 2, 2});
@@ -465,5 +466,5 @@ int main(void)
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_inference),
     };
-    return cmocka_run_group_tests(tests, cpu_fx_setup, cpu_fx_teardown);
+    return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);
 }

@@ -1,4 +1,4 @@
-/* RNN, GRU and LSTM on the cpu backend against a plain reference written here from the ONNX
+/* RNN, GRU and LSTM on the backend under test against a plain reference written here from the ONNX
  * equations: directions, layouts, sequence_lens, initial states, peepholes, clip,
  * linear_before_reset, activation lists, and a case worked by hand. */
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "cpu_fixture.h"
+#include "backend_fixture.h"
 
 typedef struct rnn_case {
     const char *op;
@@ -98,7 +98,7 @@ static aglm_tensor rnd(int rank, const int64_t *dims, uint32_t seed)
     return tensor_random(rank, dims, seed);
 }
 
-static void check_case(cpu_fx *f, const rnn_case *c)
+static void check_case(backend_fx *f, const rnn_case *c)
 {
     int G = !strcmp(c->op, "RNN") ? 1 : !strcmp(c->op, "GRU") ? 3 : 4, H = c->hidden, nd = c->n_dir;
     int64_t xd[3] = {c->seq, c->batch, c->in}, sd[3] = {nd, c->batch, H};
@@ -154,7 +154,7 @@ static void check_case(cpu_fx *f, const rnn_case *c)
 /* h1 = tanh(1) and h2 = tanh(2 + h1) for X = [1, 2], W = R = 1, no bias. */
 static void test_rnn_by_hand(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = tensor_of(AGLM_F32, 3, (int64_t[]){2, 1, 1}, (const double[]){1, 2});
     aglm_tensor w = tensor_of(AGLM_F32, 3, (int64_t[]){1, 1, 1}, (const double[]){1});
     aglm_tensor r = tensor_of(AGLM_F32, 3, (int64_t[]){1, 1, 1}, (const double[]){1});
@@ -175,7 +175,7 @@ static const int32_t lens3[3] = {4, 2, 0};
 
 static void test_rnn_variants(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     rnn_case cases[] = {
         {"RNN", 4, 3, 5, 6, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, NULL},
         {"RNN", 4, 3, 5, 6, 2, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, lens3},
@@ -187,7 +187,7 @@ static void test_rnn_variants(void **state)
 
 static void test_gru_variants(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     rnn_case cases[] = {
         {"GRU", 4, 3, 5, 6, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, NULL},
         {"GRU", 4, 3, 5, 6, 1, 0, 0, 1, 0, 1, 0, 0, 1, 0, 0, NULL},
@@ -200,7 +200,7 @@ static void test_gru_variants(void **state)
 
 static void test_lstm_variants(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     rnn_case cases[] = {
         {"LSTM", 4, 3, 5, 6, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL},
         {"LSTM", 4, 3, 5, 6, 1, 0, 0, 1, 0, 1, 1, 1, 0, 0, 0, NULL},
@@ -214,7 +214,7 @@ static void test_lstm_variants(void **state)
 /* Relu as the RNN activation: negative pre-activations give exactly 0. */
 static void test_rnn_activation_list(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = tensor_of(AGLM_F32, 3, (int64_t[]){2, 1, 1}, (const double[]){-1, 3});
     aglm_tensor w = tensor_of(AGLM_F32, 3, (int64_t[]){1, 1, 1}, (const double[]){2});
     aglm_tensor r = tensor_of(AGLM_F32, 3, (int64_t[]){1, 1, 1}, (const double[]){1});
@@ -242,7 +242,7 @@ static void test_rnn_activation_list(void **state)
 
 static void test_bad_weight_shape(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = tensor_of(AGLM_F32, 3, (int64_t[]){2, 1, 3}, NULL);
     aglm_tensor w = tensor_of(AGLM_F32, 3, (int64_t[]){1, 8, 2}, NULL); /* input size 2, X has 3 */
     aglm_tensor r = tensor_of(AGLM_F32, 3, (int64_t[]){1, 8, 2}, NULL);
@@ -268,5 +268,5 @@ int main(void)
         cmocka_unit_test(test_rnn_activation_list),
         cmocka_unit_test(test_bad_weight_shape),
     };
-    return cmocka_run_group_tests(tests, cpu_fx_setup, cpu_fx_teardown);
+    return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);
 }

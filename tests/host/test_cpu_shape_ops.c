@@ -1,12 +1,12 @@
-/* Data-movement ops of the cpu backend: Reshape, Transpose, Concat, Flatten, Squeeze, Unsqueeze,
- * Identity, Shape, Size, Constant. */
+/* Data-movement ops of the backend under test: Reshape, Transpose, Concat, Flatten, Squeeze,
+ * Unsqueeze, Identity, Shape, Size, Constant. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "cpu_fixture.h"
+#include "backend_fixture.h"
 
 static aglm_tensor ramp(aglm_dtype dt, int rank, const int64_t *dims)
 {
@@ -16,8 +16,8 @@ static aglm_tensor ramp(aglm_dtype dt, int rank, const int64_t *dims)
     return t;
 }
 
-static aglm_status reshape(cpu_fx *f, const aglm_tensor *x, size_t n, const int64_t *shape, int allowzero,
-                           aglm_tensor *y)
+static aglm_status reshape(backend_fx *f, const aglm_tensor *x, size_t n, const int64_t *shape,
+                           int allowzero, aglm_tensor *y)
 {
     int64_t d[1] = {(int64_t)n};
     aglm_tensor s = tensor_of(AGLM_I64, 1, d, NULL);
@@ -36,7 +36,7 @@ static aglm_status reshape(cpu_fx *f, const aglm_tensor *x, size_t n, const int6
 
 static void test_reshape(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[3] = {2, 3, 4};
     aglm_tensor x = ramp(AGLM_F32, 3, d), y;
     /* 0 copies the input dim, -1 takes what is left */
@@ -70,7 +70,7 @@ static void test_reshape(void **state)
     aglm_tensor_free(&x);
 }
 
-static aglm_tensor transpose(cpu_fx *f, const aglm_tensor *x, const int64_t *perm)
+static aglm_tensor transpose(backend_fx *f, const aglm_tensor *x, const int64_t *perm)
 {
     const aglm_tensor *ins[1] = {x};
     aglm_node *n;
@@ -84,7 +84,7 @@ static aglm_tensor transpose(cpu_fx *f, const aglm_tensor *x, const int64_t *per
 
 static void test_transpose(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[3] = {2, 3, 4};
     aglm_tensor x = ramp(AGLM_F32, 3, d);
     int64_t perms[3][3] = {{1, 0, 2}, {2, 0, 1}, {2, 1, 0}};
@@ -127,7 +127,7 @@ static void test_transpose(void **state)
 
 static void test_concat(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor a = ramp(AGLM_F32, 2, (int64_t[]){2, 2});
     aglm_tensor b = ramp(AGLM_F32, 2, (int64_t[]){2, 3});
     aglm_tensor c = ramp(AGLM_F32, 2, (int64_t[]){2, 1});
@@ -165,7 +165,7 @@ static void test_concat(void **state)
 
 static void test_flatten_squeeze_unsqueeze_identity(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = ramp(AGLM_F32, 4, (int64_t[]){2, 3, 1, 4});
     const aglm_tensor *ins[1] = {&x};
     int64_t axes[4] = {0, 2, -1, 4};
@@ -207,7 +207,7 @@ static void test_flatten_squeeze_unsqueeze_identity(void **state)
 
 static void test_shape_and_constant(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = ramp(AGLM_F32, 3, (int64_t[]){2, 5, 7});
     const aglm_tensor *ins[1] = {&x};
     aglm_tensor y;
@@ -250,7 +250,7 @@ static void test_shape_and_constant(void **state)
  * Size counts the elements of any dtype. */
 static void test_old_opsets_and_size(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t d[2] = {2, 3};
     aglm_tensor x = ramp(AGLM_I8, 2, d), y;
     const aglm_tensor *ins[2] = {&x, &x};
@@ -286,5 +286,5 @@ int main(void)
         cmocka_unit_test(test_shape_and_constant),
         cmocka_unit_test(test_old_opsets_and_size),
     };
-    return cmocka_run_group_tests(tests, cpu_fx_setup, cpu_fx_teardown);
+    return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);
 }

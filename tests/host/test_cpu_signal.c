@@ -1,19 +1,20 @@
-/* DFT, STFT, the cosine windows and MelWeightMatrix on the cpu backend, against transforms and
- * windows worked out by hand (noted where they are) and the ONNX docs' MelWeightMatrix example. */
+/* DFT, STFT, the cosine windows and MelWeightMatrix on the backend under test, against
+ * transforms and windows worked out by hand (noted where they are) and the ONNX docs'
+ * MelWeightMatrix example. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "cpu_fixture.h"
+#include "backend_fixture.h"
 
 /* DFT of [1, 2, 3, 4]: X[k] = sum x[t] e^(-2 pi i k t / 4) = 10, -2+2i, -2, -2-2i. */
 static const double spectrum[8] = {10, 0, -2, 2, -2, 0, -2, -2};
 
 static void test_dft_forward(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t dx[3] = {1, 4, 1}, o[3] = {1, 4, 2}, o1[3] = {1, 3, 2}, d0[1] = {0};
     aglm_tensor x = tensor_f32(3, dx, (const float[]){1, 2, 3, 4}), y;
     (void)d0;
@@ -49,7 +50,7 @@ static void test_dft_forward(void **state)
 
 static void test_dft_inverse(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t dx[3] = {1, 4, 2}, dh[3] = {1, 3, 2}, o[3] = {1, 4, 2}, or[3] = {1, 4, 1};
     aglm_tensor x = tensor_of(AGLM_F32, 3, dx, spectrum), y;
     const aglm_tensor *ins[1] = {&x};
@@ -74,7 +75,7 @@ static void test_dft_inverse(void **state)
 
 static void test_dft_bad_axis(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     int64_t dx[3] = {1, 4, 1};
     aglm_tensor x = tensor_f32(3, dx, (const float[]){1, 2, 3, 4}), y;
     const aglm_tensor *ins[1] = {&x};
@@ -89,7 +90,7 @@ static void test_dft_bad_axis(void **state)
 
 static void test_stft(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     /* 0..7 in frames of 4 every 4: [0,1,2,3] -> 6, -2+2i, -2; [4,5,6,7] -> 22, -2+2i, -2 */
     int64_t dx[3] = {1, 8, 1}, d1[1] = {1}, o[4] = {1, 2, 3, 2};
     aglm_tensor x = tensor_f32(3, dx, (const float[]){0, 1, 2, 3, 4, 5, 6, 7});
@@ -114,7 +115,8 @@ static void test_stft(void **state)
     aglm_tensor_free(&len);
 }
 
-static void check_window(cpu_fx *f, const char *op, int64_t size, int periodic, const double *want)
+static void check_window(backend_fx *f, const char *op, int64_t size, int periodic,
+                         const double *want)
 {
     int64_t d1[1] = {1};
     aglm_tensor s = tensor_of(AGLM_I32, 0, d1, (const double[]){(double)size}), y;
@@ -133,7 +135,7 @@ static void check_window(cpu_fx *f, const char *op, int64_t size, int periodic, 
 
 static void test_windows(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     /* cos(2 pi n / 4) = 1, 0, -1, 0 (periodic, size 4); cos(2 pi n / 4) over 0..4 (symmetric,
      * size 5) adds a last 1 */
     check_window(f, "HannWindow", 4, 1, (const double[]){0, 0.5, 1, 0.5});
@@ -144,7 +146,7 @@ static void test_windows(void **state)
 
 static void test_mel_weight_matrix(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     /* the docs' example: 8 mel bins over a 16-point DFT at 8192 Hz, 0 to 4096 Hz */
     int64_t d1[1] = {1}, o[2] = {9, 8};
     aglm_tensor t[5], y;
@@ -176,5 +178,5 @@ int main(void)
         cmocka_unit_test(test_windows),
         cmocka_unit_test(test_mel_weight_matrix),
     };
-    return cmocka_run_group_tests(tests, cpu_fx_setup, cpu_fx_teardown);
+    return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);
 }

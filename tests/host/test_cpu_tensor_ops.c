@@ -1,6 +1,6 @@
-/* Data-movement and generator ops of the cpu backend against the ONNX documentation's examples:
- * Slice, Split, Expand, Tile, Pad, CenterCropPad, Size, ConstantOfShape, Range, EyeLike, OneHot,
- * Trilu, CumSum, CumProd, DepthToSpace, SpaceToDepth, ReverseSequence, Col2Im, Einsum. */
+/* Data-movement and generator ops of the backend under test against the ONNX documentation's
+ * examples: Slice, Split, Expand, Tile, Pad, CenterCropPad, Size, ConstantOfShape, Range, EyeLike,
+ * OneHot, Trilu, CumSum, CumProd, DepthToSpace, SpaceToDepth, ReverseSequence, Col2Im, Einsum. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,7 +19,7 @@ static aglm_tensor ramp(aglm_dtype dt, int rank, const int64_t *dims, double fir
 
 static void test_slice(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = T(AGLM_F32, 2, D(2, 4), V(1, 2, 3, 4, 5, 6, 7, 8));
     aglm_tensor st = T(AGLM_I64, 1, D(2), V(1, 0)), en = T(AGLM_I64, 1, D(2), V(2, 3));
     aglm_tensor ax = T(AGLM_I64, 1, D(2), V(0, 1)), sp = T(AGLM_I64, 1, D(2), V(1, 2));
@@ -63,7 +63,7 @@ static void test_slice(void **state)
 
 static void test_split(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = T(AGLM_I32, 1, D(6), V(1, 2, 3, 4, 5, 6));
     aglm_tensor s = T(AGLM_I64, 1, D(2), V(2, 4));
     const aglm_tensor *ins[2] = {&x, &s};
@@ -103,7 +103,7 @@ static void test_split(void **state)
 
 static void test_expand_tile(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = T(AGLM_F32, 2, D(3, 1), V(1, 2, 3));
     aglm_tensor s = T(AGLM_I64, 1, D(3), V(2, 1, 4));
     const aglm_tensor *ins[2] = {&x, &s};
@@ -138,7 +138,7 @@ static void test_expand_tile(void **state)
 
 static void test_pad(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = T(AGLM_F32, 2, D(3, 2), V(1, 1.2, 2.3, 3.4, 4.5, 5.7));
     aglm_tensor p = T(AGLM_I64, 1, D(4), V(0, 2, 0, 0));
     aglm_tensor cv = T(AGLM_F32, 0, NULL, V(1.5));
@@ -195,7 +195,7 @@ static void test_pad(void **state)
 
 static void test_generators(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = T(AGLM_I64, 1, D(2), V(2, 3));
     const aglm_tensor *ins[3] = {&x};
     const int consts[3] = {1, 1, 1};
@@ -258,7 +258,7 @@ static void test_generators(void **state)
 
 static void test_trilu_cumulative(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = ramp(AGLM_I64, 3, D(1, 3, 3), 1), k = T(AGLM_I64, 0, NULL, V(1));
     const aglm_tensor *ins[2] = {&x, &k};
     aglm_tensor y;
@@ -299,7 +299,7 @@ static void test_trilu_cumulative(void **state)
 
 static void test_layout(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = ramp(AGLM_F32, 4, D(1, 8, 2, 3), 0);
     const aglm_tensor *ins[1] = {&x};
     aglm_tensor y;
@@ -364,7 +364,7 @@ static void test_layout(void **state)
     aglm_tensor_free(&blk);
 }
 
-static aglm_status einsum(cpu_fx *f, const char *eq, size_t n, const aglm_tensor *const *ins,
+static aglm_status einsum(backend_fx *f, const char *eq, size_t n, const aglm_tensor *const *ins,
                           aglm_tensor *y)
 {
     return op_run(f, "Einsum", 12, n, ins, NULL, (op_attr[]){A_STR("equation", eq), A_END}, 1, y);
@@ -372,7 +372,7 @@ static aglm_status einsum(cpu_fx *f, const char *eq, size_t n, const aglm_tensor
 
 static void test_einsum(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor a = T(AGLM_F32, 2, D(2, 3), V(1, 2, 3, 4, 5, 6));
     aglm_tensor b = T(AGLM_F32, 2, D(3, 2), V(1, 0, 0, 1, 1, 1));
     const aglm_tensor *ins[2] = {&a, &b};
@@ -426,7 +426,7 @@ static void test_einsum(void **state)
 /* Empty tensors go through every op without touching memory they do not have. */
 static void test_empty(void **state)
 {
-    cpu_fx *f = *state;
+    backend_fx *f = *state;
     aglm_tensor x = T(AGLM_F32, 2, D(0, 3), NULL), y;
     aglm_tensor p = T(AGLM_I64, 1, D(4), V(1, 0, 0, 1)), r = T(AGLM_I64, 1, D(2), V(3, 0));
     aglm_tensor a = T(AGLM_I64, 0, NULL, V(0));
@@ -468,5 +468,5 @@ int main(void)
         cmocka_unit_test(test_einsum),
         cmocka_unit_test(test_empty),
     };
-    return cmocka_run_group_tests(tests, cpu_fx_setup, cpu_fx_teardown);
+    return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);
 }

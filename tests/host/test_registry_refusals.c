@@ -121,13 +121,13 @@ static void test_unresolved_symbol(void **state)
 
 static void test_abi_major(void **state)
 {
-    expect_refusal(*state, fixture("abi_major"), AGLM_ERR_ABI, ": ABI 2.0, this host speaks 1.0");
+    expect_refusal(*state, fixture("abi_major"), AGLM_ERR_ABI, ": ABI 2.0, this host speaks 1.1");
     assert_null(host_registry_acquire(((ctx *)*state)->reg, "abi_major", 0));
 }
 
 static void test_abi_minor(void **state)
 {
-    expect_refusal(*state, fixture("abi_minor"), AGLM_ERR_ABI, ": ABI 1.99 is newer than this host's 1.0");
+    expect_refusal(*state, fixture("abi_minor"), AGLM_ERR_ABI, ": ABI 1.99 is newer than this host's 1.1");
 }
 
 static void test_bad_name(void **state)

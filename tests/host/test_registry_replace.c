@@ -114,7 +114,7 @@ static void test_failed_replace_keeps_old(void **state)
 
     expect_failed_replace(r, fixture("counter_bad_init"), "init of 'counter' failed: counter: cannot open its device");
     expect_failed_replace(r, fixture("not_elf"), "not an ELF shared object");
-    expect_failed_replace(r, fixture("abi_major"), "ABI 2.0, this host speaks 1.0");
+    expect_failed_replace(r, fixture("abi_major"), "ABI 2.0, this host speaks 1.1");
     expect_failed_replace(r, fixture("base"), "holds plugin 'base', which cannot replace 'counter'");
     assert_int_equal(count_files(dir), 1); /* no private copy left behind */
     assert_int_equal(is_mapped(copy), 1);

@@ -8,45 +8,23 @@
 # used, so a clang build also builds the template with clang).
 set -euo pipefail
 
-build_dir=${AGLM_BUILD_DIR:?AGLM_BUILD_DIR is not set}
-cc=${AGLM_INSTALL_TEST_C_COMPILER:-cc}
 plugin_name=example-fold-identity
 plugin_file=pass-example-fold-identity.so
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-prefix=$tmp/prefix
+SDK_TEST=sdk_install SDK_TMP=$tmp
+source "$(dirname "$0")/lib/sdk.bash"
+cc=$SDK_CC
+fail() { sdk_die "$@"; }
+quiet() { sdk_quiet "$@"; }
 
-fail() {
-    echo "sdk_install: FAIL: $*" >&2
-    exit 1
-}
-
-# Runs a command with its output in $tmp/log, shown only when it fails.
-quiet() {
-    "$@" >"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; fail "command failed: $*"; }
-}
-
-# The installed tree follows the build's GNUInstallDirs choices (lib, or lib/x86_64-linux-gnu).
-libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:[A-Z]*=//p' "$build_dir/CMakeCache.txt")
-libdir=${libdir:-lib}
-case $libdir in /*) fail "CMAKE_INSTALL_LIBDIR '$libdir' is absolute: it cannot move to a temporary prefix" ;; esac
-
-echo "== cmake --install to $prefix"
-quiet cmake --install "$build_dir" --prefix "$prefix"
-for f in bin/aglm-host "$libdir/libaglm.so.0" include/aglm/aglm.h include/aglm/plugin.h \
-    "$libdir/pkgconfig/aglm.pc" "$libdir/cmake/aglm/aglmConfig.cmake" \
-    "$libdir/cmake/aglm/aglmConfigVersion.cmake" "$libdir/cmake/aglm/aglmTargets.cmake" \
-    "$libdir/cmake/aglm/aglmPlugin.cmake" "$libdir/aglm/plugins/backend-cpu.so" \
-    "$libdir/aglm/plugins/frontend-yaml.so" share/doc/aglm/GUIDE.md \
-    share/doc/aglm/examples/plugin-template/CMakeLists.txt; do
-    [ -e "$prefix/$f" ] || fail "not installed: $f"
-done
+sdk_install "$tmp/prefix"
+prefix=$SDK_PREFIX libdir=$SDK_LIBDIR
 # The template is built from the installed copy, so the SDK is shown to be self-contained.
 template=$prefix/share/doc/aglm/examples/plugin-template
 
 echo "== pkg-config"
-export PKG_CONFIG_PATH=$prefix/$libdir/pkgconfig
 # pkgconf and pkg-config differ in trailing blanks; compare words.
 cflags=$(pkg-config --cflags aglm | xargs)
 libs=$(pkg-config --libs aglm | xargs)
@@ -58,15 +36,8 @@ pkg-config --atleast-version=0.1 aglm || fail "pkg-config: aglm older than 0.1"
 
 echo "== template with CMake (find_package(aglm 0.1))"
 cmake_build=$tmp/cmake-build
-quiet cmake -S "$template" -B "$cmake_build" -DCMAKE_PREFIX_PATH="$prefix" \
-    -DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="-Werror" -DCMAKE_BUILD_TYPE=RelWithDebInfo
-found=$(sed -n 's/^aglm_DIR:PATH=//p' "$cmake_build/CMakeCache.txt")
-[ "$found" = "$prefix/$libdir/cmake/aglm" ] || fail "find_package(aglm) found '$found', not the installed package"
-quiet cmake --build "$cmake_build"
+sdk_cmake_build "$template" "$cmake_build"
 [ -f "$cmake_build/$plugin_file" ] || fail "CMake build made no $plugin_file"
-# A consumer of aglm::aglm gets the installed headers, not the source tree's.
-grep -q -- "-I$prefix/include\|-isystem $prefix/include" "$cmake_build"/CMakeFiles/*/flags.make ||
-    fail "aglm::aglm did not give -I$prefix/include"
 
 echo "== template with make and pkg-config"
 make_build=$tmp/make-build
@@ -75,11 +46,7 @@ quiet make -f "$template/Makefile" BUILDDIR="$make_build" CC="$cc" CFLAGS="-O2 -
 [ ! -e "$template/$plugin_file" ] || fail "make wrote into the template's folder"
 
 for so in "$cmake_build/$plugin_file" "$make_build/$plugin_file"; do
-    dyn=$(readelf -d -W "$so")
-    grep -q 'NEEDED.*\[libaglm\.so\.0\]' <<<"$dyn" || fail "$so does not link libaglm.so.0"
-    ! grep -q 'RPATH\|RUNPATH' <<<"$dyn" || fail "$so carries an rpath; plugins must not need one"
-    exports=$(nm -D --defined-only "$so" | awk '$2 == "T" { print $3 }')
-    [ "$exports" = aglm_plugin_entry ] || fail "$so exports '$exports', want only aglm_plugin_entry"
+    sdk_check_plugin "$so"
 done
 
 # Run from an empty folder so the host's ./etc/aglm.ini look-up cannot find the repository's.

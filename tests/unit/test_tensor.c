@@ -40,18 +40,17 @@ static void test_alloc_is_zeroed_aligned_and_owned(void **state)
     aglm_tensor_free(&t); /* a second free is harmless */
 }
 
-/* A reserved buffer (what an executor's memory plan lends a kernel) is reused when the request
- * fits, zeroed unless NO_ZERO, and comes out borrowed; a request too big gets owned memory. */
-static void test_alloc_reuses_reserved_buffer(void **state)
+/* A lent region (what an executor's memory plan gives a kernel) is used when the request fits,
+ * zeroed unless no_zero, and comes out borrowed; a request too big gets owned memory. */
+static void test_alloc_in_region(void **state)
 {
     (void)state;
     unsigned char buf[256];
     memset(buf, 0xab, sizeof buf);
     const int64_t cap = 64, dims[] = {4, 4};
+    aglm_region r = {buf, 256, 0};
     aglm_tensor t;
-    aglm_tensor_wrap(&t, AGLM_F32, 1, &cap, buf); /* 256 bytes of capacity */
-    t.flags = AGLM_TENSOR_RESERVED;
-    assert_int_equal(aglm_tensor_alloc(&t, AGLM_I32, 2, dims), AGLM_OK);
+    assert_int_equal(aglm_tensor_alloc_in(&t, &r, AGLM_I32, 2, dims), AGLM_OK);
     assert_ptr_equal(t.data, buf);
     assert_int_equal(t.dtype, AGLM_I32);
     assert_int_equal(t.rank, 2);
@@ -63,46 +62,72 @@ static void test_alloc_reuses_reserved_buffer(void **state)
     aglm_tensor_free(&t);            /* borrowed: buf is not freed (ASan would catch it) */
     assert_int_equal(buf[0], 0);
 
-    /* NO_ZERO hands the bytes over as they are (an in-place element-wise kernel reads them). */
+    /* no_zero hands the bytes over as they are (an in-place element-wise kernel reads them). */
     memset(buf, 0xcd, sizeof buf);
-    aglm_tensor_wrap(&t, AGLM_U8, 1, (const int64_t[]){256}, buf);
-    t.flags = AGLM_TENSOR_RESERVED | AGLM_TENSOR_NO_ZERO;
-    assert_int_equal(aglm_tensor_alloc(&t, AGLM_F32, 1, &cap), AGLM_OK);
+    r.no_zero = 1;
+    assert_int_equal(aglm_tensor_alloc_in(&t, &r, AGLM_F32, 1, &cap), AGLM_OK);
     assert_ptr_equal(t.data, buf);
     assert_int_equal(buf[0], 0xcd);
     assert_int_equal(t.flags, 0);
+    r.no_zero = 0;
 
     /* dims may point into the descriptor itself. */
-    aglm_tensor_wrap(&t, AGLM_F32, 2, dims, buf);
-    t.flags = AGLM_TENSOR_RESERVED;
-    assert_int_equal(aglm_tensor_alloc(&t, AGLM_U8, t.rank, t.dims), AGLM_OK);
+    aglm_tensor_wrap(&t, AGLM_F32, 2, dims, NULL);
+    assert_int_equal(aglm_tensor_alloc_in(&t, &r, AGLM_U8, t.rank, t.dims), AGLM_OK);
     assert_ptr_equal(t.data, buf);
     assert_int_equal(t.dims[0], 4);
     assert_int_equal(t.dims[1], 4);
 
-    /* Too big for the reservation: fresh owned memory, the buffer untouched. */
+    /* Too big for the region: fresh owned memory, the buffer untouched. */
     memset(buf, 0xee, sizeof buf);
     const int64_t big = 65;
-    aglm_tensor_wrap(&t, AGLM_F32, 1, &cap, buf);
-    t.flags = AGLM_TENSOR_RESERVED;
-    assert_int_equal(aglm_tensor_alloc(&t, AGLM_F32, 1, &big), AGLM_OK);
+    assert_int_equal(aglm_tensor_alloc_in(&t, &r, AGLM_F32, 1, &big), AGLM_OK);
     assert_true(t.data != buf);
     assert_int_equal(t.flags & AGLM_TENSOR_OWNS_DATA, AGLM_TENSOR_OWNS_DATA);
     assert_int_equal(buf[0], 0xee);
     aglm_tensor_free(&t);
 
-    /* Without the flag a preset buffer is ignored, as before. */
+    /* No region (NULL, or one lending nothing): owned memory as aglm_tensor_alloc gives. */
+    aglm_region none = {NULL, 0, 0};
+    assert_int_equal(aglm_tensor_alloc_in(&t, &none, AGLM_F32, 1, &cap), AGLM_OK);
+    assert_int_equal(t.flags & AGLM_TENSOR_OWNS_DATA, AGLM_TENSOR_OWNS_DATA);
+    aglm_tensor_free(&t);
+    assert_int_equal(aglm_tensor_alloc_in(&t, NULL, AGLM_F32, 1, &cap), AGLM_OK);
+    aglm_tensor_free(&t);
+
+    /* A preset buffer on the descriptor is ignored by aglm_tensor_alloc. */
     aglm_tensor_wrap(&t, AGLM_F32, 1, &cap, buf);
     assert_int_equal(aglm_tensor_alloc(&t, AGLM_F32, 1, &cap), AGLM_OK);
     assert_true(t.data != buf);
     assert_int_equal(t.flags & AGLM_TENSOR_OWNS_DATA, AGLM_TENSOR_OWNS_DATA);
     aglm_tensor_free(&t);
 
-    /* A bad request on a reserved descriptor fails as before and leaves it empty. */
-    aglm_tensor_wrap(&t, AGLM_F32, 1, &cap, buf);
-    t.flags = AGLM_TENSOR_RESERVED;
-    assert_int_equal(aglm_tensor_alloc(&t, AGLM_F32, -1, dims), AGLM_ERR_INVALID);
+    /* A bad request fails as before and leaves the tensor empty. */
+    assert_int_equal(aglm_tensor_alloc_in(&t, &r, AGLM_F32, -1, dims), AGLM_ERR_INVALID);
     assert_null(t.data);
+}
+
+/* Plugins built against ABI 1.0 headers lend planned memory by flag bits 2 (reserved) and 4
+ * (no zero) on the descriptor; aglm_tensor_alloc still honours them (the ABI test loads such a
+ * plugin too). */
+static void test_alloc_honours_abi_1_0_flags(void **state)
+{
+    (void)state;
+    unsigned char buf[256];
+    memset(buf, 0xcd, sizeof buf);
+    const int64_t cap = 64;
+    aglm_tensor t;
+    aglm_tensor_wrap(&t, AGLM_U8, 1, (const int64_t[]){256}, buf);
+    t.flags = 2u | 4u;
+    assert_int_equal(aglm_tensor_alloc(&t, AGLM_F32, 1, &cap), AGLM_OK);
+    assert_ptr_equal(t.data, buf);
+    assert_int_equal(buf[0], 0xcd);
+    assert_int_equal(t.flags, 0);
+    aglm_tensor_wrap(&t, AGLM_U8, 1, (const int64_t[]){256}, buf);
+    t.flags = 2u;
+    assert_int_equal(aglm_tensor_alloc(&t, AGLM_F32, 1, &cap), AGLM_OK);
+    assert_ptr_equal(t.data, buf);
+    assert_int_equal(buf[0], 0);
 }
 
 static void test_alloc_scalar_and_empty(void **state)
@@ -376,7 +401,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alloc_is_zeroed_aligned_and_owned),
-        cmocka_unit_test(test_alloc_reuses_reserved_buffer),
+        cmocka_unit_test(test_alloc_in_region),
+        cmocka_unit_test(test_alloc_honours_abi_1_0_flags),
         cmocka_unit_test(test_alloc_scalar_and_empty),
         cmocka_unit_test(test_alloc_rejects_bad_input),
         cmocka_unit_test(test_wrap_borrows),

@@ -10,7 +10,13 @@
 #include "aglm/options.h"
 #include "aglm/graph.h"
 #include "aglm/infer.h"
+#include "aglm/op_schema.h"
+#include "aglm/window.h"
+#include "aglm/ext_ops.h"
 #include "aglm/plugin.h"
+#include "aglm/schedule.h"
+#include "aglm/memplan.h"
+#include "aglm/executor.h"
 
 /* The libaglm version at run time ("0.1.0"); compare with AGLM_VERSION_STRING. */
 AGLM_API const char *aglm_version(void);

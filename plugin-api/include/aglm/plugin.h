@@ -21,8 +21,14 @@ extern "C" {
 #endif
 
 #define AGLM_ABI_MAJOR 1
-#define AGLM_ABI_MINOR 0
+#define AGLM_ABI_MINOR 1
 #define AGLM_PLUGIN_ENTRY_SYMBOL "aglm_plugin_entry"
+
+/* 1 when table `tbl` (a pointer to a struct of `type` that begins with struct_size) is long
+ * enough to hold `member`: how a reader checks an optional field a newer minor version appended
+ * before it reads it. The field may still be NULL. */
+#define AGLM_HAS_MEMBER(type, tbl, member)                                                       \
+    ((tbl) != NULL && (tbl)->struct_size >= offsetof(type, member) + sizeof((tbl)->member))
 
 typedef enum aglm_plugin_kind {
     AGLM_KIND_FRONTEND = 1,
@@ -167,6 +173,23 @@ typedef struct aglm_profile {
                                         * none or unknown); the rest went to the heap */
 } aglm_profile;
 
+/* Device memory a backend provides (ABI 1.1): the runtime layer plans, allocates and frees a
+ * run's memory through it, and copies inputs in and outputs out. `state` is the backend's state
+ * (what its init produced). A backend on host memory may point at aglm_host_memory(). */
+typedef struct aglm_device_mem {
+    size_t struct_size;
+    aglm_device device;
+    /* Allocates `bytes` (> 0) of device memory aligned to at least 64 bytes into *ptr; an error
+     * saying how much was asked for when there is not enough. */
+    aglm_status (*alloc)(void *state, size_t bytes, void **ptr);
+    /* Frees what alloc gave; NULL is a no-op. */
+    void (*free)(void *state, void *ptr);
+    /* Copies bytes from host memory src to device memory dst. */
+    aglm_status (*to_device)(void *state, void *dst, const void *src, size_t bytes);
+    /* Copies bytes from device memory src to host memory dst. */
+    aglm_status (*to_host)(void *state, void *dst, const void *src, size_t bytes);
+} aglm_device_mem;
+
 typedef struct aglm_backend_ops {
     size_t struct_size;
     aglm_status (*query)(void *state, aglm_backend_info *info);
@@ -187,6 +210,8 @@ typedef struct aglm_backend_ops {
      * over the runs since compile_option profile=1 was given (an error otherwise). The entries
      * belong to the executable and stay valid until its next run or release. */
     aglm_status (*profile)(void *state, aglm_exec *exec, aglm_profile *out);
+    /* ABI 1.1, optional (absent or NULL: host memory): the memory the backend computes in. */
+    const aglm_device_mem *memory;
 } aglm_backend_ops;
 
 /* Defines the plugin's entry point from designated initialisers of aglm_plugin_desc, filling in

@@ -23,14 +23,8 @@ typedef enum aglm_device {
 
 /* Set in aglm_tensor.flags when the descriptor owns data (allocated by aglm_tensor_alloc). */
 #define AGLM_TENSOR_OWNS_DATA 1u
-/* Set by a caller that hands aglm_tensor_alloc a buffer to reuse: data points at it (not owned)
- * and the preset dtype and dims give its capacity in bytes. An executor sets it on a kernel's
- * output descriptors so the kernel writes straight into planned memory (see aglm_tensor_alloc). */
-#define AGLM_TENSOR_RESERVED 2u
-/* With AGLM_TENSOR_RESERVED: aglm_tensor_alloc hands the reused buffer over as it is, without
- * zeroing it. Only for a kernel known to write every output element, and needed when the buffer
- * is one of that kernel's inputs (an in-place element-wise op reads each element before writing). */
-#define AGLM_TENSOR_NO_ZERO 4u
+/* Flag bits 2 and 4 were ABI 1.0's way to lend planned memory to a kernel; they are reserved
+ * (1.1 lends it through aglm_region, aglm/memplan.h). */
 
 typedef struct aglm_tensor {
     aglm_dtype dtype;
@@ -39,7 +33,7 @@ typedef struct aglm_tensor {
     void *data;                   /* host or device pointer, per `device` */
     aglm_device device;
     int32_t device_id;
-    uint32_t flags;               /* AGLM_TENSOR_OWNS_DATA, AGLM_TENSOR_RESERVED, ... */
+    uint32_t flags;               /* AGLM_TENSOR_OWNS_DATA */
 } aglm_tensor;
 
 /* Number of elements (1 for a scalar; 0 if any dim is 0). */
@@ -49,12 +43,8 @@ AGLM_API int64_t aglm_tensor_numel(const aglm_tensor *t);
 AGLM_API size_t aglm_tensor_nbytes(const aglm_tensor *t);
 
 /* Fills *t with a CPU tensor that owns zeroed, 64-byte-aligned storage. Fails on a bad dtype,
- * rank or dim, or on overflow. On failure *t is left empty (data NULL).
- * When *t comes in with AGLM_TENSOR_RESERVED, data set and OWNS_DATA clear, and the request fits
- * in the bytes of its preset dtype and dims, the tensor reuses that buffer instead: it gets the
- * new dtype and dims, keeps data (zeroed unless AGLM_TENSOR_NO_ZERO), and comes out borrowed
- * (flags 0: aglm_tensor_free leaves the buffer alone). A request that does not fit allocates
- * owned memory as above. A zeroed descriptor always gets fresh owned memory. */
+ * rank or dim, or on overflow. On failure *t is left empty (data NULL). To allocate in planned
+ * memory an executor lends, use aglm_tensor_alloc_in (aglm/memplan.h). */
 AGLM_API aglm_status aglm_tensor_alloc(aglm_tensor *t, aglm_dtype dt, int rank, const int64_t *dims);
 
 /* Fills *t with a descriptor that borrows `data` (not freed by aglm_tensor_free). */

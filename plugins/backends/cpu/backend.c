@@ -11,7 +11,6 @@
 
 #include "aglm/aglm.h"
 #include "exec.h"
-#include "exec_profile.h"
 #include "kernels/simd.h"
 #include "threadpool.h"
 
@@ -20,18 +19,6 @@ typedef struct cpu_backend {
     cpu_pool *pool;
     int threads;
 } cpu_backend;
-
-aglm_status cpu_parse_threads(const char *s, const char *what, int *threads)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < 1 || v > 1024)
-        return aglm_error(AGLM_ERR_INVALID, "%s = '%s': expected an integer from 1 to 1024", what,
-                          s);
-    *threads = (int)v;
-    return AGLM_OK;
-}
 
 static aglm_status read_threads(const aglm_host *host, int *threads)
 {
@@ -115,9 +102,31 @@ static aglm_status cpu_query(void *state, aglm_backend_info *info)
     return AGLM_OK;
 }
 
+/* A node holding subgraphs is supported when every node inside them is. */
+static int supports_deep(const aglm_node *n)
+{
+    if (!cpu_exec_supports(n, NULL, 0))
+        return 0;
+    for (size_t a = 0; a < aglm_node_num_attrs(n); a++) {
+        const aglm_attr *at = aglm_node_attr_at(n, a);
+        size_t count = 0;
+        aglm_graph *one = aglm_attr_kind(at) == AGLM_ATTR_GRAPH ? aglm_attr_graph(at) : NULL;
+        aglm_graph *const *subs = one ? &one : NULL;
+        if (one)
+            count = 1;
+        else if (aglm_attr_kind(at) == AGLM_ATTR_GRAPHS)
+            subs = aglm_attr_graphs(at, &count);
+        for (size_t k = 0; k < count; k++)
+            for (size_t i = 0; i < aglm_graph_num_nodes(subs[k]); i++)
+                if (!supports_deep(aglm_graph_node(subs[k], i)))
+                    return 0;
+    }
+    return 1;
+}
+
 static int cpu_supports(void *state, const aglm_graph *g, const aglm_node *n)
 {
-    return n && cpu_exec_supports(n);
+    return n && supports_deep(n);
 }
 
 static aglm_status cpu_compile(void *state, const aglm_graph *g, const aglm_options *opts,
@@ -137,7 +146,14 @@ static aglm_status cpu_run(void *state, aglm_exec *exec, size_t n_in, const aglm
 {
     if (!exec || (n_in && !inputs) || (n_out && !outputs))
         return aglm_error(AGLM_ERR_INVALID, "backend cpu: run: NULL executable or tensors");
-    return cpu_exec_run((const cpu_exec *)exec, n_in, inputs, n_out, outputs);
+    return cpu_exec_run((cpu_exec *)exec, n_in, inputs, n_out, outputs);
+}
+
+static aglm_status cpu_profile(void *state, aglm_exec *exec, aglm_profile *out)
+{
+    if (!exec || !out)
+        return aglm_error(AGLM_ERR_INVALID, "backend cpu: profile: NULL executable or profile");
+    return cpu_exec_profile((cpu_exec *)exec, out);
 }
 
 static void cpu_release(void *state, aglm_exec *exec)
@@ -152,7 +168,8 @@ static const aglm_backend_ops cpu_ops = {
     .compile = cpu_compile,
     .run = cpu_run,
     .release = cpu_release,
-    .profile = cpu_exec_profile,
+    .profile = cpu_profile,
+    .memory = NULL, /* host memory */
 };
 
 AGLM_DEFINE_PLUGIN(.name = "cpu", .version = "0.1.0", .kind = AGLM_KIND_BACKEND,

@@ -1,15 +1,9 @@
-/* The cpu backend's executable: a private clone of the graph with shapes inferred, and its nodes
- * as a list of steps in topological order, each bound to a kernel and to value slots.
+/* The cpu backend's executable: the runtime layer's executor (aglm/executor.h) with a kernel
+ * and its prepared state bound to every step, running on a thread pool.
  *
- * A run keeps every tensor it makes in its own slot array, so any number of threads may run one
- * executable at once; the executable itself is read-only after compile (its memory plans are
- * behind a lock, exec_memory.h). Graph inputs and constants are read in place, never copied.
- * Intermediates live in a per-run arena laid out by the memory plan, or, where the plan has no
- * room for one, on the heap, freed after its last reader.
- *
- * A node holding subgraphs (If, Loop, Scan) has each one compiled into an executable of its own,
- * whose reads of enclosing graphs' values are fed from the calling run's slots; its kernel runs
- * them through exec_subgraph.h (layout in exec_internal.h). */
+ * Everything that is not about the CPU (schedule, memory plan, input and output checks,
+ * subgraphs, profiling) is the runtime layer's; this file binds kernels to steps and runs them.
+ * Any number of threads may run one executable at once. */
 #ifndef CPU_EXEC_H
 #define CPU_EXEC_H
 
@@ -18,29 +12,25 @@
 
 typedef struct cpu_exec cpu_exec;
 
-/* 1 when the backend has a kernel for node n (op, domain and, when known, input dtype) and for
- * every node of its subgraphs. */
-int cpu_exec_supports(const aglm_node *n);
+/* 1 when the backend has a kernel for node n (op, domain and, when known, input dtype); on 0,
+ * why may get a short reason ("on f16"). Subgraph nodes are asked about separately. */
+int cpu_exec_supports(const aglm_node *n, char *why, size_t why_len);
 
 /* Compiles g. Every unsupported node is listed in one error ("backend cpu cannot run 2 nodes:
  * 'n1' (Foo), 'n7' (Bar.baz)"). Option threads=N gives the executable its own pool of N
- * threads; otherwise it runs on `pool` (borrowed: it must outlive the executable). */
+ * threads; otherwise it runs on `pool` (borrowed: it must outlive the executable). The runtime
+ * layer's options (profile, trace, plan) apply too. */
 aglm_status cpu_exec_compile(const aglm_graph *g, const aglm_options *opts, cpu_pool *pool,
                              cpu_exec **out);
 
-/* Runs x. Inputs are checked against the graph's (count, dtype, shape); outputs are tensors the
- * caller owns and frees with aglm_tensor_free. On failure every output is left empty. */
-aglm_status cpu_exec_run(const cpu_exec *x, size_t n_in, const aglm_tensor *inputs, size_t n_out,
+/* Runs x (aglm_executor_run: inputs checked, outputs owned by the caller). */
+aglm_status cpu_exec_run(cpu_exec *x, size_t n_in, const aglm_tensor *inputs, size_t n_out,
                          aglm_tensor *outputs);
 
-/* Parses a thread count setting s (an integer from 1 to 1024) into *threads; an error naming
- * `what` ("[plugin.cpu] threads") and s otherwise. Shared by the plugin's config and compile's
- * threads option (defined in backend.c). */
-aglm_status cpu_parse_threads(const char *s, const char *what, int *threads);
+/* The profile of x (aglm_executor_profile). */
+aglm_status cpu_exec_profile(cpu_exec *x, aglm_profile *out);
 
-/* Threads the executable's loops may use. */
-int cpu_exec_threads(const cpu_exec *x);
-
+/* Frees x; NULL is a no-op. */
 void cpu_exec_free(cpu_exec *x);
 
 #endif

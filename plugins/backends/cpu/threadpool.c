@@ -1,4 +1,8 @@
+/* The cpu backend's thread pool (threadpool.h): workers that spin briefly, then sleep, between
+ * parallel loops; and the parsing of thread-count settings. */
 #include "threadpool.h"
+
+#include <errno.h>
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -242,4 +246,16 @@ void cpu_parallel_for(cpu_pool *p, size_t n, size_t grain, cpu_range_fn fn, void
         pthread_mutex_unlock(&p->mu);
     }
     pthread_mutex_unlock(&p->run_lock);
+}
+
+aglm_status cpu_parse_threads(const char *s, const char *what, int *threads)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 1 || v > 1024)
+        return aglm_error(AGLM_ERR_INVALID, "%s = '%s': expected an integer from 1 to 1024", what,
+                          s);
+    *threads = (int)v;
+    return AGLM_OK;
 }

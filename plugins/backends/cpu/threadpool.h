@@ -30,4 +30,9 @@ void cpu_parallel_for(cpu_pool *p, size_t n, size_t grain, cpu_range_fn fn, void
 /* Online cores of this machine (at least 1). */
 int cpu_online_cores(void);
 
+/* Parses a thread count setting s (an integer from 1 to 1024) into *threads; an error naming
+ * `what` ("[plugin.cpu] threads") and s otherwise. Shared by the plugin's config and compile's
+ * threads option. */
+aglm_status cpu_parse_threads(const char *s, const char *what, int *threads);
+
 #endif

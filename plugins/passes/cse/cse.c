@@ -13,11 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const random_ops[] = {
-    "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli",
-    "Dropout", NULL,
-};
-
 /* An open-addressing table of representatives: nodes or constant values. */
 typedef struct entry {
     uint64_t hash;
@@ -94,12 +89,10 @@ static int holds_graph(const aglm_node *n)
 static int mergeable(const aglm_node *n)
 {
     const char *d = aglm_node_domain(n);
-    if ((d[0] != '\0' && strcmp(d, "aglm") != 0) || aglm_node_num_outputs(n) == 0 || holds_graph(n))
+    if ((d[0] != '\0' && strcmp(d, AGLM_DOMAIN) != 0) || aglm_node_num_outputs(n) == 0 ||
+        holds_graph(n))
         return 0;
-    for (const char *const *p = random_ops; *p; p++)
-        if (strcmp(aglm_node_op(n), *p) == 0)
-            return 0;
-    return 1;
+    return !aglm_node_has_flags(n, AGLM_OPF_NONDETERMINISTIC);
 }
 
 /* 1 when uses of `from` can move to `to` without renaming a value users see. */

@@ -25,12 +25,6 @@ typedef struct bn_consts {
     double *scale, *shift; /* y = x * scale + shift */
 } bn_consts;
 
-static int is_onnx(const aglm_node *n, const char *op)
-{
-    const char *d = aglm_node_domain(n);
-    return strcmp(aglm_node_op(n), op) == 0 && (!d || !d[0] || strcmp(d, "ai.onnx") == 0);
-}
-
 /* The f32 constant behind input i of n, an initialiser or a Constant node's output (the ONNX
  * frontend keeps those as nodes), or NULL. */
 static const aglm_tensor *const_f32(const aglm_node *n, size_t i)
@@ -38,7 +32,7 @@ static const aglm_tensor *const_f32(const aglm_node *n, size_t i)
     aglm_value *v = i < aglm_node_num_inputs(n) ? aglm_node_input(n, i) : NULL;
     const aglm_tensor *t = v ? aglm_value_const(v) : NULL;
     aglm_node *p = v && !t ? aglm_value_producer(v) : NULL;
-    if (p && is_onnx(p, "Constant")) {
+    if (p && aglm_node_is(p, "", "Constant")) {
         const aglm_attr *a = aglm_node_attr(p, "value");
         t = a && aglm_attr_kind(a) == AGLM_ATTR_TENSOR ? aglm_attr_tensor(a) : NULL;
     }
@@ -108,7 +102,7 @@ static aglm_value *add_const(aglm_graph *g, const char *base, const char *suffix
  * not fit. */
 static aglm_status fold_into(aglm_graph *g, aglm_node *p, const bn_consts *bn, int *folded)
 {
-    int gemm = is_onnx(p, "Gemm");
+    int gemm = aglm_node_is(p, "", "Gemm");
     const aglm_tensor *w = const_f32(p, 1);
     aglm_value *bv = aglm_node_num_inputs(p) > 2 ? aglm_node_input(p, 2) : NULL;
     const aglm_tensor *b = bv ? const_f32(p, 2) : NULL;
@@ -166,10 +160,11 @@ static aglm_status fold_into(aglm_graph *g, aglm_node *p, const bn_consts *bn, i
 static aglm_node *foldable_producer(aglm_graph *g, aglm_value *x)
 {
     aglm_node *p = x ? aglm_value_producer(x) : NULL;
-    if (!p || !(is_onnx(p, "Conv") || is_onnx(p, "Gemm")) || aglm_node_graph(p) != g ||
-        aglm_value_num_uses(x) != 1 || aglm_value_is_graph_output(x) || aglm_node_num_outputs(p) != 1)
+    if (!p || !(aglm_node_is(p, "", "Conv") || aglm_node_is(p, "", "Gemm")) ||
+        aglm_node_graph(p) != g || aglm_value_num_uses(x) != 1 || aglm_value_is_graph_output(x) ||
+        aglm_node_num_outputs(p) != 1)
         return NULL;
-    if (is_onnx(p, "Gemm") && aglm_value_rank(x) != 2)
+    if (aglm_node_is(p, "", "Gemm") && aglm_value_rank(x) != 2)
         return NULL;
     return p;
 }
@@ -180,7 +175,7 @@ static int64_t channels_of(const aglm_node *p)
     const aglm_tensor *w = const_f32(p, 1);
     if (!w || w->rank < 2)
         return 0;
-    if (is_onnx(p, "Gemm"))
+    if (aglm_node_is(p, "", "Gemm"))
         return w->dims[aglm_node_get_int(p, "transB", 0) ? 0 : 1];
     return w->dims[0];
 }
@@ -197,7 +192,7 @@ static int read_scalar_affine(const aglm_node *n, aglm_value *x, const aglm_node
     if (aglm_node_input(n, 1 - ci) != x || !t || aglm_tensor_numel(t) != 1 || c <= 0 ||
         aglm_value_rank(x) < 0 || t->rank > aglm_value_rank(x))
         return 0;
-    int mul = is_onnx(n, "Mul");
+    int mul = aglm_node_is(n, "", "Mul");
     double v = ((const float *)t->data)[0];
     out->channels = c;
     out->scale = malloc((size_t)c * sizeof(double));
@@ -218,8 +213,8 @@ static int read_scalar_affine(const aglm_node *n, aglm_value *x, const aglm_node
 static aglm_status fold_one(aglm_graph *g, aglm_node *n, int *folded)
 {
     *folded = 0;
-    int bn = is_onnx(n, "BatchNormalization");
-    if (!bn && !is_onnx(n, "Mul") && !is_onnx(n, "Add"))
+    int bn = aglm_node_is(n, "", "BatchNormalization");
+    if (!bn && !aglm_node_is(n, "", "Mul") && !aglm_node_is(n, "", "Add"))
         return AGLM_OK;
     aglm_value *x = NULL;
     aglm_node *p = NULL;

@@ -13,12 +13,11 @@
 
 #define DEFAULT_MAX_BYTES (1u << 20)
 
-/* Ops whose result is not a function of their inputs, or that a later stage must see as they
- * are (QDQ pairs are what quantized backends fuse into int8 kernels). */
+/* Ops that a later stage must see as they are (QDQ pairs are what quantized backends fuse into
+ * int8 kernels); ops whose result is not a function of their inputs the op schema flags
+ * AGLM_OPF_NONDETERMINISTIC. */
 static const char *const never_fold[] = {
-    "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial",
-    "Bernoulli",    "Dropout",       "QuantizeLinear",   "DequantizeLinear", "DynamicQuantizeLinear",
-    NULL,
+    "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", NULL,
 };
 
 typedef struct fold_run {
@@ -50,8 +49,10 @@ static int evaluable(const aglm_node *n)
     if (aglm_node_domain(n)[0] != '\0' || holds_graph(n) || aglm_node_num_outputs(n) == 0 ||
         aglm_node_num_outputs(n) > 64)
         return 0;
+    if (aglm_node_has_flags(n, AGLM_OPF_NONDETERMINISTIC))
+        return 0;
     for (const char *const *p = never_fold; *p; p++)
-        if (strcmp(aglm_node_op(n), *p) == 0)
+        if (aglm_node_is(n, "", *p))
             return 0;
     size_t present = 0;
     for (size_t i = 0; i < aglm_node_num_inputs(n); i++) {
@@ -60,7 +61,7 @@ static int evaluable(const aglm_node *n)
             return 0;
         present += v != NULL;
     }
-    return present > 0 || strcmp(aglm_node_op(n), "Constant") == 0;
+    return present > 0 || aglm_node_is(n, "", "Constant");
 }
 
 /* Replaces n by the constants in res (one per output; absent outputs empty). */
@@ -86,7 +87,7 @@ static aglm_status try_fold(fold_run *r, aglm_graph *g, aglm_node *n, int *folde
     memset(res, 0, sizeof res);
     int done = 0;
     aglm_status st = fold_direct(n, r->max_bytes, &res[0], &done);
-    if (st == AGLM_OK && !done && r->be.ops && evaluable(n) && strcmp(aglm_node_op(n), "Constant") != 0)
+    if (st == AGLM_OK && !done && r->be.ops && evaluable(n) && !aglm_node_is(n, "", "Constant"))
         st = fold_eval(&r->be, n, r->max_bytes, res, &done);
     if (st == AGLM_OK && done) {
         st = apply(g, n, res);

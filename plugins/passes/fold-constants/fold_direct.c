@@ -58,7 +58,7 @@ static aglm_status shape_value(const aglm_node *n, aglm_tensor *out, int *done)
     if (rank < 0)
         return AGLM_OK;
     int64_t lo = 0, hi = rank;
-    int size = strcmp(aglm_node_op(n), "Size") == 0;
+    int size = aglm_node_is(n, "", "Size");
     if (!size) {
         lo = clamp_index(aglm_node_get_int(n, "start", 0), rank);
         hi = clamp_index(aglm_node_get_int(n, "end", rank), rank);
@@ -88,16 +88,16 @@ static aglm_status shape_value(const aglm_node *n, aglm_tensor *out, int *done)
 aglm_status fold_direct(const aglm_node *n, size_t max_bytes, aglm_tensor *out, int *done)
 {
     *done = 0;
-    const char *op = aglm_node_op(n);
     aglm_status st = AGLM_OK;
-    if (aglm_node_domain(n)[0] != '\0' || aglm_node_num_outputs(n) != 1 || !aglm_node_output(n, 0))
+    if (aglm_node_num_outputs(n) != 1 || !aglm_node_output(n, 0))
         return AGLM_OK;
-    if (strcmp(op, "Constant") == 0)
+    int constant = aglm_node_is(n, "", "Constant");
+    if (constant)
         st = constant_value(n, out, done);
-    else if (strcmp(op, "Shape") == 0 || strcmp(op, "Size") == 0)
+    else if (aglm_node_is(n, "", "Shape") || aglm_node_is(n, "", "Size"))
         st = shape_value(n, out, done);
     /* Constants the model wrote are kept whatever their size; the limit is for computed ones. */
-    if (st == AGLM_OK && *done && strcmp(op, "Constant") != 0 && aglm_tensor_nbytes(out) > max_bytes) {
+    if (st == AGLM_OK && *done && !constant && aglm_tensor_nbytes(out) > max_bytes) {
         aglm_tensor_free(out);
         *done = 0;
     }

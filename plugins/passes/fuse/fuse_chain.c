@@ -15,7 +15,7 @@
 #include <string.h>
 
 #define MAX_STEPS 32
-#define MAX_OPERANDS 8
+#define MAX_OPERANDS AGLM_ELEMENTWISE_MAX_OPERANDS
 
 static const char *const unary_ops[] = {
     "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Abs", "Neg", "Sqrt", "Reciprocal", "Erf", "HardSwish", "Floor", "Ceil",
@@ -27,7 +27,7 @@ static const char *const binary_ops[] = {"Add", "Sub", "Mul", "Div", "Max", "Min
 static const char *listed(const aglm_node *n, const char *const *ops)
 {
     for (size_t i = 0; ops[i]; i++)
-        if (fuse_is_onnx(n, ops[i]))
+        if (aglm_node_is(n, "", ops[i]))
             return ops[i];
     return NULL;
 }
@@ -114,16 +114,17 @@ static aglm_status rewrite_chain(aglm_graph *g, const chain *c)
         st = aglm_graph_remove_node(g, c->nodes[i]);
     if (st != AGLM_OK)
         return st;
-    aglm_node *n = aglm_graph_add_node(g, "Elementwise", "aglm", name, c->n_inputs, c->inputs, 1, &last);
+    aglm_node *n = aglm_graph_add_node(g, AGLM_OP_ELEMENTWISE, AGLM_DOMAIN, name, c->n_inputs,
+                                       c->inputs, 1, &last);
     if (!n)
         return aglm_error(AGLM_ERR_NOMEM, "adding the fused Elementwise node");
-    st = aglm_node_set_strings(n, "ops", c->ops, c->n);
+    st = aglm_node_set_strings(n, AGLM_ATTR_OPS, c->ops, c->n);
     if (st == AGLM_OK)
-        st = aglm_node_set_ints(n, "operands", c->operand, c->n);
+        st = aglm_node_set_ints(n, AGLM_ATTR_OPERANDS, c->operand, c->n);
     if (st == AGLM_OK)
-        st = aglm_node_set_floats(n, "scalars", c->scalar, c->n);
+        st = aglm_node_set_floats(n, AGLM_ATTR_SCALARS, c->scalar, c->n);
     if (st == AGLM_OK)
-        st = aglm_node_set_ints(n, "reversed", c->reversed, c->n);
+        st = aglm_node_set_ints(n, AGLM_ATTR_REVERSED, c->reversed, c->n);
     return st;
 }
 

@@ -20,8 +20,8 @@
 
 static int match_conv(aglm_node *conv, fuse_epilogue *m)
 {
-    if (!fuse_is_onnx(conv, "Conv") || aglm_node_num_outputs(conv) != 1 || aglm_node_num_inputs(conv) < 2 ||
-        aglm_value_dtype(aglm_node_output(conv, 0)) != AGLM_F32)
+    if (!aglm_node_is(conv, "", "Conv") || aglm_node_num_outputs(conv) != 1 ||
+        aglm_node_num_inputs(conv) < 2 || aglm_value_dtype(aglm_node_output(conv, 0)) != AGLM_F32)
         return 0;
     fuse_epilogue_init(m, conv);
     fuse_epilogue_extend(m);
@@ -35,7 +35,8 @@ aglm_status fuse_convs(aglm_graph *g, size_t *count)
         fuse_epilogue m;
         if (!match_conv(aglm_graph_node(g, i), &m))
             continue;
-        if ((st = fuse_import_aglm(g)) == AGLM_OK && (st = fuse_epilogue_rewrite(g, &m, "FusedConv")) == AGLM_OK)
+        if ((st = fuse_import_aglm(g)) == AGLM_OK &&
+            (st = fuse_epilogue_rewrite(g, &m, AGLM_OP_FUSED_CONV)) == AGLM_OK)
             ++*count;
     }
     return st;

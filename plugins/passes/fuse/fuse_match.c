@@ -4,12 +4,6 @@
 #include <math.h>
 #include <string.h>
 
-int fuse_is_onnx(const aglm_node *n, const char *op)
-{
-    const char *d = aglm_node_domain(n);
-    return strcmp(aglm_node_op(n), op) == 0 && (!d || !d[0] || strcmp(d, "ai.onnx") == 0);
-}
-
 aglm_node *fuse_sole_user(const aglm_value *v)
 {
     if (aglm_value_num_uses(v) != 1 || aglm_value_is_graph_output(v))
@@ -34,7 +28,7 @@ const aglm_tensor *fuse_const_f32(const aglm_value *v)
 {
     const aglm_tensor *t = aglm_value_const(v);
     aglm_node *p = aglm_value_producer(v);
-    if (!t && p && fuse_is_onnx(p, "Constant")) {
+    if (!t && p && aglm_node_is(p, "", "Constant")) {
         const aglm_attr *a = aglm_node_attr(p, "value");
         if (a && aglm_attr_kind(a) == AGLM_ATTR_TENSOR)
             t = aglm_attr_tensor(a);
@@ -47,7 +41,8 @@ int fuse_scalar(const aglm_value *v, float *out, int *rank)
     const aglm_tensor *t = fuse_const_f32(v);
     aglm_node *p = aglm_value_producer(v);
     const aglm_attr *a;
-    if (!t && p && fuse_is_onnx(p, "Constant") && (a = aglm_node_attr(p, "value_float")) != NULL) {
+    if (!t && p && aglm_node_is(p, "", "Constant") &&
+        (a = aglm_node_attr(p, "value_float")) != NULL) {
         *out = aglm_attr_f(a);
         if (rank)
             *rank = 0;
@@ -121,20 +116,22 @@ static int absorb_all(fuse_epilogue *m, aglm_node *const *nodes, size_t count)
  * and the Mul only. */
 static int match_paddle_hard_swish(fuse_epilogue *m, aglm_value *v, aglm_node *a, aglm_node *b)
 {
-    aglm_node *add = fuse_is_onnx(a, "Add") ? a : b, *mul = add == a ? b : a;
+    aglm_node *add = aglm_node_is(a, "", "Add") ? a : b, *mul = add == a ? b : a;
     float three, six, lo, hi;
-    aglm_value *c = fuse_is_onnx(add, "Add") ? fuse_other_input(add, v) : NULL;
-    if (!c || !fuse_is_onnx(mul, "Mul") || !fuse_scalar(c, &three, NULL) || three != 3.0f)
+    aglm_value *c = aglm_node_is(add, "", "Add") ? fuse_other_input(add, v) : NULL;
+    if (!c || !aglm_node_is(mul, "", "Mul") || !fuse_scalar(c, &three, NULL) || three != 3.0f)
         return 0;
     aglm_node *clip = fuse_sole_user(aglm_node_output(add, 0));
-    if (!clip || !fuse_is_onnx(clip, "Clip") || aglm_node_input(clip, 0) != aglm_node_output(add, 0) ||
-        !fuse_clip_bounds(clip, &lo, &hi) || lo != 0.0f || hi != 6.0f)
+    if (!clip || !aglm_node_is(clip, "", "Clip") ||
+        aglm_node_input(clip, 0) != aglm_node_output(add, 0) || !fuse_clip_bounds(clip, &lo, &hi) ||
+        lo != 0.0f || hi != 6.0f)
         return 0;
     if (fuse_sole_user(aglm_node_output(clip, 0)) != mul || fuse_other_input(mul, v) != aglm_node_output(clip, 0))
         return 0;
     aglm_node *div = fuse_sole_user(aglm_node_output(mul, 0));
-    if (!div || !fuse_is_onnx(div, "Div") || aglm_node_input(div, 0) != aglm_node_output(mul, 0) ||
-        aglm_node_num_inputs(div) != 2 || !fuse_scalar(aglm_node_input(div, 1), &six, NULL) || six != 6.0f)
+    if (!div || !aglm_node_is(div, "", "Div") ||
+        aglm_node_input(div, 0) != aglm_node_output(mul, 0) || aglm_node_num_inputs(div) != 2 ||
+        !fuse_scalar(aglm_node_input(div, 1), &six, NULL) || six != 6.0f)
         return 0;
     aglm_node *nodes[4] = {add, clip, mul, div};
     if (!absorb_all(m, nodes, 4))
@@ -149,26 +146,26 @@ static int match_paddle_hard_swish(fuse_epilogue *m, aglm_value *v, aglm_node *a
  *   f = Sigmoid(x * k), k a constant scalar (paddle2onnx's swish): Swish, alpha k. */
 static int match_gate(fuse_epilogue *m, aglm_value *v, aglm_node *g, aglm_node *mul)
 {
-    if (!fuse_is_onnx(mul, "Mul") || aglm_node_num_outputs(g) != 1)
+    if (!aglm_node_is(mul, "", "Mul") || aglm_node_num_outputs(g) != 1)
         return 0;
     aglm_node *nodes[3] = {g, NULL, NULL};
     size_t n = 1;
     const char *act;
     float alpha = 1.0f;
     int rank;
-    aglm_value *k = fuse_is_onnx(g, "Mul") ? fuse_other_input(g, v) : NULL;
+    aglm_value *k = aglm_node_is(g, "", "Mul") ? fuse_other_input(g, v) : NULL;
     if (k) {
         aglm_node *s = fuse_sole_user(aglm_node_output(g, 0));
         if (!fuse_scalar(k, &alpha, &rank) || rank > aglm_value_rank(v) || aglm_value_rank(v) < 0 || !s ||
-            !fuse_is_onnx(s, "Sigmoid") || aglm_node_num_outputs(s) != 1)
+            !aglm_node_is(s, "", "Sigmoid") || aglm_node_num_outputs(s) != 1)
             return 0;
         nodes[n++] = s;
         act = "Swish";
     } else if (aglm_node_num_inputs(g) != 1) {
         return 0;
-    } else if (fuse_is_onnx(g, "Sigmoid")) {
+    } else if (aglm_node_is(g, "", "Sigmoid")) {
         act = "Swish";
-    } else if (fuse_is_onnx(g, "HardSigmoid") &&
+    } else if (aglm_node_is(g, "", "HardSigmoid") &&
                fabsf(aglm_node_get_float(g, "alpha", 0.2f) - 1.0f / 6.0f) <= 1e-6f &&
                fabsf(aglm_node_get_float(g, "beta", 0.5f) - 0.5f) <= 1e-6f) {
         act = "HardSwish";
@@ -202,26 +199,26 @@ static int match_activation(fuse_epilogue *m, aglm_value *v)
     const char *act;
     float p[2];
     size_t n = 0;
-    if (fuse_is_onnx(u, "Relu") || fuse_is_onnx(u, "Sigmoid") || fuse_is_onnx(u, "Tanh") || fuse_is_onnx(u, "HardSwish")) {
+    if (aglm_node_is(u, "", "Relu") || aglm_node_is(u, "", "Sigmoid") ||
+        aglm_node_is(u, "", "Tanh") || aglm_node_is(u, "", "HardSwish")) {
         act = aglm_node_op(u);
-    } else if (fuse_is_onnx(u, "HardSigmoid")) {
+    } else if (aglm_node_is(u, "", "HardSigmoid")) {
         act = "HardSigmoid";
         p[n++] = aglm_node_get_float(u, "alpha", 0.2f);
         p[n++] = aglm_node_get_float(u, "beta", 0.5f);
-    } else if (fuse_is_onnx(u, "LeakyRelu")) {
+    } else if (aglm_node_is(u, "", "LeakyRelu")) {
         act = "LeakyRelu";
         p[n++] = aglm_node_get_float(u, "alpha", 0.01f);
-    } else if (fuse_is_onnx(u, "Swish")) {
+    } else if (aglm_node_is(u, "", "Swish")) {
         act = "Swish";
         p[n++] = aglm_node_get_float(u, "alpha", 1.0f);
-    } else if (fuse_is_onnx(u, "Gelu") || (strcmp(aglm_node_op(u), "Gelu") == 0 &&
-                                            aglm_node_domain(u) && strcmp(aglm_node_domain(u), "aglm") == 0)) {
+    } else if (aglm_node_is(u, "", "Gelu") || aglm_node_is(u, AGLM_DOMAIN, AGLM_OP_GELU)) {
         const char *approx = aglm_node_get_string(u, "approximate", "none");
         if (strcmp(approx, "none") != 0 && strcmp(approx, "tanh") != 0)
             return 0;
         act = "Gelu";
         p[n++] = strcmp(approx, "tanh") == 0 ? 1.0f : 0.0f;
-    } else if (fuse_is_onnx(u, "Clip")) {
+    } else if (aglm_node_is(u, "", "Clip")) {
         if (!fuse_clip_bounds(u, &p[0], &p[1]))
             return 0;
         act = "Clip";
@@ -241,7 +238,7 @@ static int match_activation(fuse_epilogue *m, aglm_value *v)
 static int match_residual(fuse_epilogue *m, aglm_value *v)
 {
     aglm_node *u = fuse_sole_user(v);
-    if (!u || !fuse_is_onnx(u, "Add") || aglm_node_num_inputs(u) != 2)
+    if (!u || !aglm_node_is(u, "", "Add") || aglm_node_num_inputs(u) != 2)
         return 0;
     aglm_value *a = aglm_node_input(u, 0), *b = aglm_node_input(u, 1);
     aglm_value *r = a == v ? b : a;
@@ -257,7 +254,7 @@ static int match_scalar_op(fuse_epilogue *m, aglm_value *v, const char *op, floa
 {
     aglm_node *u = fuse_sole_user(v);
     int rank;
-    aglm_value *k = u && fuse_is_onnx(u, op) ? fuse_other_input(u, v) : NULL;
+    aglm_value *k = u && aglm_node_is(u, "", op) ? fuse_other_input(u, v) : NULL;
     if (!k || aglm_node_num_outputs(u) != 1 || !fuse_scalar(k, c, &rank) || aglm_value_rank(v) < 0 ||
         rank > aglm_value_rank(v))
         return 0;
@@ -301,17 +298,17 @@ aglm_status fuse_epilogue_rewrite(aglm_graph *g, const fuse_epilogue *m, const c
     if (st == AGLM_OK && m->residual)
         st = aglm_node_set_input(c, 3, m->residual);
     if (st == AGLM_OK && m->act[0])
-        st = aglm_node_set_string(c, "activation", m->act, strlen(m->act));
+        st = aglm_node_set_string(c, AGLM_ATTR_ACTIVATION, m->act, strlen(m->act));
     if (st == AGLM_OK && m->n_params)
-        st = aglm_node_set_floats(c, "activation_params", m->params, m->n_params);
+        st = aglm_node_set_floats(c, AGLM_ATTR_ACTIVATION_PARAMS, m->params, m->n_params);
     if (st == AGLM_OK && m->residual)
-        st = aglm_node_set_int(c, "residual_before_activation", m->residual_first);
+        st = aglm_node_set_int(c, AGLM_ATTR_RESIDUAL_BEFORE_ACTIVATION, m->residual_first);
     if (st == AGLM_OK && m->has_post && m->post_scale != 1.0f)
-        st = aglm_node_set_float(c, "post_scale", m->post_scale);
+        st = aglm_node_set_float(c, AGLM_ATTR_POST_SCALE, m->post_scale);
     if (st == AGLM_OK && m->has_post && m->post_shift != 0.0f)
-        st = aglm_node_set_float(c, "post_shift", m->post_shift);
+        st = aglm_node_set_float(c, AGLM_ATTR_POST_SHIFT, m->post_shift);
     if (st == AGLM_OK)
-        st = aglm_node_set_op(c, op, "aglm");
+        st = aglm_node_set_op(c, op, AGLM_DOMAIN);
     for (size_t i = m->n_absorbed; i-- > 0 && st == AGLM_OK;)
         st = aglm_graph_remove_node(g, m->absorbed[i]);
     if (st == AGLM_OK)
@@ -321,5 +318,7 @@ aglm_status fuse_epilogue_rewrite(aglm_graph *g, const fuse_epilogue *m, const c
 
 aglm_status fuse_import_aglm(aglm_graph *g)
 {
-    return aglm_graph_opset(g, "aglm") == 0 ? aglm_graph_set_opset(g, "aglm", 1) : AGLM_OK;
+    return aglm_graph_opset(g, AGLM_DOMAIN) == 0
+               ? aglm_graph_set_opset(g, AGLM_DOMAIN, AGLM_DOMAIN_VERSION)
+               : AGLM_OK;
 }

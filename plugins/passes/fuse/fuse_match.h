@@ -23,8 +23,6 @@ typedef struct fuse_epilogue {
     aglm_value *last; /* the value the fused node stands for */
 } fuse_epilogue;
 
-/* 1 when n is the ai.onnx op `op`. */
-int fuse_is_onnx(const aglm_node *n, const char *op);
 /* The only node reading v (in v's own graph), or NULL; v must not be a graph output. */
 aglm_node *fuse_sole_user(const aglm_value *v);
 /* 1 when a and b are known to have the same type: each dim the same static value or the same

@@ -11,7 +11,7 @@ static int match_bias(fuse_epilogue *m, aglm_value *b)
 {
     int rank = aglm_value_rank(b);
     aglm_node *u = fuse_sole_user(m->last);
-    aglm_value *c = u && fuse_is_onnx(u, "Add") ? fuse_other_input(u, m->last) : NULL;
+    aglm_value *c = u && aglm_node_is(u, "", "Add") ? fuse_other_input(u, m->last) : NULL;
     const aglm_tensor *t = c ? fuse_const_f32(c) : NULL;
     if (!t || rank < 2 || t->rank != 1 || aglm_value_dim(b, rank - 1).value != t->dims[0] ||
         aglm_node_num_outputs(u) != 1 || !fuse_absorb(m, u))
@@ -22,9 +22,9 @@ static int match_bias(fuse_epilogue *m, aglm_value *b)
 
 static int match_matmul(aglm_node *n, fuse_epilogue *m)
 {
-    int mm = fuse_is_onnx(n, "MatMul");
-    if ((!mm && !fuse_is_onnx(n, "Gemm")) || aglm_node_num_outputs(n) != 1 || aglm_node_num_inputs(n) < 2 ||
-        aglm_value_dtype(aglm_node_output(n, 0)) != AGLM_F32)
+    int mm = aglm_node_is(n, "", "MatMul");
+    if ((!mm && !aglm_node_is(n, "", "Gemm")) || aglm_node_num_outputs(n) != 1 ||
+        aglm_node_num_inputs(n) < 2 || aglm_value_dtype(aglm_node_output(n, 0)) != AGLM_F32)
         return 0;
     fuse_epilogue_init(m, n);
     if (mm)
@@ -40,7 +40,8 @@ aglm_status fuse_matmuls(aglm_graph *g, size_t *count)
         fuse_epilogue m;
         if (!match_matmul(aglm_graph_node(g, i), &m))
             continue;
-        if ((st = fuse_import_aglm(g)) == AGLM_OK && (st = fuse_epilogue_rewrite(g, &m, "FusedMatMul")) == AGLM_OK)
+        if ((st = fuse_import_aglm(g)) == AGLM_OK &&
+            (st = fuse_epilogue_rewrite(g, &m, AGLM_OP_FUSED_MATMUL)) == AGLM_OK)
             ++*count;
     }
     return st;

@@ -38,7 +38,7 @@ static void take(pattern *p, aglm_node *n)
 static aglm_node *next_op(const aglm_node *n, const char *op)
 {
     aglm_node *u = n ? fuse_sole_user(aglm_node_output(n, 0)) : NULL;
-    return u && fuse_is_onnx(u, op) && aglm_node_num_outputs(u) == 1 ? u : NULL;
+    return u && aglm_node_is(u, "", op) && aglm_node_num_outputs(u) == 1 ? u : NULL;
 }
 
 static int near(float a, float b, float tol)
@@ -129,7 +129,7 @@ typedef struct ln_match {
 static int match_layer_norm(aglm_node *rm, ln_match *m)
 {
     memset(m, 0, sizeof *m);
-    if (!fuse_is_onnx(rm, "ReduceMean") || aglm_node_num_outputs(rm) != 1)
+    if (!aglm_node_is(rm, "", "ReduceMean") || aglm_node_num_outputs(rm) != 1)
         return 0;
     aglm_value *x = aglm_node_input(rm, 0), *mean = aglm_node_output(rm, 0);
     if (aglm_value_dtype(x) != AGLM_F32 || !(m->k = trailing_axes(rm, aglm_value_rank(x))))
@@ -141,13 +141,15 @@ static int match_layer_norm(aglm_node *rm, ln_match *m)
     aglm_node *users[2];
     if (readers(d, users, 2) != 2)
         return 0;
-    aglm_node *div = fuse_is_onnx(users[0], "Div") ? users[0] : users[1], *sq = div == users[0] ? users[1] : users[0];
+    aglm_node *div = aglm_node_is(users[0], "", "Div") ? users[0] : users[1];
+    aglm_node *sq = div == users[0] ? users[1] : users[0];
     float two;
-    int pow2 = fuse_is_onnx(sq, "Pow") && aglm_node_input(sq, 0) == d && aglm_node_num_inputs(sq) == 2 &&
-               fuse_scalar(aglm_node_input(sq, 1), &two, NULL) && two == 2.0f;
-    int mul2 = fuse_is_onnx(sq, "Mul") && aglm_node_num_inputs(sq) == 2 && aglm_node_input(sq, 0) == d &&
-               aglm_node_input(sq, 1) == d;
-    if (!fuse_is_onnx(div, "Div") || aglm_node_input(div, 0) != d || (!pow2 && !mul2))
+    int pow2 = aglm_node_is(sq, "", "Pow") && aglm_node_input(sq, 0) == d &&
+               aglm_node_num_inputs(sq) == 2 && fuse_scalar(aglm_node_input(sq, 1), &two, NULL) &&
+               two == 2.0f;
+    int mul2 = aglm_node_is(sq, "", "Mul") && aglm_node_num_inputs(sq) == 2 &&
+               aglm_node_input(sq, 0) == d && aglm_node_input(sq, 1) == d;
+    if (!aglm_node_is(div, "", "Div") || aglm_node_input(div, 0) != d || (!pow2 && !mul2))
         return 0;
     aglm_node *rm2 = next_op(sq, "ReduceMean"), *add = next_op(rm2, "Add");
     if (!rm2 || trailing_axes(rm2, aglm_value_rank(aglm_node_output(sq, 0))) != m->k || !add)
@@ -189,7 +191,7 @@ static aglm_status replace(aglm_graph *g, const pattern *p, const char *op, cons
         st = aglm_graph_remove_node(g, p->nodes[i]);
     if (st != AGLM_OK)
         return st;
-    if (domain && strcmp(domain, "aglm") == 0 && (st = fuse_import_aglm(g)) != AGLM_OK)
+    if (domain && strcmp(domain, AGLM_DOMAIN) == 0 && (st = fuse_import_aglm(g)) != AGLM_OK)
         return st;
     *out = aglm_graph_add_node(g, op, domain, keep, n_in, inputs, 1, &last);
     return *out ? AGLM_OK : aglm_error(AGLM_ERR_NOMEM, "adding the fused %s node", op);
@@ -200,8 +202,9 @@ static aglm_status rewrite_layer_norm(aglm_graph *g, const ln_match *m)
     int onnx = fuse_onnx_opset(m->p.nodes[0]) >= 17 && m->scale;
     aglm_value *in[3] = {m->x, m->scale, m->bias};
     aglm_node *n;
-    aglm_status st = replace(g, &m->p, onnx ? "LayerNormalization" : "LayerNorm", onnx ? "" : "aglm",
-                             aglm_node_name(m->p.nodes[0]), m->bias ? 3 : m->scale ? 2 : 1, in, m->last, &n);
+    aglm_status st = replace(g, &m->p, onnx ? "LayerNormalization" : AGLM_OP_LAYER_NORM,
+                             onnx ? "" : AGLM_DOMAIN, aglm_node_name(m->p.nodes[0]),
+                             m->bias ? 3 : m->scale ? 2 : 1, in, m->last, &n);
     if (st == AGLM_OK)
         st = aglm_node_set_int(n, "axis", -m->k);
     if (st == AGLM_OK)
@@ -232,7 +235,7 @@ static int match_gelu_tail(gelu_match *m, aglm_node *t, aglm_value *x)
             return 0;
         take(&m->p, h);
         m->last = aglm_node_output(h, 0);
-    } else if (half && fuse_is_onnx(half, "Mul") && fuse_sole_user(o) == mul &&
+    } else if (half && aglm_node_is(half, "", "Mul") && fuse_sole_user(o) == mul &&
                scalar_operand(half, x, 0.5f, 1e-6f)) {
         take(&m->p, half);
         m->last = aglm_node_output(mul, 0);
@@ -246,8 +249,8 @@ static int match_gelu_tail(gelu_match *m, aglm_node *t, aglm_value *x)
 static int match_gelu(aglm_node *t, gelu_match *m)
 {
     memset(m, 0, sizeof *m);
-    int erf = fuse_is_onnx(t, "Erf");
-    if ((!erf && !fuse_is_onnx(t, "Tanh")) || aglm_node_num_outputs(t) != 1)
+    int erf = aglm_node_is(t, "", "Erf");
+    if ((!erf && !aglm_node_is(t, "", "Tanh")) || aglm_node_num_outputs(t) != 1)
         return 0;
     aglm_value *in = aglm_node_input(t, 0);
     aglm_node *s = aglm_value_producer(in);
@@ -257,30 +260,30 @@ static int match_gelu(aglm_node *t, gelu_match *m)
     if (erf) {
         /* x / sqrt 2 or x * (1 / sqrt 2) */
         x = aglm_node_input(s, 0);
-        if (!(fuse_is_onnx(s, "Div") && scalar_operand(s, x, 1.41421356f, 1e-4f)) &&
-            !(fuse_is_onnx(s, "Mul") && ((scalar_operand(s, x, 0.70710678f, 1e-4f)) ||
+        if (!(aglm_node_is(s, "", "Div") && scalar_operand(s, x, 1.41421356f, 1e-4f)) &&
+            !(aglm_node_is(s, "", "Mul") && ((scalar_operand(s, x, 0.70710678f, 1e-4f)) ||
                                          scalar_operand(s, x = aglm_node_input(s, 1), 0.70710678f, 1e-4f))))
             return 0;
         take(&m->p, s);
     } else {
         /* Mul(sqrt(2/pi), Add(x, Mul(0.044715, Pow(x, 3)))) */
         aglm_value *sum = aglm_node_input(s, 0);
-        if (!fuse_is_onnx(s, "Mul") || (!scalar_operand(s, sum, 0.7978845608f, 1e-4f) &&
+        if (!aglm_node_is(s, "", "Mul") || (!scalar_operand(s, sum, 0.7978845608f, 1e-4f) &&
                                          !scalar_operand(s, sum = aglm_node_input(s, 1), 0.7978845608f, 1e-4f)))
             return 0;
         aglm_node *add = aglm_value_producer(sum);
-        if (!add || !fuse_is_onnx(add, "Add") || fuse_sole_user(sum) != s)
+        if (!add || !aglm_node_is(add, "", "Add") || fuse_sole_user(sum) != s)
             return 0;
         for (int i = 0; i < 2 && !x; i++) {
             aglm_value *c = aglm_node_input(add, (size_t)i), *px = aglm_node_input(add, (size_t)(1 - i));
             aglm_node *cm = aglm_value_producer(c), *pw;
-            aglm_value *cube = cm && fuse_is_onnx(cm, "Mul") ? aglm_node_input(cm, 0) : NULL;
+            aglm_value *cube = cm && aglm_node_is(cm, "", "Mul") ? aglm_node_input(cm, 0) : NULL;
             if (cube && !scalar_operand(cm, cube, 0.044715f, 1e-5f))
                 cube = aglm_node_input(cm, 1);
             pw = cube ? aglm_value_producer(cube) : NULL;
             float three;
             if (pw && cm && fuse_sole_user(c) == add && fuse_sole_user(cube) == cm &&
-                scalar_operand(cm, cube, 0.044715f, 1e-5f) && fuse_is_onnx(pw, "Pow") &&
+                scalar_operand(cm, cube, 0.044715f, 1e-5f) && aglm_node_is(pw, "", "Pow") &&
                 aglm_node_input(pw, 0) == px && aglm_node_num_inputs(pw) == 2 &&
                 fuse_scalar(aglm_node_input(pw, 1), &three, NULL) && three == 3.0f) {
                 x = px;
@@ -304,7 +307,8 @@ static aglm_status rewrite_gelu(aglm_graph *g, const gelu_match *m)
     int onnx = fuse_onnx_opset(m->p.nodes[0]) >= 20;
     aglm_node *n;
     const char *name = aglm_node_name(m->p.nodes[0]);
-    aglm_status st = replace(g, &m->p, "Gelu", onnx ? "" : "aglm", name, 1, &m->x, m->last, &n);
+    aglm_status st = replace(g, &m->p, onnx ? "Gelu" : AGLM_OP_GELU, onnx ? "" : AGLM_DOMAIN, name,
+                             1, &m->x, m->last, &n);
     if (st == AGLM_OK && m->tanh_form)
         st = aglm_node_set_string(n, "approximate", "tanh", 4);
     return st;
@@ -318,7 +322,7 @@ typedef struct softmax_match {
 static int match_softmax(aglm_node *rm, softmax_match *m)
 {
     memset(m, 0, sizeof *m);
-    if (!fuse_is_onnx(rm, "ReduceMax") || aglm_node_num_outputs(rm) != 1)
+    if (!aglm_node_is(rm, "", "ReduceMax") || aglm_node_num_outputs(rm) != 1)
         return 0;
     aglm_value *x = aglm_node_input(rm, 0);
     aglm_node *sub = next_op(rm, "Sub"), *ex = next_op(sub, "Exp"), *users[2];
@@ -328,9 +332,11 @@ static int match_softmax(aglm_node *rm, softmax_match *m)
     aglm_value *e = aglm_node_output(ex, 0);
     if (readers(e, users, 2) != 2)
         return 0;
-    aglm_node *div = fuse_is_onnx(users[0], "Div") ? users[0] : users[1], *rs = div == users[0] ? users[1] : users[0];
-    if (!fuse_is_onnx(div, "Div") || !fuse_is_onnx(rs, "ReduceSum") || aglm_node_num_outputs(rs) != 1 ||
-        aglm_node_input(rs, 0) != e || trailing_axes(rs, aglm_value_rank(e)) != 1 || next_op(rs, "Div") != div ||
+    aglm_node *div = aglm_node_is(users[0], "", "Div") ? users[0] : users[1];
+    aglm_node *rs = div == users[0] ? users[1] : users[0];
+    if (!aglm_node_is(div, "", "Div") || !aglm_node_is(rs, "", "ReduceSum") ||
+        aglm_node_num_outputs(rs) != 1 || aglm_node_input(rs, 0) != e ||
+        trailing_axes(rs, aglm_value_rank(e)) != 1 || next_op(rs, "Div") != div ||
         aglm_node_input(div, 0) != e || aglm_node_input(div, 1) != aglm_node_output(rs, 0))
         return 0;
     aglm_node *nodes[] = {rm, sub, ex, rs, div};

@@ -6,11 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int is_op(const aglm_node *n, const char *op)
-{
-    return n && aglm_node_domain(n)[0] == '\0' && strcmp(aglm_node_op(n), op) == 0;
-}
-
 static aglm_value *in_at(const aglm_node *n, size_t i)
 {
     return i < aglm_node_num_inputs(n) ? aglm_node_input(n, i) : NULL;
@@ -58,9 +53,8 @@ static int is_unit_for(const aglm_value *x, const aglm_value *c, double unit)
 static aglm_status arith_identity(aglm_graph *g, aglm_node *n, int *fired)
 {
     aglm_value *a = in_at(n, 0), *b = in_at(n, 1), *y = aglm_node_output(n, 0);
-    const char *op = aglm_node_op(n);
-    int add = strcmp(op, "Add") == 0, mul = strcmp(op, "Mul") == 0;
-    double unit = add || strcmp(op, "Sub") == 0 ? 0.0 : 1.0;
+    int add = aglm_node_is(n, "", "Add"), mul = aglm_node_is(n, "", "Mul");
+    double unit = add || aglm_node_is(n, "", "Sub") ? 0.0 : 1.0;
     if (!a || !b)
         return AGLM_OK;
     if (is_unit_for(a, b, unit))
@@ -146,7 +140,8 @@ static aglm_status reshape(aglm_graph *g, aglm_node *n, int *fired)
         return simplify_forward(g, n, y, x, fired);
     aglm_node *inner = aglm_value_producer(x);
     const aglm_tensor *s = fixed_const(in_at(n, 1));
-    if (!is_op(inner, "Reshape") || !in_at(inner, 0) || !s || aglm_node_graph(inner) != g)
+    if (!aglm_node_is(inner, "", "Reshape") || !in_at(inner, 0) || !s ||
+        aglm_node_graph(inner) != g)
         return AGLM_OK;
     if (aglm_node_get_int(n, "allowzero", 0) == 0)
         for (int64_t i = 0; i < aglm_tensor_numel(s); i++)
@@ -193,7 +188,7 @@ static aglm_status transpose(aglm_graph *g, aglm_node *n, int *fired)
         if (p2[i] < 0 || p2[i] >= r2)
             return AGLM_OK;
     aglm_node *inner = aglm_value_producer(x);
-    if (is_op(inner, "Transpose") && in_at(inner, 0) && aglm_node_graph(inner) == g) {
+    if (aglm_node_is(inner, "", "Transpose") && in_at(inner, 0) && aglm_node_graph(inner) == g) {
         int r1 = perm_of(inner, aglm_value_rank(in_at(inner, 0)), p1);
         if (r1 != r2)
             return AGLM_OK;
@@ -259,10 +254,11 @@ static int axes_of(const aglm_node *n, int rank, int64_t *axes)
  * the rank of the larger of the two shapes, where both ops number them. */
 static aglm_status squeeze_pair(aglm_graph *g, aglm_node *n, int *fired)
 {
-    int outer_sq = is_op(n, "Squeeze");
+    int outer_sq = aglm_node_is(n, "", "Squeeze");
     aglm_value *mid = in_at(n, 0), *y = aglm_node_output(n, 0);
     aglm_node *inner = mid ? aglm_value_producer(mid) : NULL;
-    if (!y || !is_op(inner, outer_sq ? "Unsqueeze" : "Squeeze") || aglm_node_graph(inner) != g || !in_at(inner, 0))
+    if (!y || !aglm_node_is(inner, "", outer_sq ? "Unsqueeze" : "Squeeze") ||
+        aglm_node_graph(inner) != g || !in_at(inner, 0))
         return AGLM_OK;
     aglm_value *x = in_at(inner, 0);
     int rank = outer_sq ? aglm_value_rank(mid) : aglm_value_rank(x);
@@ -294,32 +290,31 @@ static aglm_status expand_same(aglm_graph *g, aglm_node *n, int *fired)
 aglm_status simplify_node(aglm_graph *g, aglm_node *n, int *fired)
 {
     *fired = 0;
-    if (aglm_node_domain(n)[0] != '\0' || aglm_node_num_outputs(n) == 0 || !aglm_node_output(n, 0))
+    if (aglm_node_num_outputs(n) == 0 || !aglm_node_output(n, 0))
         return AGLM_OK;
-    const char *op = aglm_node_op(n);
     aglm_status st = AGLM_OK;
-    if (strcmp(op, "Identity") == 0)
+    if (aglm_node_is(n, "", "Identity"))
         st = simplify_forward(g, n, aglm_node_output(n, 0), in_at(n, 0), fired);
-    else if (strcmp(op, "Dropout") == 0)
+    else if (aglm_node_is(n, "", "Dropout"))
         st = dropout(g, n, fired);
-    else if (strcmp(op, "Cast") == 0)
+    else if (aglm_node_is(n, "", "Cast"))
         st = cast_same(g, n, fired);
-    else if (strcmp(op, "Add") == 0 || strcmp(op, "Sub") == 0 || strcmp(op, "Mul") == 0)
+    else if (aglm_node_is(n, "", "Add") || aglm_node_is(n, "", "Sub") || aglm_node_is(n, "", "Mul"))
         st = arith_identity(g, n, fired);
-    else if (strcmp(op, "Div") == 0) {
+    else if (aglm_node_is(n, "", "Div")) {
         if ((st = arith_identity(g, n, fired)) == AGLM_OK && !*fired)
             st = div_to_mul(g, n, fired);
-    } else if (strcmp(op, "Reshape") == 0)
+    } else if (aglm_node_is(n, "", "Reshape"))
         st = reshape(g, n, fired);
-    else if (strcmp(op, "Transpose") == 0)
+    else if (aglm_node_is(n, "", "Transpose"))
         st = transpose(g, n, fired);
-    else if (strcmp(op, "Squeeze") == 0 || strcmp(op, "Unsqueeze") == 0)
+    else if (aglm_node_is(n, "", "Squeeze") || aglm_node_is(n, "", "Unsqueeze"))
         st = squeeze_pair(g, n, fired);
-    else if (strcmp(op, "Expand") == 0)
+    else if (aglm_node_is(n, "", "Expand"))
         st = expand_same(g, n, fired);
-    else if (strcmp(op, "Concat") == 0 && aglm_node_num_inputs(n) == 1)
+    else if (aglm_node_is(n, "", "Concat") && aglm_node_num_inputs(n) == 1)
         st = simplify_forward(g, n, aglm_node_output(n, 0), in_at(n, 0), fired);
     if (st != AGLM_OK)
-        return aglm_error_wrap(st, "node '%s' (%s)", aglm_node_name(n), op);
+        return aglm_error_wrap(st, "node '%s' (%s)", aglm_node_name(n), aglm_node_op(n));
     return AGLM_OK;
 }

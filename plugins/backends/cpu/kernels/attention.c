@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exec_subgraph.h"
+#include "subgraph.h"
 #include "kernels.h"
 
 #define ATT_FLOATS (CPU_DT(AGLM_F32) | CPU_DT(AGLM_F64) | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16))
@@ -313,14 +313,14 @@ static aglm_status k_attention(const cpu_kctx *k, size_t n_in, const aglm_tensor
 
     aglm_dtype dt = in[0]->dtype;
     int64_t ydims4[4] = {j.batch, j.qh, j.sq, j.dv}, ydims3[3] = {j.batch, j.sq, j.qh * j.dv};
-    st = j.q3d ? aglm_tensor_alloc(&out[0], dt, 3, ydims3) : aglm_tensor_alloc(&out[0], dt, 4, ydims4);
+    st = j.q3d ? cpu_alloc(k, &out[0], dt, 3, ydims3) : cpu_alloc(k, &out[0], dt, 4, ydims4);
     if (st == AGLM_OK)
         cpu_f32_store(&out[0], v.y);
-    if (st == AGLM_OK && n_out > 1 && (st = aglm_tensor_alloc(&out[1], dt, 4, (int64_t[]){j.batch, j.kvh, j.total, j.dk})) == AGLM_OK)
+    if (st == AGLM_OK && n_out > 1 && (st = cpu_alloc(k, &out[1], dt, 4, (int64_t[]){j.batch, j.kvh, j.total, j.dk})) == AGLM_OK)
         cpu_f32_store(&out[1], v.pk);
-    if (st == AGLM_OK && n_out > 2 && (st = aglm_tensor_alloc(&out[2], dt, 4, (int64_t[]){j.batch, j.kvh, j.total, j.dv})) == AGLM_OK)
+    if (st == AGLM_OK && n_out > 2 && (st = cpu_alloc(k, &out[2], dt, 4, (int64_t[]){j.batch, j.kvh, j.total, j.dv})) == AGLM_OK)
         cpu_f32_store(&out[2], v.pv);
-    if (st == AGLM_OK && n_out > 3 && (st = aglm_tensor_alloc(&out[3], dt, 4, (int64_t[]){j.batch, j.qh, j.sq, j.total})) == AGLM_OK)
+    if (st == AGLM_OK && n_out > 3 && (st = cpu_alloc(k, &out[3], dt, 4, (int64_t[]){j.batch, j.qh, j.sq, j.total})) == AGLM_OK)
         cpu_f32_store(&out[3], v.qk);
     views_free(&v);
     return st;
@@ -388,7 +388,7 @@ static aglm_status k_rotary(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
     float *y = sf ? malloc((size_t)(aglm_tensor_numel(x) + 1) * sizeof *y) : NULL;
     aglm_status st = !sf  ? AGLM_ERR_TYPE
                      : !y ? aglm_error(AGLM_ERR_NOMEM, "out of memory")
-                          : aglm_tensor_alloc(&out[0], x->dtype, x->rank, x->dims);
+                          : cpu_alloc(k, &out[0], x->dtype, x->rank, x->dims);
     if (st == AGLM_OK) {
         for (int64_t b = 0; b < batch; b++)
             for (int64_t t = 0; t < seq; t++) {
@@ -425,12 +425,12 @@ static aglm_status flex_mod(const cpu_kctx *k, const char *attr, aglm_tensor *t,
 {
     if (!aglm_node_attr(k->node, attr))
         return AGLM_OK;
-    const cpu_exec *sub = cpu_scope_sub(k, attr);
+    const cpu_sub *sub = cpu_sub_find(k, attr);
     if (!sub)
         return AGLM_ERR_INVALID;
     cpu_f32_store(t, buf);
     aglm_tensor res;
-    aglm_status st = cpu_scope_run(k, sub, 1, t, 1, &res);
+    aglm_status st = cpu_sub_run(k, sub, 1, t, 1, &res);
     if (st != AGLM_OK)
         return st;
     float *scratch = NULL;
@@ -489,7 +489,7 @@ static aglm_status k_flex_attention(const cpu_kctx *k, size_t n_in, const aglm_t
     if (st == AGLM_OK && (!sc || !y))
         st = aglm_error(AGLM_ERR_NOMEM, "out of memory");
     if (st == AGLM_OK)
-        st = aglm_tensor_alloc(&t, flex_compute_dtype(k, q->dtype), 4, (int64_t[]){B, HQ, L, S});
+        st = cpu_alloc(k, &t, flex_compute_dtype(k, q->dtype), 4, (int64_t[]){B, HQ, L, S});
     for (int64_t r = 0; st == AGLM_OK && r < rows; r++) {
         int64_t b = r / (HQ * L), h = r / L % HQ;
         const float *qr = f[0] + r * E, *kb = f[1] + (b * HKV + h / reps) * S * E;
@@ -521,7 +521,7 @@ static aglm_status k_flex_attention(const cpu_kctx *k, size_t n_in, const aglm_t
             for (int64_t d = 0; d < EV; d++)
                 y[r * EV + d] += sc[r * S + j] * vb[j * EV + d];
     }
-    if (st == AGLM_OK && (st = aglm_tensor_alloc(&out[0], v->dtype, 4, (int64_t[]){B, HQ, L, EV})) == AGLM_OK)
+    if (st == AGLM_OK && (st = cpu_alloc(k, &out[0], v->dtype, 4, (int64_t[]){B, HQ, L, EV})) == AGLM_OK)
         cpu_f32_store(&out[0], y);
     aglm_tensor_free(&t);
     for (int i = 0; i < 3; i++)
@@ -532,12 +532,12 @@ static aglm_status k_flex_attention(const cpu_kctx *k, size_t n_in, const aglm_t
 }
 
 const cpu_kernel cpu_preview_kernels[] = {
-    {"FlexAttention", 3, 3, 1, ATT_FLOATS, k_flex_attention},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"FlexAttention", ATT_FLOATS, k_flex_attention},
+    {NULL, 0, NULL},
 };
 
 const cpu_kernel cpu_attention_kernels[] = {
-    {"Attention", 3, 7, 4, ATT_FLOATS, k_attention},
-    {"RotaryEmbedding", 3, 4, 1, ATT_FLOATS, k_rotary},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"Attention", ATT_FLOATS, k_attention},
+    {"RotaryEmbedding", ATT_FLOATS, k_rotary},
+    {NULL, 0, NULL},
 };

@@ -49,7 +49,7 @@ static aglm_status run(const cpu_kctx *k, const cpu_row_fn *loops, size_t n,
     if (st == AGLM_OK)
         st = cpu_pick_row(k, loops, in[0], n == 2 ? "input A" : "input X", &row);
     if (st == AGLM_OK)
-        st = cpu_bcast_alloc(n, in, in[0]->dtype, out);
+        st = cpu_bcast_alloc(k, n, in, in[0]->dtype, out);
     if (st != AGLM_OK)
         return st;
     cpu_bcast_run(k->pool, n, in, out, row, NULL);
@@ -89,14 +89,14 @@ static aglm_status k_bit_shift(const cpu_kctx *k, size_t n_in, const aglm_tensor
 }
 
 const cpu_kernel cpu_bitwise_kernels[] = {
-    {"And", 2, 2, 1, CPU_M_BOOL, k_and},
-    {"Or", 2, 2, 1, CPU_M_BOOL, k_or},
-    {"Xor", 2, 2, 1, CPU_M_BOOL, k_xor},
-    {"Not", 1, 1, 1, CPU_M_BOOL, k_not},
-    {"BitwiseAnd", 2, 2, 1, CPU_M_INT, k_bitwise_and},
-    {"BitwiseOr", 2, 2, 1, CPU_M_INT, k_bitwise_or},
-    {"BitwiseXor", 2, 2, 1, CPU_M_INT, k_bitwise_xor},
-    {"BitwiseNot", 1, 1, 1, CPU_M_INT, k_bitwise_not},
-    {"BitShift", 2, 2, 1, CPU_M_UINT, k_bit_shift},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"And", CPU_M_BOOL, k_and},
+    {"Or", CPU_M_BOOL, k_or},
+    {"Xor", CPU_M_BOOL, k_xor},
+    {"Not", CPU_M_BOOL, k_not},
+    {"BitwiseAnd", CPU_M_INT, k_bitwise_and},
+    {"BitwiseOr", CPU_M_INT, k_bitwise_or},
+    {"BitwiseXor", CPU_M_INT, k_bitwise_xor},
+    {"BitwiseNot", CPU_M_INT, k_bitwise_not},
+    {"BitShift", CPU_M_UINT, k_bit_shift},
+    {NULL, 0, NULL},
 };

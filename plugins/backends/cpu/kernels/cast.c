@@ -112,7 +112,7 @@ static aglm_status cast_to(const cpu_kctx *k, const aglm_tensor *x, aglm_dtype t
     if ((unsigned)to >= 32 || !(CAST_TYPES & CPU_DT(to)))
         return aglm_error(AGLM_ERR_UNSUPPORTED, "cast to dtype %d (%s) is not supported",
                           (int)to, aglm_dtype_name(to));
-    st = aglm_tensor_alloc(&out[0], to, x->rank, x->dims);
+    st = cpu_alloc(k, &out[0], to, x->rank, x->dims);
     if (st != AGLM_OK)
         return st;
     int64_t n = aglm_tensor_numel(x);
@@ -175,7 +175,7 @@ static aglm_status k_bit_cast(const cpu_kctx *k, size_t n_in, const aglm_tensor 
     if (aglm_dtype_size((aglm_dtype)to) != aglm_dtype_size(x->dtype))
         return aglm_error(AGLM_ERR_TYPE, "bitcast from %s to %s changes the element width",
                           aglm_dtype_name(x->dtype), aglm_dtype_name((aglm_dtype)to));
-    aglm_status st = aglm_tensor_alloc(&out[0], (aglm_dtype)to, x->rank, x->dims);
+    aglm_status st = cpu_alloc(k, &out[0], (aglm_dtype)to, x->rank, x->dims);
     if (st != AGLM_OK)
         return st;
     if (aglm_tensor_nbytes(x))
@@ -190,8 +190,8 @@ static aglm_status k_bit_cast(const cpu_kctx *k, size_t n_in, const aglm_tensor 
 }
 
 const cpu_kernel cpu_cast_kernels[] = {
-    {"Cast", 1, 1, 1, CAST_TYPES, k_cast},
-    {"CastLike", 2, 2, 1, CAST_TYPES, k_cast_like},
-    {"BitCast", 1, 1, 1, CAST_TYPES, k_bit_cast},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"Cast", CAST_TYPES, k_cast},
+    {"CastLike", CAST_TYPES, k_cast_like},
+    {"BitCast", CAST_TYPES, k_bit_cast},
+    {NULL, 0, NULL},
 };

@@ -46,9 +46,9 @@ static aglm_status k_causal_conv(const cpu_kctx *k, size_t n_in, const aglm_tens
                           "swish", act);
     int low = x->dtype == AGLM_F16 || x->dtype == AGLM_BF16;
     int64_t sdims[3] = {batch, ch, hist};
-    if ((st = aglm_tensor_alloc(&out[0], x->dtype, 3, x->dims)) != AGLM_OK)
+    if ((st = cpu_alloc(k, &out[0], x->dtype, 3, x->dims)) != AGLM_OK)
         return st;
-    if (n_out > 1 && (st = aglm_tensor_alloc(&out[1], x->dtype, 3, sdims)) != AGLM_OK)
+    if (n_out > 1 && (st = cpu_alloc(k, &out[1], x->dtype, 3, sdims)) != AGLM_OK)
         return st;
     const void *xd = x->data;
     aglm_dtype dt = x->dtype;
@@ -76,6 +76,6 @@ static aglm_status k_causal_conv(const cpu_kctx *k, size_t n_in, const aglm_tens
 }
 
 const cpu_kernel cpu_causalconv_kernels[] = {
-    {"CausalConvWithState", 2, 4, 2, CC_FLOATS, k_causal_conv},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"CausalConvWithState", CC_FLOATS, k_causal_conv},
+    {NULL, 0, NULL},
 };

@@ -31,7 +31,7 @@ static aglm_status compare(const cpu_kctx *k, const cpu_row_fn *loops, const agl
     if (st == AGLM_OK)
         st = cpu_pick_row(k, loops, in[0], "input A", &row);
     if (st == AGLM_OK)
-        st = cpu_bcast_alloc(2, in, AGLM_BOOL, out);
+        st = cpu_bcast_alloc(k, 2, in, AGLM_BOOL, out);
     if (st != AGLM_OK)
         return st;
     cpu_bcast_run(k->pool, 2, in, out, row, NULL);
@@ -98,18 +98,18 @@ static aglm_status k_where(const cpu_kctx *k, size_t n_in, const aglm_tensor *co
         return aglm_error(AGLM_ERR_UNSUPPORTED, "input X has dtype %s; Where cannot select it",
                           aglm_dtype_name(in[1]->dtype));
     }
-    if ((st = cpu_bcast_alloc(3, in, in[1]->dtype, &out[0])) != AGLM_OK)
+    if ((st = cpu_bcast_alloc(k, 3, in, in[1]->dtype, &out[0])) != AGLM_OK)
         return st;
     cpu_bcast_run(k->pool, 3, in, &out[0], row, NULL);
     return AGLM_OK;
 }
 
 const cpu_kernel cpu_compare_kernels[] = {
-    {"Equal", 2, 2, 1, CPU_M_NUMERIC | CPU_M_BOOL, k_equal},
-    {"Less", 2, 2, 1, CPU_M_NUMERIC, k_less},
-    {"Greater", 2, 2, 1, CPU_M_NUMERIC, k_greater},
-    {"LessOrEqual", 2, 2, 1, CPU_M_NUMERIC, k_less_equal},
-    {"GreaterOrEqual", 2, 2, 1, CPU_M_NUMERIC, k_greater_equal},
-    {"Where", 3, 3, 1, CPU_M_BOOL, k_where},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"Equal", CPU_M_NUMERIC | CPU_M_BOOL, k_equal},
+    {"Less", CPU_M_NUMERIC, k_less},
+    {"Greater", CPU_M_NUMERIC, k_greater},
+    {"LessOrEqual", CPU_M_NUMERIC, k_less_equal},
+    {"GreaterOrEqual", CPU_M_NUMERIC, k_greater_equal},
+    {"Where", CPU_M_BOOL, k_where},
+    {NULL, 0, NULL},
 };

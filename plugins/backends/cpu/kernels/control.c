@@ -1,10 +1,10 @@
 /* Control flow: If, Loop and Scan (opset 8 and 9+ forms). The bodies are compiled with the
- * graph (exec_subgraph.h); these kernels only decide what runs when and move tensors between
+ * graph (subgraph.h); these kernels only decide what runs when and move tensors between
  * iterations. Data is moved as bytes, so every dtype works. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "exec_subgraph.h"
+#include "subgraph.h"
 #include "kernels.h"
 
 /* ---- helpers ----------------------------------------------------------------------------- */
@@ -121,10 +121,10 @@ static aglm_status k_if(const cpu_kctx *k, size_t n_in, const aglm_tensor *const
     aglm_status st = scalar_of(in[0], "condition", &c);
     if (st != AGLM_OK)
         return st;
-    const cpu_exec *branch = cpu_scope_sub(k, c != 0 ? "then_branch" : "else_branch");
+    const cpu_sub *branch = cpu_sub_find(k, c != 0 ? "then_branch" : "else_branch");
     if (!branch)
         return AGLM_ERR_INVALID;
-    return cpu_scope_run(k, branch, 0, NULL, n_out, out);
+    return cpu_sub_run(k, branch, 0, NULL, n_out, out);
 }
 
 /* ---- Loop -------------------------------------------------------------------------------- */
@@ -182,19 +182,19 @@ static aglm_status scan_finish(loop_state *ls, size_t j, const aglm_value *body_
     return st;
 }
 
-static aglm_status loop_iterate(const cpu_kctx *k, const cpu_exec *body, loop_state *ls,
+static aglm_status loop_iterate(const cpu_kctx *k, const cpu_sub *body, loop_state *ls,
                                 int has_max, int64_t max_trip, int keep)
 {
     size_t n_body_out = 1 + ls->n_carried + ls->n_scan;
-    aglm_status st = aglm_tensor_alloc(&ls->body_in[0], AGLM_I64, 0, NULL);
+    aglm_status st = cpu_alloc(k, &ls->body_in[0], AGLM_I64, 0, NULL);
     if (st == AGLM_OK)
-        st = aglm_tensor_alloc(&ls->body_in[1], AGLM_BOOL, 0, NULL);
+        st = cpu_alloc(k, &ls->body_in[1], AGLM_BOOL, 0, NULL);
     for (int64_t it = 0; st == AGLM_OK && keep && (!has_max || it < max_trip); it++) {
         *(int64_t *)ls->body_in[0].data = it;
         *(unsigned char *)ls->body_in[1].data = (unsigned char)(keep != 0);
         for (size_t j = 0; j < ls->n_carried; j++)
             ls->body_in[2 + j] = borrowed(&ls->carried[j]);
-        st = cpu_scope_run(k, body, 2 + ls->n_carried, ls->body_in, n_body_out, ls->body_out);
+        st = cpu_sub_run(k, body, 2 + ls->n_carried, ls->body_in, n_body_out, ls->body_out);
         if (st != AGLM_OK)
             break;
         double c = 0;
@@ -217,7 +217,7 @@ static aglm_status loop_iterate(const cpu_kctx *k, const cpu_exec *body, loop_st
 static aglm_status k_loop(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
                           size_t n_out, aglm_tensor *out)
 {
-    const cpu_exec *body = cpu_scope_sub(k, "body");
+    const cpu_sub *body = cpu_sub_find(k, "body");
     if (!body)
         return AGLM_ERR_INVALID;
     const aglm_graph *g = cpu_sub_graph(body);
@@ -297,7 +297,7 @@ typedef struct scan_spec {
 } scan_spec;
 
 /* Runs the body len times; fills states (n_state) and stacked scan outputs (n_out). */
-static aglm_status scan_run(const cpu_kctx *k, const cpu_exec *body, const scan_spec *sp,
+static aglm_status scan_run(const cpu_kctx *k, const cpu_sub *body, const scan_spec *sp,
                             aglm_tensor *states, aglm_tensor *stacked)
 {
     size_t n_body_in = sp->n_state + sp->n_in, n_body_out = sp->n_state + sp->n_out;
@@ -316,7 +316,7 @@ static aglm_status scan_run(const cpu_kctx *k, const cpu_exec *body, const scan_
             st = take_slice(sp->xs[j], sp->in_axis[j], sp->in_rev[j] ? sp->len - 1 - t : t,
                             &body_in[sp->n_state + j]);
         if (st == AGLM_OK)
-            st = cpu_scope_run(k, body, n_body_in, body_in, n_body_out, body_out);
+            st = cpu_sub_run(k, body, n_body_in, body_in, n_body_out, body_out);
         free_all(body_in + sp->n_state, sp->n_in);
         if (st != AGLM_OK)
             break;
@@ -385,7 +385,7 @@ static aglm_status attr_list(const cpu_kctx *k, const char *name, size_t count, 
     return AGLM_OK;
 }
 
-static aglm_status scan_setup(const cpu_kctx *k, const cpu_exec *body, size_t n_state,
+static aglm_status scan_setup(const cpu_kctx *k, const cpu_sub *body, size_t n_state,
                               size_t n_in, size_t n_out, scan_spec *sp)
 {
     const aglm_graph *g = cpu_sub_graph(body);
@@ -401,7 +401,7 @@ static aglm_status scan_setup(const cpu_kctx *k, const cpu_exec *body, size_t n_
     return AGLM_OK;
 }
 
-static aglm_status k_scan9(const cpu_kctx *k, const cpu_exec *body, size_t n_in,
+static aglm_status k_scan9(const cpu_kctx *k, const cpu_sub *body, size_t n_in,
                            const aglm_tensor *const *in, size_t n_out, aglm_tensor *out)
 {
     int64_t m = aglm_node_get_int(k->node, "num_scan_inputs", -1);
@@ -464,7 +464,7 @@ static aglm_status stack_batches(aglm_tensor *parts, int64_t batch, aglm_tensor 
 
 /* Opset 8: inputs (sequence_lens?, states..., scan inputs...), every tensor batched on axis 0 and
  * scan inputs sequenced on axis 1; the body sees one batch entry at a time. */
-static aglm_status k_scan8(const cpu_kctx *k, const cpu_exec *body, size_t n_in,
+static aglm_status k_scan8(const cpu_kctx *k, const cpu_sub *body, size_t n_in,
                            const aglm_tensor *const *in, size_t n_out, aglm_tensor *out)
 {
     int64_t m = aglm_node_get_int(k->node, "num_scan_inputs", -1);
@@ -557,7 +557,7 @@ static aglm_status k_scan8(const cpu_kctx *k, const cpu_exec *body, size_t n_in,
 static aglm_status k_scan(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
                           size_t n_out, aglm_tensor *out)
 {
-    const cpu_exec *body = cpu_scope_sub(k, "body");
+    const cpu_sub *body = cpu_sub_find(k, "body");
     if (!body)
         return AGLM_ERR_INVALID;
     if (k->opset < 9)
@@ -566,8 +566,8 @@ static aglm_status k_scan(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
 }
 
 const cpu_kernel cpu_control_kernels[] = {
-    {"If", 1, 1, 64, CPU_ANY, k_if},
-    {"Loop", 0, 1024, 1024, CPU_ANY, k_loop},
-    {"Scan", 0, 1024, 1024, CPU_ANY, k_scan},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"If", CPU_ANY, k_if},
+    {"Loop", CPU_ANY, k_loop},
+    {"Scan", CPU_ANY, k_scan},
+    {NULL, 0, NULL},
 };

@@ -15,10 +15,9 @@
 #include "depthwise.h"
 #include "gemm.h"
 #include "simd.h"
-#include "window.h"
 
 typedef struct depthwise_job {
-    const cpu_window *w;
+    const aglm_window *w;
     const float *x, *wt, *bias;
     float *y;
     int64_t channels, out_channels, per_group; /* C, M, M / group */
@@ -32,9 +31,9 @@ typedef struct depthwise_job {
 static void depthwise_planes(void *ctx, size_t b, size_t e, int worker)
 {
     const depthwise_job *j = ctx;
-    const cpu_window *w = j->w;
-    int64_t in_size = cpu_window_in_size(w), out_size = cpu_window_out_size(w);
-    int64_t ksize = cpu_window_kernel_size(w);
+    const aglm_window *w = j->w;
+    int64_t in_size = aglm_window_in_size(w), out_size = aglm_window_out_size(w);
+    int64_t ksize = aglm_window_kernel_size(w);
     for (size_t plane = b; plane < e; plane++) {
         int64_t n = (int64_t)plane / j->out_channels, m = (int64_t)plane % j->out_channels;
         const float *x = j->x + (n * j->channels + m / j->per_group) * in_size;
@@ -72,21 +71,21 @@ aglm_status cpu_conv_f32(const cpu_kctx *k, const aglm_tensor *x, const aglm_ten
         return aglm_error(AGLM_ERR_SHAPE, "B %s must be [%lld], one value per output channel",
                           cpu_shape(b, sb, sizeof sb), (long long)m);
     int nd = x->rank - 2;
-    cpu_window w;
-    st = cpu_window_init(&w, k->node, nd, x->dims + 2, wt->dims + 2, 0);
+    aglm_window w;
+    st = aglm_window_init(&w, k->node, nd, x->dims + 2, wt->dims + 2, 0);
     if (st != AGLM_OK)
         return st;
     int64_t dims[AGLM_MAX_RANK] = {batch, m};
     for (int i = 0; i < nd; i++)
-        dims[2 + i] = w.out[CPU_WINDOW_DIMS - nd + i];
-    st = aglm_tensor_alloc(&out[0], AGLM_F32, x->rank, dims);
+        dims[2 + i] = w.out[AGLM_WINDOW_DIMS - nd + i];
+    st = cpu_alloc(k, &out[0], AGLM_F32, x->rank, dims);
     if (st != AGLM_OK || aglm_tensor_numel(&out[0]) == 0)
         return st;
 
     const float *xd = x->data, *wd = wt->data, *bd = b ? b->data : NULL;
     float *yd = out[0].data;
-    int64_t out_size = cpu_window_out_size(&w);
-    int64_t ksize = cpu_window_kernel_size(&w), mg = m / group;
+    int64_t out_size = aglm_window_out_size(&w);
+    int64_t ksize = aglm_window_kernel_size(&w), mg = m / group;
     if (cg == 1 && group > 1) {
         size_t grain = out_size * ksize >= 65536 ? 1 : (size_t)(65536 / (out_size * ksize));
         /* One padded plane of scratch per worker; the plane loop runs without it if there is
@@ -137,7 +136,7 @@ static aglm_status k_conv(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
         if (!in[i])
             continue;
         if ((st = cpu_check_same_dtype(in[0], "input X", in[i], i == 1 ? "input W" : "input B")) != AGLM_OK ||
-            (st = aglm_tensor_alloc(&wide[i], AGLM_F32, in[i]->rank, in[i]->dims)) != AGLM_OK)
+            (st = cpu_alloc(k, &wide[i], AGLM_F32, in[i]->rank, in[i]->dims)) != AGLM_OK)
             break;
         float *d = wide[i].data;
         for (int64_t e = 0; e < aglm_tensor_numel(in[i]); e++)
@@ -146,7 +145,7 @@ static aglm_status k_conv(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
     }
     if (st == AGLM_OK)
         st = cpu_conv_f32(k, win[0], win[1], win[2], NULL, &y);
-    if (st == AGLM_OK && (st = aglm_tensor_alloc(&out[0], in[0]->dtype, y.rank, y.dims)) == AGLM_OK)
+    if (st == AGLM_OK && (st = cpu_alloc(k, &out[0], in[0]->dtype, y.rank, y.dims)) == AGLM_OK)
         cpu_f32_store(&out[0], y.data);
     aglm_tensor_free(&y);
     for (int i = 0; i < 3; i++)
@@ -155,8 +154,8 @@ static aglm_status k_conv(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
 }
 
 const cpu_kernel cpu_conv_kernels[] = {
-    {"Conv", 2, 3, 1, CONV_DTYPES, k_conv},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"Conv", CONV_DTYPES, k_conv},
+    {NULL, 0, NULL},
 };
 
 /* Conv packs constant f32 weights at compile time (conv_gemm.c). */

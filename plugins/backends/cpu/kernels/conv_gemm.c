@@ -73,7 +73,7 @@ void cpu_conv_packed_free(cpu_conv_packed *p)
 
 typedef struct conv_job {
     const cpu_gemm_kernel *kn;
-    const cpu_window *w;
+    const aglm_window *w;
     const float *x;        /* input, or its padded / phase-split copy: planes of pin[0..2] */
     int64_t pin[3];        /* (padded) input plane dims */
     int64_t phases, pw;    /* width stride s: phase rows per input row, floats per phase row */
@@ -95,7 +95,7 @@ typedef struct conv_job {
  * row, then ow in phase row 0 (a tap's offset adds its phase and column). */
 static int64_t out_base(const conv_job *j, int64_t pos)
 {
-    const cpu_window *w = j->w;
+    const aglm_window *w = j->w;
     int64_t ow = pos % w->out[2], t = pos / w->out[2];
     int64_t oh = t % w->out[1], od = t / w->out[1];
     return (od * w->s[0] * j->pin[1] + oh * w->s[1]) * j->row + ow;
@@ -197,7 +197,7 @@ static void conv_items(void *ctx, size_t begin, size_t end, int worker)
 }
 
 typedef struct pad_job {
-    const cpu_window *w;
+    const aglm_window *w;
     const float *x;
     float *xp;
     int64_t pin[3];
@@ -208,7 +208,7 @@ typedef struct pad_job {
  * padded row goes to phase c % phases, index c / phases; everything else zero. */
 static void split_row(const pad_job *j, const float *src, float *r)
 {
-    const cpu_window *w = j->w;
+    const aglm_window *w = j->w;
     int64_t s = j->phases, in2 = w->in[2], pb = w->pb[2];
     /* Per phase, a strided read: padded column ph + s * i is input column ph + s * i - pb. */
     for (int64_t ph = 0; ph < s; ph++) {
@@ -224,7 +224,7 @@ static void split_row(const pad_job *j, const float *src, float *r)
 static void pad_planes(void *ctx, size_t b, size_t e, int worker)
 {
     const pad_job *j = ctx;
-    const cpu_window *w = j->w;
+    const aglm_window *w = j->w;
     (void)worker;
     int64_t in_size = w->in[0] * w->in[1] * w->in[2], pin_size = j->in_size;
     for (size_t plane = b; plane < e; plane++) {
@@ -266,21 +266,21 @@ static void conv_empty(const conv_job *j, int64_t batch)
     }
 }
 
-aglm_status cpu_conv_gemm(const cpu_kctx *k, const cpu_window *w, const float *x, int64_t batch,
+aglm_status cpu_conv_gemm(const cpu_kctx *k, const aglm_window *w, const float *x, int64_t batch,
                           int64_t channels, const cpu_conv_packed *pk, const float *bias,
                           const cpu_conv_epilogue *ep, float *y)
 {
     const cpu_gemm_kernel *kn = cpu_gemm_kernel_for(pk->simd);
-    int64_t ksize = cpu_window_kernel_size(w), kdim = pk->kdim, cg = channels / pk->group;
+    int64_t ksize = aglm_window_kernel_size(w), kdim = pk->kdim, cg = channels / pk->group;
     conv_job j = {.kn = kn, .w = w, .x = x, .pk = pk, .bias = bias, .ep = ep, .y = y,
                   .channels = channels, .m = pk->group * pk->mg,
-                  .out_size = cpu_window_out_size(w), .group = pk->group};
+                  .out_size = aglm_window_out_size(w), .group = pk->group};
     if (kdim == 0 || cg == 0) {
         conv_empty(&j, batch);
         return AGLM_OK;
     }
     int padded = 0;
-    for (int i = 0; i < CPU_WINDOW_DIMS; i++) {
+    for (int i = 0; i < AGLM_WINDOW_DIMS; i++) {
         j.pin[i] = w->in[i] + w->pb[i] + w->pe[i];
         padded = padded || w->pb[i] || w->pe[i];
     }
@@ -379,7 +379,7 @@ aglm_status cpu_conv_prepare(const cpu_kctx *k, size_t n_in, const aglm_tensor *
 {
     *state = NULL;
     const aglm_tensor *wt = n_in > 1 ? consts[1] : NULL;
-    if (!wt || wt->dtype != AGLM_F32 || wt->rank < 3 || wt->rank - 2 > CPU_WINDOW_DIMS)
+    if (!wt || wt->dtype != AGLM_F32 || wt->rank < 3 || wt->rank - 2 > AGLM_WINDOW_DIMS)
         return AGLM_OK; /* not constant, or not f32: packed per call */
     int64_t group = aglm_node_get_int(k->node, "group", 1), m = wt->dims[0], cg = wt->dims[1];
     if (group < 1 || m % group != 0 || (cg == 1 && group > 1))
@@ -390,9 +390,9 @@ aglm_status cpu_conv_prepare(const cpu_kctx *k, size_t n_in, const aglm_tensor *
     /* Whether Winograd can apply depends on the input size (large planes only), unknown here:
      * when the kernel, strides and dilations allow it for a large probe input, both layouts
      * are packed, and the kernel picks per run. */
-    int64_t probe[CPU_WINDOW_DIMS] = {1024, 1024, 1024};
-    cpu_window w;
-    int wino = cpu_window_init(&w, k->node, wt->rank - 2, probe, wt->dims + 2, 0) == AGLM_OK &&
+    int64_t probe[AGLM_WINDOW_DIMS] = {1024, 1024, 1024};
+    aglm_window w;
+    int wino = aglm_window_init(&w, k->node, wt->rank - 2, probe, wt->dims + 2, 0) == AGLM_OK &&
                cpu_conv_winograd_fits(&w, group, cg * group, m);
     aglm_clear_error();
     cpu_conv_packed *p = calloc(2, sizeof *p);

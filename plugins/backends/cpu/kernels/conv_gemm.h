@@ -8,7 +8,6 @@
 
 #include "conv_epilogue.h"
 #include "simd.h"
-#include "window.h"
 
 /* GCC's -O2 vectorises only loops its "very cheap" cost model accepts, which leaves short
  * fixed-pattern loops (Winograd's transforms, ConvTranspose's interleaved stores) scalar;
@@ -42,7 +41,7 @@ void cpu_conv_packed_free(cpu_conv_packed *p);
 /* y[batch, group * mg, out...] = conv(x[batch, channels, in...], packed weights) + bias (NULL:
  * none), then ep (NULL: none) on every element once. w is the resolved window; channels =
  * group * (kdim / kernel size). AGLM_ERR_NOMEM when scratch cannot be had. */
-aglm_status cpu_conv_gemm(const cpu_kctx *k, const cpu_window *w, const float *x, int64_t batch,
+aglm_status cpu_conv_gemm(const cpu_kctx *k, const aglm_window *w, const float *x, int64_t batch,
                           int64_t channels, const cpu_conv_packed *pk, const float *bias,
                           const cpu_conv_epilogue *ep, float *y);
 

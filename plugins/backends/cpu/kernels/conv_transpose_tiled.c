@@ -18,11 +18,11 @@
 /* Below this many multiply-adds in all, waking the pool costs more than it saves. */
 #define PARALLEL_MACS 262144.0
 
-int cpu_convt_tiled_fits(const cpu_window *w, int64_t group)
+int cpu_convt_tiled_fits(const aglm_window *w, int64_t group)
 {
     if (group != 1)
         return 0;
-    for (int i = 0; i < CPU_WINDOW_DIMS; i++)
+    for (int i = 0; i < AGLM_WINDOW_DIMS; i++)
         if (w->k[i] != w->s[i] || (w->d[i] != 1 && w->k[i] != 1) || w->pb[i] || w->pe[i] ||
             w->out[i] != w->in[i] * w->s[i])
             return 0;
@@ -31,7 +31,7 @@ int cpu_convt_tiled_fits(const cpu_window *w, int64_t group)
 
 typedef struct convt_job {
     const cpu_gemm_kernel *kn;
-    const cpu_window *w;
+    const aglm_window *w;
     const float *x;
     const cpu_conv_packed *pk; /* rows = m * ksize, kdim = channels */
     const int32_t *off;        /* c * in_size per input channel */
@@ -83,7 +83,7 @@ CPU_VECTORISE static void interleave2(float *restrict dst, const float *restrict
 static void convt_rows(void *ctx, size_t begin, size_t end, int worker)
 {
     const convt_job *j = ctx;
-    const cpu_window *w = j->w;
+    const aglm_window *w = j->w;
     int64_t nr = j->kn->nr, in1 = w->in[1], in2 = w->in[2];
     float *ct = j->scratch + (size_t)worker * j->scratch_floats;
     float *bp = ct + j->pk->mgp * nr;
@@ -117,12 +117,12 @@ static void convt_rows(void *ctx, size_t begin, size_t end, int worker)
     }
 }
 
-aglm_status cpu_convt_tiled(const cpu_kctx *k, const cpu_window *w, const float *x,
+aglm_status cpu_convt_tiled(const cpu_kctx *k, const aglm_window *w, const float *x,
                             int64_t batch, int64_t channels, const float *wt, int64_t m,
                             const float *bias, float *y)
 {
-    int64_t ksize = cpu_window_kernel_size(w), rows = m * ksize;
-    int64_t in_size = cpu_window_in_size(w), out_size = cpu_window_out_size(w);
+    int64_t ksize = aglm_window_kernel_size(w), rows = m * ksize;
+    int64_t in_size = aglm_window_in_size(w), out_size = aglm_window_out_size(w);
     if (batch == 0 || rows == 0 || in_size == 0)
         return AGLM_OK;
     if (channels == 0) { /* an empty sum: the output is the bias */

@@ -23,7 +23,7 @@
  * free. Winograd pays where the direct driver waits on memory (160 x 160 x 96 channels). */
 #define MIN_PLANE 16384
 
-int cpu_conv_winograd_fits(const cpu_window *w, int64_t group, int64_t channels, int64_t m)
+int cpu_conv_winograd_fits(const aglm_window *w, int64_t group, int64_t channels, int64_t m)
 {
     return group == 1 && channels >= MIN_CHANNELS && m >= MIN_CHANNELS / 2 && w->in[0] == 1 &&
            w->out[1] * w->out[2] >= MIN_PLANE &&
@@ -68,7 +68,7 @@ aglm_status cpu_conv_winograd_pack(const float *w, int64_t m, int64_t channels, 
 
 typedef struct wino_job {
     const cpu_gemm_kernel *kn;
-    const cpu_window *w;
+    const aglm_window *w;
     const float *x;
     const cpu_conv_packed *u;
     const float *bias;
@@ -109,7 +109,7 @@ static inline __attribute__((always_inline)) void col_transform(const float *res
 CPU_VECTORISE static void input_transform(const wino_job *j, const float *xc, int64_t r, int64_t t0,
                                       int64_t used, float *row, float *v, int64_t c)
 {
-    const cpu_window *w = j->w;
+    const aglm_window *w = j->w;
     int64_t nr = j->kn->nr, runs = TB / nr, ch = j->channels, in2 = w->in[2];
     int64_t x0 = 2 * t0 - w->pb[2];
     /* Columns [lo, hi) of the span [x0, x0 + 2 NP) are inside the image. */
@@ -173,7 +173,7 @@ CPU_VECTORISE static void input_transform(const wino_job *j, const float *xc, in
 CPU_VECTORISE static void wino_items(void *ctx, size_t begin, size_t end, int worker)
 {
     const wino_job *j = ctx;
-    const cpu_window *w = j->w;
+    const aglm_window *w = j->w;
     const cpu_gemm_kernel *kn = j->kn;
     const cpu_conv_packed *u = j->u;
     int64_t nr = kn->nr, mr = kn->mr, runs = TB / nr, ch = j->channels, mp = u->mgp;
@@ -263,7 +263,7 @@ CPU_VECTORISE static void wino_items(void *ctx, size_t begin, size_t end, int wo
     }
 }
 
-aglm_status cpu_conv_winograd(const cpu_kctx *k, const cpu_window *w, const float *x,
+aglm_status cpu_conv_winograd(const cpu_kctx *k, const aglm_window *w, const float *x,
                               int64_t batch, int64_t channels, const cpu_conv_packed *u,
                               const float *bias, const cpu_conv_epilogue *ep, float *y)
 {

@@ -9,106 +9,9 @@
 
 #include "conv_transpose_tiled.h"
 #include "gemm.h"
-#include "window.h"
-
-/* Reads an ints attribute of `want` values (each >= min) into v, leaving v alone if absent. */
-static aglm_status ints_attr(const aglm_node *n, const char *name, int want, int64_t min, int64_t *v)
-{
-    size_t count = 0;
-    const int64_t *a = aglm_node_get_ints(n, name, &count);
-    if (!a)
-        return AGLM_OK;
-    if (count != (size_t)want)
-        return aglm_error(AGLM_ERR_INVALID, "attribute %s has %zu values, expected %d", name,
-                          count, want);
-    for (int i = 0; i < want; i++) {
-        if (a[i] < min || a[i] > INT32_MAX)
-            return aglm_error(AGLM_ERR_INVALID, "attribute %s[%d] = %lld is out of range", name,
-                              i, (long long)a[i]);
-        v[i] = a[i];
-    }
-    return AGLM_OK;
-}
-
-/* Fills the geometry of w, normalised to 3 spatial dims as cpu_window does: in[] holds the
- * input (the small side), out[] the output. */
-static aglm_status geometry(const aglm_node *n, int nd, const int64_t *in, const int64_t *kernel,
-                            cpu_window *w)
-{
-    int64_t k[CPU_WINDOW_DIMS], s[CPU_WINDOW_DIMS], d[CPU_WINDOW_DIMS], opad[CPU_WINDOW_DIMS];
-    int64_t pads[2 * CPU_WINDOW_DIMS], oshape[AGLM_MAX_RANK];
-    for (int i = 0; i < CPU_WINDOW_DIMS; i++) {
-        k[i] = i < nd ? kernel[i] : 1;
-        s[i] = d[i] = 1;
-        opad[i] = 0;
-        pads[i] = pads[i + CPU_WINDOW_DIMS] = 0;
-    }
-    aglm_status st;
-    if ((st = ints_attr(n, "kernel_shape", nd, 1, k)) != AGLM_OK ||
-        (st = ints_attr(n, "strides", nd, 1, s)) != AGLM_OK ||
-        (st = ints_attr(n, "dilations", nd, 1, d)) != AGLM_OK ||
-        (st = ints_attr(n, "output_padding", nd, 0, opad)) != AGLM_OK ||
-        (st = ints_attr(n, "pads", 2 * nd, 0, pads)) != AGLM_OK)
-        return st;
-    for (int i = 0; i < nd; i++)
-        if (k[i] != kernel[i])
-            return aglm_error(AGLM_ERR_SHAPE, "kernel_shape[%d] = %lld but the weight has %lld",
-                              i, (long long)k[i], (long long)kernel[i]);
-    size_t n_shape = 0;
-    const int64_t *shape_attr = aglm_node_get_ints(n, "output_shape", &n_shape);
-    if (shape_attr && n_shape != (size_t)nd && n_shape != (size_t)nd + 2)
-        return aglm_error(AGLM_ERR_INVALID, "attribute output_shape has %zu values, expected %d",
-                          n_shape, nd);
-    for (int i = 0; shape_attr && i < nd; i++)
-        oshape[i] = shape_attr[n_shape - (size_t)nd + (size_t)i];
-    const char *auto_pad = aglm_node_get_string(n, "auto_pad", "NOTSET");
-    int upper = strcmp(auto_pad, "SAME_UPPER") == 0, lower = strcmp(auto_pad, "SAME_LOWER") == 0;
-    int valid = strcmp(auto_pad, "VALID") == 0;
-    if (!upper && !lower && !valid && strcmp(auto_pad, "NOTSET") != 0 && auto_pad[0])
-        return aglm_error(AGLM_ERR_INVALID, "attribute auto_pad is '%s'; expected NOTSET, "
-                          "SAME_UPPER, SAME_LOWER or VALID", auto_pad);
-
-    int off = CPU_WINDOW_DIMS - nd;
-    w->nd = nd;
-    for (int i = 0; i < CPU_WINDOW_DIMS; i++) {
-        w->in[i] = w->out[i] = w->k[i] = w->s[i] = w->d[i] = 1;
-        w->pb[i] = w->pe[i] = 0;
-    }
-    for (int i = 0; i < nd; i++) {
-        int j = off + i;
-        /* the size before any padding is cut off */
-        int64_t full = s[i] * (in[i] - 1) + opad[i] + (k[i] - 1) * d[i] + 1;
-        int64_t out, pb, pe;
-        if (shape_attr || upper || lower) {
-            out = shape_attr ? oshape[i] : in[i] * s[i];
-            int64_t total = full - out;
-            /* the odd unit goes at the end for SAME_UPPER, at the beginning otherwise; an
-             * output_shape larger than the full size makes total negative, and the floor
-             * division (as ONNX writes it) then extends the end */
-            int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
-            pb = upper ? half : total - half;
-            pe = total - pb;
-        } else {
-            pb = valid ? 0 : pads[i];
-            pe = valid ? 0 : pads[nd + i];
-            out = full - pb - pe;
-        }
-        if (out < 0)
-            return aglm_error(AGLM_ERR_SHAPE, "spatial dim %d: output size %lld is negative", i,
-                              (long long)out);
-        w->in[j] = in[i];
-        w->out[j] = out;
-        w->k[j] = k[i];
-        w->s[j] = s[i];
-        w->d[j] = d[i];
-        w->pb[j] = pb;
-        w->pe[j] = pe;
-    }
-    return AGLM_OK;
-}
 
 typedef struct col2im_job {
-    const cpu_window *w;
+    const aglm_window *w;
     const float *col;  /* rows (m, kd, kh, kw), columns = input positions */
     float *y;          /* the group's first output channel */
 } col2im_job;
@@ -118,9 +21,9 @@ static void col2im_channels(void *ctx, size_t b, size_t e, int worker)
 {
     (void)worker;
     const col2im_job *j = ctx;
-    const cpu_window *w = j->w;
-    int64_t in_size = cpu_window_in_size(w), out_size = cpu_window_out_size(w);
-    int64_t ksize = cpu_window_kernel_size(w);
+    const aglm_window *w = j->w;
+    int64_t in_size = aglm_window_in_size(w), out_size = aglm_window_out_size(w);
+    int64_t ksize = aglm_window_kernel_size(w);
     for (size_t m = b; m < e; m++) {
         float *y = j->y + (int64_t)m * out_size;
         for (int64_t t = 0; t < ksize; t++) {
@@ -168,7 +71,7 @@ static aglm_status k_conv_transpose(const cpu_kctx *k, size_t n_in, const aglm_t
         st = cpu_check_same_dtype(x, "input X", b, "input B");
     if (st != AGLM_OK)
         return st;
-    if (x->rank < 3 || x->rank > 2 + CPU_WINDOW_DIMS || wt->rank != x->rank)
+    if (x->rank < 3 || x->rank > 2 + AGLM_WINDOW_DIMS || wt->rank != x->rank)
         return aglm_error(AGLM_ERR_SHAPE, "X %s and W %s must have the same rank, 3 to 5",
                           cpu_shape(x, sx, sizeof sx), cpu_shape(wt, sw, sizeof sw));
     int64_t group = aglm_node_get_int(k->node, "group", 1);
@@ -182,21 +85,21 @@ static aglm_status k_conv_transpose(const cpu_kctx *k, size_t n_in, const aglm_t
         return aglm_error(AGLM_ERR_SHAPE, "B %s must be [%lld], one value per output channel",
                           cpu_shape(b, sb, sizeof sb), (long long)m);
     int nd = x->rank - 2;
-    cpu_window w;
-    if ((st = geometry(k->node, nd, x->dims + 2, wt->dims + 2, &w)) != AGLM_OK)
+    aglm_window w;
+    if ((st = aglm_window_init_transpose(&w, k->node, nd, x->dims + 2, wt->dims + 2)) != AGLM_OK)
         return st;
     int64_t dims[AGLM_MAX_RANK] = {batch, m};
     for (int i = 0; i < nd; i++)
-        dims[2 + i] = w.out[CPU_WINDOW_DIMS - nd + i];
-    if ((st = aglm_tensor_alloc(&out[0], AGLM_F32, x->rank, dims)) != AGLM_OK ||
+        dims[2 + i] = w.out[AGLM_WINDOW_DIMS - nd + i];
+    if ((st = cpu_alloc(k, &out[0], AGLM_F32, x->rank, dims)) != AGLM_OK ||
         aglm_tensor_numel(&out[0]) == 0)
         return st;
     /* Kernel == stride: every output element from one input position, no col2im. */
     if (cpu_convt_tiled_fits(&w, group))
         return cpu_convt_tiled(k, &w, x->data, batch, channels, wt->data, m,
                                b ? b->data : NULL, out[0].data);
-    int64_t in_size = cpu_window_in_size(&w), out_size = cpu_window_out_size(&w);
-    int64_t rows = mg * cpu_window_kernel_size(&w);
+    int64_t in_size = aglm_window_in_size(&w), out_size = aglm_window_out_size(&w);
+    int64_t rows = mg * aglm_window_kernel_size(&w);
     float *col = cpu_alloc_floats((size_t)(rows * in_size > 0 ? rows * in_size : 1));
     if (!col)
         return aglm_error(AGLM_ERR_NOMEM, "out of memory for a column buffer of %lld floats",
@@ -229,6 +132,6 @@ static aglm_status k_conv_transpose(const cpu_kctx *k, size_t n_in, const aglm_t
 }
 
 const cpu_kernel cpu_convtranspose_kernels[] = {
-    {"ConvTranspose", 2, 3, 1, CPU_DT(AGLM_F32), k_conv_transpose},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"ConvTranspose", CPU_DT(AGLM_F32), k_conv_transpose},
+    {NULL, 0, NULL},
 };

@@ -23,7 +23,7 @@ static aglm_status cumulative(const cpu_kctx *k, const aglm_tensor *const *in, i
     int axis;
     if ((st = cpu_norm_axis(av, x->rank, 0, "input axis", &axis)) != AGLM_OK)
         return st;
-    if ((st = aglm_tensor_alloc(out, x->dtype, x->rank, x->dims)) != AGLM_OK)
+    if ((st = cpu_alloc(k, out, x->dtype, x->rank, x->dims)) != AGLM_OK)
         return st;
     int exclusive = aglm_node_get_int(k->node, "exclusive", 0) != 0;
     int reverse = aglm_node_get_int(k->node, "reverse", 0) != 0;
@@ -76,7 +76,7 @@ static aglm_status k_cumprod(const cpu_kctx *k, size_t n_in, const aglm_tensor *
 }
 
 const cpu_kernel cpu_cumulative_kernels[] = {
-    {"CumSum", 2, 2, 1, NUMERIC, k_cumsum},
-    {"CumProd", 2, 2, 1, NUMERIC, k_cumprod},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"CumSum", NUMERIC, k_cumsum},
+    {"CumProd", NUMERIC, k_cumprod},
+    {NULL, 0, NULL},
 };

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "gemm.h"
-#include "window.h"
+#include "kernels.h"
 
 static float sample(const float *plane, int64_t h, int64_t w, float y, float x)
 {
@@ -26,7 +26,7 @@ static float sample(const float *plane, int64_t h, int64_t w, float y, float x)
 }
 
 typedef struct deform_job {
-    const cpu_window *w;
+    const aglm_window *w;
     const float *x;      /* this image */
     const float *offset; /* this image: [offset_group * K * 2, P] */
     const float *mask;   /* this image: [offset_group * K, P], or NULL */
@@ -39,7 +39,7 @@ static void deform_rows(void *ctx, size_t b, size_t e, int worker)
 {
     (void)worker;
     const deform_job *j = ctx;
-    const cpu_window *w = j->w;
+    const aglm_window *w = j->w;
     int64_t kh_n = w->k[1], kw_n = w->k[2], ksize = kh_n * kw_n;
     int64_t ih = w->in[1], iw = w->in[2], oh = w->out[1], ow = w->out[2], p_n = oh * ow;
     for (size_t c = b; c < e; c++) {
@@ -90,10 +90,10 @@ static aglm_status k_deform_conv(const cpu_kctx *k, size_t n_in, const aglm_tens
         return aglm_error(AGLM_ERR_SHAPE, "X %s, W %s, group %lld and offset_group %lld disagree",
                           cpu_shape(x, sx, sizeof sx), cpu_shape(wt, sw, sizeof sw),
                           (long long)group, (long long)ogroup);
-    cpu_window w;
-    if ((st = cpu_window_init(&w, k->node, 2, x->dims + 2, wt->dims + 2, 0)) != AGLM_OK)
+    aglm_window w;
+    if ((st = aglm_window_init(&w, k->node, 2, x->dims + 2, wt->dims + 2, 0)) != AGLM_OK)
         return st;
-    int64_t ksize = cpu_window_kernel_size(&w), p_n = cpu_window_out_size(&w);
+    int64_t ksize = aglm_window_kernel_size(&w), p_n = aglm_window_out_size(&w);
     int64_t oh = w.out[1], ow = w.out[2];
     if (off->rank != 4 || off->dims[0] != batch || off->dims[1] != ogroup * ksize * 2 ||
         off->dims[2] != oh || off->dims[3] != ow)
@@ -109,7 +109,7 @@ static aglm_status k_deform_conv(const cpu_kctx *k, size_t n_in, const aglm_tens
         return aglm_error(AGLM_ERR_SHAPE, "B %s must be [%lld]", cpu_shape(b, so, sizeof so),
                           (long long)m);
     int64_t dims[4] = {batch, m, oh, ow};
-    if ((st = aglm_tensor_alloc(&out[0], AGLM_F32, 4, dims)) != AGLM_OK ||
+    if ((st = cpu_alloc(k, &out[0], AGLM_F32, 4, dims)) != AGLM_OK ||
         aglm_tensor_numel(&out[0]) == 0)
         return st;
     float *col = cpu_alloc_floats((size_t)(channels * ksize * p_n));
@@ -119,7 +119,7 @@ static aglm_status k_deform_conv(const cpu_kctx *k, size_t n_in, const aglm_tens
     const float *xd = x->data, *wd = wt->data, *od = off->data;
     const float *md = mask ? mask->data : NULL, *bd = b ? b->data : NULL;
     float *yd = out[0].data;
-    int64_t mg = m / group, kdim = cg * ksize, in_size = cpu_window_in_size(&w);
+    int64_t mg = m / group, kdim = cg * ksize, in_size = aglm_window_in_size(&w);
     for (int64_t n = 0; n < batch && st == AGLM_OK; n++) {
         deform_job job = {&w, xd + n * channels * in_size, od + n * ogroup * ksize * 2 * p_n,
                           md ? md + n * ogroup * ksize * p_n : NULL, col, channels,
@@ -143,6 +143,6 @@ static aglm_status k_deform_conv(const cpu_kctx *k, size_t n_in, const aglm_tens
 }
 
 const cpu_kernel cpu_deformconv_kernels[] = {
-    {"DeformConv", 3, 5, 1, CPU_DT(AGLM_F32), k_deform_conv},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"DeformConv", CPU_DT(AGLM_F32), k_deform_conv},
+    {NULL, 0, NULL},
 };

@@ -53,7 +53,7 @@ static void stride2_portable(float *y, const float *x, float w, int64_t n)
 }
 
 #define STRIDE2 stride2_portable
-static void plane_portable(const cpu_window *w, const float *x, const float *wt, float bias,
+static void plane_portable(const aglm_window *w, const float *x, const float *wt, float bias,
                            float *y)
 {
     DEPTHWISE_BODY
@@ -84,7 +84,7 @@ __attribute__((target("avx2,fma"))) static void stride2_avx2(float *y, const flo
 
 #define STRIDE2 stride2_avx2
 /* The same loops compiled for AVX2 + FMA: 8 outputs per instruction. */
-__attribute__((target("avx2,fma"))) static void plane_avx2(const cpu_window *w, const float *x,
+__attribute__((target("avx2,fma"))) static void plane_avx2(const aglm_window *w, const float *x,
                                                            const float *wt, float bias, float *y)
 {
     DEPTHWISE_BODY
@@ -94,18 +94,18 @@ __attribute__((target("avx2,fma"))) static void plane_avx2(const cpu_window *w, 
 
 /* The padded plane: rows of in[2] + pads + 16 floats, so a block of 8 outputs at stride 1 or 2
  * reads whole vectors without a bounds test (the slack past the right pad is zero). */
-static int64_t padded_row(const cpu_window *w)
+static int64_t padded_row(const aglm_window *w)
 {
     return w->in[2] + w->pb[2] + w->pe[2] + 16;
 }
 
 /* 2-D (one depth slice, no depth taps) at width stride 1 or 2: what the blocked path runs. */
-static int blocked_ok(const cpu_window *w)
+static int blocked_ok(const aglm_window *w)
 {
     return w->in[0] == 1 && w->k[0] == 1 && w->out[0] == 1 && (w->s[2] == 1 || w->s[2] == 2);
 }
 
-size_t cpu_depthwise_scratch_floats(const cpu_window *w)
+size_t cpu_depthwise_scratch_floats(const aglm_window *w)
 {
     if (!blocked_ok(w))
         return 0;
@@ -128,7 +128,7 @@ __attribute__((target("avx2,fma"))) static inline __m256 load8(const float *p, i
  * accumulates bias + every tap (multiply, then add, as the row loops do), stored once. Taps in
  * the left and right padding add 0 * w; whole kernel rows in the top and bottom padding are
  * skipped, as the row loops skip them. */
-__attribute__((target("avx2,fma"))) static void plane_blocked_avx2(const cpu_window *w,
+__attribute__((target("avx2,fma"))) static void plane_blocked_avx2(const aglm_window *w,
                                                                    const float *x,
                                                                    const float *wt, float bias,
                                                                    float *y, float *pad)
@@ -197,7 +197,7 @@ __attribute__((target("avx2,fma"))) static void plane_blocked_avx2(const cpu_win
 }
 #endif
 
-void cpu_depthwise_plane(const cpu_window *w, const float *x, const float *wt, float bias,
+void cpu_depthwise_plane(const aglm_window *w, const float *x, const float *wt, float bias,
                          float *y, float *scratch)
 {
 #if defined(__x86_64__) && defined(__GNUC__)

@@ -112,23 +112,23 @@ static void bcast_range(void *ctx, size_t begin, size_t end, int worker)
     }
 }
 
-aglm_status cpu_bcast_alloc(size_t n, const aglm_tensor *const *in, aglm_dtype dt,
-                            aglm_tensor *out)
+aglm_status cpu_bcast_alloc(const cpu_kctx *k, size_t n, const aglm_tensor *const *in,
+                            aglm_dtype dt, aglm_tensor *out)
 {
     int rank = in[0]->rank;
     int64_t dims[AGLM_MAX_RANK];
     memcpy(dims, in[0]->dims, sizeof dims);
-    for (size_t k = 1; k < n; k++) {
+    for (size_t i = 1; i < n; i++) {
         int64_t next[AGLM_MAX_RANK];
         int next_rank;
-        aglm_status st = aglm_broadcast_shapes(rank, dims, in[k]->rank, in[k]->dims, &next_rank,
+        aglm_status st = aglm_broadcast_shapes(rank, dims, in[i]->rank, in[i]->dims, &next_rank,
                                                next);
         if (st != AGLM_OK)
             return st;
         rank = next_rank;
         memcpy(dims, next, sizeof dims);
     }
-    return aglm_tensor_alloc(out, dt, rank, dims);
+    return cpu_alloc(k, out, dt, rank, dims);
 }
 
 void cpu_bcast_run(cpu_pool *pool, size_t n, const aglm_tensor *const *in, aglm_tensor *out,
@@ -234,7 +234,7 @@ aglm_status cpu_ew_unary_grain(const cpu_kctx *k, const cpu_row_fn *loops, const
     cpu_row_fn row;
     aglm_status st = cpu_pick_row(k, loops, x, "input X", &row);
     if (st == AGLM_OK)
-        st = aglm_tensor_alloc(y, out_dt == AGLM_UNDEFINED ? x->dtype : out_dt, x->rank, x->dims);
+        st = cpu_alloc(k, y, out_dt == AGLM_UNDEFINED ? x->dtype : out_dt, x->rank, x->dims);
     if (st != AGLM_OK)
         return st;
     cpu_bcast_run_grain(k->pool, 1, &x, y, row, p, grain);

@@ -7,7 +7,7 @@
  *     #define add_expr(C, x, y, p) ((x) + (y))
  *     CPU_LIST_FLOAT(CPU_DEF_BINARY, add)            // defines add_f32, add_f64, add_f16, add_bf16
  *     static const cpu_row_fn add_loops[CPU_NDT] = {CPU_LIST_FLOAT(CPU_LOOP_ENTRY, add)};
- *     ... cpu_bcast_alloc(...); cpu_bcast_run(k->pool, 2, in, out, add_loops[dt], &params);
+ *     ... cpu_bcast_alloc(k, ...); cpu_bcast_run(k->pool, 2, in, out, add_loops[dt], &params);
  */
 #ifndef CPU_DISPATCH_H
 #define CPU_DISPATCH_H
@@ -154,8 +154,8 @@ typedef void (*cpu_row_fn)(int64_t n, const void *const *in, const int64_t *s, v
 
 /* Allocates out with dtype dt and the broadcast shape of the n inputs; an error naming both
  * shapes when they do not broadcast. */
-aglm_status cpu_bcast_alloc(size_t n, const aglm_tensor *const *in, aglm_dtype dt,
-                            aglm_tensor *out);
+aglm_status cpu_bcast_alloc(const cpu_kctx *k, size_t n, const aglm_tensor *const *in,
+                            aglm_dtype dt, aglm_tensor *out);
 
 /* Runs row over every element of out (allocated, each input broadcastable to it), n <= 3
  * inputs, split over the pool. Element sizes come from each tensor's dtype. */

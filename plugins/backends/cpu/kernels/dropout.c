@@ -32,7 +32,7 @@ static aglm_status k_dropout(const cpu_kctx *k, size_t n_in, const aglm_tensor *
     if (st != AGLM_OK || n_out < 2)
         return st;
     aglm_dtype mdt = k->opset >= 10 ? AGLM_BOOL : x->dtype;
-    if ((st = aglm_tensor_alloc(&out[1], mdt, x->rank, x->dims)) != AGLM_OK)
+    if ((st = cpu_alloc(k, &out[1], mdt, x->rank, x->dims)) != AGLM_OK)
         return st;
     if (mdt == AGLM_BOOL) {
         memset(out[1].data, 1, aglm_tensor_nbytes(&out[1]));
@@ -44,6 +44,6 @@ static aglm_status k_dropout(const cpu_kctx *k, size_t n_in, const aglm_tensor *
 }
 
 const cpu_kernel cpu_dropout_kernels[] = {
-    {"Dropout", 1, 3, 2, CPU_FLOATS | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16), k_dropout},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"Dropout", CPU_FLOATS | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16), k_dropout},
+    {NULL, 0, NULL},
 };

@@ -290,7 +290,7 @@ static aglm_status k_einsum(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
     int64_t dims[AGLM_MAX_RANK + 1];
     aglm_status st = build_plan(k, n_in, in, p, &rank, dims);
     if (st == AGLM_OK)
-        st = aglm_tensor_alloc(&out[0], in[0]->dtype, rank, dims);
+        st = cpu_alloc(k, &out[0], in[0]->dtype, rank, dims);
     if (st == AGLM_OK) {
         p->y = &out[0];
         int64_t work = 1;
@@ -309,6 +309,6 @@ static aglm_status k_einsum(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
      CPU_DT(AGLM_I32) | CPU_DT(AGLM_U32) | CPU_DT(AGLM_I64) | CPU_DT(AGLM_U64))
 
 const cpu_kernel cpu_einsum_kernels[] = {
-    {"Einsum", 1, MAX_OPERANDS, 1, NUMERIC, k_einsum},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"Einsum", NUMERIC, k_einsum},
+    {NULL, 0, NULL},
 };

@@ -142,7 +142,7 @@ static aglm_status binary(const cpu_kctx *k, const cpu_row_fn *loops, int int_di
     if (int_divides && aglm_dtype_is_int(b->dtype) && cpu_has_zero(b))
         return aglm_error(AGLM_ERR_INVALID, "integer division by zero: input B holds a 0");
     const aglm_tensor *in[2] = {a, b};
-    if ((st = cpu_bcast_alloc(2, in, a->dtype, out)) != AGLM_OK)
+    if ((st = cpu_bcast_alloc(k, 2, in, a->dtype, out)) != AGLM_OK)
         return st;
     cpu_bcast_run(k->pool, 2, in, out, row, NULL);
     return AGLM_OK;
@@ -205,14 +205,14 @@ static aglm_status variadic(const cpu_kctx *k, const cpu_row_fn *loops, int mean
     cpu_row_fn row;
     aglm_status st = cpu_pick_row(k, loops, in[0], "input 0", &row);
     if (st == AGLM_OK)
-        st = cpu_bcast_alloc(n_in, in, dt, out);
+        st = cpu_bcast_alloc(k, n_in, in, dt, out);
     if (st != AGLM_OK)
         return st;
     cpu_bcast_run(k->pool, 1, in, out, cpu_copy_row(aglm_dtype_size(dt)), NULL);
     aglm_tensor acc = *out, next;
     memset(out, 0, sizeof *out);
     for (size_t i = 1; i < n_in; i++) {
-        if ((st = aglm_tensor_alloc(&next, dt, acc.rank, acc.dims)) != AGLM_OK) {
+        if ((st = cpu_alloc(k, &next, dt, acc.rank, acc.dims)) != AGLM_OK) {
             aglm_tensor_free(&acc);
             return st;
         }
@@ -223,8 +223,8 @@ static aglm_status variadic(const cpu_kctx *k, const cpu_row_fn *loops, int mean
     }
     if (mean && n_in > 1) {
         aglm_tensor count;
-        if ((st = aglm_tensor_alloc(&count, dt, 0, NULL)) != AGLM_OK ||
-            (st = aglm_tensor_alloc(out, dt, acc.rank, acc.dims)) != AGLM_OK) {
+        if ((st = cpu_alloc(k, &count, dt, 0, NULL)) != AGLM_OK ||
+            (st = cpu_alloc(k, out, dt, acc.rank, acc.dims)) != AGLM_OK) {
             aglm_tensor_free(&count);
             aglm_tensor_free(&acc);
             return st;
@@ -312,7 +312,7 @@ static aglm_status k_pow(const cpu_kctx *k, size_t n_in, const aglm_tensor *cons
     if (st == AGLM_OK)
         st = cpu_check_dtype(k, x, "input X", POW_BASES);
     if (st == AGLM_OK)
-        st = cpu_bcast_alloc(2, in, x->dtype, &out[0]);
+        st = cpu_bcast_alloc(k, 2, in, x->dtype, &out[0]);
     if (st != AGLM_OK)
         return st;
     cpu_ew_params p = {.dt_a = x->dtype, .dt_b = y->dtype};
@@ -322,16 +322,16 @@ static aglm_status k_pow(const cpu_kctx *k, size_t n_in, const aglm_tensor *cons
 }
 
 const cpu_kernel cpu_elementwise_kernels[] = {
-    {"Add", 2, 2, 1, CPU_M_NUMERIC, k_add},
-    {"Sub", 2, 2, 1, CPU_M_NUMERIC, k_sub},
-    {"Mul", 2, 2, 1, CPU_M_NUMERIC, k_mul},
-    {"Div", 2, 2, 1, CPU_M_NUMERIC, k_div},
-    {"Mod", 2, 2, 1, CPU_M_NUMERIC, k_mod},
-    {"Pow", 2, 2, 1, POW_BASES, k_pow},
-    {"Max", 1, 255, 1, CPU_M_NUMERIC, k_max},
-    {"Min", 1, 255, 1, CPU_M_NUMERIC, k_min},
-    {"Sum", 1, 255, 1, CPU_M_NUMERIC, k_sum},
-    {"Mean", 1, 255, 1, CPU_M_FLOAT, k_mean},
-    {"PRelu", 2, 2, 1, CPU_M_NUMERIC, k_prelu},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"Add", CPU_M_NUMERIC, k_add},
+    {"Sub", CPU_M_NUMERIC, k_sub},
+    {"Mul", CPU_M_NUMERIC, k_mul},
+    {"Div", CPU_M_NUMERIC, k_div},
+    {"Mod", CPU_M_NUMERIC, k_mod},
+    {"Pow", POW_BASES, k_pow},
+    {"Max", CPU_M_NUMERIC, k_max},
+    {"Min", CPU_M_NUMERIC, k_min},
+    {"Sum", CPU_M_NUMERIC, k_sum},
+    {"Mean", CPU_M_FLOAT, k_mean},
+    {"PRelu", CPU_M_NUMERIC, k_prelu},
+    {NULL, 0, NULL},
 };

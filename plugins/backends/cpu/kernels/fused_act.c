@@ -118,15 +118,15 @@ aglm_status cpu_fused_epilogue_read(const aglm_node *n, cpu_fused_epilogue *f)
         {"Swish", CPU_ACT_SWISH, 1, 1.0f, 0},
     };
     memset(f, 0, sizeof *f);
-    f->residual_first = aglm_node_get_int(n, "residual_before_activation", 1) != 0;
-    f->post_scale = aglm_node_get_float(n, "post_scale", 1.0f);
-    f->post_shift = aglm_node_get_float(n, "post_shift", 0.0f);
-    const char *name = aglm_node_get_string(n, "activation", "");
+    f->residual_first = aglm_node_get_int(n, AGLM_ATTR_RESIDUAL_BEFORE_ACTIVATION, 1) != 0;
+    f->post_scale = aglm_node_get_float(n, AGLM_ATTR_POST_SCALE, 1.0f);
+    f->post_shift = aglm_node_get_float(n, AGLM_ATTR_POST_SHIFT, 0.0f);
+    const char *name = aglm_node_get_string(n, AGLM_ATTR_ACTIVATION, "");
     /* Whole numbers written in IR text ("[2]") arrive as ints: take them as the floats they mean. */
     size_t count = 0;
     float conv[2];
-    const float *p = aglm_node_get_floats(n, "activation_params", &count);
-    const aglm_attr *at = aglm_node_attr(n, "activation_params");
+    const float *p = aglm_node_get_floats(n, AGLM_ATTR_ACTIVATION_PARAMS, &count);
+    const aglm_attr *at = aglm_node_attr(n, AGLM_ATTR_ACTIVATION_PARAMS);
     if (at && aglm_attr_kind(at) == AGLM_ATTR_INTS) {
         const int64_t *iv = aglm_attr_ints(at, &count);
         for (size_t i = 0; i < count && i < 2; i++)

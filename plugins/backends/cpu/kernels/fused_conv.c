@@ -5,7 +5,6 @@
 #include "conv_epilogue.h"
 #include "conv_gemm.h"
 #include "fused_act.h"
-#include "window.h"
 
 static void epilogue(const void *ctx, float *y, int64_t off, int64_t len)
 {
@@ -22,13 +21,13 @@ static aglm_status check_residual(const cpu_kctx *k, const aglm_tensor *x, const
         return aglm_error(AGLM_ERR_SHAPE, "X %s and W %s must have the same rank, at least 3",
                           cpu_shape(x, sx, sizeof sx), cpu_shape(wt, sw, sizeof sw));
     int nd = x->rank - 2;
-    cpu_window w;
-    aglm_status st = cpu_window_init(&w, k->node, nd, x->dims + 2, wt->dims + 2, 0);
+    aglm_window w;
+    aglm_status st = aglm_window_init(&w, k->node, nd, x->dims + 2, wt->dims + 2, 0);
     if (st != AGLM_OK)
         return st;
     int same = r->rank == x->rank && r->dims[0] == x->dims[0] && r->dims[1] == wt->dims[0];
     for (int i = 0; same && i < nd; i++)
-        same = r->dims[2 + i] == w.out[CPU_WINDOW_DIMS - nd + i];
+        same = r->dims[2 + i] == w.out[AGLM_WINDOW_DIMS - nd + i];
     if (!same)
         return aglm_error(AGLM_ERR_SHAPE, "residual R %s does not match the output of convolving X %s with W %s",
                           cpu_shape(r, sr, sizeof sr), cpu_shape(x, sx, sizeof sx), cpu_shape(wt, sw, sizeof sw));
@@ -54,8 +53,8 @@ static aglm_status k_fused_conv(const cpu_kctx *k, size_t n_in, const aglm_tenso
 }
 
 const cpu_kernel cpu_aglm_kernels[] = {
-    {"FusedConv", 2, 4, 1, CPU_DT(AGLM_F32), k_fused_conv},
-    {NULL, 0, 0, 0, 0, NULL},
+    {AGLM_OP_FUSED_CONV, CPU_DT(AGLM_F32), k_fused_conv},
+    {NULL, 0, NULL},
 };
 
 /* FusedConv packs constant f32 weights at compile time as Conv does (conv_gemm.c). */

@@ -107,12 +107,12 @@ static void ew_blocks(void *ctx, size_t begin, size_t end, int worker)
 static aglm_status read_program(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, step *steps,
                                 size_t *n)
 {
-    const aglm_attr *a = aglm_node_attr(k->node, "ops");
+    const aglm_attr *a = aglm_node_attr(k->node, AGLM_ATTR_OPS);
     size_t count = 0, n_operands = 0, n_scalars = 0, n_rev = 0;
     const char *const *ops = a && aglm_attr_kind(a) == AGLM_ATTR_STRINGS ? aglm_attr_strings(a, &count) : NULL;
-    const int64_t *operands = aglm_node_get_ints(k->node, "operands", &n_operands);
-    const float *scalars = aglm_node_get_floats(k->node, "scalars", &n_scalars);
-    const int64_t *rev = aglm_node_get_ints(k->node, "reversed", &n_rev);
+    const int64_t *operands = aglm_node_get_ints(k->node, AGLM_ATTR_OPERANDS, &n_operands);
+    const float *scalars = aglm_node_get_floats(k->node, AGLM_ATTR_SCALARS, &n_scalars);
+    const int64_t *rev = aglm_node_get_ints(k->node, AGLM_ATTR_REVERSED, &n_rev);
     if (!ops || count == 0 || count > MAX_STEPS)
         return aglm_error(AGLM_ERR_INVALID, "attribute ops must list 1 to %d ops", MAX_STEPS);
     if (n_operands != count || n_scalars != count || n_rev != count)
@@ -156,7 +156,7 @@ static aglm_status k_elementwise(const cpu_kctx *k, size_t n_in, const aglm_tens
     size_t n = 0;
     aglm_status st = read_program(k, n_in, in, steps, &n);
     if (st == AGLM_OK)
-        st = aglm_tensor_alloc(&out[0], AGLM_F32, in[0]->rank, in[0]->dims);
+        st = cpu_alloc(k, &out[0], AGLM_F32, in[0]->rank, in[0]->dims);
     if (st != AGLM_OK)
         return st;
     ew_job j = {steps, n, in[0]->data, out[0].data, aglm_tensor_numel(in[0])};
@@ -166,6 +166,6 @@ static aglm_status k_elementwise(const cpu_kctx *k, size_t n_in, const aglm_tens
 }
 
 const cpu_kernel cpu_aglm_elementwise_kernels[] = {
-    {"Elementwise", 1, 1 + 8, 1, CPU_DT(AGLM_F32), k_elementwise},
-    {NULL, 0, 0, 0, 0, NULL},
+    {AGLM_OP_ELEMENTWISE, CPU_DT(AGLM_F32), k_elementwise},
+    {NULL, 0, NULL},
 };

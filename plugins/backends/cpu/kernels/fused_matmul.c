@@ -115,6 +115,6 @@ const cpu_prep cpu_aglm_matmul_preps[] = {
 };
 
 const cpu_kernel cpu_aglm_matmul_kernels[] = {
-    {"FusedMatMul", 2, 4, 1, CPU_DT(AGLM_F32), k_fused_matmul},
-    {NULL, 0, 0, 0, 0, NULL},
+    {AGLM_OP_FUSED_MATMUL, CPU_DT(AGLM_F32), k_fused_matmul},
+    {NULL, 0, NULL},
 };

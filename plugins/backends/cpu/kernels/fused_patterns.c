@@ -27,7 +27,7 @@ static aglm_status k_layer_norm(const cpu_kctx *k, size_t n_in, const aglm_tenso
     if (st != AGLM_OK)
         return st;
     aglm_tensor ones = {0};
-    if ((st = aglm_tensor_alloc(&ones, x->dtype, x->rank - axis, x->dims + axis)) != AGLM_OK)
+    if ((st = cpu_alloc(k, &ones, x->dtype, x->rank - axis, x->dims + axis)) != AGLM_OK)
         return st;
     for (int64_t i = 0; i < aglm_tensor_numel(&ones); i++)
         cpu_set_f(ones.data, ones.dtype, i, 1.0);
@@ -44,7 +44,7 @@ static aglm_status k_gelu(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
 }
 
 const cpu_kernel cpu_aglm_pattern_kernels[] = {
-    {"LayerNorm", 1, 3, 1, CPU_FLOATS, k_layer_norm},
-    {"Gelu", 1, 1, 1, CPU_FLOATS, k_gelu},
-    {NULL, 0, 0, 0, 0, NULL},
+    {AGLM_OP_LAYER_NORM, CPU_FLOATS, k_layer_norm},
+    {AGLM_OP_GELU, CPU_FLOATS, k_gelu},
+    {NULL, 0, NULL},
 };

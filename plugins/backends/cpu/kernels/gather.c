@@ -53,7 +53,7 @@ static aglm_status k_gather(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
     int64_t *ix;
     if ((st = read_indices(k, idx, x->dims[axis], &ix)) != AGLM_OK)
         return st;
-    st = aglm_tensor_alloc(&out[0], x->dtype, rank, dims);
+    st = cpu_alloc(k, &out[0], x->dtype, rank, dims);
     if (st == AGLM_OK) {
         size_t es = aglm_dtype_size(x->dtype);
         int64_t outer = cpu_dims_prod(x->dims, 0, axis), n = aglm_tensor_numel(idx);
@@ -89,7 +89,7 @@ static aglm_status k_gather_elements(const cpu_kctx *k, size_t n_in, const aglm_
     int64_t *ix;
     if ((st = read_indices(k, idx, x->dims[axis], &ix)) != AGLM_OK)
         return st;
-    st = aglm_tensor_alloc(&out[0], x->dtype, idx->rank, idx->dims);
+    st = cpu_alloc(k, &out[0], x->dtype, idx->rank, idx->dims);
     if (st == AGLM_OK) {
         size_t es = aglm_dtype_size(x->dtype);
         int64_t xstride[AGLM_MAX_RANK], s = 1;
@@ -141,7 +141,7 @@ static aglm_status k_gather_nd(const cpu_kctx *k, size_t n_in, const aglm_tensor
         dims[rank++] = idx->dims[d];
     for (int d = (int)(b + kk); d < x->rank; d++)
         dims[rank++] = x->dims[d];
-    if ((st = aglm_tensor_alloc(&out[0], x->dtype, rank, dims)) != AGLM_OK)
+    if ((st = cpu_alloc(k, &out[0], x->dtype, rank, dims)) != AGLM_OK)
         return st;
     size_t es = aglm_dtype_size(x->dtype);
     int64_t batches = cpu_dims_prod(x->dims, 0, (int)b);
@@ -205,7 +205,7 @@ static aglm_status k_compress(const cpu_kctx *k, size_t n_in, const aglm_tensor 
     int64_t dims[AGLM_MAX_RANK];
     memcpy(dims, src->dims, sizeof dims);
     dims[axis] = kept;
-    aglm_status st = aglm_tensor_alloc(&out[0], x->dtype, src->rank, dims);
+    aglm_status st = cpu_alloc(k, &out[0], x->dtype, src->rank, dims);
     if (st != AGLM_OK || kept == 0)
         return st;
     size_t es = aglm_dtype_size(x->dtype);
@@ -237,7 +237,7 @@ static aglm_status k_nonzero(const cpu_kctx *k, size_t n_in, const aglm_tensor *
     for (int64_t i = 0; i < n; i++)
         count += nonzero_at(x, i);
     int64_t dims[2] = {x->rank, count};
-    aglm_status st = aglm_tensor_alloc(&out[0], AGLM_I64, 2, dims);
+    aglm_status st = cpu_alloc(k, &out[0], AGLM_I64, 2, dims);
     if (st != AGLM_OK)
         return st;
     int64_t *y = out[0].data, pos[AGLM_MAX_RANK] = {0}, j = 0;
@@ -260,10 +260,10 @@ static aglm_status k_nonzero(const cpu_kctx *k, size_t n_in, const aglm_tensor *
      CPU_DT(AGLM_BOOL))
 
 const cpu_kernel cpu_gather_kernels[] = {
-    {"Gather", 2, 2, 1, CPU_ANY, k_gather},
-    {"GatherElements", 2, 2, 1, CPU_ANY, k_gather_elements},
-    {"GatherND", 2, 2, 1, CPU_ANY, k_gather_nd},
-    {"Compress", 2, 2, 1, CPU_ANY, k_compress},
-    {"NonZero", 1, 1, 1, NUMERIC_OR_BOOL, k_nonzero},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"Gather", CPU_ANY, k_gather},
+    {"GatherElements", CPU_ANY, k_gather_elements},
+    {"GatherND", CPU_ANY, k_gather_nd},
+    {"Compress", CPU_ANY, k_compress},
+    {"NonZero", NUMERIC_OR_BOOL, k_nonzero},
+    {NULL, 0, NULL},
 };

@@ -34,7 +34,7 @@ static aglm_status k_constant_of_shape(const cpu_kctx *k, size_t n_in,
         dt = t->dtype;
         value = t->data;
     }
-    if ((st = aglm_tensor_alloc(&out[0], dt, (int)rank, dims)) != AGLM_OK || !value)
+    if ((st = cpu_alloc(k, &out[0], dt, (int)rank, dims)) != AGLM_OK || !value)
         return st;
     size_t es = aglm_dtype_size(dt);
     int64_t n = aglm_tensor_numel(&out[0]);
@@ -73,7 +73,7 @@ static aglm_status k_range(const cpu_kctx *k, size_t n_in, const aglm_tensor *co
         if (c > (double)INT32_MAX)
             return aglm_error(AGLM_ERR_INVALID, "range of %g elements is too long", c);
         n = c > 0 ? (int64_t)c : 0;
-        if ((st = aglm_tensor_alloc(&out[0], dt, 1, &n)) != AGLM_OK)
+        if ((st = cpu_alloc(k, &out[0], dt, 1, &n)) != AGLM_OK)
             return st;
         for (int64_t i = 0; i < n; i++)
             cpu_set_f(out[0].data, dt, i, a + (double)i * step);
@@ -90,7 +90,7 @@ static aglm_status k_range(const cpu_kctx *k, size_t n_in, const aglm_tensor *co
     if (q > INT32_MAX)
         return aglm_error(AGLM_ERR_INVALID, "range is too long");
     n = q > 0 ? (int64_t)q : 0;
-    if ((st = aglm_tensor_alloc(&out[0], dt, 1, &n)) != AGLM_OK)
+    if ((st = cpu_alloc(k, &out[0], dt, 1, &n)) != AGLM_OK)
         return st;
     for (int64_t i = 0; i < n; i++)
         cpu_set_i(out[0].data, dt, i, (int64_t)((uint64_t)a + (uint64_t)i * (uint64_t)step));
@@ -111,7 +111,7 @@ static aglm_status k_eye_like(const cpu_kctx *k, size_t n_in, const aglm_tensor 
         if (aglm_dtype_size(dt) == 0)
             return aglm_error(AGLM_ERR_UNSUPPORTED, "attribute dtype %d is not supported", (int)dt);
     }
-    aglm_status st = aglm_tensor_alloc(&out[0], dt, 2, x->dims);
+    aglm_status st = cpu_alloc(k, &out[0], dt, 2, x->dims);
     if (st != AGLM_OK)
         return st;
     int64_t off = aglm_node_get_int(k->node, "k", 0);
@@ -156,7 +156,7 @@ static aglm_status k_one_hot(const cpu_kctx *k, size_t n_in, const aglm_tensor *
     int64_t dims[AGLM_MAX_RANK];
     for (int i = 0, j = 0; i < rank; i++)
         dims[i] = i == axis ? d : idx->dims[j++];
-    if ((st = aglm_tensor_alloc(&out[0], values->dtype, rank, dims)) != AGLM_OK)
+    if ((st = cpu_alloc(k, &out[0], values->dtype, rank, dims)) != AGLM_OK)
         return st;
     size_t es = aglm_dtype_size(values->dtype);
     const char *off = values->data, *on = off + es;
@@ -186,9 +186,9 @@ static aglm_status k_one_hot(const cpu_kctx *k, size_t n_in, const aglm_tensor *
 }
 
 const cpu_kernel cpu_generate_kernels[] = {
-    {"ConstantOfShape", 1, 1, 1, CPU_DT(AGLM_I64), k_constant_of_shape},
-    {"Range", 3, 3, 1, NUMERIC, k_range},
-    {"EyeLike", 1, 1, 1, CPU_ANY, k_eye_like},
-    {"OneHot", 3, 3, 1, NUMERIC, k_one_hot},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"ConstantOfShape", CPU_DT(AGLM_I64), k_constant_of_shape},
+    {"Range", NUMERIC, k_range},
+    {"EyeLike", CPU_ANY, k_eye_like},
+    {"OneHot", NUMERIC, k_one_hot},
+    {NULL, 0, NULL},
 };

@@ -219,7 +219,7 @@ static aglm_status k_grid_sample(const cpu_kctx *k, size_t n_in, const aglm_tens
     int64_t dims[AGLM_MAX_RANK] = {x->dims[0], x->dims[1]};
     for (int d = 0; d < nd; d++)
         dims[2 + d] = grid->dims[1 + d];
-    if ((st = aglm_tensor_alloc(&out[0], x->dtype, x->rank, dims)) != AGLM_OK ||
+    if ((st = cpu_alloc(k, &out[0], x->dtype, x->rank, dims)) != AGLM_OK ||
         aglm_tensor_numel(&out[0]) == 0)
         return st;
     if (aglm_tensor_numel(x) == 0)
@@ -273,7 +273,7 @@ static aglm_status k_affine_grid(const cpu_kctx *k, size_t n_in, const aglm_tens
     for (int d = 0; d < nd; d++)
         dims[1 + d] = size[2 + d];
     dims[1 + nd] = nd;
-    if ((st = aglm_tensor_alloc(&out[0], theta->dtype, nd + 2, dims)) != AGLM_OK)
+    if ((st = cpu_alloc(k, &out[0], theta->dtype, nd + 2, dims)) != AGLM_OK)
         return st;
     int64_t spatial = cpu_dims_prod(size, 2, (int)count);
     int align = aglm_node_get_int(k->node, "align_corners", 0) != 0;
@@ -304,7 +304,7 @@ static aglm_status k_affine_grid(const cpu_kctx *k, size_t n_in, const aglm_tens
 }
 
 const cpu_kernel cpu_gridsample_kernels[] = {
-    {"GridSample", 2, 2, 1, GS_FLOATS, k_grid_sample},
-    {"AffineGrid", 2, 2, 1, GS_FLOATS, k_affine_grid},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"GridSample", GS_FLOATS, k_grid_sample},
+    {"AffineGrid", GS_FLOATS, k_affine_grid},
+    {NULL, 0, NULL},
 };

@@ -2,7 +2,7 @@
  *
  * A kernel runs one node: it reads the node's attributes, computes its output shapes from the
  * actual input tensors (so symbolic dims need nothing at compile time), allocates each output
- * with aglm_tensor_alloc and fills it. On failure it returns an error saying what is wrong
+ * with cpu_alloc and fills it. On failure it returns an error saying what is wrong
  * (the executable adds the node's name and op) and frees only its own scratch: the caller frees
  * whatever outputs were allocated. Kernels keep no run state, so one node may run on several
  * threads at once; what a kernel can work out once per node (packed weights, say) it builds in
@@ -20,17 +20,35 @@ typedef struct cpu_kctx {
     const aglm_node *node; /* for attributes */
     int64_t opset;         /* the ai.onnx opset the graph imports */
     cpu_pool *pool;        /* NULL runs single-threaded */
-    const struct cpu_scope *scope; /* the running step, for kernels that run subgraphs
-                                    * (If, Loop, Scan: see exec_subgraph.h); NULL elsewhere */
+    const aglm_step_io *io; /* the running step, for kernels that run subgraphs (If, Loop,
+                             * Scan: see subgraph.h); NULL at prepare time */
     const void *prepared;  /* what the kernel's prepare built for this node, or NULL */
+    aglm_tensor *out;      /* the step's output descriptors and the planned memory lent to */
+    size_t n_out;          /* each (out_mem may be NULL: nothing lent) */
+    const aglm_region *out_mem;
 } cpu_kctx;
 
+/* Allocates tensor t as aglm_tensor_alloc does; when t is one of the step's outputs (k->out[i])
+ * and the executor lent that output planned memory, t goes there instead. Kernels allocate every
+ * output and scratch tensor with it. */
+static inline aglm_status cpu_alloc(const cpu_kctx *k, aglm_tensor *t, aglm_dtype dt, int rank,
+                                    const int64_t *dims)
+{
+    const aglm_region *r = NULL;
+    if (k && k->out_mem) {
+        uintptr_t p = (uintptr_t)t, lo = (uintptr_t)k->out;
+        if (p >= lo && p < lo + k->n_out * sizeof *t)
+            r = &k->out_mem[(p - lo) / sizeof *t];
+    }
+    return aglm_tensor_alloc_in(t, r, dt, rank, dims);
+}
+
 /* in[i] is NULL for an absent optional input; out has n_out descriptors, one per node output
- * (an output nothing reads is still computed and then dropped). A descriptor may carry a region
- * of the run's memory-planned arena (AGLM_TENSOR_RESERVED), which aglm_tensor_alloc hands back
- * when the output fits: so a kernel allocates each output with aglm_tensor_alloc and reads
- * nothing of it before (If/Loop/Scan, whose outputs the planner leaves alone, are the exception).
- * An element-wise kernel on exec_memory.c's in-place list may find out[0].data == in[k]->data. */
+ * (an output nothing reads is still computed and then dropped). The executor may lend an output
+ * a region of the run's memory-planned arena (k->out_mem), which cpu_alloc hands out when the
+ * output fits: so a kernel allocates each output with cpu_alloc and reads nothing of it before.
+ * An element-wise kernel whose op the schema marks AGLM_OPF_INPLACE may find
+ * out[0].data == in[k]->data. */
 typedef aglm_status (*cpu_kernel_fn)(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
                                      size_t n_out, aglm_tensor *out);
 
@@ -48,11 +66,10 @@ typedef void (*cpu_release_fn)(void *state);
 #define CPU_NUMERIC (CPU_FLOATS | CPU_DT(AGLM_I32) | CPU_DT(AGLM_I64))
 #define CPU_ANY 0u
 
+/* A kernel's op; its input and output counts are the op schema's (aglm/op_schema.h), which
+ * the executable checks before a kernel runs. */
 typedef struct cpu_kernel {
-    const char *op;      /* ai.onnx op name */
-    int min_inputs;      /* the first min_inputs inputs are required */
-    int max_inputs;
-    int max_outputs;
+    const char *op;      /* op name, in the domain of the table that lists it (table.c) */
     uint32_t dtypes;     /* CPU_DT bits of the dtypes input 0 may have; CPU_ANY for any */
     cpu_kernel_fn run;
 } cpu_kernel;

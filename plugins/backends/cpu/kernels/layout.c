@@ -43,7 +43,7 @@ static aglm_status k_depth_to_space(const cpu_kctx *k, size_t n_in, const aglm_t
                           "%lld", cpu_shape(x, sx, sizeof sx), (long long)(b * b));
     }
     int64_t oc = c / (b * b), dims[4] = {n, oc, h * b, w * b};
-    if ((st = aglm_tensor_alloc(&out[0], x->dtype, 4, dims)) != AGLM_OK)
+    if ((st = cpu_alloc(k, &out[0], x->dtype, 4, dims)) != AGLM_OK)
         return st;
     size_t es = aglm_dtype_size(x->dtype);
     char *y = out[0].data;
@@ -76,7 +76,7 @@ static aglm_status k_space_to_depth(const cpu_kctx *k, size_t n_in, const aglm_t
                           "blocksize %lld", cpu_shape(x, sx, sizeof sx), (long long)b);
     }
     int64_t oh = h / b, ow = w / b, dims[4] = {n, c * b * b, oh, ow};
-    if ((st = aglm_tensor_alloc(&out[0], x->dtype, 4, dims)) != AGLM_OK)
+    if ((st = cpu_alloc(k, &out[0], x->dtype, 4, dims)) != AGLM_OK)
         return st;
     size_t es = aglm_dtype_size(x->dtype);
     char *y = out[0].data;
@@ -162,7 +162,7 @@ static aglm_status k_trilu(const cpu_kctx *k, size_t n_in, const aglm_tensor *co
             return aglm_error(AGLM_ERR_SHAPE, "input k must hold one value");
     }
     int upper = aglm_node_get_int(k->node, "upper", 1) != 0;
-    if ((st = aglm_tensor_alloc(&out[0], x->dtype, x->rank, x->dims)) != AGLM_OK)
+    if ((st = cpu_alloc(k, &out[0], x->dtype, x->rank, x->dims)) != AGLM_OK)
         return st;
     size_t es = aglm_dtype_size(x->dtype);
     int64_t rows = x->dims[x->rank - 2], cols = x->dims[x->rank - 1];
@@ -244,7 +244,7 @@ static aglm_status k_col2im(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
     int64_t n = x->dims[0], c = x->dims[1] / kprod, dims[AGLM_MAX_RANK] = {n, c};
     for (size_t d = 0; d < nd; d++)
         dims[2 + d] = img[d];
-    if ((st = aglm_tensor_alloc(&out[0], x->dtype, (int)nd + 2, dims)) != AGLM_OK)
+    if ((st = cpu_alloc(k, &out[0], x->dtype, (int)nd + 2, dims)) != AGLM_OK)
         return st;
     int64_t ipix = cpu_dims_prod(img, 0, (int)nd);
     double *acc = calloc((size_t)(ipix ? ipix : 1), sizeof *acc);
@@ -282,11 +282,11 @@ static aglm_status k_col2im(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
 }
 
 const cpu_kernel cpu_layout_kernels[] = {
-    {"DepthToSpace", 1, 1, 1, CPU_ANY, k_depth_to_space},
-    {"SpaceToDepth", 1, 1, 1, CPU_ANY, k_space_to_depth},
-    {"ReverseSequence", 2, 2, 1, CPU_ANY, k_reverse_sequence},
-    {"Trilu", 1, 2, 1, CPU_ANY, k_trilu},
-    {"Col2Im", 3, 3, 1,
+    {"DepthToSpace", CPU_ANY, k_depth_to_space},
+    {"SpaceToDepth", CPU_ANY, k_space_to_depth},
+    {"ReverseSequence", CPU_ANY, k_reverse_sequence},
+    {"Trilu", CPU_ANY, k_trilu},
+    {"Col2Im",
      CPU_DT(AGLM_F32) | CPU_DT(AGLM_F64) | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16), k_col2im},
-    {NULL, 0, 0, 0, 0, NULL},
+    {NULL, 0, NULL},
 };

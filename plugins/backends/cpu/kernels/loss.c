@@ -90,12 +90,12 @@ static aglm_status nll(const cpu_kctx *k, const aglm_tensor *x, const float *lp,
         dims[0] = nb;
         for (int i = 2; i < x->rank; i++)
             dims[i - 1] = x->dims[i];
-        st = aglm_tensor_alloc(out, x->dtype, x->rank - 1, dims);
+        st = cpu_alloc(k, out, x->dtype, x->rank - 1, dims);
         if (st == AGLM_OK)
             cpu_f32_store(out, loss);
     } else {
         float r = (float)(red == RED_SUM ? sum : sum / wsum);
-        st = aglm_tensor_alloc(out, x->dtype, 0, NULL);
+        st = cpu_alloc(k, out, x->dtype, 0, NULL);
         if (st == AGLM_OK)
             cpu_f32_store(out, &r);
     }
@@ -163,7 +163,7 @@ static aglm_status k_sce(const cpu_kctx *k, size_t n_in, const aglm_tensor *cons
     }
     log_softmax_classes(xf, lp, x->dims[0], x->dims[1], cpu_dims_prod(x->dims, 2, x->rank));
     st = nll(k, x, lp, in[1], wf, &out[0]);
-    if (st == AGLM_OK && n_out > 1 && (st = aglm_tensor_alloc(&out[1], x->dtype, x->rank,
+    if (st == AGLM_OK && n_out > 1 && (st = cpu_alloc(k, &out[1], x->dtype, x->rank,
                                                              x->dims)) == AGLM_OK)
         cpu_f32_store(&out[1], lp);
     free(lp);
@@ -173,7 +173,7 @@ static aglm_status k_sce(const cpu_kctx *k, size_t n_in, const aglm_tensor *cons
 }
 
 const cpu_kernel cpu_loss_kernels[] = {
-    {"NegativeLogLikelihoodLoss", 2, 3, 1, LOSS_TYPES, k_nll},
-    {"SoftmaxCrossEntropyLoss", 2, 3, 2, LOSS_TYPES, k_sce},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"NegativeLogLikelihoodLoss", LOSS_TYPES, k_nll},
+    {"SoftmaxCrossEntropyLoss", LOSS_TYPES, k_sce},
+    {NULL, 0, NULL},
 };

@@ -280,7 +280,7 @@ static aglm_status k_matmul(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
     if (st == AGLM_OK)
         st = matmul_shape(a, b, &s);
     if (st == AGLM_OK)
-        st = aglm_tensor_alloc(&out[0], a->dtype, s.out_rank, s.dims);
+        st = cpu_alloc(k, &out[0], a->dtype, s.out_rank, s.dims);
     if (st != AGLM_OK || aglm_tensor_numel(&out[0]) == 0)
         return st;
 
@@ -445,7 +445,7 @@ static aglm_status k_gemm(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
     }
     /* beta == 0 drops C unread, as ONNX's reference does (so NaN or Inf in C cannot leak). */
     op.c = c && op.beta != 0.0 ? c : NULL;
-    st = aglm_tensor_alloc(&out[0], a->dtype, 2, dims);
+    st = cpu_alloc(k, &out[0], a->dtype, 2, dims);
     if (st != AGLM_OK || op.m * op.n == 0)
         return st;
     if (a->dtype == AGLM_F32)
@@ -464,9 +464,9 @@ static aglm_status k_gemm(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
 }
 
 const cpu_kernel cpu_matmul_kernels[] = {
-    {"MatMul", 2, 2, 1, LINALG_DTYPES, k_matmul},
-    {"Gemm", 2, 3, 1, LINALG_DTYPES, k_gemm},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"MatMul", LINALG_DTYPES, k_matmul},
+    {"Gemm", LINALG_DTYPES, k_gemm},
+    {NULL, 0, NULL},
 };
 
 const cpu_prep cpu_matmul_preps[] = {

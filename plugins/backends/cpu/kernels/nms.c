@@ -135,7 +135,7 @@ static aglm_status k_nms(const cpu_kctx *k, size_t n_in, const aglm_tensor *cons
         }
     }
     int64_t dims[2] = {count, 3};
-    st = aglm_tensor_alloc(&out[0], AGLM_I64, 2, dims);
+    st = cpu_alloc(k, &out[0], AGLM_I64, 2, dims);
     if (st == AGLM_OK && count > 0)
         memcpy(out[0].data, sel, (size_t)count * 3 * sizeof *sel);
     free(sel);
@@ -146,6 +146,6 @@ static aglm_status k_nms(const cpu_kctx *k, size_t n_in, const aglm_tensor *cons
 }
 
 const cpu_kernel cpu_nms_kernels[] = {
-    {"NonMaxSuppression", 2, 5, 1, CPU_DT(AGLM_F32), k_nms},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"NonMaxSuppression", CPU_DT(AGLM_F32), k_nms},
+    {NULL, 0, NULL},
 };

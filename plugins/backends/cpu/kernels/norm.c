@@ -51,10 +51,10 @@ static aglm_status views_in(const cpu_kctx *k, views *v, size_t n_in, const aglm
 }
 
 /* Allocates output o as (dt, rank, dims) and returns where the kernel writes its f32 values. */
-static float *views_out(views *v, int o, aglm_tensor *out, aglm_dtype dt, int rank,
-                        const int64_t *dims)
+static float *views_out(const cpu_kctx *k, views *v, int o, aglm_tensor *out, aglm_dtype dt,
+                        int rank, const int64_t *dims)
 {
-    if (aglm_tensor_alloc(out, dt, rank, dims) != AGLM_OK)
+    if (cpu_alloc(k, out, dt, rank, dims) != AGLM_OK)
         return NULL;
     if (dt == AGLM_F32)
         return out->data;
@@ -185,6 +185,10 @@ static aglm_status k_batch_norm(const cpu_kctx *k, size_t n_in, const aglm_tenso
                           cpu_shape(x, s, sizeof s));
     }
     int training = k->opset >= 14 && aglm_node_get_int(k->node, "training_mode", 0) != 0;
+    /* the op schema allows opset 9's saved_mean and saved_var; training (opset 14) has neither */
+    if (n_out > 3)
+        return aglm_error(AGLM_ERR_UNSUPPORTED, "%zu outputs: saved_mean and saved_var (before "
+                          "opset 14) are not supported", n_out);
     if (!training && n_out > 1)
         return aglm_error(AGLM_ERR_UNSUPPORTED, "%zu outputs without training_mode (opset %lld): "
                           "only inference with one output, or training_mode from opset 14, is "
@@ -199,12 +203,12 @@ static aglm_status k_batch_norm(const cpu_kctx *k, size_t n_in, const aglm_tenso
         return st;
     float eps = aglm_node_get_float(k->node, "epsilon", 1e-5f);
     float mom = aglm_node_get_float(k->node, "momentum", 0.9f);
-    float *y = views_out(&v, 0, &out[0], x->dtype, x->rank, x->dims);
+    float *y = views_out(k, &v, 0, &out[0], x->dtype, x->rank, x->dims);
     float *rm = NULL, *rv = NULL;
     if (y && n_out > 1)
-        rm = views_out(&v, 1, &out[1], in[3]->dtype, 1, &ch);
+        rm = views_out(k, &v, 1, &out[1], in[3]->dtype, 1, &ch);
     if (y && n_out > 2)
-        rv = views_out(&v, 2, &out[2], in[4]->dtype, 1, &ch);
+        rv = views_out(k, &v, 2, &out[2], in[4]->dtype, 1, &ch);
     if (!y || (n_out > 1 && !rm) || (n_out > 2 && !rv))
         return fail(&v, AGLM_ERR_NOMEM);
     bn_job j = {v.in[0], v.in[1], v.in[2], v.in[3], v.in[4], y, rm, rv,
@@ -278,7 +282,7 @@ static aglm_status k_instance_norm(const cpu_kctx *k, size_t n_in, const aglm_te
     views v;
     if ((st = views_in(k, &v, n_in, in, 3, names)) != AGLM_OK)
         return st;
-    float *y = views_out(&v, 0, &out[0], x->dtype, x->rank, x->dims);
+    float *y = views_out(k, &v, 0, &out[0], x->dtype, x->rank, x->dims);
     if (!y)
         return fail(&v, AGLM_ERR_NOMEM);
     in_job j = {v.in[0], v.in[1], v.in[2], y, ch, plane,
@@ -360,11 +364,11 @@ static aglm_status run_layer_norm(const cpu_kctx *k, size_t n_in, const aglm_ten
     int64_t sdims[AGLM_MAX_RANK];
     for (int i = 0; i < x->rank; i++)
         sdims[i] = i < axis ? x->dims[i] : 1;
-    j.y = views_out(&v, 0, &out[0], x->dtype, x->rank, x->dims);
+    j.y = views_out(k, &v, 0, &out[0], x->dtype, x->rank, x->dims);
     if (j.y && n_out > 1)
-        j.mean = views_out(&v, 1, &out[1], (aglm_dtype)stash, x->rank, sdims);
+        j.mean = views_out(k, &v, 1, &out[1], (aglm_dtype)stash, x->rank, sdims);
     if (j.y && n_out > 2)
-        j.inv = views_out(&v, 2, &out[2], (aglm_dtype)stash, x->rank, sdims);
+        j.inv = views_out(k, &v, 2, &out[2], (aglm_dtype)stash, x->rank, sdims);
     if (!j.y || (n_out > 1 && !j.mean) || (n_out > 2 && !j.inv))
         return fail(&v, AGLM_ERR_NOMEM);
     size_t grain = n >= 16384 ? 1 : (size_t)(16384 / (n ? n : 1));
@@ -413,7 +417,7 @@ static aglm_status k_group_norm(const cpu_kctx *k, size_t n_in, const aglm_tenso
     views v;
     if ((st = views_in(k, &v, n_in, in, 3, names)) != AGLM_OK)
         return st;
-    float *y = views_out(&v, 0, &out[0], x->dtype, x->rank, x->dims);
+    float *y = views_out(k, &v, 0, &out[0], x->dtype, x->rank, x->dims);
     if (!y)
         return fail(&v, AGLM_ERR_NOMEM);
     float eps = aglm_node_get_float(k->node, "epsilon", 1e-5f);
@@ -454,7 +458,7 @@ static aglm_status k_lp_norm(const cpu_kctx *k, size_t n_in, const aglm_tensor *
     views v;
     if ((st = views_in(k, &v, n_in, in, 1, names)) != AGLM_OK)
         return st;
-    float *y = views_out(&v, 0, &out[0], x->dtype, x->rank, x->dims);
+    float *y = views_out(k, &v, 0, &out[0], x->dtype, x->rank, x->dims);
     if (!y)
         return fail(&v, AGLM_ERR_NOMEM);
     int64_t outer = cpu_dims_prod(x->dims, 0, axis), n = x->dims[axis];
@@ -501,7 +505,7 @@ static aglm_status k_mvn(const cpu_kctx *k, size_t n_in, const aglm_tensor *cons
     views v;
     if ((st = views_in(k, &v, n_in, in, 1, names)) != AGLM_OK)
         return st;
-    float *y = views_out(&v, 0, &out[0], x->dtype, x->rank, x->dims);
+    float *y = views_out(k, &v, 0, &out[0], x->dtype, x->rank, x->dims);
     int64_t total = aglm_tensor_numel(x), groups = 1;
     for (int i = 0; i < x->rank; i++)
         groups *= red[i] ? 1 : x->dims[i];
@@ -561,7 +565,7 @@ static aglm_status k_lrn(const cpu_kctx *k, size_t n_in, const aglm_tensor *cons
     aglm_status st = views_in(k, &v, n_in, in, 1, names);
     if (st != AGLM_OK)
         return st;
-    float *y = views_out(&v, 0, &out[0], x->dtype, x->rank, x->dims);
+    float *y = views_out(k, &v, 0, &out[0], x->dtype, x->rank, x->dims);
     if (!y)
         return fail(&v, AGLM_ERR_NOMEM);
     int64_t ch = x->dims[1], plane = cpu_dims_prod(x->dims, 2, x->rank);
@@ -583,13 +587,13 @@ static aglm_status k_lrn(const cpu_kctx *k, size_t n_in, const aglm_tensor *cons
 }
 
 const cpu_kernel cpu_norm_kernels[] = {
-    {"BatchNormalization", 5, 5, 3, NORM_TYPES, k_batch_norm},
-    {"InstanceNormalization", 3, 3, 1, NORM_TYPES, k_instance_norm},
-    {"LayerNormalization", 2, 3, 3, NORM_TYPES, k_layer_norm},
-    {"RMSNormalization", 2, 2, 1, NORM_TYPES, k_rms_norm},
-    {"GroupNormalization", 3, 3, 1, NORM_TYPES, k_group_norm},
-    {"LpNormalization", 1, 1, 1, NORM_TYPES, k_lp_norm},
-    {"MeanVarianceNormalization", 1, 1, 1, NORM_TYPES, k_mvn},
-    {"LRN", 1, 1, 1, NORM_TYPES, k_lrn},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"BatchNormalization", NORM_TYPES, k_batch_norm},
+    {"InstanceNormalization", NORM_TYPES, k_instance_norm},
+    {"LayerNormalization", NORM_TYPES, k_layer_norm},
+    {"RMSNormalization", NORM_TYPES, k_rms_norm},
+    {"GroupNormalization", NORM_TYPES, k_group_norm},
+    {"LpNormalization", NORM_TYPES, k_lp_norm},
+    {"MeanVarianceNormalization", NORM_TYPES, k_mvn},
+    {"LRN", NORM_TYPES, k_lrn},
+    {NULL, 0, NULL},
 };

@@ -59,7 +59,7 @@ static aglm_status pad_run(const cpu_kctx *k, const aglm_tensor *x, pad_mode mod
                               d, cpu_shape(x, sx, sizeof sx));
         total += dims[d];
     }
-    aglm_status st = aglm_tensor_alloc(y, x->dtype, x->rank, dims);
+    aglm_status st = cpu_alloc(k, y, x->dtype, x->rank, dims);
     if (st != AGLM_OK || aglm_tensor_numel(y) == 0)
         return st;
     int64_t *block = malloc((size_t)(total ? total : 1) * sizeof *block);
@@ -196,7 +196,7 @@ static aglm_status k_center_crop_pad(const cpu_kctx *k, size_t n_in, const aglm_
 }
 
 const cpu_kernel cpu_pad_kernels[] = {
-    {"Pad", 1, 4, 1, CPU_ANY, k_pad},
-    {"CenterCropPad", 2, 2, 1, CPU_ANY, k_center_crop_pad},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"Pad", CPU_ANY, k_pad},
+    {"CenterCropPad", CPU_ANY, k_center_crop_pad},
+    {NULL, 0, NULL},
 };

@@ -10,10 +10,9 @@
 
 #include "dispatch.h"
 #include "ew_simd.h"
-#include "window.h"
 
 typedef struct pool_job {
-    const cpu_window *w;
+    const aglm_window *w;
     const float *x;
     float *y;
     int64_t *indices;       /* MaxPool's second output, or NULL */
@@ -23,7 +22,7 @@ typedef struct pool_job {
 } pool_job;
 
 /* Flat index of (id, ih, iw) inside its plane, as MaxPool's Indices reports it. */
-static int64_t spatial_index(const cpu_window *w, int64_t id, int64_t ih, int64_t iw, int order)
+static int64_t spatial_index(const aglm_window *w, int64_t id, int64_t ih, int64_t iw, int order)
 {
     if (!order)
         return (id * w->in[1] + ih) * w->in[2] + iw;
@@ -35,14 +34,14 @@ static int64_t spatial_index(const cpu_window *w, int64_t id, int64_t ih, int64_
  * the same order as the general loops, so results are identical to theirs. */
 static int plain_2d(const pool_job *j)
 {
-    const cpu_window *w = j->w;
+    const aglm_window *w = j->w;
     return w->nd <= 2 && w->k[0] == 1 && w->in[0] == 1 && w->out[0] == 1 && w->d[1] == 1 &&
            w->d[2] == 1 && !j->indices && j->lp == 0;
 }
 
 static void pool_2d_plane(const pool_job *j, int max, const float *x, float *y)
 {
-    const cpu_window *w = j->w;
+    const aglm_window *w = j->w;
     int64_t H = w->in[1], W = w->in[2], KH = w->k[1], KW = w->k[2];
     for (int64_t oh = 0; oh < w->out[1]; oh++) {
         int64_t h0 = oh * w->s[1] - w->pb[1];
@@ -102,8 +101,8 @@ static void pool_2d_plane(const pool_job *j, int max, const float *x, float *y)
 static void max_planes(void *ctx, size_t b, size_t e, int worker)
 {
     const pool_job *j = ctx;
-    const cpu_window *w = j->w;
-    int64_t in_size = cpu_window_in_size(w), out_size = cpu_window_out_size(w);
+    const aglm_window *w = j->w;
+    int64_t in_size = aglm_window_in_size(w), out_size = aglm_window_out_size(w);
     if (plain_2d(j)) {
         for (size_t plane = b; plane < e; plane++)
             pool_2d_plane(j, 1, j->x + (int64_t)plane * in_size, j->y + (int64_t)plane * out_size);
@@ -149,7 +148,7 @@ static void max_planes(void *ctx, size_t b, size_t e, int worker)
 }
 
 /* Taps of a window along one axis that fall in [lo, hi). */
-static int64_t taps_in(const cpu_window *w, int axis, int64_t o, int64_t lo, int64_t hi)
+static int64_t taps_in(const aglm_window *w, int axis, int64_t o, int64_t lo, int64_t hi)
 {
     int64_t n = 0;
     for (int64_t t = 0; t < w->k[axis]; t++) {
@@ -162,8 +161,8 @@ static int64_t taps_in(const cpu_window *w, int axis, int64_t o, int64_t lo, int
 static void avg_planes(void *ctx, size_t b, size_t e, int worker)
 {
     const pool_job *j = ctx;
-    const cpu_window *w = j->w;
-    int64_t in_size = cpu_window_in_size(w), out_size = cpu_window_out_size(w);
+    const aglm_window *w = j->w;
+    int64_t in_size = aglm_window_in_size(w), out_size = aglm_window_out_size(w);
     if (plain_2d(j)) {
         for (size_t plane = b; plane < e; plane++)
             pool_2d_plane(j, 0, j->x + (int64_t)plane * in_size, j->y + (int64_t)plane * out_size);
@@ -209,7 +208,7 @@ static void avg_planes(void *ctx, size_t b, size_t e, int worker)
                      * PyTorch and ONNX Runtime do). */
                     int64_t count = 1;
                     int64_t pos[3] = {od, oh, ow};
-                    for (int a = 0; a < CPU_WINDOW_DIMS; a++) {
+                    for (int a = 0; a < AGLM_WINDOW_DIMS; a++) {
                         int64_t lo = j->count_include_pad ? -w->pb[a] : 0;
                         int64_t hi = j->count_include_pad ? w->in[a] + w->pe[a] : w->in[a];
                         count *= taps_in(w, a, pos[a], lo, hi);
@@ -276,7 +275,7 @@ static void f32_output(aglm_tensor *y, float *scratch)
 }
 
 static aglm_status pool_common(const cpu_kctx *k, const aglm_tensor *x, int ceil_mode,
-                               uint32_t dtypes, cpu_window *w, aglm_tensor *y)
+                               uint32_t dtypes, aglm_window *w, aglm_tensor *y)
 {
     char sx[64];
     aglm_status st = cpu_check_dtype(k, x, "input X", dtypes);
@@ -286,20 +285,20 @@ static aglm_status pool_common(const cpu_kctx *k, const aglm_tensor *x, int ceil
         return aglm_error(AGLM_ERR_SHAPE, "X %s must be [N, C, spatial...] with at least one "
                           "spatial dim", cpu_shape(x, sx, sizeof sx));
     int nd = x->rank - 2;
-    st = cpu_window_init(w, k->node, nd, x->dims + 2, NULL, ceil_mode);
+    st = aglm_window_init(w, k->node, nd, x->dims + 2, NULL, ceil_mode);
     if (st != AGLM_OK)
         return st;
     int64_t dims[AGLM_MAX_RANK] = {x->dims[0], x->dims[1]};
     for (int i = 0; i < nd; i++)
-        dims[2 + i] = w->out[CPU_WINDOW_DIMS - nd + i];
-    return aglm_tensor_alloc(y, x->dtype, x->rank, dims);
+        dims[2 + i] = w->out[AGLM_WINDOW_DIMS - nd + i];
+    return cpu_alloc(k, y, x->dtype, x->rank, dims);
 }
 
 /* Planes per task: 32K window taps at least (a few tens of microseconds), below which waking a
  * worker costs more than it takes over (a squeeze's 2x2 pool of [1,200,2,96] is one task). */
-static size_t plane_grain(const cpu_window *w)
+static size_t plane_grain(const aglm_window *w)
 {
-    int64_t work = cpu_window_out_size(w) * cpu_window_kernel_size(w);
+    int64_t work = aglm_window_out_size(w) * aglm_window_kernel_size(w);
     int64_t grain = (int64_t)CPU_EW_GRAIN / 2;
     return work >= grain ? 1 : (size_t)(grain / (work > 0 ? work : 1));
 }
@@ -330,7 +329,7 @@ static aglm_status run_planes(const cpu_kctx *k, const aglm_tensor *x, aglm_tens
 static aglm_status k_maxpool(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
                              size_t n_out, aglm_tensor *out)
 {
-    cpu_window w;
+    aglm_window w;
     int ceil_mode = aglm_node_get_int(k->node, "ceil_mode", 0) != 0;
     aglm_status st = pool_common(k, in[0], ceil_mode, MAXPOOL_DTYPES, &w, &out[0]);
     if (st != AGLM_OK)
@@ -338,7 +337,7 @@ static aglm_status k_maxpool(const cpu_kctx *k, size_t n_in, const aglm_tensor *
     pool_job job = {&w, NULL, NULL, NULL,
                     aglm_node_get_int(k->node, "storage_order", 0) != 0, 0, 0};
     if (n_out > 1) {
-        st = aglm_tensor_alloc(&out[1], AGLM_I64, out[0].rank, out[0].dims);
+        st = cpu_alloc(k, &out[1], AGLM_I64, out[0].rank, out[0].dims);
         if (st != AGLM_OK)
             return st;
         job.indices = out[1].data;
@@ -349,7 +348,7 @@ static aglm_status k_maxpool(const cpu_kctx *k, size_t n_in, const aglm_tensor *
 static aglm_status k_avgpool(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
                              size_t n_out, aglm_tensor *out)
 {
-    cpu_window w;
+    aglm_window w;
     int ceil_mode = aglm_node_get_int(k->node, "ceil_mode", 0) != 0;
     aglm_status st = pool_common(k, in[0], ceil_mode, POOL_FLOATS, &w, &out[0]);
     if (st != AGLM_OK)
@@ -363,7 +362,7 @@ static aglm_status k_avgpool(const cpu_kctx *k, size_t n_in, const aglm_tensor *
 static aglm_status k_lppool(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
                             size_t n_out, aglm_tensor *out)
 {
-    cpu_window w;
+    aglm_window w;
     int64_t p = aglm_node_get_int(k->node, "p", 2);
     if (p < 1 || p > 1024)
         return aglm_error(AGLM_ERR_INVALID, "attribute p = %lld, expected 1 to 1024", (long long)p);
@@ -418,7 +417,7 @@ static aglm_status global_pool(const cpu_kctx *k, const aglm_tensor *x, aglm_ten
     int64_t dims[AGLM_MAX_RANK];
     for (int i = 0; i < x->rank; i++)
         dims[i] = i < 2 ? x->dims[i] : 1;
-    st = aglm_tensor_alloc(y, AGLM_F32, x->rank, dims);
+    st = cpu_alloc(k, y, AGLM_F32, x->rank, dims);
     if (st != AGLM_OK)
         return st;
     global_job job = {x->data, y->data, cpu_dims_prod(x->dims, 2, x->rank), max};
@@ -483,7 +482,7 @@ static aglm_status k_maxunpool(const cpu_kctx *k, size_t n_in, const aglm_tensor
                 return aglm_error(AGLM_ERR_SHAPE, "output_shape dim %d = %lld is smaller than the "
                                   "unpooled size %lld", i, (long long)dims[i], (long long)inferred[i]);
     }
-    if ((st = aglm_tensor_alloc(&out[0], x->dtype, r, dims)) != AGLM_OK)
+    if ((st = cpu_alloc(k, &out[0], x->dtype, r, dims)) != AGLM_OK)
         return st;
     int64_t n = aglm_tensor_numel(x), limit = cpu_dims_prod(inferred, 0, r);
     size_t es = aglm_dtype_size(x->dtype);
@@ -506,11 +505,11 @@ static aglm_status k_maxunpool(const cpu_kctx *k, size_t n_in, const aglm_tensor
 }
 
 const cpu_kernel cpu_pool_kernels[] = {
-    {"MaxPool", 1, 1, 2, MAXPOOL_DTYPES, k_maxpool},
-    {"AveragePool", 1, 1, 1, POOL_FLOATS, k_avgpool},
-    {"LpPool", 1, 1, 1, POOL_FLOATS, k_lppool},
-    {"MaxUnpool", 2, 3, 1, POOL_FLOATS | CPU_DT(AGLM_F64), k_maxunpool},
-    {"GlobalAveragePool", 1, 1, 1, CPU_DT(AGLM_F32), k_global_avgpool},
-    {"GlobalMaxPool", 1, 1, 1, CPU_DT(AGLM_F32), k_global_maxpool},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"MaxPool", MAXPOOL_DTYPES, k_maxpool},
+    {"AveragePool", POOL_FLOATS, k_avgpool},
+    {"LpPool", POOL_FLOATS, k_lppool},
+    {"MaxUnpool", POOL_FLOATS | CPU_DT(AGLM_F64), k_maxunpool},
+    {"GlobalAveragePool", CPU_DT(AGLM_F32), k_global_avgpool},
+    {"GlobalMaxPool", CPU_DT(AGLM_F32), k_global_maxpool},
+    {NULL, 0, NULL},
 };

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "kernels.h"
-#include "window.h"
 
 #define Q_INTS (CPU_DT(AGLM_U8) | CPU_DT(AGLM_I8) | CPU_DT(AGLM_U16) | CPU_DT(AGLM_I16))
 #define Q_FLOATS (CPU_DT(AGLM_F32) | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16))
@@ -117,7 +116,7 @@ static aglm_status k_quantize(const cpu_kctx *k, size_t n_in, const aglm_tensor 
     qmap m;
     if ((st = qmap_init(&m, k, x, scale, zp)) != AGLM_OK)
         return st;
-    if ((st = aglm_tensor_alloc(&out[0], dt, x->rank, x->dims)) != AGLM_OK)
+    if ((st = cpu_alloc(k, &out[0], dt, x->rank, x->dims)) != AGLM_OK)
         return st;
     float *xs = NULL, *ss = NULL;
     const float *xf = NULL, *sf = cpu_f32_view(scale, &ss);
@@ -172,7 +171,7 @@ static aglm_status k_dequantize(const cpu_kctx *k, size_t n_in, const aglm_tenso
         int64_t s = qmap_at(&m, e);
         y[e] = (float)(qget(x, e) - (zp ? qget(zp, s) : 0)) * sf[s];
     }
-    st = aglm_tensor_alloc(&out[0], scale->dtype, x->rank, x->dims);
+    st = cpu_alloc(k, &out[0], scale->dtype, x->rank, x->dims);
     if (st == AGLM_OK)
         cpu_f32_store(&out[0], y);
     free(y);
@@ -197,11 +196,11 @@ static aglm_status k_dynamic_quantize(const cpu_kctx *k, size_t n_in, const aglm
     }
     float scale = (mx - mn) / 255.0f;
     float zpf = scale > 0 ? nearbyintf(fminf(fmaxf(0.0f - mn / scale, 0.0f), 255.0f)) : 0.0f;
-    aglm_status st = aglm_tensor_alloc(&out[0], AGLM_U8, x->rank, x->dims);
+    aglm_status st = cpu_alloc(k, &out[0], AGLM_U8, x->rank, x->dims);
     if (st == AGLM_OK && n_out > 1)
-        st = aglm_tensor_alloc(&out[1], AGLM_F32, 0, NULL);
+        st = cpu_alloc(k, &out[1], AGLM_F32, 0, NULL);
     if (st == AGLM_OK && n_out > 2)
-        st = aglm_tensor_alloc(&out[2], AGLM_U8, 0, NULL);
+        st = cpu_alloc(k, &out[2], AGLM_U8, 0, NULL);
     if (st != AGLM_OK)
         return st;
     for (int64_t i = 0; i < n; i++) {
@@ -360,7 +359,7 @@ static aglm_status k_matmul_integer(const cpu_kctx *k, size_t n_in, const aglm_t
     int32_t *a = NULL, *b = NULL;
     if ((st = minus_zp(in[0], n_in > 2 ? in[2] : NULL, 1, "a_zero_point", &a)) == AGLM_OK &&
         (st = minus_zp(in[1], n_in > 3 ? in[3] : NULL, 0, "b_zero_point", &b)) == AGLM_OK &&
-        (st = aglm_tensor_alloc(&out[0], AGLM_I32, p.ydrop, p.ydims)) == AGLM_OK)
+        (st = cpu_alloc(k, &out[0], AGLM_I32, p.ydrop, p.ydims)) == AGLM_OK)
         imm_run(&p, a, b, out[0].data);
     free(a);
     free(b);
@@ -421,7 +420,7 @@ static aglm_status k_qlinear_matmul(const cpu_kctx *k, size_t n_in, const aglm_t
         return aglm_error(AGLM_ERR_NOMEM, "out of memory for %lld results", (long long)total);
     }
     imm_run(&p, a, b, acc);
-    if ((st = aglm_tensor_alloc(&out[0], yzp->dtype, p.ydrop, p.ydims)) == AGLM_OK) {
+    if ((st = cpu_alloc(k, &out[0], yzp->dtype, p.ydrop, p.ydims)) == AGLM_OK) {
         double lo, hi, y_s = aglm_tensor_get_f64(ys, 0), zp = (double)qget(yzp, 0);
         qrange(yzp->dtype, &lo, &hi);
         for (int64_t e = 0; e < total; e++) {
@@ -441,12 +440,12 @@ static aglm_status k_qlinear_matmul(const cpu_kctx *k, size_t n_in, const aglm_t
 
 /* Direct convolution of int32 x [N,C,spatial] with w [M,C/group,kernel] into int32 y (wrapping),
  * for the geometry in `w`; padding reads as 0 (the zero point, once it is subtracted). */
-static void conv_i32(const cpu_window *win, int64_t nb, int64_t c, int64_t m, int64_t group,
+static void conv_i32(const aglm_window *win, int64_t nb, int64_t c, int64_t m, int64_t group,
                      const int32_t *x, const int32_t *w, int32_t *y)
 {
     int64_t cg = c / group, mg = m / group;
-    int64_t in_sz = cpu_window_in_size(win), out_sz = cpu_window_out_size(win);
-    int64_t ksz = cpu_window_kernel_size(win);
+    int64_t in_sz = aglm_window_in_size(win), out_sz = aglm_window_out_size(win);
+    int64_t ksz = aglm_window_kernel_size(win);
     for (int64_t n = 0; n < nb; n++)
         for (int64_t oc = 0; oc < m; oc++) {
             int64_t g = oc / mg;
@@ -483,7 +482,7 @@ static void conv_i32(const cpu_window *win, int64_t nb, int64_t c, int64_t m, in
 
 /* Checks x [N,C,...] and w [M,C/group,...], resolves the window, and gives the output dims. */
 static aglm_status conv_geometry(const cpu_kctx *k, const aglm_tensor *x, const aglm_tensor *w,
-                                 cpu_window *win, int64_t *group, int64_t *ydims)
+                                 aglm_window *win, int64_t *group, int64_t *ydims)
 {
     char sx[64], sw[64];
     *group = aglm_node_get_int(k->node, "group", 1);
@@ -493,13 +492,13 @@ static aglm_status conv_geometry(const cpu_kctx *k, const aglm_tensor *x, const 
                           "and [M,C/group,...] with group %lld", cpu_shape(x, sx, sizeof sx),
                           cpu_shape(w, sw, sizeof sw), (long long)*group);
     int nd = x->rank - 2;
-    aglm_status st = cpu_window_init(win, k->node, nd, x->dims + 2, w->dims + 2, 0);
+    aglm_status st = aglm_window_init(win, k->node, nd, x->dims + 2, w->dims + 2, 0);
     if (st != AGLM_OK)
         return st;
     ydims[0] = x->dims[0];
     ydims[1] = w->dims[0];
     for (int i = 0; i < nd; i++)
-        ydims[2 + i] = win->out[CPU_WINDOW_DIMS - nd + i];
+        ydims[2 + i] = win->out[AGLM_WINDOW_DIMS - nd + i];
     return AGLM_OK;
 }
 
@@ -528,7 +527,7 @@ static aglm_status k_conv_integer(const cpu_kctx *k, size_t n_in, const aglm_ten
 {
     const aglm_tensor *x = in[0], *w = in[1];
     const aglm_tensor *xzp = n_in > 2 ? in[2] : NULL, *wzp = n_in > 3 ? in[3] : NULL;
-    cpu_window win;
+    aglm_window win;
     int64_t group, ydims[AGLM_MAX_RANK];
     aglm_status st = check_q8(k, w, "input w");
     if (st == AGLM_OK)
@@ -541,7 +540,7 @@ static aglm_status k_conv_integer(const cpu_kctx *k, size_t n_in, const aglm_ten
     int32_t *xi = NULL, *wi = NULL;
     if ((st = minus_zp(x, xzp, 1, "x_zero_point", &xi)) == AGLM_OK &&
         (st = weight_minus_zp(w, wzp, &wi)) == AGLM_OK &&
-        (st = aglm_tensor_alloc(&out[0], AGLM_I32, x->rank, ydims)) == AGLM_OK)
+        (st = cpu_alloc(k, &out[0], AGLM_I32, x->rank, ydims)) == AGLM_OK)
         conv_i32(&win, x->dims[0], x->dims[1], w->dims[0], group, xi, wi, out[0].data);
     free(xi);
     free(wi);
@@ -553,7 +552,7 @@ static aglm_status k_qlinear_conv(const cpu_kctx *k, size_t n_in, const aglm_ten
 {
     const aglm_tensor *x = in[0], *xs = in[1], *xzp = in[2], *w = in[3], *ws = in[4];
     const aglm_tensor *wzp = in[5], *ys = in[6], *yzp = in[7], *bias = n_in > 8 ? in[8] : NULL;
-    cpu_window win;
+    aglm_window win;
     int64_t group, ydims[AGLM_MAX_RANK];
     aglm_status st;
     if ((st = check_q8(k, w, "input w")) != AGLM_OK ||
@@ -586,7 +585,7 @@ static aglm_status k_qlinear_conv(const cpu_kctx *k, size_t n_in, const aglm_ten
                                                (long long)total);
     }
     conv_i32(&win, x->dims[0], x->dims[1], m, group, xi, wi, acc);
-    if ((st = aglm_tensor_alloc(&out[0], yzp->dtype, x->rank, ydims)) == AGLM_OK) {
+    if ((st = cpu_alloc(k, &out[0], yzp->dtype, x->rank, ydims)) == AGLM_OK) {
         double lo, hi, zp = (double)qget(yzp, 0), x_s = aglm_tensor_get_f64(xs, 0);
         double y_s = aglm_tensor_get_f64(ys, 0);
         qrange(yzp->dtype, &lo, &hi);
@@ -604,12 +603,12 @@ static aglm_status k_qlinear_conv(const cpu_kctx *k, size_t n_in, const aglm_ten
 }
 
 const cpu_kernel cpu_quant_kernels[] = {
-    {"QuantizeLinear", 2, 3, 1, Q_FLOATS | CPU_DT(AGLM_I32), k_quantize},
-    {"DequantizeLinear", 2, 3, 1, Q_INTS | CPU_DT(AGLM_I32), k_dequantize},
-    {"DynamicQuantizeLinear", 1, 1, 3, CPU_DT(AGLM_F32), k_dynamic_quantize},
-    {"MatMulInteger", 2, 4, 1, CPU_DT(AGLM_U8) | CPU_DT(AGLM_I8), k_matmul_integer},
-    {"ConvInteger", 2, 4, 1, CPU_DT(AGLM_U8) | CPU_DT(AGLM_I8), k_conv_integer},
-    {"QLinearMatMul", 8, 8, 1, CPU_DT(AGLM_U8) | CPU_DT(AGLM_I8), k_qlinear_matmul},
-    {"QLinearConv", 8, 9, 1, CPU_DT(AGLM_U8) | CPU_DT(AGLM_I8), k_qlinear_conv},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"QuantizeLinear", Q_FLOATS | CPU_DT(AGLM_I32), k_quantize},
+    {"DequantizeLinear", Q_INTS | CPU_DT(AGLM_I32), k_dequantize},
+    {"DynamicQuantizeLinear", CPU_DT(AGLM_F32), k_dynamic_quantize},
+    {"MatMulInteger", CPU_DT(AGLM_U8) | CPU_DT(AGLM_I8), k_matmul_integer},
+    {"ConvInteger", CPU_DT(AGLM_U8) | CPU_DT(AGLM_I8), k_conv_integer},
+    {"QLinearMatMul", CPU_DT(AGLM_U8) | CPU_DT(AGLM_I8), k_qlinear_matmul},
+    {"QLinearConv", CPU_DT(AGLM_U8) | CPU_DT(AGLM_I8), k_qlinear_conv},
+    {NULL, 0, NULL},
 };

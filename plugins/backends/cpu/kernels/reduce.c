@@ -359,7 +359,7 @@ static aglm_status run_reduce(const cpu_kctx *k, int op, size_t n_in, const aglm
         else if (keep)
             dims[rank++] = 1;
     }
-    if ((st = aglm_tensor_alloc(y, x->dtype, rank, dims)) != AGLM_OK)
+    if ((st = cpu_alloc(k, y, x->dtype, rank, dims)) != AGLM_OK)
         return st;
     rplan p;
     plan_init(&p, x, reduced);
@@ -441,15 +441,15 @@ REDUCE_KERNEL(k_sumsq, R_SUMSQ)
             CPU_DT(AGLM_I8) | CPU_DT(AGLM_U8) | CPU_DT(AGLM_I16) | CPU_DT(AGLM_U16))
 
 const cpu_kernel cpu_reduce_kernels[] = {
-    {"ReduceSum", 1, 2, 1, RF | RI, k_sum},
-    {"ReduceMean", 1, 2, 1, RF | RI, k_mean},
-    {"ReduceMax", 1, 2, 1, RF | RI | CPU_DT(AGLM_BOOL), k_max},
-    {"ReduceMin", 1, 2, 1, RF | RI | CPU_DT(AGLM_BOOL), k_min},
-    {"ReduceProd", 1, 2, 1, RF | RI, k_prod},
-    {"ReduceL1", 1, 2, 1, RF | RI, k_l1},
-    {"ReduceL2", 1, 2, 1, RF, k_l2},
-    {"ReduceLogSum", 1, 2, 1, RF, k_logsum},
-    {"ReduceLogSumExp", 1, 2, 1, RF, k_logsumexp},
-    {"ReduceSumSquare", 1, 2, 1, RF | RI, k_sumsq},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"ReduceSum", RF | RI, k_sum},
+    {"ReduceMean", RF | RI, k_mean},
+    {"ReduceMax", RF | RI | CPU_DT(AGLM_BOOL), k_max},
+    {"ReduceMin", RF | RI | CPU_DT(AGLM_BOOL), k_min},
+    {"ReduceProd", RF | RI, k_prod},
+    {"ReduceL1", RF | RI, k_l1},
+    {"ReduceL2", RF, k_l2},
+    {"ReduceLogSum", RF, k_logsum},
+    {"ReduceLogSumExp", RF, k_logsumexp},
+    {"ReduceSumSquare", RF | RI, k_sumsq},
+    {NULL, 0, NULL},
 };

@@ -750,7 +750,7 @@ static aglm_status resize(const cpu_kctx *k, int legacy, size_t n_in, const aglm
         return st;
     if (p.rank == 0)
         return aglm_tensor_copy(&out[0], x);
-    if ((st = aglm_tensor_alloc(&out[0], x->dtype, p.rank, p.out)) != AGLM_OK ||
+    if ((st = cpu_alloc(k, &out[0], x->dtype, p.rank, p.out)) != AGLM_OK ||
         aglm_tensor_numel(&out[0]) == 0)
         return st;
     if (aglm_tensor_numel(x) == 0)
@@ -788,7 +788,7 @@ static aglm_status k_upsample(const cpu_kctx *k, size_t n_in, const aglm_tensor 
      CPU_DT(AGLM_BOOL))
 
 const cpu_kernel cpu_resize_kernels[] = {
-    {"Resize", 1, 4, 1, RESIZE_DTYPES, k_resize},
-    {"Upsample", 1, 2, 1, RESIZE_DTYPES, k_upsample},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"Resize", RESIZE_DTYPES, k_resize},
+    {"Upsample", RESIZE_DTYPES, k_upsample},
+    {NULL, 0, NULL},
 };

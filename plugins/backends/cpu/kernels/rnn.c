@@ -393,7 +393,7 @@ static aglm_status run_rnn(const cpu_kctx *k, rnn_kind kind, size_t n_in, const 
     }
     const float *results[3] = {y, hs, cs};
     for (size_t i = 0; st == AGLM_OK && i < n_out && i < 3; i++) {
-        st = i == 0 ? aglm_tensor_alloc(&out[0], dt, 4, y_dims) : aglm_tensor_alloc(&out[i], dt, 3, s_dims);
+        st = i == 0 ? cpu_alloc(k, &out[0], dt, 4, y_dims) : cpu_alloc(k, &out[i], dt, 3, s_dims);
         if (st == AGLM_OK)
             cpu_f32_store(&out[i], results[i]);
     }
@@ -428,8 +428,8 @@ static aglm_status k_lstm(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
 #define RNN_FLOATS (CPU_DT(AGLM_F32) | CPU_DT(AGLM_F64) | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16))
 
 const cpu_kernel cpu_rnn_kernels[] = {
-    {"RNN", 3, 6, 2, RNN_FLOATS, k_rnn},
-    {"GRU", 3, 6, 2, RNN_FLOATS, k_gru},
-    {"LSTM", 3, 8, 3, RNN_FLOATS, k_lstm},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"RNN", RNN_FLOATS, k_rnn},
+    {"GRU", RNN_FLOATS, k_gru},
+    {"LSTM", RNN_FLOATS, k_lstm},
+    {NULL, 0, NULL},
 };

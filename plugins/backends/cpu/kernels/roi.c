@@ -99,7 +99,7 @@ static aglm_status k_roi_align(const cpu_kctx *k, size_t n_in, const aglm_tensor
                           (long long)ratio);
     int64_t c = x->dims[1], h = x->dims[2], w = x->dims[3];
     int64_t dims[4] = {nr, c, oh, ow};
-    if ((st = aglm_tensor_alloc(&out[0], AGLM_F32, 4, dims)) != AGLM_OK)
+    if ((st = cpu_alloc(k, &out[0], AGLM_F32, 4, dims)) != AGLM_OK)
         return st;
     const float *xd = x->data, *rd = rois->data;
     float *yd = out[0].data;
@@ -179,7 +179,7 @@ static aglm_status k_max_roi_pool(const cpu_kctx *k, size_t n_in, const aglm_ten
     float scale = aglm_node_get_float(k->node, "spatial_scale", 1.0f);
     int64_t nr = rois->dims[0], c = x->dims[1], h = x->dims[2], w = x->dims[3];
     int64_t ph = pooled[0], pw = pooled[1], dims[4] = {nr, c, ph, pw};
-    if ((st = aglm_tensor_alloc(&out[0], AGLM_F32, 4, dims)) != AGLM_OK)
+    if ((st = cpu_alloc(k, &out[0], AGLM_F32, 4, dims)) != AGLM_OK)
         return st;
     const float *xd = x->data, *rd = rois->data;
     float *yd = out[0].data;
@@ -226,7 +226,7 @@ static aglm_status k_max_roi_pool(const cpu_kctx *k, size_t n_in, const aglm_ten
 }
 
 const cpu_kernel cpu_roi_kernels[] = {
-    {"RoiAlign", 3, 3, 1, CPU_DT(AGLM_F32), k_roi_align},
-    {"MaxRoiPool", 2, 2, 1, CPU_DT(AGLM_F32), k_max_roi_pool},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"RoiAlign", CPU_DT(AGLM_F32), k_roi_align},
+    {"MaxRoiPool", CPU_DT(AGLM_F32), k_max_roi_pool},
+    {NULL, 0, NULL},
 };

@@ -231,9 +231,9 @@ static aglm_status k_tensor_scatter(const cpu_kctx *k, size_t n_in, const aglm_t
 }
 
 const cpu_kernel cpu_scatter_kernels[] = {
-    {"TensorScatter", 2, 3, 1, CPU_ANY, k_tensor_scatter},
-    {"ScatterElements", 3, 3, 1, CPU_ANY, k_scatter_elements},
-    {"Scatter", 3, 3, 1, CPU_ANY, k_scatter},
-    {"ScatterND", 3, 3, 1, CPU_ANY, k_scatter_nd},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"TensorScatter", CPU_ANY, k_tensor_scatter},
+    {"ScatterElements", CPU_ANY, k_scatter_elements},
+    {"Scatter", CPU_ANY, k_scatter},
+    {"ScatterND", CPU_ANY, k_scatter_nd},
+    {NULL, 0, NULL},
 };

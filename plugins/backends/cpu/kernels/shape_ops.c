@@ -6,10 +6,10 @@
 #include "kernels.h"
 
 /* A copy of x's data under a new shape (the element count is the caller's to check). */
-static aglm_status copy_reshaped(const aglm_tensor *x, int rank, const int64_t *dims,
-                                 aglm_tensor *y)
+static aglm_status copy_reshaped(const cpu_kctx *k, const aglm_tensor *x, int rank,
+                                 const int64_t *dims, aglm_tensor *y)
 {
-    aglm_status st = aglm_tensor_alloc(y, x->dtype, rank, dims);
+    aglm_status st = cpu_alloc(k, y, x->dtype, rank, dims);
     if (st == AGLM_OK && aglm_tensor_nbytes(y))
         memcpy(y->data, x->data, aglm_tensor_nbytes(y));
     return st;
@@ -85,7 +85,7 @@ static aglm_status k_reshape(const cpu_kctx *k, size_t n_in, const aglm_tensor *
                           cpu_shape(x, sx, sizeof sx), (long long)numel,
                           aglm_shape_str((int)rank, dims, sy, sizeof sy));
     }
-    return copy_reshaped(x, (int)rank, dims, &out[0]);
+    return copy_reshaped(k, x, (int)rank, dims, &out[0]);
 }
 
 static aglm_status k_flatten(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
@@ -98,7 +98,7 @@ static aglm_status k_flatten(const cpu_kctx *k, size_t n_in, const aglm_tensor *
     if (st != AGLM_OK)
         return st;
     int64_t dims[2] = {cpu_dims_prod(x->dims, 0, axis), cpu_dims_prod(x->dims, axis, x->rank)};
-    return copy_reshaped(x, 2, dims, &out[0]);
+    return copy_reshaped(k, x, 2, dims, &out[0]);
 }
 
 /* Axes of Squeeze/Unsqueeze: an attribute before opset 13, an optional input from 13 on. */
@@ -155,7 +155,7 @@ static aglm_status k_squeeze(const cpu_kctx *k, size_t n_in, const aglm_tensor *
             continue;
         dims[rank++] = x->dims[i];
     }
-    return copy_reshaped(x, rank, dims, &out[0]);
+    return copy_reshaped(k, x, rank, dims, &out[0]);
 }
 
 static aglm_status k_unsqueeze(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
@@ -186,7 +186,7 @@ static aglm_status k_unsqueeze(const cpu_kctx *k, size_t n_in, const aglm_tensor
     int64_t dims[AGLM_MAX_RANK];
     for (int i = 0, j = 0; i < rank; i++)
         dims[i] = inserted[i] ? 1 : x->dims[j++];
-    return copy_reshaped(x, rank, dims, &out[0]);
+    return copy_reshaped(k, x, rank, dims, &out[0]);
 }
 
 typedef struct transpose_job {
@@ -269,7 +269,7 @@ static aglm_status k_transpose(const cpu_kctx *k, size_t n_in, const aglm_tensor
         job.dims[i] = x->dims[perm[i]];
         job.stride[i] = in_stride[perm[i]];
     }
-    aglm_status st = aglm_tensor_alloc(&out[0], x->dtype, r, job.dims);
+    aglm_status st = cpu_alloc(k, &out[0], x->dtype, r, job.dims);
     if (st != AGLM_OK || aglm_tensor_numel(x) == 0)
         return st;
     if (r == 0) {
@@ -369,7 +369,7 @@ static aglm_status k_concat(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
                               cpu_shape(x0, s0, sizeof s0), axis);
         dims[axis] += x->dims[axis];
     }
-    st = aglm_tensor_alloc(&out[0], x0->dtype, x0->rank, dims);
+    st = cpu_alloc(k, &out[0], x0->dtype, x0->rank, dims);
     if (st != AGLM_OK)
         return st;
     size_t esize = aglm_dtype_size(x0->dtype);
@@ -412,7 +412,7 @@ static aglm_status k_shape(const cpu_kctx *k, size_t n_in, const aglm_tensor *co
     start = start < 0 ? 0 : (start > r ? r : start);
     end = end < 0 ? 0 : (end > r ? r : end);
     int64_t n = end > start ? end - start : 0;
-    aglm_status st = aglm_tensor_alloc(&out[0], AGLM_I64, 1, &n);
+    aglm_status st = cpu_alloc(k, &out[0], AGLM_I64, 1, &n);
     if (st != AGLM_OK)
         return st;
     for (int64_t i = 0; i < n; i++)
@@ -423,7 +423,7 @@ static aglm_status k_shape(const cpu_kctx *k, size_t n_in, const aglm_tensor *co
 static aglm_status k_size(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
                           size_t n_out, aglm_tensor *out)
 {
-    aglm_status st = aglm_tensor_alloc(&out[0], AGLM_I64, 0, NULL);
+    aglm_status st = cpu_alloc(k, &out[0], AGLM_I64, 0, NULL);
     if (st == AGLM_OK)
         *(int64_t *)out[0].data = aglm_tensor_numel(in[0]);
     return st;
@@ -443,13 +443,13 @@ static aglm_status k_constant(const cpu_kctx *k, size_t n_in, const aglm_tensor 
         return aglm_tensor_copy(&out[0], t);
     }
     if (aglm_node_attr(node, "value_float")) {
-        st = aglm_tensor_alloc(&out[0], AGLM_F32, 0, NULL);
+        st = cpu_alloc(k, &out[0], AGLM_F32, 0, NULL);
         if (st == AGLM_OK)
             *(float *)out[0].data = aglm_node_get_float(node, "value_float", 0.0f);
         return st;
     }
     if (aglm_node_attr(node, "value_int")) {
-        st = aglm_tensor_alloc(&out[0], AGLM_I64, 0, NULL);
+        st = cpu_alloc(k, &out[0], AGLM_I64, 0, NULL);
         if (st == AGLM_OK)
             *(int64_t *)out[0].data = aglm_node_get_int(node, "value_int", 0);
         return st;
@@ -457,7 +457,7 @@ static aglm_status k_constant(const cpu_kctx *k, size_t n_in, const aglm_tensor 
     const float *fv = aglm_node_get_floats(node, "value_floats", &count);
     if (fv || aglm_node_attr(node, "value_floats")) {
         int64_t n = (int64_t)count;
-        st = aglm_tensor_alloc(&out[0], AGLM_F32, 1, &n);
+        st = cpu_alloc(k, &out[0], AGLM_F32, 1, &n);
         if (st == AGLM_OK && count)
             memcpy(out[0].data, fv, count * sizeof *fv);
         return st;
@@ -465,7 +465,7 @@ static aglm_status k_constant(const cpu_kctx *k, size_t n_in, const aglm_tensor 
     const int64_t *iv = aglm_node_get_ints(node, "value_ints", &count);
     if (iv || aglm_node_attr(node, "value_ints")) {
         int64_t n = (int64_t)count;
-        st = aglm_tensor_alloc(&out[0], AGLM_I64, 1, &n);
+        st = cpu_alloc(k, &out[0], AGLM_I64, 1, &n);
         if (st == AGLM_OK && count)
             memcpy(out[0].data, iv, count * sizeof *iv);
         return st;
@@ -477,15 +477,15 @@ static aglm_status k_constant(const cpu_kctx *k, size_t n_in, const aglm_tensor 
 }
 
 const cpu_kernel cpu_shape_kernels[] = {
-    {"Identity", 1, 1, 1, CPU_ANY, k_identity},
-    {"Reshape", 1, 2, 1, CPU_ANY, k_reshape},
-    {"Flatten", 1, 1, 1, CPU_ANY, k_flatten},
-    {"Squeeze", 1, 2, 1, CPU_ANY, k_squeeze},
-    {"Unsqueeze", 1, 2, 1, CPU_ANY, k_unsqueeze},
-    {"Transpose", 1, 1, 1, CPU_ANY, k_transpose},
-    {"Concat", 1, 1 << 20, 1, CPU_ANY, k_concat},
-    {"Shape", 1, 1, 1, CPU_ANY, k_shape},
-    {"Size", 1, 1, 1, CPU_ANY, k_size},
-    {"Constant", 0, 0, 1, CPU_ANY, k_constant},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"Identity", CPU_ANY, k_identity},
+    {"Reshape", CPU_ANY, k_reshape},
+    {"Flatten", CPU_ANY, k_flatten},
+    {"Squeeze", CPU_ANY, k_squeeze},
+    {"Unsqueeze", CPU_ANY, k_unsqueeze},
+    {"Transpose", CPU_ANY, k_transpose},
+    {"Concat", CPU_ANY, k_concat},
+    {"Shape", CPU_ANY, k_shape},
+    {"Size", CPU_ANY, k_size},
+    {"Constant", CPU_ANY, k_constant},
+    {NULL, 0, NULL},
 };

@@ -209,7 +209,7 @@ static aglm_status k_stft(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
     int64_t batch = x->dims[0], cx = x->dims[2], frames = 1 + (x->dims[1] - flen) / step;
     int64_t bins = onesided ? flen / 2 + 1 : flen;
     int64_t dims[4] = {batch, frames, bins, 2};
-    if ((st = aglm_tensor_alloc(&out[0], x->dtype, 4, dims)) != AGLM_OK)
+    if ((st = cpu_alloc(k, &out[0], x->dtype, 4, dims)) != AGLM_OK)
         return st;
     double *tw = twiddles(flen);
     double *fin = malloc((size_t)(2 * flen + 2) * sizeof *fin);
@@ -255,7 +255,7 @@ static aglm_status cosine_window(const cpu_kctx *k, const aglm_tensor *size_in, 
     if (size < 0 || size > ((int64_t)1 << 32))
         return aglm_error(AGLM_ERR_INVALID, "window size %lld is out of range", (long long)size);
     int periodic = aglm_node_get_int(k->node, "periodic", 1) != 0;
-    if ((st = aglm_tensor_alloc(y, dt, 1, &size)) != AGLM_OK)
+    if ((st = cpu_alloc(k, y, dt, 1, &size)) != AGLM_OK)
         return st;
     double n1 = (double)(periodic ? size : size - 1);
     for (int64_t i = 0; i < size; i++) {
@@ -331,7 +331,7 @@ static aglm_status k_mel(const cpu_kctx *k, size_t n_in, const aglm_tensor *cons
         /* NaN or far-off edges (from bad edge frequencies) fall outside every bin */
         edge[i] = isnan(e) ? -1 : (int64_t)fmax(-1.0, fmin((double)spec_bins + 1, e));
     }
-    if ((st = aglm_tensor_alloc(&out[0], dt, 2, dims)) != AGLM_OK) {
+    if ((st = cpu_alloc(k, &out[0], dt, 2, dims)) != AGLM_OK) {
         free(edge);
         return st;
     }
@@ -354,11 +354,11 @@ static aglm_status k_mel(const cpu_kctx *k, size_t n_in, const aglm_tensor *cons
 }
 
 const cpu_kernel cpu_signal_kernels[] = {
-    {"DFT", 1, 3, 1, SIG_FLOATS, k_dft},
-    {"STFT", 2, 4, 1, SIG_FLOATS, k_stft},
-    {"HannWindow", 1, 1, 1, SIG_INTS, k_hann},
-    {"HammingWindow", 1, 1, 1, SIG_INTS, k_hamming},
-    {"BlackmanWindow", 1, 1, 1, SIG_INTS, k_blackman},
-    {"MelWeightMatrix", 5, 5, 1, SIG_INTS, k_mel},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"DFT", SIG_FLOATS, k_dft},
+    {"STFT", SIG_FLOATS, k_stft},
+    {"HannWindow", SIG_INTS, k_hann},
+    {"HammingWindow", SIG_INTS, k_hamming},
+    {"BlackmanWindow", SIG_INTS, k_blackman},
+    {"MelWeightMatrix", SIG_INTS, k_mel},
+    {NULL, 0, NULL},
 };

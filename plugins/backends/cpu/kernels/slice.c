@@ -147,7 +147,7 @@ static aglm_status k_slice(const cpu_kctx *k, size_t n_in, const aglm_tensor *co
         step[a] = p;
         dims[a] = len;
     }
-    st = aglm_tensor_alloc(&out[0], x->dtype, x->rank, dims);
+    st = cpu_alloc(k, &out[0], x->dtype, x->rank, dims);
     if (st != AGLM_OK || aglm_tensor_numel(&out[0]) == 0)
         return st;
     if (slice_blocks(x, start, step, &out[0]))
@@ -235,7 +235,7 @@ static aglm_status k_split(const cpu_kctx *k, size_t n_in, const aglm_tensor *co
         int64_t dims[AGLM_MAX_RANK];
         memcpy(dims, x->dims, sizeof dims);
         dims[axis] = sizes[i];
-        st = aglm_tensor_alloc(&out[i], x->dtype, x->rank, dims);
+        st = cpu_alloc(k, &out[i], x->dtype, x->rank, dims);
         size_t chunk = (size_t)sizes[i] * inner;
         for (int64_t o = 0; st == AGLM_OK && chunk && o < outer; o++)
             memcpy((char *)out[i].data + (size_t)o * chunk,
@@ -272,7 +272,7 @@ static aglm_status k_expand(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
         dims[d] = xd[d] == 1 ? s : xd[d];
     }
     aglm_tensor_wrap(&xv, x->dtype, r, xd, x->data);
-    st = aglm_tensor_alloc(&out[0], x->dtype, r, dims);
+    st = cpu_alloc(k, &out[0], x->dtype, r, dims);
     if (st != AGLM_OK || aglm_tensor_numel(&out[0]) == 0)
         return st;
     int64_t *maps[AGLM_MAX_RANK], *block;
@@ -309,7 +309,7 @@ static aglm_status k_tile(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
                               (long long)rep[d], d);
         dims[d] = x->dims[d] * rep[d];
     }
-    st = aglm_tensor_alloc(&out[0], x->dtype, x->rank, dims);
+    st = cpu_alloc(k, &out[0], x->dtype, x->rank, dims);
     if (st != AGLM_OK || aglm_tensor_numel(&out[0]) == 0)
         return st;
     int64_t *maps[AGLM_MAX_RANK], *block;
@@ -324,9 +324,9 @@ static aglm_status k_tile(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
 }
 
 const cpu_kernel cpu_slice_kernels[] = {
-    {"Slice", 1, 5, 1, CPU_ANY, k_slice},
-    {"Split", 1, 2, 1 << 20, CPU_ANY, k_split},
-    {"Expand", 2, 2, 1, CPU_ANY, k_expand},
-    {"Tile", 2, 2, 1, CPU_ANY, k_tile},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"Slice", CPU_ANY, k_slice},
+    {"Split", CPU_ANY, k_split},
+    {"Expand", CPU_ANY, k_expand},
+    {"Tile", CPU_ANY, k_tile},
+    {NULL, 0, NULL},
 };

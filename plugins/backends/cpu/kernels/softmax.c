@@ -76,7 +76,7 @@ static aglm_status run_softmax(const cpu_kctx *k, const aglm_tensor *x, aglm_ten
                                    rank > 0 ? rank : 1, legacy ? 1 : 0, "attribute axis", &axis);
     if (st != AGLM_OK)
         return st;
-    st = aglm_tensor_alloc(y, x->dtype, x->rank, x->dims);
+    st = cpu_alloc(k, y, x->dtype, x->rank, x->dims);
     if (st != AGLM_OK || aglm_tensor_numel(x) == 0)
         return st;
     float *xs = NULL, *ys = NULL;
@@ -134,8 +134,8 @@ static aglm_status k_hardmax(const cpu_kctx *k, size_t n_in, const aglm_tensor *
 #define SM_TYPES (CPU_FLOATS | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16))
 
 const cpu_kernel cpu_softmax_kernels[] = {
-    {"Softmax", 1, 1, 1, SM_TYPES, k_softmax},
-    {"LogSoftmax", 1, 1, 1, SM_TYPES, k_log_softmax},
-    {"Hardmax", 1, 1, 1, SM_TYPES, k_hardmax},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"Softmax", SM_TYPES, k_softmax},
+    {"LogSoftmax", SM_TYPES, k_log_softmax},
+    {"Hardmax", SM_TYPES, k_hardmax},
+    {NULL, 0, NULL},
 };

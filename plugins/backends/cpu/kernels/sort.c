@@ -128,9 +128,9 @@ static aglm_status k_topk(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
     int64_t dims[AGLM_MAX_RANK];
     memcpy(dims, x->dims, sizeof dims);
     dims[axis] = kv;
-    if ((st = aglm_tensor_alloc(&out[0], x->dtype, x->rank, dims)) != AGLM_OK)
+    if ((st = cpu_alloc(k, &out[0], x->dtype, x->rank, dims)) != AGLM_OK)
         return st;
-    if (n_out > 1 && (st = aglm_tensor_alloc(&out[1], AGLM_I64, x->rank, dims)) != AGLM_OK)
+    if (n_out > 1 && (st = cpu_alloc(k, &out[1], AGLM_I64, x->rank, dims)) != AGLM_OK)
         return st;
     cand *h = malloc((size_t)(dim ? dim : 1) * sizeof *h);
     if (!h)
@@ -181,7 +181,7 @@ static aglm_status arg_extreme(const cpu_kctx *k, const aglm_tensor *x, int want
     for (int d = 0; d < x->rank; d++)
         if (d != axis || keep)
             dims[rank++] = d == axis ? 1 : x->dims[d];
-    if ((st = aglm_tensor_alloc(out, AGLM_I64, rank, dims)) != AGLM_OK)
+    if ((st = cpu_alloc(k, out, AGLM_I64, rank, dims)) != AGLM_OK)
         return st;
     int64_t outer = cpu_dims_prod(x->dims, 0, axis);
     int64_t inner = cpu_dims_prod(x->dims, axis + 1, x->rank);
@@ -350,9 +350,9 @@ done:
 }
 
 const cpu_kernel cpu_sort_kernels[] = {
-    {"TopK", 1, 2, 2, NUMERIC, k_topk},
-    {"ArgMax", 1, 1, 1, NUMERIC, k_argmax},
-    {"ArgMin", 1, 1, 1, NUMERIC, k_argmin},
-    {"Unique", 1, 1, 4, NUMERIC, k_unique},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"TopK", NUMERIC, k_topk},
+    {"ArgMax", NUMERIC, k_argmax},
+    {"ArgMin", NUMERIC, k_argmin},
+    {"Unique", NUMERIC, k_unique},
+    {NULL, 0, NULL},
 };

@@ -141,11 +141,11 @@ static aglm_status k_linear_attention(const cpu_kctx *k, size_t n_in, const aglm
                 }
             }
         }
-    if (st == AGLM_OK && (st = aglm_tensor_alloc(&out[0], in[0]->dtype, 3, (int64_t[]){B, T, HQ * DV})) == AGLM_OK)
+    if (st == AGLM_OK && (st = cpu_alloc(k, &out[0], in[0]->dtype, 3, (int64_t[]){B, T, HQ * DV})) == AGLM_OK)
         cpu_f32_store(&out[0], y);
     /* present_state takes past_state's dtype, or query's without one */
     aglm_dtype sdt = n_in > 3 && in[3] ? in[3]->dtype : in[0]->dtype;
-    if (st == AGLM_OK && n_out > 1 && (st = aglm_tensor_alloc(&out[1], sdt, 4, (int64_t[]){B, HKV, DK, DV})) == AGLM_OK)
+    if (st == AGLM_OK && n_out > 1 && (st = cpu_alloc(k, &out[1], sdt, 4, (int64_t[]){B, HKV, DK, DV})) == AGLM_OK)
         cpu_f32_store(&out[1], state);
     for (int i = 0; i < 6; i++)
         free(scratch[i]);
@@ -156,6 +156,6 @@ static aglm_status k_linear_attention(const cpu_kctx *k, size_t n_in, const aglm
 }
 
 const cpu_kernel cpu_state_mixer_kernels[] = {
-    {"LinearAttention", 3, 6, 2, MIX_FLOATS, k_linear_attention},
-    {NULL, 0, 0, 0, 0, NULL},
+    {"LinearAttention", MIX_FLOATS, k_linear_attention},
+    {NULL, 0, NULL},
 };

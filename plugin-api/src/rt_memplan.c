@@ -1,9 +1,11 @@
-/* Greedy offset assignment over value lifetimes (memplan.h). Values sharing a region in place
- * are merged into one group first: the group lives from its earliest producer to its latest
- * reader and is as big as its largest member. */
-#include "memplan.h"
+/* The memory planner's arithmetic (aglm/memplan.h): greedy offset assignment over value
+ * lifetimes, and the host-memory table. Values sharing a region in place are merged into one
+ * group first: the group lives from its earliest producer to its latest reader and is as big as
+ * its largest member. */
+#include "aglm/memplan.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct group {
     int first, last;
@@ -11,19 +13,19 @@ typedef struct group {
     int placed;
 } group;
 
-uint64_t memplan_round(uint64_t bytes)
+uint64_t aglm_plan_round(uint64_t bytes)
 {
-    return (bytes + MEMPLAN_ALIGN - 1) / MEMPLAN_ALIGN * MEMPLAN_ALIGN;
+    return (bytes + AGLM_PLAN_ALIGN - 1) / AGLM_PLAN_ALIGN * AGLM_PLAN_ALIGN;
 }
 
-static int planned(const memplan_value *v)
+static int planned(const aglm_plan_value *v)
 {
     return v->first >= 0 && v->last >= v->first && v->bytes > 0;
 }
 
 /* The value whose region v[i] ends up in: the end of its chain of shares. A share pointing at a
  * value that is not planned, or a chain longer than n (a cycle), leaves i on its own. */
-static size_t root_of(size_t n, const memplan_value *v, size_t i)
+static size_t root_of(size_t n, const aglm_plan_value *v, size_t i)
 {
     size_t r = i, hops = 0;
     while (v[r].share >= 0 && (size_t)v[r].share < n && planned(&v[v[r].share]) && hops++ < n)
@@ -54,7 +56,7 @@ static int cmp_offset(const void *a, const void *b)
 static uint64_t best_fit(const group *g, const group **live, size_t n_live)
 {
     qsort(live, n_live, sizeof *live, cmp_offset);
-    uint64_t end = 0, best = MEMPLAN_NONE, best_gap = MEMPLAN_NONE;
+    uint64_t end = 0, best = AGLM_PLAN_NONE, best_gap = AGLM_PLAN_NONE;
     for (size_t i = 0; i < n_live; i++) {
         if (live[i]->offset > end) {
             uint64_t gap = live[i]->offset - end;
@@ -66,10 +68,10 @@ static uint64_t best_fit(const group *g, const group **live, size_t n_live)
         if (live[i]->offset + live[i]->size > end)
             end = live[i]->offset + live[i]->size;
     }
-    return best != MEMPLAN_NONE ? best : end;
+    return best != AGLM_PLAN_NONE ? best : end;
 }
 
-aglm_status memplan_assign(size_t n, const memplan_value *v, uint64_t *offset,
+aglm_status aglm_plan_assign(size_t n, const aglm_plan_value *v, uint64_t *offset,
                            uint64_t *arena_bytes)
 {
     *arena_bytes = 0;
@@ -82,16 +84,16 @@ aglm_status memplan_assign(size_t n, const memplan_value *v, uint64_t *offset,
         free(root);
         free(order);
         free(live);
-        return aglm_error(AGLM_ERR_NOMEM, "backend cpu: memory plan: out of memory");
+        return aglm_error(AGLM_ERR_NOMEM, "memory plan: out of memory");
     }
     /* groups[r] gathers every value whose root is r. */
     for (size_t i = 0; i < n; i++) {
-        offset[i] = MEMPLAN_NONE;
+        offset[i] = AGLM_PLAN_NONE;
         if (!planned(&v[i]))
             continue;
         size_t r = root[i] = root_of(n, v, i);
         group *g = &groups[r];
-        uint64_t size = memplan_round(v[i].bytes);
+        uint64_t size = aglm_plan_round(v[i].bytes);
         if (!g->size) {
             g->first = v[i].first;
             g->last = v[i].last;
@@ -126,4 +128,43 @@ aglm_status memplan_assign(size_t n, const memplan_value *v, uint64_t *offset,
     free(order);
     free(live);
     return AGLM_OK;
+}
+
+/* ---- host memory ------------------------------------------------------------------------ */
+
+static aglm_status host_alloc(void *state, size_t bytes, void **ptr)
+{
+    (void)state;
+    *ptr = aligned_alloc(AGLM_PLAN_ALIGN, bytes ? aglm_plan_round(bytes) : AGLM_PLAN_ALIGN);
+    if (!*ptr)
+        return aglm_error(AGLM_ERR_NOMEM, "out of memory allocating %zu bytes", bytes);
+    return AGLM_OK;
+}
+
+static void host_free(void *state, void *ptr)
+{
+    (void)state;
+    free(ptr);
+}
+
+static aglm_status host_copy(void *state, void *dst, const void *src, size_t bytes)
+{
+    (void)state;
+    if (bytes)
+        memcpy(dst, src, bytes);
+    return AGLM_OK;
+}
+
+static const aglm_device_mem host_memory = {
+    .struct_size = sizeof(aglm_device_mem),
+    .device = AGLM_DEVICE_CPU,
+    .alloc = host_alloc,
+    .free = host_free,
+    .to_device = host_copy,
+    .to_host = host_copy,
+};
+
+const aglm_device_mem *aglm_host_memory(void)
+{
+    return &host_memory;
 }
