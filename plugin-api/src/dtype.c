@@ -13,7 +13,7 @@ typedef struct dtype_info {
 } dtype_info;
 
 static const dtype_info infos[] = {
-    {AGLM_F32, 4, "f32", "float"},     {AGLM_F16, 2, "f16", "float16"},
+    {AGLM_F32, 4, "f32", "float"},      {AGLM_F16, 2, "f16", "float16"},
     {AGLM_BF16, 2, "bf16", "bfloat16"}, {AGLM_F64, 8, "f64", "double"},
     {AGLM_I8, 1, "i8", "int8"},         {AGLM_U8, 1, "u8", "uint8"},
     {AGLM_I16, 2, "i16", "int16"},      {AGLM_U16, 2, "u16", "uint16"},
@@ -69,11 +69,15 @@ int aglm_dtype_is_float(aglm_dtype dt)
 int aglm_dtype_is_int(aglm_dtype dt)
 {
     switch (dt) {
-    case AGLM_I8: case AGLM_U8: case AGLM_I16: case AGLM_U16:
-    case AGLM_I32: case AGLM_U32: case AGLM_I64: case AGLM_U64:
-        return 1;
-    default:
-        return 0;
+    case AGLM_I8:
+    case AGLM_U8:
+    case AGLM_I16:
+    case AGLM_U16:
+    case AGLM_I32:
+    case AGLM_U32:
+    case AGLM_I64:
+    case AGLM_U64: return 1;
+    default: return 0;
     }
 }
 

@@ -150,8 +150,9 @@ aglm_status aglm_graph_set_opset(aglm_graph *g, const char *domain, int64_t vers
     if (!g)
         return aglm_error(AGLM_ERR_INVALID, "set_opset: graph is NULL");
     if (version < 0)
-        return aglm_error(AGLM_ERR_INVALID, "graph '%s': opset version %lld of domain '%s' is negative",
-                          g->name, (long long)version, domain_norm(domain));
+        return aglm_error(AGLM_ERR_INVALID,
+                          "graph '%s': opset version %lld of domain '%s' is negative", g->name,
+                          (long long)version, domain_norm(domain));
     ptrdiff_t i = opset_index(g, domain);
     if (i >= 0 && version == 0) { /* 0 means "not imported" */
         free(g->opset_domains[i]);
@@ -216,7 +217,8 @@ aglm_status aglm_graph_set_meta(aglm_graph *g, const char *key, const char *valu
         }
         char *v = dup_str(value);
         if (!v)
-            return aglm_error(AGLM_ERR_NOMEM, "graph '%s': out of memory setting metadata '%s'", g->name, key);
+            return aglm_error(AGLM_ERR_NOMEM, "graph '%s': out of memory setting metadata '%s'",
+                              g->name, key);
         free(g->meta_vals[i]);
         g->meta_vals[i] = v;
         return AGLM_OK;
@@ -229,7 +231,8 @@ aglm_status aglm_graph_set_meta(aglm_graph *g, const char *key, const char *valu
         grow_array((void **)&g->meta_vals, &g->cap_meta, g->n_meta + 1, sizeof(char *))) {
         free(k);
         free(v);
-        return aglm_error(AGLM_ERR_NOMEM, "graph '%s': out of memory setting metadata '%s'", g->name, key);
+        return aglm_error(AGLM_ERR_NOMEM, "graph '%s': out of memory setting metadata '%s'",
+                          g->name, key);
     }
     g->meta_keys[g->n_meta] = k;
     g->meta_vals[g->n_meta++] = v;
@@ -263,12 +266,14 @@ aglm_status aglm_graph_add_input(aglm_graph *g, aglm_value *v)
     if (!g || !v)
         return aglm_error(AGLM_ERR_INVALID, "add_input: graph or value is NULL");
     if (v->graph != g)
-        return aglm_error(AGLM_ERR_INVALID, "graph '%s': input '%s' belongs to graph '%s'", g->name, v->name,
-                          v->graph->name);
+        return aglm_error(AGLM_ERR_INVALID, "graph '%s': input '%s' belongs to graph '%s'", g->name,
+                          v->name, v->graph->name);
     if (v->is_input)
-        return aglm_error(AGLM_ERR_EXISTS, "graph '%s': '%s' is already an input", g->name, v->name);
+        return aglm_error(AGLM_ERR_EXISTS, "graph '%s': '%s' is already an input", g->name,
+                          v->name);
     if (grow_array((void **)&g->inputs, &g->cap_inputs, g->n_inputs + 1, sizeof *g->inputs))
-        return aglm_error(AGLM_ERR_NOMEM, "graph '%s': out of memory adding input '%s'", g->name, v->name);
+        return aglm_error(AGLM_ERR_NOMEM, "graph '%s': out of memory adding input '%s'", g->name,
+                          v->name);
     g->inputs[g->n_inputs++] = v;
     v->is_input = 1;
     return AGLM_OK;
@@ -287,10 +292,12 @@ aglm_status aglm_graph_add_output(aglm_graph *g, aglm_value *v)
     if (!g || !v)
         return aglm_error(AGLM_ERR_INVALID, "add_output: graph or value is NULL");
     if (!value_visible(v, g))
-        return aglm_error(AGLM_ERR_INVALID, "graph '%s': output '%s' belongs to graph '%s', which it cannot see",
+        return aglm_error(AGLM_ERR_INVALID,
+                          "graph '%s': output '%s' belongs to graph '%s', which it cannot see",
                           g->name, v->name, v->graph->name);
     if (grow_array((void **)&g->outputs, &g->cap_outputs, g->n_outputs + 1, sizeof *g->outputs))
-        return aglm_error(AGLM_ERR_NOMEM, "graph '%s': out of memory adding output '%s'", g->name, v->name);
+        return aglm_error(AGLM_ERR_NOMEM, "graph '%s': out of memory adding output '%s'", g->name,
+                          v->name);
     g->outputs[g->n_outputs++] = v;
     output_ref(g, v, 1);
     return AGLM_OK;
@@ -301,10 +308,11 @@ aglm_status aglm_graph_set_output(aglm_graph *g, size_t i, aglm_value *v)
     if (!g || !v)
         return aglm_error(AGLM_ERR_INVALID, "set_output: graph or value is NULL");
     if (i >= g->n_outputs)
-        return aglm_error(AGLM_ERR_INVALID, "graph '%s': output %zu out of range (%zu outputs)", g->name, i,
-                          g->n_outputs);
+        return aglm_error(AGLM_ERR_INVALID, "graph '%s': output %zu out of range (%zu outputs)",
+                          g->name, i, g->n_outputs);
     if (!value_visible(v, g))
-        return aglm_error(AGLM_ERR_INVALID, "graph '%s': output '%s' belongs to graph '%s', which it cannot see",
+        return aglm_error(AGLM_ERR_INVALID,
+                          "graph '%s': output '%s' belongs to graph '%s', which it cannot see",
                           g->name, v->name, v->graph->name);
     output_ref(g, g->outputs[i], -1);
     g->outputs[i] = v;
@@ -341,7 +349,9 @@ static void replace_sub_outputs(aglm_graph *g, aglm_value *from, aglm_value *to)
         aglm_node *n = g->nodes[i];
         for (size_t a = 0; a < n->n_attrs; a++) {
             const aglm_attr *at = n->attrs[a];
-            size_t cnt = at->type == AGLM_ATTR_GRAPH ? 1 : at->type == AGLM_ATTR_GRAPHS ? at->count : 0;
+            size_t cnt = at->type == AGLM_ATTR_GRAPH    ? 1
+                         : at->type == AGLM_ATTR_GRAPHS ? at->count
+                                                        : 0;
             for (size_t j = 0; j < cnt; j++) {
                 aglm_graph *s = at->type == AGLM_ATTR_GRAPH ? at->g : at->graphs[j];
                 for (size_t k = 0; k < s->n_outputs; k++)
@@ -361,10 +371,11 @@ aglm_status aglm_graph_replace_uses(aglm_graph *g, aglm_value *from, aglm_value 
     if (!g || !from || !to)
         return aglm_error(AGLM_ERR_INVALID, "replace_uses: graph or value is NULL");
     if (from->graph != g)
-        return aglm_error(AGLM_ERR_INVALID, "graph '%s': replace_uses: '%s' belongs to graph '%s'", g->name,
-                          from->name, from->graph->name);
+        return aglm_error(AGLM_ERR_INVALID, "graph '%s': replace_uses: '%s' belongs to graph '%s'",
+                          g->name, from->name, from->graph->name);
     if (!value_visible(to, g))
-        return aglm_error(AGLM_ERR_INVALID, "graph '%s': replace_uses: '%s' of graph '%s' is not visible here",
+        return aglm_error(AGLM_ERR_INVALID,
+                          "graph '%s': replace_uses: '%s' of graph '%s' is not visible here",
                           g->name, to->name, to->graph->name);
     if (from == to)
         return AGLM_OK;
@@ -380,9 +391,9 @@ aglm_status aglm_graph_replace_uses(aglm_graph *g, aglm_value *from, aglm_value 
         free(fresh);
         free(old_from);
         if (st != AGLM_OK)
-            return st == AGLM_ERR_NOMEM
-                       ? aglm_error(st, "graph '%s': out of memory renaming '%s'", g->name, from->name)
-                       : st;
+            return st == AGLM_ERR_NOMEM ? aglm_error(st, "graph '%s': out of memory renaming '%s'",
+                                                     g->name, from->name)
+                                        : st;
     }
     while (from->n_uses) {
         value_use u = from->uses[from->n_uses - 1];

@@ -123,13 +123,13 @@ const char *aglm_attr_s(const aglm_attr *a, size_t *len)
     return ok ? a->s : NULL;
 }
 
-#define LIST_GETTER(fn, ctype, kind, field)                                                       \
-    ctype fn(const aglm_attr *a, size_t *count)                                                   \
-    {                                                                                             \
-        int ok = a && a->type == kind;                                                            \
-        if (count)                                                                                \
-            *count = ok ? a->count : 0;                                                           \
-        return ok ? (ctype)a->field : NULL;                                                       \
+#define LIST_GETTER(fn, ctype, kind, field)                                                        \
+    ctype fn(const aglm_attr *a, size_t *count)                                                    \
+    {                                                                                              \
+        int ok = a && a->type == kind;                                                             \
+        if (count)                                                                                 \
+            *count = ok ? a->count : 0;                                                            \
+        return ok ? (ctype)a->field : NULL;                                                        \
     }
 
 LIST_GETTER(aglm_attr_ints, const int64_t *, AGLM_ATTR_INTS, ints)
@@ -199,7 +199,8 @@ static aglm_status node_put_attr(aglm_node *n, aglm_attr *a)
             if (a->graphs)
                 memset(a->graphs, 0, a->count * sizeof *a->graphs);
             attr_free(a, 0);
-            return aglm_error(AGLM_ERR_NOMEM, "node '%s': out of memory setting attribute", n->name);
+            return aglm_error(AGLM_ERR_NOMEM, "node '%s': out of memory setting attribute",
+                              n->name);
         }
         n->attrs[n->n_attrs++] = a;
         return AGLM_OK;
@@ -225,13 +226,15 @@ static aglm_status set_begin(aglm_node *n, const char *name, aglm_attr_type type
     if (!n || !name || !name[0])
         return aglm_error(AGLM_ERR_INVALID, "set attribute: node is NULL or name is empty");
     if (!(*out = attr_new(name, type)))
-        return aglm_error(AGLM_ERR_NOMEM, "node '%s': out of memory setting attribute '%s'", n->name, name);
+        return aglm_error(AGLM_ERR_NOMEM, "node '%s': out of memory setting attribute '%s'",
+                          n->name, name);
     return AGLM_OK;
 }
 
 static aglm_status set_nomem(aglm_node *n, aglm_attr *a)
 {
-    aglm_status st = aglm_error(AGLM_ERR_NOMEM, "node '%s': out of memory setting attribute '%s'", n->name, a->name);
+    aglm_status st = aglm_error(AGLM_ERR_NOMEM, "node '%s': out of memory setting attribute '%s'",
+                                n->name, a->name);
     attr_free(a, 0);
     return st;
 }
@@ -259,7 +262,8 @@ aglm_status aglm_node_set_float(aglm_node *n, const char *name, float v)
 aglm_status aglm_node_set_string(aglm_node *n, const char *name, const char *s, size_t len)
 {
     if (!s && len)
-        return aglm_error(AGLM_ERR_INVALID, "node '%s': attribute '%s': string is NULL", n ? n->name : "", name);
+        return aglm_error(AGLM_ERR_INVALID, "node '%s': attribute '%s': string is NULL",
+                          n ? n->name : "", name);
     aglm_attr *a;
     aglm_status st = set_begin(n, name, AGLM_ATTR_STRING, &a);
     if (st != AGLM_OK)
@@ -282,7 +286,8 @@ static void *copy_list(const void *src, size_t count, size_t elem)
 aglm_status aglm_node_set_ints(aglm_node *n, const char *name, const int64_t *v, size_t count)
 {
     if (!v && count)
-        return aglm_error(AGLM_ERR_INVALID, "node '%s': attribute '%s': ints are NULL", n ? n->name : "", name);
+        return aglm_error(AGLM_ERR_INVALID, "node '%s': attribute '%s': ints are NULL",
+                          n ? n->name : "", name);
     aglm_attr *a;
     aglm_status st = set_begin(n, name, AGLM_ATTR_INTS, &a);
     if (st != AGLM_OK)
@@ -296,7 +301,8 @@ aglm_status aglm_node_set_ints(aglm_node *n, const char *name, const int64_t *v,
 aglm_status aglm_node_set_floats(aglm_node *n, const char *name, const float *v, size_t count)
 {
     if (!v && count)
-        return aglm_error(AGLM_ERR_INVALID, "node '%s': attribute '%s': floats are NULL", n ? n->name : "", name);
+        return aglm_error(AGLM_ERR_INVALID, "node '%s': attribute '%s': floats are NULL",
+                          n ? n->name : "", name);
     aglm_attr *a;
     aglm_status st = set_begin(n, name, AGLM_ATTR_FLOATS, &a);
     if (st != AGLM_OK)
@@ -307,17 +313,19 @@ aglm_status aglm_node_set_floats(aglm_node *n, const char *name, const float *v,
     return node_put_attr(n, a);
 }
 
-aglm_status aglm_node_set_strings(aglm_node *n, const char *name, const char *const *v, size_t count)
+aglm_status aglm_node_set_strings(aglm_node *n, const char *name, const char *const *v,
+                                  size_t count)
 {
     for (size_t i = 0; i < count; i++)
         if (!v || !v[i])
-            return aglm_error(AGLM_ERR_INVALID, "node '%s': attribute '%s': string %zu is NULL", n ? n->name : "",
-                              name, i);
+            return aglm_error(AGLM_ERR_INVALID, "node '%s': attribute '%s': string %zu is NULL",
+                              n ? n->name : "", name, i);
     aglm_attr *a;
     aglm_status st = set_begin(n, name, AGLM_ATTR_STRINGS, &a);
     if (st != AGLM_OK)
         return st;
-    if (count > SIZE_MAX / sizeof(char *) || !(a->strings = calloc(count ? count : 1, sizeof(char *))))
+    if (count > SIZE_MAX / sizeof(char *) ||
+        !(a->strings = calloc(count ? count : 1, sizeof(char *))))
         return set_nomem(n, a);
     a->count = count;
     for (size_t i = 0; i < count; i++)
@@ -326,10 +334,12 @@ aglm_status aglm_node_set_strings(aglm_node *n, const char *name, const char *co
     return node_put_attr(n, a);
 }
 
-static aglm_status copy_tensor(aglm_node *n, const char *name, aglm_tensor *dst, const aglm_tensor *src)
+static aglm_status copy_tensor(aglm_node *n, const char *name, aglm_tensor *dst,
+                               const aglm_tensor *src)
 {
     if (!src)
-        return aglm_error(AGLM_ERR_INVALID, "node '%s': attribute '%s': tensor is NULL", n->name, name);
+        return aglm_error(AGLM_ERR_INVALID, "node '%s': attribute '%s': tensor is NULL", n->name,
+                          name);
     aglm_status st = aglm_tensor_copy(dst, src);
     return st == AGLM_OK ? st : aglm_error_wrap(st, "node '%s': attribute '%s'", n->name, name);
 }
@@ -347,10 +357,12 @@ aglm_status aglm_node_set_tensor(aglm_node *n, const char *name, const aglm_tens
     return node_put_attr(n, a);
 }
 
-aglm_status aglm_node_set_tensors(aglm_node *n, const char *name, const aglm_tensor *t, size_t count)
+aglm_status aglm_node_set_tensors(aglm_node *n, const char *name, const aglm_tensor *t,
+                                  size_t count)
 {
     if (!t && count)
-        return aglm_error(AGLM_ERR_INVALID, "node '%s': attribute '%s': tensors are NULL", n ? n->name : "", name);
+        return aglm_error(AGLM_ERR_INVALID, "node '%s': attribute '%s': tensors are NULL",
+                          n ? n->name : "", name);
     aglm_attr *a;
     aglm_status st = set_begin(n, name, AGLM_ATTR_TENSORS, &a);
     if (st != AGLM_OK)
@@ -371,18 +383,21 @@ aglm_status aglm_node_set_tensors(aglm_node *n, const char *name, const aglm_ten
 static aglm_status check_sub(aglm_node *n, const char *name, const aglm_graph *sub)
 {
     if (!sub)
-        return aglm_error(AGLM_ERR_INVALID, "node '%s': attribute '%s': graph is NULL", n->name, name);
+        return aglm_error(AGLM_ERR_INVALID, "node '%s': attribute '%s': graph is NULL", n->name,
+                          name);
     if (sub->parent != n->graph)
-        return aglm_error(AGLM_ERR_INVALID,
-                          "node '%s': attribute '%s': graph '%s' must be a subgraph of graph '%s' (the node's)",
-                          n->name, name, sub->name, n->graph->name);
+        return aglm_error(
+            AGLM_ERR_INVALID,
+            "node '%s': attribute '%s': graph '%s' must be a subgraph of graph '%s' (the node's)",
+            n->name, name, sub->name, n->graph->name);
     if (sub->owner) {
         const aglm_attr *cur = sub->owner == n ? aglm_node_attr(n, name) : NULL;
         int held = cur && cur->g == sub;
         for (size_t j = 0; cur && cur->graphs && j < cur->count; j++)
             held |= cur->graphs[j] == sub;
         if (!held)
-            return aglm_error(AGLM_ERR_STATE, "node '%s': attribute '%s': graph '%s' already belongs to node '%s'",
+            return aglm_error(AGLM_ERR_STATE,
+                              "node '%s': attribute '%s': graph '%s' already belongs to node '%s'",
                               n->name, name, sub->name, sub->owner->name);
     }
     return AGLM_OK;
@@ -405,20 +420,23 @@ aglm_status aglm_node_set_graph(aglm_node *n, const char *name, aglm_graph *sub)
     return AGLM_OK;
 }
 
-aglm_status aglm_node_set_graphs(aglm_node *n, const char *name, aglm_graph *const *subs, size_t count)
+aglm_status aglm_node_set_graphs(aglm_node *n, const char *name, aglm_graph *const *subs,
+                                 size_t count)
 {
     if (!n || !name || !name[0])
         return aglm_error(AGLM_ERR_INVALID, "set attribute: node is NULL or name is empty");
     if (!subs && count)
-        return aglm_error(AGLM_ERR_INVALID, "node '%s': attribute '%s': graphs are NULL", n->name, name);
+        return aglm_error(AGLM_ERR_INVALID, "node '%s': attribute '%s': graphs are NULL", n->name,
+                          name);
     aglm_status st;
     for (size_t i = 0; i < count; i++) {
         if ((st = check_sub(n, name, subs[i])) != AGLM_OK)
             return st;
         for (size_t k = 0; k < i; k++)
             if (subs[k] == subs[i])
-                return aglm_error(AGLM_ERR_INVALID, "node '%s': attribute '%s': graph '%s' is listed twice",
-                                  n->name, name, subs[i]->name);
+                return aglm_error(AGLM_ERR_INVALID,
+                                  "node '%s': attribute '%s': graph '%s' is listed twice", n->name,
+                                  name, subs[i]->name);
     }
     aglm_attr *a;
     if ((st = set_begin(n, name, AGLM_ATTR_GRAPHS, &a)) != AGLM_OK)
@@ -437,7 +455,8 @@ aglm_status aglm_node_remove_attr(aglm_node *n, const char *name)
 {
     ptrdiff_t i = attr_index(n, name);
     if (i < 0)
-        return aglm_error(AGLM_ERR_NOT_FOUND, "node '%s': no attribute '%s'", n ? n->name : "", name ? name : "");
+        return aglm_error(AGLM_ERR_NOT_FOUND, "node '%s': no attribute '%s'", n ? n->name : "",
+                          name ? name : "");
     aglm_attr *a = n->attrs[i];
     memmove(n->attrs + i, n->attrs + i + 1, (n->n_attrs - (size_t)i - 1) * sizeof *n->attrs);
     n->n_attrs--;
@@ -512,12 +531,12 @@ aglm_attr *attr_clone(const aglm_attr *a, aglm_node *dst, ptrmap *map)
             if (!(c->graphs[i] = clone_sub(a->graphs[i], dst, map)))
                 goto fail;
         break;
-    default:
-        break;
+    default: break;
     }
     return c;
 nomem:
-    aglm_error(AGLM_ERR_NOMEM, "node '%s': out of memory copying attribute '%s'", dst->name, a->name);
+    aglm_error(AGLM_ERR_NOMEM, "node '%s': out of memory copying attribute '%s'", dst->name,
+               a->name);
 fail:
     attr_free(c, 1);
     return NULL;

@@ -38,7 +38,8 @@ static aglm_status clone_node(aglm_graph *dst, const aglm_node *n, ptrmap *map)
     aglm_status st = AGLM_OK;
     aglm_node *c = NULL;
     if (!in || !out) {
-        st = aglm_error(AGLM_ERR_NOMEM, "graph '%s': out of memory cloning node '%s'", dst->name, n->name);
+        st = aglm_error(AGLM_ERR_NOMEM, "graph '%s': out of memory cloning node '%s'", dst->name,
+                        n->name);
         goto done;
     }
     for (size_t i = 0; i < n->n_in; i++)
@@ -52,7 +53,8 @@ static aglm_status clone_node(aglm_graph *dst, const aglm_node *n, ptrmap *map)
     }
     c->fresh_name = n->fresh_name;
     if (n->n_attrs && grow_array((void **)&c->attrs, &c->cap_attrs, n->n_attrs, sizeof *c->attrs)) {
-        st = aglm_error(AGLM_ERR_NOMEM, "graph '%s': out of memory cloning node '%s'", dst->name, n->name);
+        st = aglm_error(AGLM_ERR_NOMEM, "graph '%s': out of memory cloning node '%s'", dst->name,
+                        n->name);
         goto done;
     }
     for (size_t i = 0; i < n->n_attrs; i++) {
@@ -75,7 +77,8 @@ aglm_status graph_clone_into(aglm_graph *dst, const aglm_graph *src, ptrmap *map
 {
     aglm_status st;
     for (size_t i = 0; i < src->n_opsets; i++)
-        if ((st = aglm_graph_set_opset(dst, src->opset_domains[i], src->opset_versions[i])) != AGLM_OK)
+        if ((st = aglm_graph_set_opset(dst, src->opset_domains[i], src->opset_versions[i])) !=
+            AGLM_OK)
             return st;
     for (size_t i = 0; i < src->n_meta; i++)
         if ((st = aglm_graph_set_meta(dst, src->meta_keys[i], src->meta_vals[i])) != AGLM_OK)
@@ -102,7 +105,8 @@ aglm_graph *aglm_graph_clone(const aglm_graph *g)
         aglm_error(AGLM_ERR_INVALID, "clone: graph is NULL");
         return NULL;
     }
-    aglm_graph *c = g->parent ? aglm_graph_new_subgraph(g->parent, g->name) : aglm_graph_new(g->name);
+    aglm_graph *c =
+        g->parent ? aglm_graph_new_subgraph(g->parent, g->name) : aglm_graph_new(g->name);
     if (!c)
         return NULL;
     c->shared->fresh = c->shared->fresh > g->shared->fresh ? c->shared->fresh : g->shared->fresh;

@@ -77,7 +77,7 @@ struct aglm_value {
     char *name;
     size_t index; /* position in graph->values */
     aglm_dtype dtype;
-    int rank;     /* -1: unknown shape */
+    int rank; /* -1: unknown shape */
     aglm_dim dims[AGLM_MAX_RANK];
     int has_const;
     aglm_tensor cst;

@@ -86,40 +86,47 @@ void node_destroy(aglm_node *n, int detach)
 }
 
 static aglm_status check_node_args(aglm_graph *g, const char *op, const char *name, size_t n_in,
-                                   aglm_value *const *inputs, size_t n_out, aglm_value *const *outputs)
+                                   aglm_value *const *inputs, size_t n_out,
+                                   aglm_value *const *outputs)
 {
     const char *label = name && name[0] ? name : "(new)";
     if (!op || !op[0])
         return aglm_error(AGLM_ERR_INVALID, "graph '%s': node '%s' has no op", g->name, label);
     if ((n_in && !inputs) || (n_out && !outputs))
-        return aglm_error(AGLM_ERR_INVALID, "graph '%s': node '%s' (%s): input or output array is NULL", g->name,
+        return aglm_error(AGLM_ERR_INVALID,
+                          "graph '%s': node '%s' (%s): input or output array is NULL", g->name,
                           label, op);
     for (size_t i = 0; i < n_in; i++)
         if (inputs[i] && !value_visible(inputs[i], g))
             return aglm_error(AGLM_ERR_INVALID,
-                              "graph '%s': node '%s' (%s): input %zu '%s' belongs to graph '%s', which is not visible",
+                              "graph '%s': node '%s' (%s): input %zu '%s' belongs to graph '%s', "
+                              "which is not visible",
                               g->name, label, op, i, inputs[i]->name, inputs[i]->graph->name);
     for (size_t i = 0; i < n_out; i++) {
         aglm_value *v = outputs[i];
         if (!v)
             continue;
         if (v->graph != g)
-            return aglm_error(AGLM_ERR_INVALID, "graph '%s': node '%s' (%s): output %zu '%s' belongs to graph '%s'",
+            return aglm_error(AGLM_ERR_INVALID,
+                              "graph '%s': node '%s' (%s): output %zu '%s' belongs to graph '%s'",
                               g->name, label, op, i, v->name, v->graph->name);
         if (v->producer)
-            return aglm_error(AGLM_ERR_EXISTS,
-                              "graph '%s': node '%s' (%s): output %zu '%s' is already produced by node '%s'", g->name,
-                              label, op, i, v->name, v->producer->name);
+            return aglm_error(
+                AGLM_ERR_EXISTS,
+                "graph '%s': node '%s' (%s): output %zu '%s' is already produced by node '%s'",
+                g->name, label, op, i, v->name, v->producer->name);
         for (size_t k = 0; k < i; k++)
             if (outputs[k] == v)
-                return aglm_error(AGLM_ERR_INVALID, "graph '%s': node '%s' (%s): output '%s' is listed twice",
+                return aglm_error(AGLM_ERR_INVALID,
+                                  "graph '%s': node '%s' (%s): output '%s' is listed twice",
                                   g->name, label, op, v->name);
     }
     return AGLM_OK;
 }
 
-aglm_node *aglm_graph_add_node(aglm_graph *g, const char *op, const char *domain, const char *name, size_t n_in,
-                               aglm_value *const *inputs, size_t n_out, aglm_value *const *outputs)
+aglm_node *aglm_graph_add_node(aglm_graph *g, const char *op, const char *domain, const char *name,
+                               size_t n_in, aglm_value *const *inputs, size_t n_out,
+                               aglm_value *const *outputs)
 {
     if (!g) {
         aglm_error(AGLM_ERR_INVALID, "add_node: graph is NULL");
@@ -167,7 +174,8 @@ nomem_named:
 nomem:
     if (n)
         node_destroy(n, 0);
-    aglm_error(AGLM_ERR_NOMEM, "graph '%s': out of memory adding node '%s' (%s)", g->name, name ? name : "", op);
+    aglm_error(AGLM_ERR_NOMEM, "graph '%s': out of memory adding node '%s' (%s)", g->name,
+               name ? name : "", op);
     return NULL;
 }
 
@@ -176,15 +184,16 @@ aglm_status aglm_graph_remove_node(aglm_graph *g, aglm_node *n)
     if (!g || !n)
         return aglm_error(AGLM_ERR_INVALID, "remove_node: graph or node is NULL");
     if (n->graph != g || n->index >= g->n_nodes || g->nodes[n->index] != n)
-        return aglm_error(AGLM_ERR_NOT_FOUND, "graph '%s': node '%s' (%s) is not in this graph", g->name, n->name,
-                          n->op);
+        return aglm_error(AGLM_ERR_NOT_FOUND, "graph '%s': node '%s' (%s) is not in this graph",
+                          g->name, n->name, n->op);
     for (size_t i = 0; i < n->n_in; i++)
         if (n->in[i])
             value_remove_use(n->in[i], n, i);
     for (size_t i = 0; i < n->n_out; i++)
         if (n->out[i])
             n->out[i]->producer = NULL;
-    memmove(g->nodes + n->index, g->nodes + n->index + 1, (g->n_nodes - n->index - 1) * sizeof *g->nodes);
+    memmove(g->nodes + n->index, g->nodes + n->index + 1,
+            (g->n_nodes - n->index - 1) * sizeof *g->nodes);
     g->n_nodes--;
     for (size_t i = n->index; i < g->n_nodes; i++)
         g->nodes[i]->index = i;
@@ -245,7 +254,8 @@ aglm_status node_rename(aglm_node *n, const char *name)
     char *copy = strdup(name);
     if (!copy || name_count_add(n->graph, name, 1)) {
         free(copy);
-        return aglm_error(AGLM_ERR_NOMEM, "graph '%s': out of memory naming node '%s'", n->graph->name, name);
+        return aglm_error(AGLM_ERR_NOMEM, "graph '%s': out of memory naming node '%s'",
+                          n->graph->name, name);
     }
     name_count_add(n->graph, n->name, -1);
     free(n->name);
@@ -269,15 +279,18 @@ aglm_status aglm_node_set_input(aglm_node *n, size_t i, aglm_value *v)
     if (!n)
         return aglm_error(AGLM_ERR_INVALID, "set_input: node is NULL");
     if (i > n->n_in)
-        return aglm_error(AGLM_ERR_INVALID, "node '%s' (%s): input %zu out of range (%zu inputs)", n->name, n->op, i,
-                          n->n_in);
+        return aglm_error(AGLM_ERR_INVALID, "node '%s' (%s): input %zu out of range (%zu inputs)",
+                          n->name, n->op, i, n->n_in);
     if (v && !value_visible(v, n->graph))
-        return aglm_error(AGLM_ERR_INVALID, "node '%s' (%s): input %zu '%s' belongs to graph '%s', which is not visible",
-                          n->name, n->op, i, v->name, v->graph->name);
+        return aglm_error(
+            AGLM_ERR_INVALID,
+            "node '%s' (%s): input %zu '%s' belongs to graph '%s', which is not visible", n->name,
+            n->op, i, v->name, v->graph->name);
     if (i == n->n_in && grow_array((void **)&n->in, &n->cap_in, n->n_in + 1, sizeof *n->in))
         return aglm_error(AGLM_ERR_NOMEM, "node '%s': out of memory adding an input", n->name);
     if (v && value_add_use(v, n, i))
-        return aglm_error(AGLM_ERR_NOMEM, "node '%s': out of memory recording a use of '%s'", n->name, v->name);
+        return aglm_error(AGLM_ERR_NOMEM, "node '%s': out of memory recording a use of '%s'",
+                          n->name, v->name);
     if (i == n->n_in)
         n->in[n->n_in++] = NULL;
     if (n->in[i])

@@ -104,8 +104,8 @@ static aglm_status cycle_error(aglm_graph *g, const size_t *indeg)
         q = p;
     }
     char op[256];
-    return aglm_error(AGLM_ERR_INVALID, "graph '%s': the nodes form a cycle through node '%s' (%s)", g->name,
-                      q ? q->name : "?", q ? node_op_label(q, op, sizeof op) : "?");
+    return aglm_error(AGLM_ERR_INVALID, "graph '%s': the nodes form a cycle through node '%s' (%s)",
+                      g->name, q ? q->name : "?", q ? node_op_label(q, op, sizeof op) : "?");
 }
 
 /* Sorts g's own nodes. */
@@ -129,7 +129,8 @@ static aglm_status sort_graph(aglm_graph *g)
         free(indeg);
         free(order);
         free(ready.a);
-        return aglm_error(AGLM_ERR_NOMEM, "graph '%s': out of memory sorting %zu nodes", g->name, n);
+        return aglm_error(AGLM_ERR_NOMEM, "graph '%s': out of memory sorting %zu nodes", g->name,
+                          n);
     }
     for (size_t i = 0; i < n; i++)
         for_each_edge(g, g->nodes[i], indeg, 1, NULL);
@@ -166,13 +167,15 @@ aglm_status aglm_graph_toposort(aglm_graph *g)
         const aglm_node *n = g->nodes[i];
         for (size_t a = 0; a < n->n_attrs && st == AGLM_OK; a++) {
             const aglm_attr *at = n->attrs[a];
-            size_t cnt = at->type == AGLM_ATTR_GRAPH ? 1 : at->type == AGLM_ATTR_GRAPHS ? at->count : 0;
+            size_t cnt = at->type == AGLM_ATTR_GRAPH    ? 1
+                         : at->type == AGLM_ATTR_GRAPHS ? at->count
+                                                        : 0;
             for (size_t j = 0; j < cnt && st == AGLM_OK; j++) {
                 st = aglm_graph_toposort(at->type == AGLM_ATTR_GRAPH ? at->g : at->graphs[j]);
                 if (st != AGLM_OK) {
                     char op[256];
-                    st = aglm_error_wrap(st, "graph '%s': node '%s' (%s): attribute '%s'", g->name, n->name,
-                                         node_op_label(n, op, sizeof op), at->name);
+                    st = aglm_error_wrap(st, "graph '%s': node '%s' (%s): attribute '%s'", g->name,
+                                         n->name, node_op_label(n, op, sizeof op), at->name);
                 }
             }
         }

@@ -30,12 +30,15 @@ char *value_fresh_name(aglm_graph *g)
 static aglm_status check_type(const aglm_graph *g, const char *what, aglm_dtype dt, int rank)
 {
     if (dt != AGLM_UNDEFINED && strcmp(aglm_dtype_name(dt), "?") == 0)
-        return aglm_error(AGLM_ERR_INVALID, "graph '%s': value '%s': unknown dtype %d", g->name, what, (int)dt);
+        return aglm_error(AGLM_ERR_INVALID, "graph '%s': value '%s': unknown dtype %d", g->name,
+                          what, (int)dt);
     if (rank < -1)
-        return aglm_error(AGLM_ERR_INVALID, "graph '%s': value '%s': rank %d is negative", g->name, what, rank);
+        return aglm_error(AGLM_ERR_INVALID, "graph '%s': value '%s': rank %d is negative", g->name,
+                          what, rank);
     if (rank > AGLM_MAX_RANK)
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "graph '%s': value '%s': rank %d exceeds the maximum of %d",
-                          g->name, what, rank, AGLM_MAX_RANK);
+        return aglm_error(AGLM_ERR_UNSUPPORTED,
+                          "graph '%s': value '%s': rank %d exceeds the maximum of %d", g->name,
+                          what, rank, AGLM_MAX_RANK);
     return AGLM_OK;
 }
 
@@ -53,8 +56,8 @@ static aglm_status store_type(aglm_value *v, aglm_dtype dt, int rank, const aglm
         } else if (dims[i].sym && dims[i].sym[0]) {
             tmp[i].sym = shared_intern(v->graph->shared, dims[i].sym);
             if (!tmp[i].sym)
-                return aglm_error(AGLM_ERR_NOMEM, "value '%s': out of memory interning dim '%s'", v->name,
-                                  dims[i].sym);
+                return aglm_error(AGLM_ERR_NOMEM, "value '%s': out of memory interning dim '%s'",
+                                  v->name, dims[i].sym);
         }
     }
     v->dtype = dt;
@@ -63,7 +66,8 @@ static aglm_status store_type(aglm_value *v, aglm_dtype dt, int rank, const aglm
     return AGLM_OK;
 }
 
-aglm_value *aglm_graph_new_value(aglm_graph *g, const char *name, aglm_dtype dt, int rank, const aglm_dim *dims)
+aglm_value *aglm_graph_new_value(aglm_graph *g, const char *name, aglm_dtype dt, int rank,
+                                 const aglm_dim *dims)
 {
     if (!g) {
         aglm_error(AGLM_ERR_INVALID, "new_value: graph is NULL");
@@ -96,7 +100,8 @@ aglm_value *aglm_graph_new_value(aglm_graph *g, const char *name, aglm_dtype dt,
 nomem:
     if (v)
         value_destroy(v);
-    aglm_error(AGLM_ERR_NOMEM, "graph '%s': out of memory adding value '%s'", g->name, name ? name : "");
+    aglm_error(AGLM_ERR_NOMEM, "graph '%s': out of memory adding value '%s'", g->name,
+               name ? name : "");
     return NULL;
 }
 
@@ -105,7 +110,8 @@ static void value_delete(aglm_value *v)
 {
     aglm_graph *g = v->graph;
     strmap_del(&g->value_names, v->name);
-    memmove(g->values + v->index, g->values + v->index + 1, (g->n_values - v->index - 1) * sizeof *g->values);
+    memmove(g->values + v->index, g->values + v->index + 1,
+            (g->n_values - v->index - 1) * sizeof *g->values);
     g->n_values--;
     for (size_t i = v->index; i < g->n_values; i++)
         g->values[i]->index = i;
@@ -117,11 +123,13 @@ static aglm_status check_const(const char *name, const aglm_tensor *t)
     if (!t)
         return aglm_error(AGLM_ERR_INVALID, "constant '%s': tensor is NULL", name);
     if (t->device != AGLM_DEVICE_CPU)
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "constant '%s': only CPU tensors can be constants", name);
+        return aglm_error(AGLM_ERR_UNSUPPORTED, "constant '%s': only CPU tensors can be constants",
+                          name);
     if (t->rank < 0 || t->rank > AGLM_MAX_RANK)
         return aglm_error(AGLM_ERR_INVALID, "constant '%s': bad rank %d", name, (int)t->rank);
     if (aglm_dtype_size(t->dtype) == 0)
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "constant '%s': dtype %s cannot be stored in a tensor", name,
+        return aglm_error(AGLM_ERR_UNSUPPORTED,
+                          "constant '%s': dtype %s cannot be stored in a tensor", name,
                           aglm_dtype_name(t->dtype));
     for (int i = 0; i < t->rank; i++)
         if (t->dims[i] < 0)
@@ -198,15 +206,18 @@ aglm_status value_rename(aglm_value *v, const char *name)
     if (strcmp(v->name, name) == 0)
         return AGLM_OK;
     if (strmap_has(&g->value_names, name))
-        return aglm_error(AGLM_ERR_EXISTS, "graph '%s': a value named '%s' already exists", g->name, name);
+        return aglm_error(AGLM_ERR_EXISTS, "graph '%s': a value named '%s' already exists", g->name,
+                          name);
     char *copy = strdup(name);
     if (!copy)
-        return aglm_error(AGLM_ERR_NOMEM, "graph '%s': out of memory renaming '%s'", g->name, v->name);
+        return aglm_error(AGLM_ERR_NOMEM, "graph '%s': out of memory renaming '%s'", g->name,
+                          v->name);
     strmap_del(&g->value_names, v->name);
     if (strmap_put(&g->value_names, copy, v) != 0) {
         strmap_put(&g->value_names, v->name, v); /* cannot fail: the slot just freed */
         free(copy);
-        return aglm_error(AGLM_ERR_NOMEM, "graph '%s': out of memory renaming '%s'", g->name, v->name);
+        return aglm_error(AGLM_ERR_NOMEM, "graph '%s': out of memory renaming '%s'", g->name,
+                          v->name);
     }
     free(v->name);
     v->name = copy;
@@ -298,7 +309,8 @@ char *aglm_value_type_str(const aglm_value *v, char *buf, size_t n)
         else if (v->dims[i].value >= 0)
             len += (size_t)snprintf(buf + len, n - len, "%s%lld", sep, (long long)v->dims[i].value);
         else
-            len += (size_t)snprintf(buf + len, n - len, "%s%s", sep, v->dims[i].sym ? v->dims[i].sym : "?");
+            len += (size_t)snprintf(buf + len, n - len, "%s%s", sep,
+                                    v->dims[i].sym ? v->dims[i].sym : "?");
     }
     return buf;
 }

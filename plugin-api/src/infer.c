@@ -124,13 +124,9 @@ aglm_status infer_set_value_type(infer_undo *undo, aglm_value *v, aglm_dtype dt,
 /* ---- rules --------------------------------------------------------------------------------- */
 
 static const infer_rule *const rule_tables[] = {
-    infer_rules_elementwise, infer_rules_math, infer_rules_nn, infer_rules_tensor,
-    infer_rules_index, infer_rules_const, infer_rules_control,
-    infer_rules_seq,
-    infer_rules_einsum,
-    infer_rules_image,
-    infer_rules_signal,
-    infer_rules_norm,
+    infer_rules_elementwise, infer_rules_math,  infer_rules_nn,      infer_rules_tensor,
+    infer_rules_index,       infer_rules_const, infer_rules_control, infer_rules_seq,
+    infer_rules_einsum,      infer_rules_image, infer_rules_signal,  infer_rules_norm,
     infer_rules_aglm,
 };
 

@@ -80,12 +80,12 @@ char *infer_type_str(const infer_type *t, char *buf, size_t n)
     if (n == 0)
         return buf;
     buf[0] = '\0';
-#define PUT(...)                                                                 \
-    do {                                                                         \
-        if (len < n) {                                                           \
-            int w_ = snprintf(buf + len, n - len, __VA_ARGS__);                  \
-            len += w_ > 0 ? (size_t)w_ : 0;                                      \
-        }                                                                        \
+#define PUT(...)                                                                                   \
+    do {                                                                                           \
+        if (len < n) {                                                                             \
+            int w_ = snprintf(buf + len, n - len, __VA_ARGS__);                                    \
+            len += w_ > 0 ? (size_t)w_ : 0;                                                        \
+        }                                                                                          \
     } while (0)
     /* the IR text's spelling: "f32" alone when the shape is unknown */
     PUT("%s", aglm_dtype_name(t->dtype));
@@ -151,7 +151,8 @@ aglm_status infer_broadcast(const infer_ctx *c, const infer_type *a, const infer
             if (!broadcast_dim(da, db, &r.dims[i])) {
                 char sa[128], sb[128];
                 return infer_err(c, AGLM_ERR_SHAPE, "cannot broadcast %s with %s",
-                                 infer_type_str(a, sa, sizeof sa), infer_type_str(b, sb, sizeof sb));
+                                 infer_type_str(a, sa, sizeof sa),
+                                 infer_type_str(b, sb, sizeof sb));
             }
         }
     }
@@ -159,8 +160,8 @@ aglm_status infer_broadcast(const infer_ctx *c, const infer_type *a, const infer
     return AGLM_OK;
 }
 
-AGLM_API aglm_status aglm_broadcast_shapes(int rank_a, const int64_t *a, int rank_b, const int64_t *b,
-                                           int *out_rank, int64_t *out_dims)
+AGLM_API aglm_status aglm_broadcast_shapes(int rank_a, const int64_t *a, int rank_b,
+                                           const int64_t *b, int *out_rank, int64_t *out_dims)
 {
     if (!out_rank || !out_dims)
         return aglm_error(AGLM_ERR_INVALID, "broadcast: output pointers must not be NULL");
@@ -171,12 +172,14 @@ AGLM_API aglm_status aglm_broadcast_shapes(int rank_a, const int64_t *a, int ran
         return aglm_error(AGLM_ERR_INVALID, "broadcast: dims must not be NULL for a non-zero rank");
     for (int i = 0; i < rank_a; i++)
         if (a[i] < 0)
-            return aglm_error(AGLM_ERR_INVALID, "broadcast: dim %d of the first shape is negative (%lld)",
-                              i, (long long)a[i]);
+            return aglm_error(AGLM_ERR_INVALID,
+                              "broadcast: dim %d of the first shape is negative (%lld)", i,
+                              (long long)a[i]);
     for (int i = 0; i < rank_b; i++)
         if (b[i] < 0)
-            return aglm_error(AGLM_ERR_INVALID, "broadcast: dim %d of the second shape is negative (%lld)",
-                              i, (long long)b[i]);
+            return aglm_error(AGLM_ERR_INVALID,
+                              "broadcast: dim %d of the second shape is negative (%lld)", i,
+                              (long long)b[i]);
     int rank = rank_a > rank_b ? rank_a : rank_b;
     int64_t dims[AGLM_MAX_RANK];
     for (int i = 0; i < rank; i++) {

@@ -46,8 +46,8 @@ aglm_status infer_same_dtype(const infer_ctx *c, size_t i, size_t j)
         return AGLM_OK;
     char sa[128], sb[128];
     return infer_err(c, AGLM_ERR_TYPE, "mismatched input types %s and %s (inputs %zu and %zu)",
-                     infer_type_str(&c->in[i], sa, sizeof sa), infer_type_str(&c->in[j], sb, sizeof sb),
-                     i, j);
+                     infer_type_str(&c->in[i], sa, sizeof sa),
+                     infer_type_str(&c->in[j], sb, sizeof sb), i, j);
 }
 
 aglm_status infer_need_float(const infer_ctx *c, size_t i)
@@ -77,8 +77,8 @@ aglm_status infer_axis(const infer_ctx *c, int64_t axis, int rank, int extra, co
     int64_t n = (int64_t)rank + extra;
     if (axis < -(int64_t)rank || axis >= n) {
         char s[128];
-        return infer_err(c, AGLM_ERR_INVALID, "%s %lld is out of range for %s", what, (long long)axis,
-                         infer_type_str(t, s, sizeof s));
+        return infer_err(c, AGLM_ERR_INVALID, "%s %lld is out of range for %s", what,
+                         (long long)axis, infer_type_str(t, s, sizeof s));
     }
     *out = (int)(axis < 0 ? axis + rank : axis);
     return AGLM_OK;
@@ -94,7 +94,8 @@ aglm_status infer_attr_ints(const infer_ctx *c, const char *name, int64_t *vals,
     size_t n = 0;
     const int64_t *v = aglm_node_get_ints(c->node, name, &n);
     if (n > cap)
-        return infer_err(c, AGLM_ERR_INVALID, "attribute '%s' has %zu values, more than %zu", name, n, cap);
+        return infer_err(c, AGLM_ERR_INVALID, "attribute '%s' has %zu values, more than %zu", name,
+                         n, cap);
     if (n)
         memcpy(vals, v, n * sizeof *v);
     *count = n;
@@ -148,8 +149,8 @@ static aglm_status tensor_ints(const infer_ctx *c, size_t i, const aglm_tensor *
                          infer_type_str(&ty, s, sizeof s));
     int64_t n = aglm_tensor_numel(t);
     if (n < 0 || (uint64_t)n > cap)
-        return infer_err(c, AGLM_ERR_SHAPE, "input %zu has %lld values, more than %zu", i, (long long)n,
-                         cap);
+        return infer_err(c, AGLM_ERR_SHAPE, "input %zu has %lld values, more than %zu", i,
+                         (long long)n, cap);
     if (n > 0 && (t->device != AGLM_DEVICE_CPU || !t->data))
         return AGLM_OK; /* not readable here: treat as unknown */
     for (int64_t k = 0; k < n; k++)
@@ -188,7 +189,8 @@ aglm_status infer_const_ints(const infer_ctx *c, size_t i, int64_t *vals, size_t
             size_t n = 0;
             const int64_t *iv = aglm_attr_ints(a, &n);
             if (n > cap)
-                return infer_err(c, AGLM_ERR_SHAPE, "input %zu has %zu values, more than %zu", i, n, cap);
+                return infer_err(c, AGLM_ERR_SHAPE, "input %zu has %zu values, more than %zu", i, n,
+                                 cap);
             if (n)
                 memcpy(vals, iv, n * sizeof *iv);
             *count = n;
@@ -204,7 +206,8 @@ aglm_status infer_const_ints(const infer_ctx *c, size_t i, int64_t *vals, size_t
         int rank = aglm_value_rank(src), s, e;
         infer_shape_range(p, infer_opset(aglm_node_graph(p)), rank, &s, &e);
         if ((size_t)(e - s) > cap)
-            return infer_err(c, AGLM_ERR_SHAPE, "input %zu has %d values, more than %zu", i, e - s, cap);
+            return infer_err(c, AGLM_ERR_SHAPE, "input %zu has %d values, more than %zu", i, e - s,
+                             cap);
         for (int k = s; k < e; k++)
             vals[k - s] = aglm_value_dim(src, k).value;
         *count = (size_t)(e - s);
@@ -232,7 +235,8 @@ aglm_status infer_need_int64(const infer_ctx *c, size_t i, const char *what)
     if (!infer_has_in(c, i) || c->in[i].dtype == AGLM_UNDEFINED || c->in[i].dtype == AGLM_I64)
         return AGLM_OK;
     char s[128];
-    return infer_err(c, AGLM_ERR_TYPE, "%s must be int64, got %s", what, infer_type_str(&c->in[i], s, sizeof s));
+    return infer_err(c, AGLM_ERR_TYPE, "%s must be int64, got %s", what,
+                     infer_type_str(&c->in[i], s, sizeof s));
 }
 
 aglm_status infer_need_index_type(const infer_ctx *c, size_t i, const char *what)
@@ -255,8 +259,8 @@ aglm_status infer_rank_from_length(infer_ctx *c, size_t i, aglm_dtype dt)
     if (infer_has_in(c, i) && s->rank == 1 && infer_dim_is_static(s->dims[0])) {
         int64_t r = s->dims[0].value;
         if (r > AGLM_MAX_RANK)
-            return infer_err(c, AGLM_ERR_UNSUPPORTED, "output rank %lld is more than %d", (long long)r,
-                             AGLM_MAX_RANK);
+            return infer_err(c, AGLM_ERR_UNSUPPORTED, "output rank %lld is more than %d",
+                             (long long)r, AGLM_MAX_RANK);
         t.rank = (int)r;
         for (int k = 0; k < t.rank; k++)
             t.dims[k] = infer_dim_unknown();

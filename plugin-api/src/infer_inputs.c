@@ -29,7 +29,8 @@ static char *tensor_type_str(const aglm_tensor *t, char *buf, size_t n)
     if (t->rank < 0 || t->rank > AGLM_MAX_RANK)
         snprintf(buf, n, "%s[rank %d]", aglm_dtype_name(t->dtype), (int)t->rank);
     else
-        snprintf(buf, n, "%s%s", aglm_dtype_name(t->dtype), aglm_shape_str(t->rank, t->dims, shape, sizeof shape));
+        snprintf(buf, n, "%s%s", aglm_dtype_name(t->dtype),
+                 aglm_shape_str(t->rank, t->dims, shape, sizeof shape));
     return buf;
 }
 
@@ -49,11 +50,12 @@ static aglm_status check_one(const aglm_graph *g, size_t i, const aglm_tensor *t
     aglm_value_type_str(v, want, sizeof want);
     tensor_type_str(t, got, sizeof got);
     if (t->rank < 0 || t->rank > AGLM_MAX_RANK)
-        return aglm_error(AGLM_ERR_INVALID, "input '%s': rank %d is not in [0, %d]", name, (int)t->rank,
-                          AGLM_MAX_RANK);
+        return aglm_error(AGLM_ERR_INVALID, "input '%s': rank %d is not in [0, %d]", name,
+                          (int)t->rank, AGLM_MAX_RANK);
     for (int d = 0; d < t->rank; d++)
         if (t->dims[d] < 0)
-            return aglm_error(AGLM_ERR_INVALID, "input '%s': dim %d of %s is negative", name, d, got);
+            return aglm_error(AGLM_ERR_INVALID, "input '%s': dim %d of %s is negative", name, d,
+                              got);
     aglm_dtype dt = aglm_value_dtype(v);
     if (dt != AGLM_UNDEFINED && dt != t->dtype)
         return aglm_error(AGLM_ERR_TYPE, "input '%s': expected %s, got %s", name, want, got);
@@ -66,7 +68,8 @@ static aglm_status check_one(const aglm_graph *g, size_t i, const aglm_tensor *t
         aglm_dim dim = aglm_value_dim(v, d);
         if (dim.value >= 0) {
             if (dim.value != t->dims[d])
-                return aglm_error(AGLM_ERR_SHAPE, "input '%s': expected %s, got %s", name, want, got);
+                return aglm_error(AGLM_ERR_SHAPE, "input '%s': expected %s, got %s", name, want,
+                                  got);
             continue;
         }
         if (!dim.sym)
@@ -77,11 +80,15 @@ static aglm_status check_one(const aglm_graph *g, size_t i, const aglm_tensor *t
             bs->b[bs->n++] = nb;
         } else if (b->value != t->dims[d]) {
             if (b->input == i)
-                return aglm_error(AGLM_ERR_SHAPE, "input '%s': expected %s, got %s (%s is %lld at dim %d but %lld at dim %d)",
-                                  name, want, got, dim.sym, (long long)b->value, b->dim, (long long)t->dims[d], d);
-            return aglm_error(AGLM_ERR_SHAPE, "input '%s': dim %d is %s=%lld in input '%s' but %lld here", name, d,
-                              dim.sym, (long long)b->value, aglm_value_name(aglm_graph_input(g, b->input)),
-                              (long long)t->dims[d]);
+                return aglm_error(
+                    AGLM_ERR_SHAPE,
+                    "input '%s': expected %s, got %s (%s is %lld at dim %d but %lld at dim %d)",
+                    name, want, got, dim.sym, (long long)b->value, b->dim, (long long)t->dims[d],
+                    d);
+            return aglm_error(
+                AGLM_ERR_SHAPE, "input '%s': dim %d is %s=%lld in input '%s' but %lld here", name,
+                d, dim.sym, (long long)b->value, aglm_value_name(aglm_graph_input(g, b->input)),
+                (long long)t->dims[d]);
         }
     }
     return AGLM_OK;
@@ -96,7 +103,8 @@ static aglm_status check_all(const aglm_graph *g, size_t n, const aglm_tensor *i
         return aglm_error(AGLM_ERR_INVALID, "check inputs: graph is NULL");
     size_t want = aglm_graph_num_inputs(g);
     if (n != want)
-        return aglm_error(AGLM_ERR_INVALID, "graph '%s' expects %zu inputs, got %zu", graph_label(g), want, n);
+        return aglm_error(AGLM_ERR_INVALID, "graph '%s' expects %zu inputs, got %zu",
+                          graph_label(g), want, n);
     if (n == 0)
         return AGLM_OK;
     if (!inputs)
@@ -112,7 +120,8 @@ static aglm_status check_all(const aglm_graph *g, size_t n, const aglm_tensor *i
     return AGLM_OK;
 }
 
-AGLM_API aglm_status aglm_graph_check_inputs(const aglm_graph *g, size_t n, const aglm_tensor *inputs)
+AGLM_API aglm_status aglm_graph_check_inputs(const aglm_graph *g, size_t n,
+                                             const aglm_tensor *inputs)
 {
     bindings bs;
     aglm_status st = check_all(g, n, inputs, &bs);
@@ -173,14 +182,15 @@ static aglm_status bind_symbols(aglm_graph *g, const bindings *bs, infer_undo *u
     return AGLM_OK;
 }
 
-static aglm_status specialize(aglm_graph *g, size_t n, const aglm_tensor *inputs, const bindings *bs,
-                              infer_undo *undo)
+static aglm_status specialize(aglm_graph *g, size_t n, const aglm_tensor *inputs,
+                              const bindings *bs, infer_undo *undo)
 {
     for (size_t i = 0; i < n; i++) {
         aglm_dim dims[AGLM_MAX_RANK];
         for (int d = 0; d < inputs[i].rank; d++)
             dims[d] = infer_dim_static(inputs[i].dims[d]);
-        aglm_status st = infer_set_value_type(undo, aglm_graph_input(g, i), inputs[i].dtype, inputs[i].rank, dims);
+        aglm_status st = infer_set_value_type(undo, aglm_graph_input(g, i), inputs[i].dtype,
+                                              inputs[i].rank, dims);
         if (st != AGLM_OK)
             return st;
     }

@@ -26,9 +26,9 @@ typedef struct infer_ctx {
     aglm_node *node;
     const char *op;
     const char *name;
-    int64_t opset;          /* ai.onnx opset the node's graph imports */
+    int64_t opset; /* ai.onnx opset the node's graph imports */
     size_t n_in;
-    const infer_type *in;   /* n_in types; an absent optional input has present[i] == 0 */
+    const infer_type *in; /* n_in types; an absent optional input has present[i] == 0 */
     const unsigned char *present;
     size_t n_out;
     infer_type *out;        /* n_out types the rule fills */
@@ -62,9 +62,20 @@ extern const infer_rule infer_rules_aglm[];
 
 /* ---- dims and shapes (infer_broadcast.c) ----------------------------------------------- */
 
-static inline aglm_dim infer_dim_static(int64_t v) { aglm_dim d = {v, NULL}; return d; }
-static inline aglm_dim infer_dim_unknown(void) { aglm_dim d = {AGLM_DIM_DYNAMIC, NULL}; return d; }
-static inline int infer_dim_is_static(aglm_dim d) { return d.value >= 0; }
+static inline aglm_dim infer_dim_static(int64_t v)
+{
+    aglm_dim d = {v, NULL};
+    return d;
+}
+static inline aglm_dim infer_dim_unknown(void)
+{
+    aglm_dim d = {AGLM_DIM_DYNAMIC, NULL};
+    return d;
+}
+static inline int infer_dim_is_static(aglm_dim d)
+{
+    return d.value >= 0;
+}
 
 /* 1 when both dims are known to be equal (same static value, or the same symbol). */
 int infer_dim_same(aglm_dim a, aglm_dim b);

@@ -13,7 +13,8 @@
 #include "infer_internal.h"
 
 static const char *const activations[] = {
-    "", "Relu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "LeakyRelu", "Gelu", "Swish", NULL,
+    "",     "Relu",      "Clip", "Sigmoid", "HardSigmoid", "HardSwish",
+    "Tanh", "LeakyRelu", "Gelu", "Swish",   NULL,
 };
 
 static const infer_rule *onnx_rule(const char *op)
@@ -36,8 +37,10 @@ static aglm_status check_activation(const infer_ctx *c)
     for (size_t i = 0; activations[i]; i++)
         if (strcmp(act, activations[i]) == 0)
             return AGLM_OK;
-    return infer_err(c, AGLM_ERR_INVALID, "activation '%s' is not one of Relu, Clip, Sigmoid, HardSigmoid, "
-                     "HardSwish, Tanh, LeakyRelu, Gelu, Swish (or empty)", act);
+    return infer_err(c, AGLM_ERR_INVALID,
+                     "activation '%s' is not one of Relu, Clip, Sigmoid, HardSigmoid, "
+                     "HardSwish, Tanh, LeakyRelu, Gelu, Swish (or empty)",
+                     act);
 }
 
 /* The residual (input 3), when present, must have the output's type exactly. */
@@ -79,7 +82,8 @@ static aglm_status fused_matmul(infer_ctx *c)
         return st;
     const infer_type *a = &c->in[0], *b = &c->in[1];
     int gemm = aglm_node_attr(c->node, "transA") || aglm_node_attr(c->node, "transB") ||
-               aglm_node_attr(c->node, "alpha") || aglm_node_attr(c->node, "beta") || (a->rank == 2 && b->rank == 2);
+               aglm_node_attr(c->node, "alpha") || aglm_node_attr(c->node, "beta") ||
+               (a->rank == 2 && b->rank == 2);
     const infer_rule *base = onnx_rule(gemm ? "Gemm" : "MatMul");
     if (!base)
         return infer_err(c, AGLM_ERR_INTERNAL, "no %s rule to build on", gemm ? "Gemm" : "MatMul");
@@ -92,9 +96,11 @@ static aglm_status fused_matmul(infer_ctx *c)
         if ((st = infer_same_dtype(c, 0, 2)) != AGLM_OK)
             return st;
         if (bias->rank >= 0 && b->rank >= 0 &&
-            (bias->rank != 1 || b->rank < 2 || infer_dim_conflict(bias->dims[0], b->dims[b->rank - 1]))) {
+            (bias->rank != 1 || b->rank < 2 ||
+             infer_dim_conflict(bias->dims[0], b->dims[b->rank - 1]))) {
             char sc[128], sb[128];
-            return infer_err(c, AGLM_ERR_SHAPE, "bias %s must be a vector of B %s's last dim (B of rank >= 2)",
+            return infer_err(c, AGLM_ERR_SHAPE,
+                             "bias %s must be a vector of B %s's last dim (B of rank >= 2)",
                              infer_type_str(bias, sc, sizeof sc), infer_type_str(b, sb, sizeof sb));
         }
     }
@@ -122,8 +128,10 @@ static aglm_status elementwise(infer_ctx *c)
 {
     size_t count = 0;
     const aglm_attr *ops = aglm_node_attr(c->node, AGLM_ATTR_OPS);
-    if (!ops || aglm_attr_kind(ops) != AGLM_ATTR_STRINGS || (aglm_attr_strings(ops, &count), count == 0))
-        return infer_err(c, AGLM_ERR_INVALID, "attribute ops (a list of op names) is missing or empty");
+    if (!ops || aglm_attr_kind(ops) != AGLM_ATTR_STRINGS ||
+        (aglm_attr_strings(ops, &count), count == 0))
+        return infer_err(c, AGLM_ERR_INVALID,
+                         "attribute ops (a list of op names) is missing or empty");
     for (size_t i = 1; i < c->n_in; i++) {
         aglm_status st = infer_same_dtype(c, 0, i);
         if (st != AGLM_OK)

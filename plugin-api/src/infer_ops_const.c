@@ -54,7 +54,8 @@ static aglm_status constant(infer_ctx *c)
         aglm_attr_ints(a, &n);
         int64_t d = (int64_t)n;
         infer_type_static(&y, AGLM_I64, 1, &d);
-    } else if (aglm_node_attr(c->node, "value_string") || aglm_node_attr(c->node, "value_strings") ||
+    } else if (aglm_node_attr(c->node, "value_string") ||
+               aglm_node_attr(c->node, "value_strings") ||
                aglm_node_attr(c->node, "sparse_value")) {
         return AGLM_OK;
     } else {
@@ -83,7 +84,8 @@ static aglm_status constant_of_shape(infer_ctx *c)
     for (size_t i = 0; i < n; i++)
         if (dims[i] < 0) {
             char ss[160];
-            return infer_err(c, AGLM_ERR_INVALID, "shape %s has a negative dim", infer_ints_str(dims, n, ss, sizeof ss));
+            return infer_err(c, AGLM_ERR_INVALID, "shape %s has a negative dim",
+                             infer_ints_str(dims, n, ss, sizeof ss));
         }
     infer_type y;
     infer_type_static(&y, dt, (int)n, dims);
@@ -96,7 +98,8 @@ static int const_scalar(const infer_ctx *c, size_t i, double *v)
 {
     aglm_value *val = infer_in_value(c, i);
     const aglm_tensor *t = val ? aglm_value_const(val) : NULL;
-    if (!t || aglm_tensor_numel(t) != 1 || t->device != AGLM_DEVICE_CPU || !t->data || aglm_dtype_size(t->dtype) == 0)
+    if (!t || aglm_tensor_numel(t) != 1 || t->device != AGLM_DEVICE_CPU || !t->data ||
+        aglm_dtype_size(t->dtype) == 0)
         return 0;
     *v = aglm_tensor_get_f64(t, 0);
     return 1;
@@ -140,7 +143,8 @@ static aglm_status eye_like(infer_ctx *c)
     if (aglm_node_attr(c->node, "dtype")) {
         y.dtype = (aglm_dtype)aglm_node_get_int(c->node, "dtype", 0);
         if (aglm_dtype_size(y.dtype) == 0)
-            return infer_err(c, AGLM_ERR_UNSUPPORTED, "attribute 'dtype' %d is not a supported dtype", (int)y.dtype);
+            return infer_err(c, AGLM_ERR_UNSUPPORTED,
+                             "attribute 'dtype' %d is not a supported dtype", (int)y.dtype);
     }
     infer_set_out(c, 0, &y);
     return AGLM_OK;
@@ -155,15 +159,18 @@ static aglm_status one_hot(infer_ctx *c)
     if (idx->rank >= 0) {
         int rank = idx->rank + 1, axis;
         if (rank > AGLM_MAX_RANK)
-            return infer_err(c, AGLM_ERR_UNSUPPORTED, "output rank %d is more than %d", rank, AGLM_MAX_RANK);
+            return infer_err(c, AGLM_ERR_UNSUPPORTED, "output rank %d is more than %d", rank,
+                             AGLM_MAX_RANK);
         infer_type r = *idx;
         r.rank = rank;
-        aglm_status st = infer_axis(c, aglm_node_get_int(c->node, "axis", -1), rank, 0, &r, "axis", &axis);
+        aglm_status st =
+            infer_axis(c, aglm_node_get_int(c->node, "axis", -1), rank, 0, &r, "axis", &axis);
         if (st != AGLM_OK)
             return st;
         double depth;
         aglm_dim dd = const_scalar(c, 1, &depth) && depth >= 1 && depth < (double)INT32_MAX
-                          ? infer_dim_static((int64_t)depth) : infer_dim_unknown();
+                          ? infer_dim_static((int64_t)depth)
+                          : infer_dim_unknown();
         y.rank = rank;
         for (int i = 0, j = 0; i < rank; i++)
             y.dims[i] = i == axis ? dd : idx->dims[j++];

@@ -9,8 +9,8 @@ static aglm_status value_type(const infer_ctx *c, aglm_value *v, infer_type *t)
         return AGLM_OK;
     int rank = aglm_value_rank(v);
     if (rank > AGLM_MAX_RANK)
-        return infer_err(c, AGLM_ERR_UNSUPPORTED, "value '%s' has rank %d, more than %d", aglm_value_name(v), rank,
-                         AGLM_MAX_RANK);
+        return infer_err(c, AGLM_ERR_UNSUPPORTED, "value '%s' has rank %d, more than %d",
+                         aglm_value_name(v), rank, AGLM_MAX_RANK);
     t->dtype = aglm_value_dtype(v);
     t->rank = rank < 0 ? -1 : rank;
     for (int i = 0; i < t->rank; i++)
@@ -48,7 +48,8 @@ static aglm_status need_bool_scalar(const infer_ctx *c, size_t i)
     if (!infer_has_in(c, i) || t->dtype == AGLM_UNDEFINED || t->dtype == AGLM_BOOL)
         return AGLM_OK;
     char s[128];
-    return infer_err(c, AGLM_ERR_TYPE, "condition must be bool, got %s", infer_type_str(t, s, sizeof s));
+    return infer_err(c, AGLM_ERR_TYPE, "condition must be bool, got %s",
+                     infer_type_str(t, s, sizeof s));
 }
 
 /* Infers a branch on trial first: a branch that cannot be inferred (shapes only the other branch
@@ -91,7 +92,8 @@ static aglm_status if_rule(infer_ctx *c)
         return branch(c, "then_branch", &then_g, &then_ok);
     size_t nt = aglm_graph_num_outputs(then_g), ne = aglm_graph_num_outputs(else_g);
     if (nt != c->n_out || ne != c->n_out)
-        return infer_err(c, AGLM_ERR_INVALID, "has %zu outputs but then_branch has %zu and else_branch %zu", c->n_out,
+        return infer_err(c, AGLM_ERR_INVALID,
+                         "has %zu outputs but then_branch has %zu and else_branch %zu", c->n_out,
                          nt, ne);
     for (size_t i = 0; i < c->n_out; i++) {
         infer_type t, e, y;
@@ -100,8 +102,9 @@ static aglm_status if_rule(infer_ctx *c)
             return st;
         if (t.dtype != AGLM_UNDEFINED && e.dtype != AGLM_UNDEFINED && t.dtype != e.dtype) {
             char sthen[128], selse[128];
-            return infer_err(c, AGLM_ERR_TYPE, "output %zu is %s in then_branch but %s in else_branch", i,
-                             infer_type_str(&t, sthen, sizeof sthen), infer_type_str(&e, selse, sizeof selse));
+            return infer_err(
+                c, AGLM_ERR_TYPE, "output %zu is %s in then_branch but %s in else_branch", i,
+                infer_type_str(&t, sthen, sizeof sthen), infer_type_str(&e, selse, sizeof selse));
         }
         if (!then_ok)
             t = e;
@@ -128,7 +131,8 @@ static aglm_status loop_rule(infer_ctx *c)
     size_t n_body_in = aglm_graph_num_inputs(g), n_body_out = aglm_graph_num_outputs(g);
     if (n_body_in != n_carried + 2 || n_body_out < n_carried + 1 || c->n_out != n_body_out - 1)
         return infer_err(c, AGLM_ERR_INVALID,
-                         "has %zu loop-carried values and %zu outputs, but its body has %zu inputs and %zu outputs",
+                         "has %zu loop-carried values and %zu outputs, but its body has %zu inputs "
+                         "and %zu outputs",
                          n_carried, c->n_out, n_body_in, n_body_out);
     /* body inputs the model left untyped take the types the loop feeds them */
     for (size_t j = 0; j < n_body_in; j++) {
@@ -221,9 +225,11 @@ static aglm_status scan_rule(infer_ctx *c)
     size_t n_state = c->n_in - first - (size_t)m;
     if (c->n_out < n_state || aglm_graph_num_inputs(g) != n_state + (size_t)m ||
         aglm_graph_num_outputs(g) != c->n_out)
-        return infer_err(c, AGLM_ERR_INVALID, "has %zu states, %lld scan inputs and %zu outputs, "
-                         "but its body has %zu inputs and %zu outputs", n_state, (long long)m,
-                         c->n_out, aglm_graph_num_inputs(g), aglm_graph_num_outputs(g));
+        return infer_err(c, AGLM_ERR_INVALID,
+                         "has %zu states, %lld scan inputs and %zu outputs, "
+                         "but its body has %zu inputs and %zu outputs",
+                         n_state, (long long)m, c->n_out, aglm_graph_num_inputs(g),
+                         aglm_graph_num_outputs(g));
     aglm_dim len = infer_dim_unknown(), batch = infer_dim_unknown();
     aglm_status st = AGLM_OK;
     for (size_t j = 0; j < n_state + (size_t)m && st == AGLM_OK; j++) {
@@ -237,8 +243,8 @@ static aglm_status scan_rule(infer_ctx *c)
         if (j >= n_state) {
             if (!v8) {
                 axis = (int)attr_at(c->node, "scan_input_axes", j - n_state);
-                if (t->rank >= 0 && (st = infer_axis(c, axis, t->rank, 0, t, "scan_input_axes",
-                                                     &axis)) != AGLM_OK)
+                if (t->rank >= 0 &&
+                    (st = infer_axis(c, axis, t->rank, 0, t, "scan_input_axes", &axis)) != AGLM_OK)
                     break;
             }
             if (b.rank > axis)

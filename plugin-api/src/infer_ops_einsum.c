@@ -18,7 +18,8 @@ static aglm_status parse_term(const infer_ctx *c, const char *s, size_t len, ete
     memset(t, 0, sizeof *t);
     for (size_t i = 0; i < len;) {
         if (t->n >= MAX_TERM)
-            return infer_err(c, AGLM_ERR_INVALID, "an equation term has more than %d labels", MAX_TERM);
+            return infer_err(c, AGLM_ERR_INVALID, "an equation term has more than %d labels",
+                             MAX_TERM);
         if (s[i] == '.') {
             if (i + 3 > len || s[i + 1] != '.' || s[i + 2] != '.' || t->has_ellipsis)
                 return infer_err(c, AGLM_ERR_INVALID, "equation has a bad or repeated ellipsis");
@@ -69,7 +70,8 @@ static aglm_status einsum(infer_ctx *c)
             return st;
         start = i + 1;
         if (nt >= c->n_in)
-            return infer_err(c, AGLM_ERR_INVALID, "equation '%s' has more terms than the %zu inputs", eq, c->n_in);
+            return infer_err(c, AGLM_ERR_INVALID,
+                             "equation '%s' has more terms than the %zu inputs", eq, c->n_in);
         const infer_type *x = &c->in[nt++];
         for (int j = 0; j < t.n; j++)
             if (t.label[j] != ELLIPSIS)
@@ -81,8 +83,8 @@ static aglm_status einsum(infer_ctx *c)
         int letters = t.n - t.has_ellipsis, er = x->rank - letters;
         char sx[128];
         if (er < 0 || (!t.has_ellipsis && er != 0))
-            return infer_err(c, AGLM_ERR_SHAPE, "equation term %zu has %d labels for input %s", nt - 1, letters,
-                             infer_type_str(x, sx, sizeof sx));
+            return infer_err(c, AGLM_ERR_SHAPE, "equation term %zu has %d labels for input %s",
+                             nt - 1, letters, infer_type_str(x, sx, sizeof sx));
         /* ellipsis dims align right; a static dim other than 1 wins */
         int before = 0; /* labels before the ellipsis */
         while (before < t.n && t.label[before] != ELLIPSIS)
@@ -119,7 +121,8 @@ static aglm_status einsum(infer_ctx *c)
         }
     }
     if (nt != c->n_in)
-        return infer_err(c, AGLM_ERR_INVALID, "equation '%s' has %zu terms for %zu inputs", eq, nt, c->n_in);
+        return infer_err(c, AGLM_ERR_INVALID, "equation '%s' has %zu terms for %zu inputs", eq, nt,
+                         c->n_in);
     if (!all_known) {
         infer_set_out(c, 0, &y);
         return AGLM_OK;
@@ -133,17 +136,20 @@ static aglm_status einsum(infer_ctx *c)
         for (int j = 0; j < o.n; j++) {
             if (o.label[j] == ELLIPSIS) {
                 if (y.rank + ell > AGLM_MAX_RANK)
-                    return infer_err(c, AGLM_ERR_UNSUPPORTED, "output rank is more than %d", AGLM_MAX_RANK);
+                    return infer_err(c, AGLM_ERR_UNSUPPORTED, "output rank is more than %d",
+                                     AGLM_MAX_RANK);
                 for (int e = 0; e < ell; e++)
                     y.dims[y.rank++] = ell_dims[AGLM_MAX_RANK - ell + e];
                 continue;
             }
             int l = o.label[j];
             if (!count[l] || used[l])
-                return infer_err(c, AGLM_ERR_INVALID, "an output label of '%s' is not in any input or is repeated", eq);
+                return infer_err(c, AGLM_ERR_INVALID,
+                                 "an output label of '%s' is not in any input or is repeated", eq);
             used[l] = 1;
             if (y.rank >= AGLM_MAX_RANK)
-                return infer_err(c, AGLM_ERR_UNSUPPORTED, "output rank is more than %d", AGLM_MAX_RANK);
+                return infer_err(c, AGLM_ERR_UNSUPPORTED, "output rank is more than %d",
+                                 AGLM_MAX_RANK);
             y.dims[y.rank++] = size[l];
         }
     } else {
@@ -155,7 +161,8 @@ static aglm_status einsum(infer_ctx *c)
                 if (count[l] != 1)
                     continue;
                 if (y.rank >= AGLM_MAX_RANK)
-                    return infer_err(c, AGLM_ERR_UNSUPPORTED, "output rank is more than %d", AGLM_MAX_RANK);
+                    return infer_err(c, AGLM_ERR_UNSUPPORTED, "output rank is more than %d",
+                                     AGLM_MAX_RANK);
                 y.dims[y.rank++] = size[l];
             }
     }

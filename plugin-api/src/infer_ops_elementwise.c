@@ -156,8 +156,8 @@ static aglm_status clip(infer_ctx *c)
         aglm_dim n = infer_dims_product(t->dims, t->rank);
         if (t->rank > 1 || (infer_dim_is_static(n) && n.value != 1)) {
             char s[128];
-            return infer_err(c, AGLM_ERR_SHAPE, "%s must be a scalar, got %s", i == 1 ? "min" : "max",
-                             infer_type_str(t, s, sizeof s));
+            return infer_err(c, AGLM_ERR_SHAPE, "%s must be a scalar, got %s",
+                             i == 1 ? "min" : "max", infer_type_str(t, s, sizeof s));
         }
     }
     infer_out_like(c, 0, 0);
@@ -249,8 +249,14 @@ static aglm_status dequantize(infer_ctx *c)
     return AGLM_OK;
 }
 
-#define UNARY(name) {name, unary}
-#define UNARY_FLOAT(name) {name, unary_float}
+#define UNARY(name)                                                                                \
+    {                                                                                              \
+        name, unary                                                                                \
+    }
+#define UNARY_FLOAT(name)                                                                          \
+    {                                                                                              \
+        name, unary_float                                                                          \
+    }
 
 const infer_rule infer_rules_elementwise[] = {
     UNARY("Identity"),

@@ -57,15 +57,16 @@ static aglm_status resize_axes(const infer_ctx *c, const infer_type *x, int *axe
 }
 
 /* Output dims from constant scales: floor(scale * size). */
-static aglm_status dims_from_scales(const infer_ctx *c, const infer_type *x, const double *s, int count,
-                                    const int *axes, int naxes, infer_type *y)
+static aglm_status dims_from_scales(const infer_ctx *c, const infer_type *x, const double *s,
+                                    int count, const int *axes, int naxes, infer_type *y)
 {
     if (count != naxes)
         return infer_err(c, AGLM_ERR_SHAPE, "scales has %d values, expected %d", count, naxes);
     for (int i = 0; i < naxes; i++) {
         aglm_dim d = x->dims[axes[i]];
         if (!(s[i] > 0))
-            return infer_err(c, AGLM_ERR_INVALID, "scale %g for axis %d is not positive", s[i], axes[i]);
+            return infer_err(c, AGLM_ERR_INVALID, "scale %g for axis %d is not positive", s[i],
+                             axes[i]);
         y->dims[axes[i]] = infer_dim_unknown();
         if (s[i] == 1.0)
             y->dims[axes[i]] = d;
@@ -76,16 +77,18 @@ static aglm_status dims_from_scales(const infer_ctx *c, const infer_type *x, con
 }
 
 /* Output dims from constant sizes, with keep_aspect_ratio_policy (opset 18). */
-static aglm_status dims_from_sizes(const infer_ctx *c, const infer_type *x, const int64_t *sz, size_t count,
-                                   const int *axes, int naxes, infer_type *y)
+static aglm_status dims_from_sizes(const infer_ctx *c, const infer_type *x, const int64_t *sz,
+                                   size_t count, const int *axes, int naxes, infer_type *y)
 {
     if (count != (size_t)naxes)
         return infer_err(c, AGLM_ERR_SHAPE, "sizes has %zu values, expected %d", count, naxes);
     const char *keep = aglm_node_get_string(c->node, "keep_aspect_ratio_policy", "stretch");
     int stretch = strcmp(keep, "stretch") == 0, larger = strcmp(keep, "not_larger") == 0;
     if (!stretch && !larger && strcmp(keep, "not_smaller") != 0)
-        return infer_err(c, AGLM_ERR_INVALID, "keep_aspect_ratio_policy '%s' is not stretch, not_larger or "
-                         "not_smaller", keep);
+        return infer_err(c, AGLM_ERR_INVALID,
+                         "keep_aspect_ratio_policy '%s' is not stretch, not_larger or "
+                         "not_smaller",
+                         keep);
     for (int i = 0; i < naxes; i++)
         if (sz[i] < 0)
             return infer_err(c, AGLM_ERR_INVALID, "sizes value %lld is negative", (long long)sz[i]);
@@ -188,7 +191,8 @@ static aglm_status grid_sample(infer_ctx *c)
     if (rank >= 0) {
         if (rank < 3) {
             char sx[128];
-            return infer_err(c, AGLM_ERR_SHAPE, "expects X of rank >= 3, got %s", infer_type_str(x, sx, sizeof sx));
+            return infer_err(c, AGLM_ERR_SHAPE, "expects X of rank >= 3, got %s",
+                             infer_type_str(x, sx, sizeof sx));
         }
         y.rank = rank;
         y.dims[0] = x->rank >= 0 ? x->dims[0] : g->dims[0];
@@ -204,7 +208,8 @@ static aglm_status grid_sample(infer_ctx *c)
 static aglm_status affine_grid(infer_ctx *c)
 {
     aglm_status st;
-    if ((st = infer_need_float(c, 0)) != AGLM_OK || (st = infer_need_int64(c, 1, "size")) != AGLM_OK)
+    if ((st = infer_need_float(c, 0)) != AGLM_OK ||
+        (st = infer_need_int64(c, 1, "size")) != AGLM_OK)
         return st;
     infer_type y;
     infer_type_unknown(&y, c->in[0].dtype);
@@ -213,8 +218,10 @@ static aglm_status affine_grid(infer_ctx *c)
     int known = 0;
     if ((st = infer_const_ints(c, 1, sz, AGLM_MAX_RANK, &n, &known)) != AGLM_OK)
         return st;
-    int len = known ? (int)n : c->in[1].rank == 1 && infer_dim_is_static(c->in[1].dims[0])
-                                   ? (int)c->in[1].dims[0].value : -1;
+    int len = known ? (int)n
+              : c->in[1].rank == 1 && infer_dim_is_static(c->in[1].dims[0])
+                  ? (int)c->in[1].dims[0].value
+                  : -1;
     if (len >= 0 && len != 4 && len != 5)
         return infer_err(c, AGLM_ERR_SHAPE, "size has %d values, expected 4 or 5", len);
     if (len > 0) {
@@ -232,20 +239,23 @@ static aglm_status affine_grid(infer_ctx *c)
     return AGLM_OK;
 }
 
-/* ---- NonMaxSuppression ------------------------------------------------------------------------ */
+/* ---- NonMaxSuppression ------------------------------------------------------------------------
+ */
 
 /* NonMaxSuppression: [selected, 3] int64 triples (batch, class, box); boxes [B, N, 4]. */
 static aglm_status nms(infer_ctx *c)
 {
     aglm_status st;
     if ((st = infer_need_float(c, 0)) != AGLM_OK || (st = infer_same_dtype(c, 0, 1)) != AGLM_OK ||
-        (st = infer_need_rank(c, 0, 3, "boxes")) != AGLM_OK || (st = infer_need_rank(c, 1, 3, "scores")) != AGLM_OK ||
+        (st = infer_need_rank(c, 0, 3, "boxes")) != AGLM_OK ||
+        (st = infer_need_rank(c, 1, 3, "scores")) != AGLM_OK ||
         (st = infer_need_int64(c, 2, "max_output_boxes_per_class")) != AGLM_OK)
         return st;
     const infer_type *b = &c->in[0];
     if (b->rank == 3 && infer_dim_conflict(b->dims[2], infer_dim_static(4))) {
         char sb[128];
-        return infer_err(c, AGLM_ERR_SHAPE, "boxes %s must be [B, N, 4]", infer_type_str(b, sb, sizeof sb));
+        return infer_err(c, AGLM_ERR_SHAPE, "boxes %s must be [B, N, 4]",
+                         infer_type_str(b, sb, sizeof sb));
     }
     infer_type y;
     infer_type_unknown(&y, AGLM_I64);
@@ -257,10 +267,6 @@ static aglm_status nms(infer_ctx *c)
 }
 
 const infer_rule infer_rules_image[] = {
-    {"Resize", resize},
-    {"Upsample", resize},
-    {"GridSample", grid_sample},
-    {"AffineGrid", affine_grid},
-    {"NonMaxSuppression", nms},
-    {NULL, NULL},
+    {"Resize", resize},          {"Upsample", resize},       {"GridSample", grid_sample},
+    {"AffineGrid", affine_grid}, {"NonMaxSuppression", nms}, {NULL, NULL},
 };

@@ -1,7 +1,7 @@
-/* Indexing rules: Gather, GatherElements, GatherND, Scatter*, TensorScatter, Slice, Compress, NonZero, TopK,
- * Unique. Slice and TopK need their value inputs before run time (infer_const_ints) to give
- * sizes; otherwise they keep the rank. NonZero, Unique and Compress sizes depend on the data, so
- * those dims stay unknown. */
+/* Indexing rules: Gather, GatherElements, GatherND, Scatter*, TensorScatter, Slice, Compress,
+ * NonZero, TopK, Unique. Slice and TopK need their value inputs before run time (infer_const_ints)
+ * to give sizes; otherwise they keep the rank. NonZero, Unique and Compress sizes depend on the
+ * data, so those dims stay unknown. */
 #include "infer_internal.h"
 
 /* Gather: data[:axis] + indices.shape + data[axis+1:]. */
@@ -15,12 +15,14 @@ static aglm_status gather(infer_ctx *c)
     infer_type_unknown(&y, x->dtype);
     if (x->rank >= 0) {
         int axis;
-        if ((st = infer_axis(c, aglm_node_get_int(c->node, "axis", 0), x->rank, 0, x, "axis", &axis)) != AGLM_OK)
+        if ((st = infer_axis(c, aglm_node_get_int(c->node, "axis", 0), x->rank, 0, x, "axis",
+                             &axis)) != AGLM_OK)
             return st;
         if (idx->rank >= 0) {
             int rank = x->rank - 1 + idx->rank;
             if (rank > AGLM_MAX_RANK)
-                return infer_err(c, AGLM_ERR_UNSUPPORTED, "output rank %d is more than %d", rank, AGLM_MAX_RANK);
+                return infer_err(c, AGLM_ERR_UNSUPPORTED, "output rank %d is more than %d", rank,
+                                 AGLM_MAX_RANK);
             y.rank = 0;
             for (int i = 0; i < axis; i++)
                 y.dims[y.rank++] = x->dims[i];
@@ -48,7 +50,8 @@ static aglm_status gather_elements(infer_ctx *c)
     }
     if (x->rank >= 0) {
         int axis;
-        if ((st = infer_axis(c, aglm_node_get_int(c->node, "axis", 0), x->rank, 0, x, "axis", &axis)) != AGLM_OK)
+        if ((st = infer_axis(c, aglm_node_get_int(c->node, "axis", 0), x->rank, 0, x, "axis",
+                             &axis)) != AGLM_OK)
             return st;
     }
     infer_type y = *idx;
@@ -82,8 +85,8 @@ static int64_t slice_len(int64_t d, int64_t start, int64_t end, int64_t step)
 }
 
 /* Reads one of Slice's int lists: attribute before opset 10, input `idx` from it. */
-static aglm_status slice_list(infer_ctx *c, const char *attr, size_t idx, int64_t *v, size_t *n, int *known,
-                              int *present)
+static aglm_status slice_list(infer_ctx *c, const char *attr, size_t idx, int64_t *v, size_t *n,
+                              int *known, int *present)
 {
     if (c->opset < 10) {
         *known = 1;
@@ -121,8 +124,9 @@ static aglm_status slice(infer_ctx *c)
         pp = 0;
     }
     if (!ps || !pe)
-        return infer_err(c, AGLM_ERR_INVALID, c->opset < 10 ? "attributes 'starts' and 'ends' are required"
-                                                             : "inputs starts and ends are required");
+        return infer_err(c, AGLM_ERR_INVALID,
+                         c->opset < 10 ? "attributes 'starts' and 'ends' are required"
+                                       : "inputs starts and ends are required");
     infer_type y;
     infer_type_unknown(&y, x->dtype);
     if (x->rank < 0) {
@@ -193,11 +197,13 @@ static aglm_status gather_nd(infer_ctx *c)
         int64_t k = idx->dims[idx->rank - 1].value;
         char sx[128], si[128];
         if (b < 0 || b >= idx->rank || k > x->rank - b)
-            return infer_err(c, AGLM_ERR_SHAPE, "indices %s do not fit data %s with batch_dims %lld",
-                             infer_type_str(idx, si, sizeof si), infer_type_str(x, sx, sizeof sx), (long long)b);
+            return infer_err(
+                c, AGLM_ERR_SHAPE, "indices %s do not fit data %s with batch_dims %lld",
+                infer_type_str(idx, si, sizeof si), infer_type_str(x, sx, sizeof sx), (long long)b);
         int rank = idx->rank - 1 + x->rank - (int)(b + k);
         if (rank > AGLM_MAX_RANK)
-            return infer_err(c, AGLM_ERR_UNSUPPORTED, "output rank %d is more than %d", rank, AGLM_MAX_RANK);
+            return infer_err(c, AGLM_ERR_UNSUPPORTED, "output rank %d is more than %d", rank,
+                             AGLM_MAX_RANK);
         y.rank = 0;
         for (int i = 0; i < idx->rank - 1; i++)
             y.dims[y.rank++] = i < b ? infer_dim_merge(idx->dims[i], x->dims[i]) : idx->dims[i];
@@ -254,7 +260,8 @@ static aglm_status compress(infer_ctx *c)
         y.dims[0] = kept;
     } else if (x->rank >= 0) {
         int axis;
-        aglm_status st = infer_axis(c, aglm_node_get_int(c->node, "axis", 0), x->rank, 0, x, "axis", &axis);
+        aglm_status st =
+            infer_axis(c, aglm_node_get_int(c->node, "axis", 0), x->rank, 0, x, "axis", &axis);
         if (st != AGLM_OK)
             return st;
         y = *x;
@@ -295,20 +302,22 @@ static aglm_status topk(infer_ctx *c)
         int known = 0;
         if (!infer_has_in(c, 1))
             return infer_err(c, AGLM_ERR_INVALID, "input 1 (K) is missing");
-        if ((st = infer_need_int64(c, 1, "K")) != AGLM_OK || (st = infer_const_ints(c, 1, v, 1, &n, &known)) != AGLM_OK)
+        if ((st = infer_need_int64(c, 1, "K")) != AGLM_OK ||
+            (st = infer_const_ints(c, 1, v, 1, &n, &known)) != AGLM_OK)
             return st;
         if (known && n == 1)
             k = v[0];
     }
     if (x->rank >= 0) {
         int axis;
-        if ((st = infer_axis(c, aglm_node_get_int(c->node, "axis", -1), x->rank, 0, x, "axis", &axis)) != AGLM_OK)
+        if ((st = infer_axis(c, aglm_node_get_int(c->node, "axis", -1), x->rank, 0, x, "axis",
+                             &axis)) != AGLM_OK)
             return st;
         y = *x;
         if (k >= 0 && infer_dim_is_static(x->dims[axis]) && k > x->dims[axis].value) {
             char sx[128];
-            return infer_err(c, AGLM_ERR_INVALID, "k = %lld is more than axis %d of %s holds", (long long)k, axis,
-                             infer_type_str(x, sx, sizeof sx));
+            return infer_err(c, AGLM_ERR_INVALID, "k = %lld is more than axis %d of %s holds",
+                             (long long)k, axis, infer_type_str(x, sx, sizeof sx));
         }
         y.dims[axis] = k >= 0 ? infer_dim_static(k) : infer_dim_unknown();
     }
@@ -336,7 +345,8 @@ static aglm_status unique(infer_ctx *c)
             inv.dims[0] = infer_dims_product(x->dims, x->rank);
     } else if (x->rank >= 0) {
         int axis;
-        aglm_status st = infer_axis(c, aglm_node_get_int(c->node, "axis", 0), x->rank, 0, x, "axis", &axis);
+        aglm_status st =
+            infer_axis(c, aglm_node_get_int(c->node, "axis", 0), x->rank, 0, x, "axis", &axis);
         if (st != AGLM_OK)
             return st;
         y = *x;

@@ -91,8 +91,10 @@ static aglm_status qlinear_matmul(infer_ctx *c)
 static aglm_status gemm(infer_ctx *c)
 {
     aglm_status st;
-    if ((st = infer_same_dtype(c, 0, 1)) != AGLM_OK || (st = infer_same_dtype(c, 0, 2)) != AGLM_OK ||
-        (st = infer_need_rank(c, 0, 2, "A")) != AGLM_OK || (st = infer_need_rank(c, 1, 2, "B")) != AGLM_OK)
+    if ((st = infer_same_dtype(c, 0, 1)) != AGLM_OK ||
+        (st = infer_same_dtype(c, 0, 2)) != AGLM_OK ||
+        (st = infer_need_rank(c, 0, 2, "A")) != AGLM_OK ||
+        (st = infer_need_rank(c, 1, 2, "B")) != AGLM_OK)
         return st;
     const infer_type *a = &c->in[0], *b = &c->in[1];
     infer_type y;
@@ -104,7 +106,8 @@ static aglm_status gemm(infer_ctx *c)
         aglm_dim kb = b->dims[tb ? 1 : 0], n = b->dims[tb ? 0 : 1];
         if (infer_dim_conflict(ka, kb)) {
             char sa[128], sb[128];
-            return infer_err(c, AGLM_ERR_SHAPE, "inner dimensions differ: cannot multiply %s%s and %s%s",
+            return infer_err(c, AGLM_ERR_SHAPE,
+                             "inner dimensions differ: cannot multiply %s%s and %s%s",
                              infer_type_str(a, sa, sizeof sa), ta ? " (transposed)" : "",
                              infer_type_str(b, sb, sizeof sb), tb ? " (transposed)" : "");
         }
@@ -122,7 +125,8 @@ static aglm_status gemm(infer_ctx *c)
             if (!ok) {
                 char sy[128], sc[128];
                 return infer_err(c, AGLM_ERR_SHAPE, "cannot broadcast C %s to the result %s",
-                                 infer_type_str(cc, sc, sizeof sc), infer_type_str(&y, sy, sizeof sy));
+                                 infer_type_str(cc, sc, sizeof sc),
+                                 infer_type_str(&y, sy, sizeof sy));
             }
         }
     }
@@ -172,7 +176,8 @@ static aglm_status reduce(infer_ctx *c)
         }
     } else {
         int present;
-        if ((st = infer_attr_ints(c, "axes", axes, AGLM_MAX_RANK * 2, &n_axes, &present)) != AGLM_OK)
+        if ((st = infer_attr_ints(c, "axes", axes, AGLM_MAX_RANK * 2, &n_axes, &present)) !=
+            AGLM_OK)
             return st;
     }
     infer_type y;
@@ -191,7 +196,8 @@ static aglm_status reduce(infer_ctx *c)
         const infer_type *ax = &c->in[1];
         if (keep) {
             y.rank = x->rank;
-        } else if (ax->rank == 1 && infer_dim_is_static(ax->dims[0]) && ax->dims[0].value <= x->rank) {
+        } else if (ax->rank == 1 && infer_dim_is_static(ax->dims[0]) &&
+                   ax->dims[0].value <= x->rank) {
             y.rank = x->rank - (int)ax->dims[0].value;
         }
         for (int i = 0; i < y.rank; i++)
@@ -227,7 +233,8 @@ static aglm_status argminmax(infer_ctx *c)
     infer_type_unknown(&y, AGLM_I64);
     if (x->rank >= 0) {
         int a;
-        aglm_status st = infer_axis(c, aglm_node_get_int(c->node, "axis", 0), x->rank, 0, x, "axis", &a);
+        aglm_status st =
+            infer_axis(c, aglm_node_get_int(c->node, "axis", 0), x->rank, 0, x, "axis", &a);
         if (st != AGLM_OK)
             return st;
         int keep = aglm_node_get_int(c->node, "keepdims", 1) != 0;
@@ -243,7 +250,10 @@ static aglm_status argminmax(infer_ctx *c)
     return AGLM_OK;
 }
 
-#define REDUCE(name) {name, reduce}
+#define REDUCE(name)                                                                               \
+    {                                                                                              \
+        name, reduce                                                                               \
+    }
 
 const infer_rule infer_rules_math[] = {
     {"MatMul", matmul},

@@ -26,8 +26,8 @@ typedef struct window {
 
 /* Reads an ints attribute of exactly `want` values, each in [min, WINDOW_MAX], or fills `def`
  * when absent. */
-static aglm_status read_ints(const infer_ctx *c, const char *name, int want, int64_t min, int64_t def,
-                             int64_t *vals, int *present)
+static aglm_status read_ints(const infer_ctx *c, const char *name, int want, int64_t min,
+                             int64_t def, int64_t *vals, int *present)
 {
     size_t count;
     int got;
@@ -42,10 +42,12 @@ static aglm_status read_ints(const infer_ctx *c, const char *name, int want, int
         return AGLM_OK;
     }
     if ((int)count != want)
-        return infer_err(c, AGLM_ERR_INVALID, "attribute '%s' has %zu values, expects %d", name, count, want);
+        return infer_err(c, AGLM_ERR_INVALID, "attribute '%s' has %zu values, expects %d", name,
+                         count, want);
     for (int i = 0; i < want; i++)
         if (vals[i] < min || vals[i] > WINDOW_MAX)
-            return infer_err(c, AGLM_ERR_INVALID, "attribute '%s' has value %lld, expects %lld to %lld", name,
+            return infer_err(c, AGLM_ERR_INVALID,
+                             "attribute '%s' has value %lld, expects %lld to %lld", name,
                              (long long)vals[i], (long long)min, (long long)WINDOW_MAX);
     return AGLM_OK;
 }
@@ -80,8 +82,8 @@ static aglm_status axis_err(const infer_ctx *c, aglm_status st, int i, const inf
 }
 
 /* Output size of spatial axis i for input dim `in`; AGLM_ERR_SHAPE when the window does not fit. */
-static aglm_status window_out(const infer_ctx *c, const window *w, int i, aglm_dim in, aglm_dim *out,
-                              const infer_type *x)
+static aglm_status window_out(const infer_ctx *c, const window *w, int i, aglm_dim in,
+                              aglm_dim *out, const infer_type *x)
 {
     int64_t pb = 0, pe = 0, o;
     if (w->auto_pad == AGLM_AUTO_PAD_NOTSET) {
@@ -94,8 +96,8 @@ static aglm_status window_out(const infer_ctx *c, const window *w, int i, aglm_d
     }
     if (!infer_dim_is_static(in)) {
         /* stride 1 with total padding k - 1 (as SAME gives) keeps the size, symbol included */
-        int same = w->auto_pad == AGLM_AUTO_PAD_SAME_UPPER ||
-                   w->auto_pad == AGLM_AUTO_PAD_SAME_LOWER;
+        int same =
+            w->auto_pad == AGLM_AUTO_PAD_SAME_UPPER || w->auto_pad == AGLM_AUTO_PAD_SAME_LOWER;
         int64_t k = (w->kernel[i] - 1) * w->dilations[i] + 1;
         *out = w->strides[i] == 1 && (same || pb + pe == k - 1) ? in : infer_dim_unknown();
         return AGLM_OK;
@@ -113,8 +115,8 @@ static aglm_status need_spatial(const infer_ctx *c, const infer_type *x, int min
     if (x->rank < 0 || x->rank >= min_rank)
         return AGLM_OK;
     char s[128];
-    return infer_err(c, AGLM_ERR_SHAPE, "expects an input of rank >= %d (N, C, spatial...), got %s", min_rank,
-                     infer_type_str(x, s, sizeof s));
+    return infer_err(c, AGLM_ERR_SHAPE, "expects an input of rank >= %d (N, C, spatial...), got %s",
+                     min_rank, infer_type_str(x, s, sizeof s));
 }
 
 static aglm_status check_bias(const infer_ctx *c, size_t i, aglm_dim channels, const infer_type *w)
@@ -124,8 +126,8 @@ static aglm_status check_bias(const infer_ctx *c, size_t i, aglm_dim channels, c
         return AGLM_OK;
     if (b->rank != 1 || infer_dim_conflict(b->dims[0], channels)) {
         char sb[128], sw[128];
-        return infer_err(c, AGLM_ERR_SHAPE, "bias %s does not match weight %s", infer_type_str(b, sb, sizeof sb),
-                         infer_type_str(w, sw, sizeof sw));
+        return infer_err(c, AGLM_ERR_SHAPE, "bias %s does not match weight %s",
+                         infer_type_str(b, sb, sizeof sb), infer_type_str(w, sw, sizeof sw));
     }
     return AGLM_OK;
 }
@@ -136,8 +138,8 @@ static aglm_status conv_common(infer_ctx *c, window *w, int64_t *group, int *ker
 {
     const infer_type *x = &c->in[0], *wt = &c->in[1];
     aglm_status st;
-    if ((st = infer_same_dtype(c, 0, 1)) != AGLM_OK || (st = infer_same_dtype(c, 0, 2)) != AGLM_OK ||
-        (st = need_spatial(c, x, 3)) != AGLM_OK)
+    if ((st = infer_same_dtype(c, 0, 1)) != AGLM_OK ||
+        (st = infer_same_dtype(c, 0, 2)) != AGLM_OK || (st = need_spatial(c, x, 3)) != AGLM_OK)
         return st;
     if (x->rank >= 0 && wt->rank >= 0 && x->rank != wt->rank) {
         char sx[128], sw[128];
@@ -181,17 +183,19 @@ static aglm_status conv_like(infer_ctx *c, size_t bias)
     if (st != AGLM_OK)
         return st;
     aglm_dim m = wt->rank >= 1 ? wt->dims[0] : infer_dim_unknown();
-    if (x->rank >= 2 && wt->rank >= 2 && infer_dim_is_static(x->dims[1]) && infer_dim_is_static(wt->dims[1]) &&
-        x->dims[1].value != wt->dims[1].value * group) {
+    if (x->rank >= 2 && wt->rank >= 2 && infer_dim_is_static(x->dims[1]) &&
+        infer_dim_is_static(wt->dims[1]) && x->dims[1].value != wt->dims[1].value * group) {
         char sx[128], sw[128];
-        return infer_err(c, AGLM_ERR_SHAPE, "input %s has %lld channels but weight %s expects %lld (group %lld)",
+        return infer_err(c, AGLM_ERR_SHAPE,
+                         "input %s has %lld channels but weight %s expects %lld (group %lld)",
                          infer_type_str(x, sx, sizeof sx), (long long)x->dims[1].value,
                          infer_type_str(wt, sw, sizeof sw), (long long)(wt->dims[1].value * group),
                          (long long)group);
     }
     if (infer_dim_is_static(m) && m.value % group != 0) {
         char sw[128];
-        return infer_err(c, AGLM_ERR_SHAPE, "weight %s has %lld output channels, not a multiple of group %lld",
+        return infer_err(c, AGLM_ERR_SHAPE,
+                         "weight %s has %lld output channels, not a multiple of group %lld",
                          infer_type_str(wt, sw, sizeof sw), (long long)m.value, (long long)group);
     }
     if ((st = check_bias(c, bias, m, wt)) != AGLM_OK)
@@ -204,7 +208,8 @@ static aglm_status conv_like(infer_ctx *c, size_t bias)
         y.dims[1] = m;
         for (int i = 0; i < w.n; i++) {
             y.dims[2 + i] = infer_dim_unknown();
-            if (kernel_known && (st = window_out(c, &w, i, x->dims[2 + i], &y.dims[2 + i], x)) != AGLM_OK)
+            if (kernel_known &&
+                (st = window_out(c, &w, i, x->dims[2 + i], &y.dims[2 + i], x)) != AGLM_OK)
                 return st;
         }
     }
@@ -257,16 +262,19 @@ static aglm_status conv_transpose(infer_ctx *c)
     size_t n_shape;
     int has_shape;
     if ((st = read_ints(c, "output_padding", w.n, 0, 0, out_pad, NULL)) != AGLM_OK ||
-        (st = infer_attr_ints(c, "output_shape", out_shape, 2 * AGLM_MAX_RANK, &n_shape, &has_shape)) != AGLM_OK)
+        (st = infer_attr_ints(c, "output_shape", out_shape, 2 * AGLM_MAX_RANK, &n_shape,
+                              &has_shape)) != AGLM_OK)
         return st;
     if (has_shape && n_shape != (size_t)w.n && n_shape != (size_t)x->rank)
-        return infer_err(c, AGLM_ERR_INVALID, "attribute 'output_shape' has %zu values, expects %d", n_shape, w.n);
+        return infer_err(c, AGLM_ERR_INVALID, "attribute 'output_shape' has %zu values, expects %d",
+                         n_shape, w.n);
     for (int i = 0; i < w.n; i++) {
         aglm_dim in = x->dims[2 + i];
         y.dims[2 + i] = infer_dim_unknown();
         if (has_shape) {
             y.dims[2 + i] = infer_dim_static(out_shape[n_shape - (size_t)w.n + (size_t)i]);
-        } else if (infer_dim_is_static(in) && in.value <= SIZE_MAX_SAFE / w.strides[i] && kernel_known) {
+        } else if (infer_dim_is_static(in) && in.value <= SIZE_MAX_SAFE / w.strides[i] &&
+                   kernel_known) {
             int64_t pb = w.pads[i], pe = w.pads[i + w.n], o;
             st = aglm_window_transpose_axis(in.value, w.kernel[i], w.strides[i], w.dilations[i],
                                             out_pad[i], -1, w.auto_pad, &pb, &pe, &o);
@@ -293,7 +301,8 @@ static aglm_status pool(infer_ctx *c)
     if (x->rank >= 0) {
         window w;
         int present;
-        if ((st = read_window(c, x->rank - 2, &w)) != AGLM_OK || (st = kernel_attr(c, &w, &present)) != AGLM_OK)
+        if ((st = read_window(c, x->rank - 2, &w)) != AGLM_OK ||
+            (st = kernel_attr(c, &w, &present)) != AGLM_OK)
             return st;
         y.rank = x->rank;
         y.dims[0] = x->dims[0];
@@ -333,7 +342,8 @@ static aglm_status max_unpool(infer_ctx *c)
         if ((st = infer_const_ints(c, 2, v, AGLM_MAX_RANK, &n, &known)) != AGLM_OK)
             return st;
         if (known && n != (size_t)x->rank)
-            return infer_err(c, AGLM_ERR_SHAPE, "output_shape has %zu values, expected %d", n, x->rank);
+            return infer_err(c, AGLM_ERR_SHAPE, "output_shape has %zu values, expected %d", n,
+                             x->rank);
         for (size_t i = 0; known && i < n; i++)
             y.dims[i] = infer_dim_static(v[i]);
         infer_set_out(c, 0, &y);
@@ -341,7 +351,8 @@ static aglm_status max_unpool(infer_ctx *c)
     }
     window w;
     int present;
-    if ((st = read_window(c, x->rank - 2, &w)) != AGLM_OK || (st = kernel_attr(c, &w, &present)) != AGLM_OK)
+    if ((st = read_window(c, x->rank - 2, &w)) != AGLM_OK ||
+        (st = kernel_attr(c, &w, &present)) != AGLM_OK)
         return st;
     if (!present)
         return infer_err(c, AGLM_ERR_INVALID, "attribute 'kernel_shape' is missing");
@@ -350,7 +361,8 @@ static aglm_status max_unpool(infer_ctx *c)
     for (int i = 0; i < w.n; i++) {
         aglm_dim d = x->dims[2 + i];
         if (infer_dim_is_static(d) && d.value <= SIZE_MAX_SAFE / w.strides[i])
-            y.dims[2 + i] = infer_dim_static((d.value - 1) * w.strides[i] + w.kernel[i] - w.pads[i] - w.pads[i + w.n]);
+            y.dims[2 + i] = infer_dim_static((d.value - 1) * w.strides[i] + w.kernel[i] -
+                                             w.pads[i] - w.pads[i + w.n]);
     }
     infer_set_out(c, 0, &y);
     return AGLM_OK;
@@ -363,7 +375,8 @@ static aglm_status roi_pool(infer_ctx *c)
     aglm_status st;
     int align = strcmp(c->op, "RoiAlign") == 0;
     if ((st = infer_need_float(c, 0)) != AGLM_OK || (st = infer_same_dtype(c, 0, 1)) != AGLM_OK ||
-        (st = infer_need_rank(c, 0, 4, "X")) != AGLM_OK || (st = infer_need_rank(c, 1, 2, "rois")) != AGLM_OK)
+        (st = infer_need_rank(c, 0, 4, "X")) != AGLM_OK ||
+        (st = infer_need_rank(c, 1, 2, "rois")) != AGLM_OK)
         return st;
     infer_type y;
     infer_type_unknown(&y, x->dtype);
@@ -395,8 +408,10 @@ static aglm_status causal_conv(infer_ctx *c)
     const infer_type *x = &c->in[0], *w = &c->in[1];
     aglm_status st;
     if ((st = infer_need_float(c, 0)) != AGLM_OK || (st = infer_same_dtype(c, 0, 1)) != AGLM_OK ||
-        (st = infer_same_dtype(c, 0, 2)) != AGLM_OK || (st = infer_same_dtype(c, 0, 3)) != AGLM_OK ||
-        (st = infer_need_rank(c, 0, 3, "input")) != AGLM_OK || (st = infer_need_rank(c, 1, 3, "weight")) != AGLM_OK)
+        (st = infer_same_dtype(c, 0, 2)) != AGLM_OK ||
+        (st = infer_same_dtype(c, 0, 3)) != AGLM_OK ||
+        (st = infer_need_rank(c, 0, 3, "input")) != AGLM_OK ||
+        (st = infer_need_rank(c, 1, 3, "weight")) != AGLM_OK)
         return st;
     infer_out_like(c, 0, 0);
     infer_type s;
@@ -466,7 +481,8 @@ static aglm_status batch_norm(infer_ctx *c)
         for (size_t i = 1; i < 5; i++)
             if ((st = infer_same_dtype(c, 0, i)) != AGLM_OK)
                 return st;
-    } else if ((st = infer_same_dtype(c, 1, 2)) != AGLM_OK || (st = infer_same_dtype(c, 3, 4)) != AGLM_OK) {
+    } else if ((st = infer_same_dtype(c, 1, 2)) != AGLM_OK ||
+               (st = infer_same_dtype(c, 3, 4)) != AGLM_OK) {
         return st;
     }
     if ((st = check_per_channel(c, 1, 4)) != AGLM_OK)
@@ -485,7 +501,8 @@ static aglm_status batch_norm(infer_ctx *c)
 static aglm_status instance_norm(infer_ctx *c)
 {
     aglm_status st;
-    if ((st = need_spatial(c, &c->in[0], 3)) != AGLM_OK || (st = infer_same_dtype(c, 0, 1)) != AGLM_OK ||
+    if ((st = need_spatial(c, &c->in[0], 3)) != AGLM_OK ||
+        (st = infer_same_dtype(c, 0, 1)) != AGLM_OK ||
         (st = infer_same_dtype(c, 0, 2)) != AGLM_OK || (st = check_per_channel(c, 1, 2)) != AGLM_OK)
         return st;
     infer_out_like(c, 0, 0);
@@ -506,7 +523,8 @@ static aglm_status layer_norm(infer_ctx *c)
     infer_type_unknown(&stat, (aglm_dtype)stash);
     if (x->rank >= 0) {
         int axis;
-        if ((st = infer_axis(c, aglm_node_get_int(c->node, "axis", -1), x->rank, 0, x, "axis", &axis)) != AGLM_OK)
+        if ((st = infer_axis(c, aglm_node_get_int(c->node, "axis", -1), x->rank, 0, x, "axis",
+                             &axis)) != AGLM_OK)
             return st;
         stat.rank = x->rank;
         for (int i = 0; i < x->rank; i++)

@@ -55,14 +55,16 @@ static aglm_status loss(infer_ctx *c)
     if (strcmp(red, "none") != 0 && strcmp(red, "sum") != 0 && strcmp(red, "mean") != 0)
         return infer_err(c, AGLM_ERR_INVALID, "reduction '%s' is not none, sum or mean", red);
     if (x->rank >= 0 && t->rank >= 0) {
-        int ok = x->rank >= 2 && t->rank == x->rank - 1 && !infer_dim_conflict(x->dims[0], t->dims[0]);
+        int ok =
+            x->rank >= 2 && t->rank == x->rank - 1 && !infer_dim_conflict(x->dims[0], t->dims[0]);
         for (int i = 1; ok && i < t->rank; i++)
             ok = !infer_dim_conflict(t->dims[i], x->dims[i + 1]);
         if (!ok) {
             char sx[128], stt[128];
-            return infer_err(c, AGLM_ERR_SHAPE, "input %s and target %s do not match as [N,C,d...] "
-                             "and [N,d...]", infer_type_str(x, sx, sizeof sx),
-                             infer_type_str(t, stt, sizeof stt));
+            return infer_err(c, AGLM_ERR_SHAPE,
+                             "input %s and target %s do not match as [N,C,d...] "
+                             "and [N,d...]",
+                             infer_type_str(x, sx, sizeof sx), infer_type_str(t, stt, sizeof stt));
         }
     }
     infer_type y;

@@ -24,8 +24,10 @@ static aglm_dim dim_div(aglm_dim a, int64_t b)
 static aglm_status recurrent_rule(infer_ctx *c, int gates)
 {
     aglm_status st;
-    if ((st = infer_need_float(c, 0)) != AGLM_OK || (st = infer_need_rank(c, 0, 3, "X")) != AGLM_OK ||
-        (st = infer_need_rank(c, 1, 3, "W")) != AGLM_OK || (st = infer_need_rank(c, 2, 3, "R")) != AGLM_OK ||
+    if ((st = infer_need_float(c, 0)) != AGLM_OK ||
+        (st = infer_need_rank(c, 0, 3, "X")) != AGLM_OK ||
+        (st = infer_need_rank(c, 1, 3, "W")) != AGLM_OK ||
+        (st = infer_need_rank(c, 2, 3, "R")) != AGLM_OK ||
         (st = infer_same_dtype(c, 0, 1)) != AGLM_OK || (st = infer_same_dtype(c, 0, 2)) != AGLM_OK)
         return st;
     const char *dir = aglm_node_get_string(c->node, "direction", "forward");
@@ -35,11 +37,14 @@ static aglm_status recurrent_rule(infer_ctx *c, int gates)
     else if (strcmp(dir, "forward") == 0 || strcmp(dir, "reverse") == 0)
         nd = 1;
     else
-        return infer_err(c, AGLM_ERR_INVALID, "attribute direction = '%s': expected forward, reverse or "
-                         "bidirectional", dir);
+        return infer_err(c, AGLM_ERR_INVALID,
+                         "attribute direction = '%s': expected forward, reverse or "
+                         "bidirectional",
+                         dir);
     int64_t layout = aglm_node_get_int(c->node, "layout", 0);
     if (layout != 0 && layout != 1)
-        return infer_err(c, AGLM_ERR_INVALID, "attribute layout = %lld: expected 0 or 1", (long long)layout);
+        return infer_err(c, AGLM_ERR_INVALID, "attribute layout = %lld: expected 0 or 1",
+                         (long long)layout);
     aglm_dim hidden = infer_dim_unknown();
     int64_t hs = aglm_node_get_int(c->node, "hidden_size", -1);
     if (hs > 0)
@@ -71,14 +76,24 @@ static aglm_status recurrent_rule(infer_ctx *c, int gates)
     return AGLM_OK;
 }
 
-static aglm_status rnn_rule(infer_ctx *c) { return recurrent_rule(c, 1); }
-static aglm_status gru_rule(infer_ctx *c) { return recurrent_rule(c, 3); }
-static aglm_status lstm_rule(infer_ctx *c) { return recurrent_rule(c, 4); }
+static aglm_status rnn_rule(infer_ctx *c)
+{
+    return recurrent_rule(c, 1);
+}
+static aglm_status gru_rule(infer_ctx *c)
+{
+    return recurrent_rule(c, 3);
+}
+static aglm_status lstm_rule(infer_ctx *c)
+{
+    return recurrent_rule(c, 4);
+}
 
 /* ---- Attention --------------------------------------------------------------------------- */
 
 /* Heads, sequence length and head size of a Q/K/V input (3-D inputs use `heads`). */
-static void split_heads(const infer_type *t, int64_t heads, aglm_dim *h, aglm_dim *seq, aglm_dim *size)
+static void split_heads(const infer_type *t, int64_t heads, aglm_dim *h, aglm_dim *seq,
+                        aglm_dim *size)
 {
     *h = *seq = *size = infer_dim_unknown();
     if (t->rank == 4) {
@@ -105,19 +120,22 @@ static aglm_status attention_rule(infer_ctx *c)
             return infer_err(c, AGLM_ERR_SHAPE, "input %d must be 3-D or 4-D, got %s", i,
                              infer_type_str(&c->in[i], s, sizeof s));
         }
-    if (q->rank >= 0 && ((k->rank >= 0 && k->rank != q->rank) || (v->rank >= 0 && v->rank != q->rank)))
+    if (q->rank >= 0 &&
+        ((k->rank >= 0 && k->rank != q->rank) || (v->rank >= 0 && v->rank != q->rank)))
         return infer_err(c, AGLM_ERR_SHAPE, "Q, K and V must all be 3-D or all 4-D");
     int64_t qh_attr = aglm_node_get_int(c->node, "q_num_heads", 0);
     int64_t kvh_attr = aglm_node_get_int(c->node, "kv_num_heads", 0);
     if (q->rank == 3 && (qh_attr <= 0 || kvh_attr <= 0))
-        return infer_err(c, AGLM_ERR_INVALID, "3-D inputs need attributes q_num_heads and kv_num_heads");
+        return infer_err(c, AGLM_ERR_INVALID,
+                         "3-D inputs need attributes q_num_heads and kv_num_heads");
     aglm_dim qh, qs, qd, kh, ks, kd, vh, vs, vd;
     split_heads(q, qh_attr, &qh, &qs, &qd);
     split_heads(k, kvh_attr, &kh, &ks, &kd);
     split_heads(v, kvh_attr, &vh, &vs, &vd);
     aglm_dim batch = q->rank >= 3 ? q->dims[0] : infer_dim_unknown();
     aglm_dim total = infer_dim_unknown();
-    if (infer_has_in(c, 4) && c->in[4].rank == 4 && infer_dim_is_static(c->in[4].dims[2]) && infer_dim_is_static(ks))
+    if (infer_has_in(c, 4) && c->in[4].rank == 4 && infer_dim_is_static(c->in[4].dims[2]) &&
+        infer_dim_is_static(ks))
         total = infer_dim_static(c->in[4].dims[2].value + ks.value);
     else if (!infer_has_in(c, 4))
         total = ks;
@@ -168,20 +186,25 @@ static aglm_status linear_attention_rule(infer_ctx *c)
     aglm_status st = infer_need_float(c, 0);
     if (st != AGLM_OK)
         return st;
-    int64_t hq = aglm_node_get_int(c->node, "q_num_heads", 0), hkv = aglm_node_get_int(c->node, "kv_num_heads", 0);
+    int64_t hq = aglm_node_get_int(c->node, "q_num_heads", 0),
+            hkv = aglm_node_get_int(c->node, "kv_num_heads", 0);
     if (hq <= 0 || hkv <= 0 || hq % hkv)
-        return infer_err(c, AGLM_ERR_INVALID, "attributes q_num_heads = %lld and kv_num_heads = %lld: both are "
-                         "required, and q_num_heads must be a multiple of kv_num_heads", (long long)hq, (long long)hkv);
+        return infer_err(c, AGLM_ERR_INVALID,
+                         "attributes q_num_heads = %lld and kv_num_heads = %lld: both are "
+                         "required, and q_num_heads must be a multiple of kv_num_heads",
+                         (long long)hq, (long long)hkv);
     const infer_type *q = &c->in[0], *v = &c->in[2];
     infer_type y, s;
     infer_type_unknown(&y, q->dtype);
-    infer_type_unknown(&s, infer_has_in(c, 3) && c->in[3].dtype != AGLM_UNDEFINED ? c->in[3].dtype : q->dtype);
+    infer_type_unknown(&s, infer_has_in(c, 3) && c->in[3].dtype != AGLM_UNDEFINED ? c->in[3].dtype
+                                                                                  : q->dtype);
     if (q->rank == 3 && v->rank == 3) {
         aglm_dim dv = dim_div(v->dims[2], hkv);
         y.rank = 3;
         y.dims[0] = q->dims[0], y.dims[1] = q->dims[1], y.dims[2] = dim_mul(dv, hq);
         s.rank = 4;
-        s.dims[0] = q->dims[0], s.dims[1] = infer_dim_static(hkv), s.dims[2] = dim_div(q->dims[2], hq), s.dims[3] = dv;
+        s.dims[0] = q->dims[0], s.dims[1] = infer_dim_static(hkv),
+        s.dims[2] = dim_div(q->dims[2], hq), s.dims[3] = dv;
     }
     infer_set_out(c, 0, &y);
     infer_set_out(c, 1, &s);

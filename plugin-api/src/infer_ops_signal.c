@@ -8,7 +8,8 @@ static int64_t const_scalar(const infer_ctx *c, size_t i)
     int64_t v[1];
     size_t n = 0;
     int known = 0;
-    if (!infer_has_in(c, i) || infer_const_ints(c, i, v, 1, &n, &known) != AGLM_OK || !known || n != 1)
+    if (!infer_has_in(c, i) || infer_const_ints(c, i, v, 1, &n, &known) != AGLM_OK || !known ||
+        n != 1)
         return -1;
     return v[0];
 }
@@ -19,7 +20,8 @@ static aglm_status out_dtype(const infer_ctx *c, aglm_dtype *dt)
     int64_t v = aglm_node_get_int(c->node, "output_datatype", AGLM_F32);
     *dt = (aglm_dtype)v;
     if (v != AGLM_F32 && v != AGLM_F64 && v != AGLM_F16 && v != AGLM_BF16)
-        return infer_err(c, AGLM_ERR_UNSUPPORTED, "output_datatype %lld is not a float dtype", (long long)v);
+        return infer_err(c, AGLM_ERR_UNSUPPORTED, "output_datatype %lld is not a float dtype",
+                         (long long)v);
     return AGLM_OK;
 }
 
@@ -39,7 +41,8 @@ static aglm_status dft(infer_ctx *c)
     }
     if (x->rank < 2) {
         char s[128];
-        return infer_err(c, AGLM_ERR_SHAPE, "expects an input of rank >= 2 ending in 1 or 2, got %s",
+        return infer_err(c, AGLM_ERR_SHAPE,
+                         "expects an input of rank >= 2 ending in 1 or 2, got %s",
                          infer_type_str(x, s, sizeof s));
     }
     y = *x;
@@ -61,7 +64,8 @@ static aglm_status dft(infer_ctx *c)
         return AGLM_OK;
     }
     if (axis < -r || axis > r - 2 || axis == -1)
-        return infer_err(c, AGLM_ERR_INVALID, "axis %lld is out of range for rank %d", (long long)axis, r);
+        return infer_err(c, AGLM_ERR_INVALID, "axis %lld is out of range for rank %d",
+                         (long long)axis, r);
     int ax = (int)(axis < 0 ? axis + r : axis);
     int64_t n = infer_has_in(c, 1) ? const_scalar(c, 1) : -1;
     aglm_dim len = x->dims[ax];
@@ -82,7 +86,8 @@ static aglm_status stft(infer_ctx *c)
 {
     const infer_type *x = &c->in[0];
     aglm_status st;
-    if ((st = infer_need_float(c, 0)) != AGLM_OK || (st = infer_need_rank(c, 0, 3, "signal")) != AGLM_OK)
+    if ((st = infer_need_float(c, 0)) != AGLM_OK ||
+        (st = infer_need_rank(c, 0, 3, "signal")) != AGLM_OK)
         return st;
     infer_type y;
     infer_type_unknown(&y, x->dtype);
@@ -93,9 +98,11 @@ static aglm_status stft(infer_ctx *c)
     if (x->rank == 3)
         y.dims[0] = x->dims[0];
     int64_t step = const_scalar(c, 1), flen = const_scalar(c, 3);
-    if (flen < 0 && infer_has_in(c, 2) && c->in[2].rank == 1 && infer_dim_is_static(c->in[2].dims[0]))
+    if (flen < 0 && infer_has_in(c, 2) && c->in[2].rank == 1 &&
+        infer_dim_is_static(c->in[2].dims[0]))
         flen = c->in[2].dims[0].value;
-    if (flen < 0 && !infer_has_in(c, 2) && !infer_has_in(c, 3) && x->rank == 3 && infer_dim_is_static(x->dims[1]))
+    if (flen < 0 && !infer_has_in(c, 2) && !infer_has_in(c, 3) && x->rank == 3 &&
+        infer_dim_is_static(x->dims[1]))
         flen = x->dims[1].value;
     if (flen > 0) {
         int onesided = aglm_node_get_int(c->node, "onesided", 1) != 0;
@@ -112,7 +119,8 @@ static aglm_status window(infer_ctx *c)
 {
     aglm_status st;
     aglm_dtype dt;
-    if ((st = infer_need_index_type(c, 0, "size")) != AGLM_OK || (st = out_dtype(c, &dt)) != AGLM_OK)
+    if ((st = infer_need_index_type(c, 0, "size")) != AGLM_OK ||
+        (st = out_dtype(c, &dt)) != AGLM_OK)
         return st;
     infer_type y;
     infer_type_unknown(&y, dt);

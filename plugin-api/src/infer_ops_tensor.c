@@ -1,15 +1,16 @@
 /* Tensor-manipulation rules: Reshape, Flatten, Transpose, Concat, Squeeze, Unsqueeze, Expand,
  * Split, Tile, Pad, CenterCropPad, DepthToSpace, SpaceToDepth, Col2Im, and the ops whose output
- * has their input's type (Trilu, CumSum, CumProd, ReverseSequence). Where a rule needs a tensor's values (a shape, axes, repeats...), they must
- * be known before run time (infer_const_ints); otherwise the rule says what it still can,
- * usually the rank. */
+ * has their input's type (Trilu, CumSum, CumProd, ReverseSequence). Where a rule needs a tensor's
+ * values (a shape, axes, repeats...), they must be known before run time (infer_const_ints);
+ * otherwise the rule says what it still can, usually the rank. */
 #include <stdlib.h>
 #include "infer_internal.h"
 
 /* Solves the -1 of a Reshape: the input's element count over the other output dims. Output dims
  * copied from the input (0 entries) cancel their input dim, so [N,3,4] -> [0,-1] gives [N,12]. */
-static aglm_status reshape_infer_minus_one(infer_ctx *c, const infer_type *x, infer_type *y, int idx,
-                                           const unsigned char *copied, const int64_t *shape, size_t n)
+static aglm_status reshape_infer_minus_one(infer_ctx *c, const infer_type *x, infer_type *y,
+                                           int idx, const unsigned char *copied,
+                                           const int64_t *shape, size_t n)
 {
     unsigned char used[AGLM_MAX_RANK] = {0};
     int64_t den = 1;
@@ -26,7 +27,8 @@ static aglm_status reshape_infer_minus_one(infer_ctx *c, const infer_type *x, in
     }
     char sx[128], ss[160];
     if (den == 0)
-        return infer_err(c, AGLM_ERR_INVALID, "cannot infer the -1 in shape %s of %s: the other dims multiply to 0",
+        return infer_err(c, AGLM_ERR_INVALID,
+                         "cannot infer the -1 in shape %s of %s: the other dims multiply to 0",
                          infer_ints_str(shape, n, ss, sizeof ss), infer_type_str(x, sx, sizeof sx));
     aglm_dim rest[AGLM_MAX_RANK];
     int n_rest = 0;
@@ -51,8 +53,10 @@ static aglm_status reshape_infer_minus_one(infer_ctx *c, const infer_type *x, in
     }
     if (n_sym == 0) {
         if (num % den != 0)
-            return infer_err(c, AGLM_ERR_SHAPE, "cannot reshape %s to %s: %lld elements are not a multiple of %lld",
-                             infer_type_str(x, sx, sizeof sx), infer_ints_str(shape, n, ss, sizeof ss), (long long)num,
+            return infer_err(c, AGLM_ERR_SHAPE,
+                             "cannot reshape %s to %s: %lld elements are not a multiple of %lld",
+                             infer_type_str(x, sx, sizeof sx),
+                             infer_ints_str(shape, n, ss, sizeof ss), (long long)num,
                              (long long)den);
         y->dims[idx] = infer_dim_static(num / den);
     } else if (num == den) {
@@ -95,8 +99,8 @@ static aglm_status reshape(infer_ctx *c)
         int64_t v = shape[j];
         y.dims[j] = infer_dim_unknown();
         if (v < -1)
-            return infer_err(c, AGLM_ERR_INVALID, "shape %s has invalid dim %lld", infer_ints_str(shape, n, ss, sizeof ss),
-                             (long long)v);
+            return infer_err(c, AGLM_ERR_INVALID, "shape %s has invalid dim %lld",
+                             infer_ints_str(shape, n, ss, sizeof ss), (long long)v);
         if (v == -1) {
             if (idx >= 0)
                 return infer_err(c, AGLM_ERR_INVALID, "shape %s has more than one -1",
@@ -104,8 +108,9 @@ static aglm_status reshape(infer_ctx *c)
             idx = (int)j;
         } else if (v == 0 && !allowzero) {
             if (x->rank >= 0 && (int)j >= x->rank)
-                return infer_err(c, AGLM_ERR_SHAPE, "shape %s copies dim %zu, which %s does not have",
-                                 infer_ints_str(shape, n, ss, sizeof ss), j, infer_type_str(x, sx, sizeof sx));
+                return infer_err(
+                    c, AGLM_ERR_SHAPE, "shape %s copies dim %zu, which %s does not have",
+                    infer_ints_str(shape, n, ss, sizeof ss), j, infer_type_str(x, sx, sizeof sx));
             if (x->rank >= 0)
                 y.dims[j] = x->dims[j];
             copied[j] = 1;
@@ -122,9 +127,11 @@ static aglm_status reshape(infer_ctx *c)
             if ((st = reshape_infer_minus_one(c, x, &y, idx, copied, shape, n)) != AGLM_OK)
                 return st;
         } else {
-            aglm_dim a = infer_dims_product(x->dims, x->rank), b = infer_dims_product(y.dims, y.rank);
+            aglm_dim a = infer_dims_product(x->dims, x->rank),
+                     b = infer_dims_product(y.dims, y.rank);
             if (infer_dim_conflict(a, b))
-                return infer_err(c, AGLM_ERR_SHAPE, "cannot reshape %s (%lld elements) to %s (%lld elements)",
+                return infer_err(c, AGLM_ERR_SHAPE,
+                                 "cannot reshape %s (%lld elements) to %s (%lld elements)",
                                  infer_type_str(x, sx, sizeof sx), (long long)a.value,
                                  infer_ints_str(shape, n, ss, sizeof ss), (long long)b.value);
         }
@@ -146,7 +153,8 @@ static aglm_status flatten(infer_ctx *c)
         int a;
         aglm_status st;
         if (axis < 0 && c->opset < 11)
-            return infer_err(c, AGLM_ERR_INVALID, "axis %lld must not be negative before opset 11", (long long)axis);
+            return infer_err(c, AGLM_ERR_INVALID, "axis %lld must not be negative before opset 11",
+                             (long long)axis);
         if ((st = infer_axis(c, axis, x->rank, 1, x, "axis", &a)) != AGLM_OK)
             return st;
         y.dims[0] = infer_dims_product(x->dims, a);
@@ -179,8 +187,8 @@ static aglm_status transpose(infer_ctx *c)
         for (int i = 0; i < rank; i++)
             perm[i] = rank - 1 - i;
     } else if ((int)n != rank) {
-        return infer_err(c, AGLM_ERR_INVALID, "perm %s does not match the rank of %s", infer_ints_str(perm, n, sp, sizeof sp),
-                         infer_type_str(x, sx, sizeof sx));
+        return infer_err(c, AGLM_ERR_INVALID, "perm %s does not match the rank of %s",
+                         infer_ints_str(perm, n, sp, sizeof sp), infer_type_str(x, sx, sizeof sx));
     }
     unsigned char seen[AGLM_MAX_RANK] = {0};
     y.rank = rank;
@@ -221,7 +229,8 @@ static aglm_status concat(infer_ctx *c)
     }
     const infer_type *r = &c->in[ref];
     int axis;
-    if ((st = infer_axis(c, aglm_node_get_int(c->node, "axis", 1), r->rank, 0, r, "axis", &axis)) != AGLM_OK)
+    if ((st = infer_axis(c, aglm_node_get_int(c->node, "axis", 1), r->rank, 0, r, "axis", &axis)) !=
+        AGLM_OK)
         return st;
     y.rank = r->rank;
     for (int d = 0; d < y.rank; d++)
@@ -244,8 +253,9 @@ static aglm_status concat(infer_ctx *c)
             if (d == axis)
                 continue;
             if (infer_dim_conflict(y.dims[d], t->dims[d]))
-                return infer_err(c, AGLM_ERR_SHAPE, "cannot concatenate %s with %s on axis %d: dim %d differs",
-                                 infer_type_str(r, sa, sizeof sa), infer_type_str(t, sb, sizeof sb), axis, d);
+                return infer_err(
+                    c, AGLM_ERR_SHAPE, "cannot concatenate %s with %s on axis %d: dim %d differs",
+                    infer_type_str(r, sa, sizeof sa), infer_type_str(t, sb, sizeof sb), axis, d);
             y.dims[d] = infer_dim_merge(y.dims[d], t->dims[d]);
         }
         if (infer_dim_is_static(t->dims[axis]) && sum <= INT64_MAX - t->dims[axis].value)
@@ -262,7 +272,8 @@ static aglm_status concat(infer_ctx *c)
 
 /* Axes of Squeeze/Unsqueeze/Reduce-style ops: attribute before `input_opset`, input 1 from it.
  * *known 0 when the input is not a constant; *present 0 when no axes are given at all. */
-static aglm_status read_axes(infer_ctx *c, int64_t input_opset, int64_t *axes, size_t *n, int *known, int *present)
+static aglm_status read_axes(infer_ctx *c, int64_t input_opset, int64_t *axes, size_t *n,
+                             int *known, int *present)
 {
     *known = 1;
     if (c->opset < input_opset) {
@@ -291,8 +302,8 @@ static aglm_status squeeze(infer_ctx *c)
     infer_type y;
     infer_type_unknown(&y, x->dtype);
     if (x->rank < 0 || !known) {
-        if (x->rank >= 0 && infer_has_in(c, 1) && c->in[1].rank == 1 && infer_dim_is_static(c->in[1].dims[0]) &&
-            c->in[1].dims[0].value <= x->rank) {
+        if (x->rank >= 0 && infer_has_in(c, 1) && c->in[1].rank == 1 &&
+            infer_dim_is_static(c->in[1].dims[0]) && c->in[1].dims[0].value <= x->rank) {
             y.rank = x->rank - (int)c->in[1].dims[0].value;
             for (int i = 0; i < y.rank; i++)
                 y.dims[i] = infer_dim_unknown();
@@ -308,7 +319,8 @@ static aglm_status squeeze(infer_ctx *c)
                 return st;
             if (infer_dim_is_static(x->dims[a]) && x->dims[a].value != 1) {
                 char sx[128];
-                return infer_err(c, AGLM_ERR_SHAPE, "cannot squeeze axis %d of %s: its size is not 1", a,
+                return infer_err(c, AGLM_ERR_SHAPE,
+                                 "cannot squeeze axis %d of %s: its size is not 1", a,
                                  infer_type_str(x, sx, sizeof sx));
             }
             drop[a] = 1;
@@ -337,7 +349,9 @@ static aglm_status unsqueeze(infer_ctx *c)
     if (st != AGLM_OK)
         return st;
     if (!present)
-        return infer_err(c, AGLM_ERR_INVALID, c->opset < 13 ? "attribute 'axes' is missing" : "input 1 (axes) is missing");
+        return infer_err(c, AGLM_ERR_INVALID,
+                         c->opset < 13 ? "attribute 'axes' is missing"
+                                       : "input 1 (axes) is missing");
     infer_type y;
     infer_type_unknown(&y, x->dtype);
     if (x->rank < 0 || !known) {
@@ -346,7 +360,8 @@ static aglm_status unsqueeze(infer_ctx *c)
     }
     int rank = x->rank + (int)n;
     if (rank > AGLM_MAX_RANK)
-        return infer_err(c, AGLM_ERR_UNSUPPORTED, "output rank %d is more than %d", rank, AGLM_MAX_RANK);
+        return infer_err(c, AGLM_ERR_UNSUPPORTED, "output rank %d is more than %d", rank,
+                         AGLM_MAX_RANK);
     unsigned char ins[AGLM_MAX_RANK] = {0};
     char sa[160];
     for (size_t i = 0; i < n; i++) {
@@ -354,7 +369,8 @@ static aglm_status unsqueeze(infer_ctx *c)
         if ((st = infer_axis(c, axes[i], rank, 0, x, "axis", &a)) != AGLM_OK)
             return st;
         if (ins[a])
-            return infer_err(c, AGLM_ERR_INVALID, "axes %s name axis %d twice", infer_ints_str(axes, n, sa, sizeof sa), a);
+            return infer_err(c, AGLM_ERR_INVALID, "axes %s name axis %d twice",
+                             infer_ints_str(axes, n, sa, sizeof sa), a);
         ins[a] = 1;
     }
     y.rank = rank;
@@ -379,7 +395,8 @@ static aglm_status expand(infer_ctx *c)
         infer_type y;
         infer_type_unknown(&y, x->dtype);
         const infer_type *s = &c->in[1];
-        if (x->rank >= 0 && s->rank == 1 && infer_dim_is_static(s->dims[0]) && s->dims[0].value <= AGLM_MAX_RANK) {
+        if (x->rank >= 0 && s->rank == 1 && infer_dim_is_static(s->dims[0]) &&
+            s->dims[0].value <= AGLM_MAX_RANK) {
             y.rank = x->rank > (int)s->dims[0].value ? x->rank : (int)s->dims[0].value;
             for (int i = 0; i < y.rank; i++)
                 y.dims[i] = infer_dim_unknown();
@@ -390,7 +407,8 @@ static aglm_status expand(infer_ctx *c)
     for (size_t i = 0; i < n; i++)
         if (shp[i] < 0) {
             char ss[160];
-            return infer_err(c, AGLM_ERR_INVALID, "shape %s has a negative dim", infer_ints_str(shp, n, ss, sizeof ss));
+            return infer_err(c, AGLM_ERR_INVALID, "shape %s has a negative dim",
+                             infer_ints_str(shp, n, ss, sizeof ss));
         }
     infer_type s, y;
     infer_type_static(&s, x->dtype, (int)n, shp);
@@ -414,7 +432,8 @@ static aglm_status split(infer_ctx *c)
         return AGLM_OK;
     }
     int axis;
-    if ((st = infer_axis(c, aglm_node_get_int(c->node, "axis", 0), x->rank, 0, x, "axis", &axis)) != AGLM_OK)
+    if ((st = infer_axis(c, aglm_node_get_int(c->node, "axis", 0), x->rank, 0, x, "axis", &axis)) !=
+        AGLM_OK)
         return st;
     int64_t *sizes = calloc(c->n_out + 1, sizeof *sizes);
     if (!sizes)
@@ -440,12 +459,14 @@ static aglm_status split(infer_ctx *c)
             st = infer_err(c, AGLM_ERR_INVALID, "split has %zu sizes for %zu outputs", n, c->n_out);
         for (size_t i = 0; st == AGLM_OK && i < n; i++) {
             if (sizes[i] < 0 || sum > INT64_MAX - sizes[i])
-                st = infer_err(c, AGLM_ERR_INVALID, "split size %lld is invalid", (long long)sizes[i]);
+                st = infer_err(c, AGLM_ERR_INVALID, "split size %lld is invalid",
+                               (long long)sizes[i]);
             else
                 sum += sizes[i];
         }
         if (st == AGLM_OK && infer_dim_is_static(d) && sum != d.value)
-            st = infer_err(c, AGLM_ERR_SHAPE, "split sizes add up to %lld but axis %d of %s has %lld", (long long)sum,
+            st = infer_err(c, AGLM_ERR_SHAPE,
+                           "split sizes add up to %lld but axis %d of %s has %lld", (long long)sum,
                            axis, infer_type_str(x, sx, sizeof sx), (long long)d.value);
     } else if (st == AGLM_OK && !present) {
         int64_t parts = (int64_t)c->n_out;
@@ -456,8 +477,8 @@ static aglm_status split(infer_ctx *c)
         else if (infer_dim_is_static(d)) {
             int64_t each = (d.value + parts - 1) / parts;
             if (d.value % parts != 0 && (c->opset < 18 || each * (parts - 1) >= d.value))
-                st = infer_err(c, AGLM_ERR_SHAPE, "cannot split axis %d of %s into %lld parts", axis,
-                               infer_type_str(x, sx, sizeof sx), (long long)parts);
+                st = infer_err(c, AGLM_ERR_SHAPE, "cannot split axis %d of %s into %lld parts",
+                               axis, infer_type_str(x, sx, sizeof sx), (long long)parts);
             for (int64_t i = 0; i < parts; i++)
                 sizes[i] = i < parts - 1 ? each : d.value - each * (parts - 1);
             n = c->n_out;
@@ -491,17 +512,19 @@ static aglm_status tile(infer_ctx *c)
     infer_type y = *x;
     if (x->rank >= 0 && known && (int)n != x->rank) {
         char sx[128], sr[160];
-        return infer_err(c, AGLM_ERR_SHAPE, "repeats %s do not match the rank of %s", infer_ints_str(rep, n, sr, sizeof sr),
-                         infer_type_str(x, sx, sizeof sx));
+        return infer_err(c, AGLM_ERR_SHAPE, "repeats %s do not match the rank of %s",
+                         infer_ints_str(rep, n, sr, sizeof sr), infer_type_str(x, sx, sizeof sx));
     }
     for (int i = 0; i < y.rank; i++) {
         if (!known) {
             y.dims[i] = infer_dim_unknown();
         } else if (rep[i] < 0) {
-            return infer_err(c, AGLM_ERR_INVALID, "repeat %lld of axis %d is negative", (long long)rep[i], i);
+            return infer_err(c, AGLM_ERR_INVALID, "repeat %lld of axis %d is negative",
+                             (long long)rep[i], i);
         } else if (infer_dim_is_static(x->dims[i])) {
             y.dims[i] = rep[i] == 0 || x->dims[i].value <= INT64_MAX / rep[i]
-                            ? infer_dim_static(x->dims[i].value * rep[i]) : infer_dim_unknown();
+                            ? infer_dim_static(x->dims[i].value * rep[i])
+                            : infer_dim_unknown();
         } else if (rep[i] != 1) {
             y.dims[i] = rep[i] == 0 ? infer_dim_static(0) : infer_dim_unknown();
         }
@@ -551,14 +574,17 @@ static aglm_status pad(infer_ctx *c)
     }
     char sx[128], sp[200];
     if (n != 2 * na)
-        return infer_err(c, AGLM_ERR_INVALID, "pads %s need %zu values for %s", infer_ints_str(pads, n, sp, sizeof sp), 2 * na,
+        return infer_err(c, AGLM_ERR_INVALID, "pads %s need %zu values for %s",
+                         infer_ints_str(pads, n, sp, sizeof sp), 2 * na,
                          infer_type_str(x, sx, sizeof sx));
     for (size_t i = 0; i < na; i++) {
         int a;
         if ((st = infer_axis(c, axes[i], x->rank, 0, x, "axis", &a)) != AGLM_OK)
             return st;
-        if (pads[i] < -INT32_MAX || pads[i] > INT32_MAX || pads[i + na] < -INT32_MAX || pads[i + na] > INT32_MAX)
-            return infer_err(c, AGLM_ERR_INVALID, "pads %s are out of range", infer_ints_str(pads, n, sp, sizeof sp));
+        if (pads[i] < -INT32_MAX || pads[i] > INT32_MAX || pads[i + na] < -INT32_MAX ||
+            pads[i + na] > INT32_MAX)
+            return infer_err(c, AGLM_ERR_INVALID, "pads %s are out of range",
+                             infer_ints_str(pads, n, sp, sizeof sp));
         int64_t add = pads[i] + pads[i + na];
         if (add == 0)
             continue;
@@ -568,7 +594,8 @@ static aglm_status pad(infer_ctx *c)
         }
         if (x->dims[a].value + add < 0)
             return infer_err(c, AGLM_ERR_SHAPE, "pads %s leave a negative size on axis %d of %s",
-                             infer_ints_str(pads, n, sp, sizeof sp), a, infer_type_str(x, sx, sizeof sx));
+                             infer_ints_str(pads, n, sp, sizeof sp), a,
+                             infer_type_str(x, sx, sizeof sx));
         y.dims[a] = infer_dim_static(x->dims[a].value + add);
     }
     infer_set_out(c, 0, &y);
@@ -590,12 +617,14 @@ static aglm_status depth_space(infer_ctx *c)
     int64_t b = aglm_node_get_int(c->node, "blocksize", 0);
     char sx[128];
     if (!aglm_node_attr(c->node, "blocksize") || b < 1 || b > (1 << 20))
-        return infer_err(c, AGLM_ERR_INVALID, "attribute 'blocksize' is missing or out of range [1, %d]", 1 << 20);
+        return infer_err(c, AGLM_ERR_INVALID,
+                         "attribute 'blocksize' is missing or out of range [1, %d]", 1 << 20);
     infer_type y;
     infer_type_unknown(&y, x->dtype);
     if (x->rank >= 0) {
         if (x->rank != 4)
-            return infer_err(c, AGLM_ERR_SHAPE, "expects a 4-D input, got %s", infer_type_str(x, sx, sizeof sx));
+            return infer_err(c, AGLM_ERR_SHAPE, "expects a 4-D input, got %s",
+                             infer_type_str(x, sx, sizeof sx));
         y = *x;
         int64_t grow[4] = {1, to_space ? 1 : b * b, to_space ? b : 1, to_space ? b : 1};
         int64_t shrink[4] = {1, to_space ? b * b : 1, to_space ? 1 : b, to_space ? 1 : b};
@@ -605,8 +634,9 @@ static aglm_status depth_space(infer_ctx *c)
                 continue;
             }
             if (x->dims[d].value % shrink[d] != 0)
-                return infer_err(c, AGLM_ERR_SHAPE, "dim %d of %s is not a multiple of %lld (blocksize %lld)", d,
-                                 infer_type_str(x, sx, sizeof sx), (long long)shrink[d], (long long)b);
+                return infer_err(
+                    c, AGLM_ERR_SHAPE, "dim %d of %s is not a multiple of %lld (blocksize %lld)", d,
+                    infer_type_str(x, sx, sizeof sx), (long long)shrink[d], (long long)b);
             y.dims[d] = infer_dim_static(x->dims[d].value / shrink[d] * grow[d]);
         }
     }
@@ -664,10 +694,13 @@ static aglm_status col2im(infer_ctx *c)
     infer_type y;
     infer_type_unknown(&y, x->dtype);
     const infer_type *is = &c->in[1];
-    int spatial = ki ? (int)ni : is->rank == 1 && infer_dim_is_static(is->dims[0]) ? (int)is->dims[0].value : -1;
+    int spatial = ki                                                  ? (int)ni
+                  : is->rank == 1 && infer_dim_is_static(is->dims[0]) ? (int)is->dims[0].value
+                                                                      : -1;
     if (spatial >= 0) {
         if (spatial + 2 > AGLM_MAX_RANK)
-            return infer_err(c, AGLM_ERR_UNSUPPORTED, "output rank %d is more than %d", spatial + 2, AGLM_MAX_RANK);
+            return infer_err(c, AGLM_ERR_UNSUPPORTED, "output rank %d is more than %d", spatial + 2,
+                             AGLM_MAX_RANK);
         y.rank = spatial + 2;
         for (int d = 0; d < y.rank; d++)
             y.dims[d] = d >= 2 && ki ? infer_dim_static(img[d - 2]) : infer_dim_unknown();

@@ -216,10 +216,22 @@ char *lex_string(const token *t, size_t *len)
         }
         s++;
         switch (*s) {
-        case 'n': *o++ = '\n'; s++; break;
-        case 't': *o++ = '\t'; s++; break;
-        case 'r': *o++ = '\r'; s++; break;
-        case 'x': *o++ = (char)(hexval(s[1]) * 16 + hexval(s[2])); s += 3; break;
+        case 'n':
+            *o++ = '\n';
+            s++;
+            break;
+        case 't':
+            *o++ = '\t';
+            s++;
+            break;
+        case 'r':
+            *o++ = '\r';
+            s++;
+            break;
+        case 'x':
+            *o++ = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+            s += 3;
+            break;
         default: *o++ = *s++; break;
         }
     }

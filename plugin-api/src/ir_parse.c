@@ -21,8 +21,8 @@ typedef struct outref {
 /* What the parser knows about the graph being read. */
 typedef struct frame {
     aglm_graph *g;
-    ptrmap defined;   /* values some statement (or the signature) defined */
-    pending *pend;    /* values used before any definition, with where they were first used */
+    ptrmap defined; /* values some statement (or the signature) defined */
+    pending *pend;  /* values used before any definition, with where they were first used */
     size_t n_pend, cap_pend;
     outref *outs;
     size_t n_outs, cap_outs;
@@ -54,15 +54,16 @@ static aglm_status resolve_use(frame *f, const char *name, const token *t, aglm_
 
 /* Defines `name` in this graph with type ty (NULL: unknown), taking over a placeholder. With
  * reuse_const, a constant may also become a node output (a folded value not yet detached). */
-static aglm_status define_value(frame *f, const char *name, const ptype *ty, const token *t, int reuse_const,
-                                aglm_value **out)
+static aglm_status define_value(frame *f, const char *name, const ptype *ty, const token *t,
+                                int reuse_const, aglm_value **out)
 {
     aglm_value *v = aglm_graph_find_value(f->g, name);
     aglm_status st;
     if (v && ptrmap_has(&f->defined, v) && !(reuse_const && v->has_const && !v->producer))
         return ir_err_at(t->line, t->col, "value %%%s is already defined", name);
     if (!v) {
-        v = aglm_graph_new_value(f->g, name, ty ? ty->dt : AGLM_UNDEFINED, ty ? ty->rank : -1, ty ? ty->dims : NULL);
+        v = aglm_graph_new_value(f->g, name, ty ? ty->dt : AGLM_UNDEFINED, ty ? ty->rank : -1,
+                                 ty ? ty->dims : NULL);
         if (!v)
             return ir_api_err(t, AGLM_ERR_NOMEM);
     } else if (ty && (st = aglm_value_set_type(v, ty->dt, ty->rank, ty->dims)) != AGLM_OK) {
@@ -73,7 +74,8 @@ static aglm_status define_value(frame *f, const char *name, const ptype *ty, con
 }
 
 /* '%name' [':' type], or (with allow_absent) '_' giving *name NULL. */
-static aglm_status parse_decl(parser *p, frame *f, int allow_absent, char **name, int *typed, ptype *ty)
+static aglm_status parse_decl(parser *p, frame *f, int allow_absent, char **name, int *typed,
+                              ptype *ty)
 {
     *name = NULL;
     *typed = 0;
@@ -352,7 +354,8 @@ static aglm_status parse_node(parser *p, frame *f)
             goto done;
     }
     token op_at = p->lx.cur;
-    if ((st = parse_opref(p, &domain, &op)) != AGLM_OK || (st = parse_args(p, f, &ins, &n_in)) != AGLM_OK)
+    if ((st = parse_opref(p, &domain, &op)) != AGLM_OK ||
+        (st = parse_args(p, f, &ins, &n_in)) != AGLM_OK)
         goto done;
     if (n_out && !(outv = calloc(n_out, sizeof *outv))) {
         st = ir_nomem_at(&start);
@@ -360,8 +363,8 @@ static aglm_status parse_node(parser *p, frame *f)
     }
     for (size_t i = 0; i < n_out; i++)
         if (outs[i].name &&
-            (st = define_value(f, outs[i].name, outs[i].typed ? &outs[i].type : NULL, &outs[i].at, 1, &outv[i])) !=
-                AGLM_OK)
+            (st = define_value(f, outs[i].name, outs[i].typed ? &outs[i].type : NULL, &outs[i].at,
+                               1, &outv[i])) != AGLM_OK)
             goto done;
     aglm_node *n = aglm_graph_add_node(f->g, op, domain, NULL, n_in, ins, n_out, outv);
     if (!n) {
@@ -428,9 +431,10 @@ static aglm_status finish_graph(frame *f)
     for (size_t i = 0; i < f->n_pend; i++)
         if (!ptrmap_has(&f->defined, f->pend[i].v))
             return ir_err_at(f->pend[i].line, f->pend[i].col,
-                          "value %%%s is used but never defined (a subgraph can only read outer values defined "
-                          "before it)",
-                          f->pend[i].v->name);
+                             "value %%%s is used but never defined (a subgraph can only read outer "
+                             "values defined "
+                             "before it)",
+                             f->pend[i].v->name);
     for (size_t i = 0; i < f->n_outs; i++) {
         const outref *o = &f->outs[i];
         aglm_value *v = aglm_graph_lookup_value(f->g, o->name);
@@ -438,8 +442,9 @@ static aglm_status finish_graph(frame *f)
             return ir_err_at(o->line, o->col, "output %%%s is never defined", o->name);
         if (o->typed && !ir_type_equal(&o->type, v)) {
             char have[128], want[128];
-            return ir_err_at(o->line, o->col, "output %%%s is declared %s but defined as %s", o->name,
-                          ir_ptype_str(&o->type, want, sizeof want), aglm_value_type_str(v, have, sizeof have));
+            return ir_err_at(o->line, o->col, "output %%%s is declared %s but defined as %s",
+                             o->name, ir_ptype_str(&o->type, want, sizeof want),
+                             aglm_value_type_str(v, have, sizeof have));
         }
         aglm_status st = aglm_graph_add_output(f->g, v);
         if (st != AGLM_OK)

@@ -5,7 +5,8 @@
 
 #include "ir_text.h"
 
-#define MAX_DEPTH 64 /* nested subgraphs; deeper input is refused rather than overflowing the stack */
+#define MAX_DEPTH                                                                                  \
+    64 /* nested subgraphs; deeper input is refused rather than overflowing the stack */
 
 typedef struct parser {
     lexer lx;

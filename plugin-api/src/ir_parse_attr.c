@@ -109,9 +109,15 @@ static aglm_status list_append(pattr *a, pattr *e, const token *t)
     int fail = 0;
     switch (a->type) {
     case AGLM_ATTR_INTS: fail = grow_array((void **)&a->ints, &cap, n, sizeof *a->ints); break;
-    case AGLM_ATTR_FLOATS: fail = grow_array((void **)&a->floats, &cap, n, sizeof *a->floats); break;
-    case AGLM_ATTR_STRINGS: fail = grow_array((void **)&a->strings, &cap, n, sizeof *a->strings); break;
-    case AGLM_ATTR_TENSORS: fail = grow_array((void **)&a->tensors, &cap, n, sizeof *a->tensors); break;
+    case AGLM_ATTR_FLOATS:
+        fail = grow_array((void **)&a->floats, &cap, n, sizeof *a->floats);
+        break;
+    case AGLM_ATTR_STRINGS:
+        fail = grow_array((void **)&a->strings, &cap, n, sizeof *a->strings);
+        break;
+    case AGLM_ATTR_TENSORS:
+        fail = grow_array((void **)&a->tensors, &cap, n, sizeof *a->tensors);
+        break;
     default: fail = grow_array((void **)&a->graphs, &cap, n, sizeof *a->graphs); break;
     }
     if (fail)
@@ -119,10 +125,21 @@ static aglm_status list_append(pattr *a, pattr *e, const token *t)
     a->cap = cap;
     switch (a->type) {
     case AGLM_ATTR_INTS: a->ints[a->count] = e->i; break;
-    case AGLM_ATTR_FLOATS: a->floats[a->count] = e->type == AGLM_ATTR_INT ? (float)e->i : e->f; break;
-    case AGLM_ATTR_STRINGS: a->strings[a->count] = e->s; e->s = NULL; break;
-    case AGLM_ATTR_TENSORS: a->tensors[a->count] = e->t; memset(&e->t, 0, sizeof e->t); break;
-    default: a->graphs[a->count] = e->g; e->g = NULL; break;
+    case AGLM_ATTR_FLOATS:
+        a->floats[a->count] = e->type == AGLM_ATTR_INT ? (float)e->i : e->f;
+        break;
+    case AGLM_ATTR_STRINGS:
+        a->strings[a->count] = e->s;
+        e->s = NULL;
+        break;
+    case AGLM_ATTR_TENSORS:
+        a->tensors[a->count] = e->t;
+        memset(&e->t, 0, sizeof e->t);
+        break;
+    default:
+        a->graphs[a->count] = e->g;
+        e->g = NULL;
+        break;
     }
     a->count++;
     return AGLM_OK;
@@ -151,8 +168,9 @@ static aglm_status parse_list(parser *p, aglm_graph *g, aglm_attr_type forced, p
     aglm_status st = ir_expect(p, '[');
     if (st != AGLM_OK || ir_accept(p, ']')) {
         if (st == AGLM_OK && !forced)
-            st = ir_err_at(open.line, open.col,
-                        "an empty list needs its kind: ints[], floats[], strings[], tensors[] or graphs[]");
+            st = ir_err_at(
+                open.line, open.col,
+                "an empty list needs its kind: ints[], floats[], strings[], tensors[] or graphs[]");
         return st;
     }
     do {
@@ -167,11 +185,11 @@ static aglm_status parse_list(parser *p, aglm_graph *g, aglm_attr_type forced, p
             st = widen_to_floats(a, &t);
         else if (a->type != want && !(a->type == AGLM_ATTR_FLOATS && want == AGLM_ATTR_INTS))
             st = ir_err_at(t.line, t.col, "a list cannot mix kinds: expected %s",
-                        a->type == AGLM_ATTR_INTS       ? "an integer"
-                        : a->type == AGLM_ATTR_FLOATS   ? "a number"
-                        : a->type == AGLM_ATTR_STRINGS  ? "a string"
-                        : a->type == AGLM_ATTR_TENSORS  ? "a tensor"
-                                                        : "a graph");
+                           a->type == AGLM_ATTR_INTS      ? "an integer"
+                           : a->type == AGLM_ATTR_FLOATS  ? "a number"
+                           : a->type == AGLM_ATTR_STRINGS ? "a string"
+                           : a->type == AGLM_ATTR_TENSORS ? "a tensor"
+                                                          : "a graph");
         if (st == AGLM_OK)
             st = list_append(a, &e, &t);
         pattr_free(&e);
@@ -183,9 +201,14 @@ static aglm_status parse_list(parser *p, aglm_graph *g, aglm_attr_type forced, p
 
 static aglm_status parse_attr_value(parser *p, aglm_graph *g, pattr *a)
 {
-    static const struct { const char *word; aglm_attr_type type; } kinds[] = {
-        {"ints", AGLM_ATTR_INTS}, {"floats", AGLM_ATTR_FLOATS}, {"strings", AGLM_ATTR_STRINGS},
-        {"tensors", AGLM_ATTR_TENSORS}, {"graphs", AGLM_ATTR_GRAPHS}};
+    static const struct {
+        const char *word;
+        aglm_attr_type type;
+    } kinds[] = {{"ints", AGLM_ATTR_INTS},
+                 {"floats", AGLM_ATTR_FLOATS},
+                 {"strings", AGLM_ATTR_STRINGS},
+                 {"tensors", AGLM_ATTR_TENSORS},
+                 {"graphs", AGLM_ATTR_GRAPHS}};
     const token *t = &p->lx.cur;
     for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
         if (tok_is(t, kinds[i].word)) {
@@ -208,7 +231,8 @@ static aglm_status set_attr(aglm_node *n, const char *name, pattr *a)
     case AGLM_ATTR_TENSOR: return aglm_node_set_tensor(n, name, &a->t);
     case AGLM_ATTR_INTS: return aglm_node_set_ints(n, name, a->ints, a->count);
     case AGLM_ATTR_FLOATS: return aglm_node_set_floats(n, name, a->floats, a->count);
-    case AGLM_ATTR_STRINGS: return aglm_node_set_strings(n, name, (const char *const *)a->strings, a->count);
+    case AGLM_ATTR_STRINGS:
+        return aglm_node_set_strings(n, name, (const char *const *)a->strings, a->count);
     case AGLM_ATTR_TENSORS: return aglm_node_set_tensors(n, name, a->tensors, a->count);
     case AGLM_ATTR_GRAPH:
         if ((st = aglm_node_set_graph(n, name, a->g)) == AGLM_OK)

@@ -25,13 +25,15 @@ aglm_status ir_unexpected(parser *p, const char *expected)
     if (t->kind == T_ERROR)
         return ir_err_at(t->line, t->col, "%s", p->lx.err);
     char found[80];
-    return ir_err_at(t->line, t->col, "expected %s but found %s", expected, lex_describe(t, found, sizeof found));
+    return ir_err_at(t->line, t->col, "expected %s but found %s", expected,
+                     lex_describe(t, found, sizeof found));
 }
 
 /* Wraps an error from the graph API with the place in the text it came from. */
 aglm_status ir_api_err(const token *t, aglm_status st)
 {
-    return aglm_error_wrap(st == AGLM_OK ? AGLM_ERR_INTERNAL : st, "line %d, column %d", t->line, t->col);
+    return aglm_error_wrap(st == AGLM_OK ? AGLM_ERR_INTERNAL : st, "line %d, column %d", t->line,
+                           t->col);
 }
 
 aglm_status ir_nomem_at(const token *t)
@@ -66,7 +68,8 @@ aglm_status ir_parse_name(parser *p, const char *what, char **out)
     int has_nul;
     *out = lex_name(t, &has_nul);
     if (!*out)
-        return has_nul ? ir_err_at(t->line, t->col, "%s cannot contain a NUL byte", what) : ir_nomem_at(t);
+        return has_nul ? ir_err_at(t->line, t->col, "%s cannot contain a NUL byte", what)
+                       : ir_nomem_at(t);
     lex_next(&p->lx);
     return AGLM_OK;
 }
@@ -80,7 +83,8 @@ aglm_status ir_parse_value_name(parser *p, char **out)
     int has_nul;
     *out = lex_name(t, &has_nul);
     if (!*out)
-        return has_nul ? ir_err_at(t->line, t->col, "a value name cannot contain a NUL byte") : ir_nomem_at(t);
+        return has_nul ? ir_err_at(t->line, t->col, "a value name cannot contain a NUL byte")
+                       : ir_nomem_at(t);
     if (!**out) {
         free(*out);
         *out = NULL;
@@ -279,16 +283,30 @@ static aglm_status parse_element(parser *p, aglm_dtype dt, void *out)
     case AGLM_U16: range &= !neg && u <= UINT16_MAX; break;
     case AGLM_U32: range &= !neg && u <= UINT32_MAX; break;
     case AGLM_U64: range &= !neg; break;
-    default: return ir_err_at(t->line, t->col, "dtype %s cannot hold constant data", aglm_dtype_name(dt));
+    default:
+        return ir_err_at(t->line, t->col, "dtype %s cannot hold constant data",
+                         aglm_dtype_name(dt));
     }
     if (!range)
         return ir_err_at(t->line, t->col, "%s is out of range for %s", buf, aglm_dtype_name(dt));
     int64_t v = neg ? (int64_t)s : (int64_t)u; /* u64 above INT64_MAX wraps, as stored */
     size_t sz = aglm_dtype_size(dt);
     switch (sz) {
-    case 1: { int8_t x = (int8_t)v; memcpy(out, &x, 1); break; }
-    case 2: { int16_t x = (int16_t)v; memcpy(out, &x, 2); break; }
-    case 4: { int32_t x = (int32_t)v; memcpy(out, &x, 4); break; }
+    case 1: {
+        int8_t x = (int8_t)v;
+        memcpy(out, &x, 1);
+        break;
+    }
+    case 2: {
+        int16_t x = (int16_t)v;
+        memcpy(out, &x, 2);
+        break;
+    }
+    case 4: {
+        int32_t x = (int32_t)v;
+        memcpy(out, &x, 4);
+        break;
+    }
     default: memcpy(out, neg ? (const void *)&v : (const void *)&u, 8); break;
     }
     lex_next(&p->lx);
@@ -315,14 +333,18 @@ aglm_status ir_parse_data(parser *p, const ptype *ty, const char *what, aglm_ten
     int line = at->line, col = at->col;
     memset(t, 0, sizeof *t);
     if (tok_punct(at, '<'))
-        return ir_err_at(line, col, "the data of %s was elided when printed (AGLM_PRINT_ELIDE_CONSTANTS); print the "
-                      "graph without that flag to parse it", what);
+        return ir_err_at(
+            line, col,
+            "the data of %s was elided when printed (AGLM_PRINT_ELIDE_CONSTANTS); print the "
+            "graph without that flag to parse it",
+            what);
     for (int i = 0; i < ty->rank; i++)
         if (ty->dims[i].value < 0)
             return ir_err_at(line, col, "%s needs a static shape", what);
     size_t esz = aglm_dtype_size(ty->dt);
     if (!esz)
-        return ir_err_at(line, col, "%s: dtype %s cannot hold data", what, ty->dt ? aglm_dtype_name(ty->dt) : "?");
+        return ir_err_at(line, col, "%s: dtype %s cannot hold data", what,
+                         ty->dt ? aglm_dtype_name(ty->dt) : "?");
     aglm_status st = ir_expect(p, '[');
     if (st != AGLM_OK)
         return st;
@@ -332,8 +354,9 @@ aglm_status ir_parse_data(parser *p, const ptype *ty, const char *what, aglm_ten
     if (!tok_punct(&p->lx.cur, ']')) {
         do {
             if ((int64_t)n == want) {
-                st = ir_err_at(p->lx.cur.line, p->lx.cur.col, "%s: more than the %lld elements its type holds", what,
-                            (long long)want);
+                st = ir_err_at(p->lx.cur.line, p->lx.cur.col,
+                               "%s: more than the %lld elements its type holds", what,
+                               (long long)want);
                 goto fail;
             }
             if (grow_array((void **)&buf, &cap, (n + 1) * esz, 1)) {
@@ -346,7 +369,8 @@ aglm_status ir_parse_data(parser *p, const ptype *ty, const char *what, aglm_ten
         } while (ir_accept(p, ','));
     }
     if ((int64_t)n != want) {
-        st = ir_err_at(line, col, "%s: %zu elements given but its type holds %lld", what, n, (long long)want);
+        st = ir_err_at(line, col, "%s: %zu elements given but its type holds %lld", what, n,
+                       (long long)want);
         goto fail;
     }
     if ((st = ir_expect(p, ']')) != AGLM_OK)

@@ -9,12 +9,14 @@
 #include <string.h>
 #include "ir_text.h"
 
-#define ELIDE_LIMIT 16 /* constants longer than this are elided under AGLM_PRINT_ELIDE_CONSTANTS */
-#define PER_LINE 16    /* elements per line of long constant data */
+/* Constants longer than this are elided under AGLM_PRINT_ELIDE_CONSTANTS. */
+#define ELIDE_LIMIT 16
+/* Elements per line of long constant data. */
+#define PER_LINE 16
 
-static const char *const reserved[] = {"graph", "opset",   "meta",   "const",   "value", "tensor",
-                                       "ints",  "floats",  "strings", "tensors", "graphs", "true",
-                                       "false", "inf",     "nan",    "_"};
+static const char *const reserved[] = {"graph", "opset",  "meta",    "const",   "value",  "tensor",
+                                       "ints",  "floats", "strings", "tensors", "graphs", "true",
+                                       "false", "inf",    "nan",     "_"};
 
 int ir_is_reserved(const char *s, size_t len)
 {
@@ -69,7 +71,8 @@ static int sb_reserve(strbuf *sb, size_t extra)
 {
     if (sb->failed)
         return -1;
-    if (sb->len + extra + 1 > sb->cap && grow_array((void **)&sb->buf, &sb->cap, sb->len + extra + 1, 1)) {
+    if (sb->len + extra + 1 > sb->cap &&
+        grow_array((void **)&sb->buf, &sb->cap, sb->len + extra + 1, 1)) {
         sb->failed = 1;
         return -1;
     }
@@ -215,7 +218,7 @@ static void fmt_f32(char *buf, size_t size, float f, aglm_dtype half)
         if (isnan(f))
             return;
         float back = strtof(buf, NULL);
-        if (half == AGLM_F16 ? aglm_f32_to_f16(back) == aglm_f32_to_f16(f)
+        if (half == AGLM_F16    ? aglm_f32_to_f16(back) == aglm_f32_to_f16(f)
             : half == AGLM_BF16 ? aglm_f32_to_bf16(back) == aglm_f32_to_bf16(f)
                                 : memcmp(&back, &f, sizeof f) == 0)
             return;
@@ -252,11 +255,23 @@ static void print_element(strbuf *sb, const aglm_tensor *t, int64_t i)
     memcpy(&e, p, aglm_dtype_size(t->dtype));
     char buf[48];
     switch (t->dtype) {
-    case AGLM_F32: fmt_f32(buf, sizeof buf, e.f, AGLM_F32); sb_puts(sb, buf); break;
-    case AGLM_F64: fmt_f64(buf, sizeof buf, e.d); sb_puts(sb, buf); break;
+    case AGLM_F32:
+        fmt_f32(buf, sizeof buf, e.f, AGLM_F32);
+        sb_puts(sb, buf);
+        break;
+    case AGLM_F64:
+        fmt_f64(buf, sizeof buf, e.d);
+        sb_puts(sb, buf);
+        break;
     /* Every f16 and bf16 value is exact in f32, so the f32 text carries it exactly. */
-    case AGLM_F16: fmt_f32(buf, sizeof buf, aglm_f16_to_f32(e.u16), AGLM_F16); sb_puts(sb, buf); break;
-    case AGLM_BF16: fmt_f32(buf, sizeof buf, aglm_bf16_to_f32(e.u16), AGLM_BF16); sb_puts(sb, buf); break;
+    case AGLM_F16:
+        fmt_f32(buf, sizeof buf, aglm_f16_to_f32(e.u16), AGLM_F16);
+        sb_puts(sb, buf);
+        break;
+    case AGLM_BF16:
+        fmt_f32(buf, sizeof buf, aglm_bf16_to_f32(e.u16), AGLM_BF16);
+        sb_puts(sb, buf);
+        break;
     case AGLM_I8: sb_printf(sb, "%d", e.i8); break;
     case AGLM_U8: sb_printf(sb, "%u", e.u8); break;
     case AGLM_I16: sb_printf(sb, "%d", e.i16); break;
@@ -315,8 +330,10 @@ static void print_tensor_literal(strbuf *sb, const aglm_tensor *t, int indent, u
 
 static void print_attr(strbuf *sb, const aglm_attr *a, int indent, unsigned flags)
 {
-    static const char *const empty_kind[] = {[AGLM_ATTR_FLOATS] = "floats", [AGLM_ATTR_INTS] = "ints",
-                                             [AGLM_ATTR_STRINGS] = "strings", [AGLM_ATTR_TENSORS] = "tensors",
+    static const char *const empty_kind[] = {[AGLM_ATTR_FLOATS] = "floats",
+                                             [AGLM_ATTR_INTS] = "ints",
+                                             [AGLM_ATTR_STRINGS] = "strings",
+                                             [AGLM_ATTR_TENSORS] = "tensors",
                                              [AGLM_ATTR_GRAPHS] = "graphs"};
     sb_name(sb, a->name);
     sb_putc(sb, '=');

@@ -80,10 +80,12 @@ static aglm_status syntax(const cursor *c, const char *expected)
         near[n] = isprint((unsigned char)c->s[i]) ? c->s[i] : '?';
     near[n] = '\0';
     if (n == 0)
-        return aglm_error(AGLM_ERR_PARSE, "%s: malformed .npy header: expected %s at byte %zu, found the end",
+        return aglm_error(AGLM_ERR_PARSE,
+                          "%s: malformed .npy header: expected %s at byte %zu, found the end",
                           c->path, expected, c->pos);
-    return aglm_error(AGLM_ERR_PARSE, "%s: malformed .npy header: expected %s at byte %zu, found '%s'",
-                      c->path, expected, c->pos, near);
+    return aglm_error(AGLM_ERR_PARSE,
+                      "%s: malformed .npy header: expected %s at byte %zu, found '%s'", c->path,
+                      expected, c->pos, near);
 }
 
 /* A Python string literal ('...' or "..."), into out (STR_CAP bytes) or skipped when out is
@@ -102,8 +104,10 @@ static aglm_status parse_str(cursor *c, char *out)
             ch = c->s[c->pos++];
         if (out) {
             if (n + 1 >= STR_CAP)
-                return aglm_error(AGLM_ERR_PARSE, "%s: malformed .npy header: string at byte %zu is longer than %d bytes",
-                                  c->path, start, STR_CAP - 1);
+                return aglm_error(
+                    AGLM_ERR_PARSE,
+                    "%s: malformed .npy header: string at byte %zu is longer than %d bytes",
+                    c->path, start, STR_CAP - 1);
             out[n++] = ch;
         }
     }
@@ -147,7 +151,8 @@ static aglm_status parse_int(cursor *c, int64_t *v)
     while (isdigit(peek(c))) {
         unsigned d = (unsigned)(c->s[c->pos++] - '0');
         if (x > (UINT64_C(1) << 63) / 10 || x * 10 + d > (UINT64_C(1) << 63)) {
-            return aglm_error(AGLM_ERR_PARSE, "%s: malformed .npy header: integer at byte %zu is out of range",
+            return aglm_error(AGLM_ERR_PARSE,
+                              "%s: malformed .npy header: integer at byte %zu is out of range",
                               c->path, start);
         }
         x = x * 10 + d;
@@ -155,8 +160,9 @@ static aglm_status parse_int(cursor *c, int64_t *v)
     if (peek(c) == 'L' || peek(c) == 'l')
         c->pos++;
     if (!neg && x > (uint64_t)INT64_MAX)
-        return aglm_error(AGLM_ERR_PARSE, "%s: malformed .npy header: integer at byte %zu is out of range",
-                          c->path, start);
+        return aglm_error(AGLM_ERR_PARSE,
+                          "%s: malformed .npy header: integer at byte %zu is out of range", c->path,
+                          start);
     *v = neg ? (int64_t)(0 - x) : (int64_t)x;
     return AGLM_OK;
 }
@@ -201,8 +207,8 @@ static aglm_status parse_descr(const char *path, const char *d, npy_header *h)
         const char *code;
         aglm_dtype dt;
     } codes[] = {
-        {"f2", AGLM_F16}, {"f4", AGLM_F32}, {"f8", AGLM_F64}, {"i1", AGLM_I8},  {"u1", AGLM_U8},
-        {"i2", AGLM_I16}, {"u2", AGLM_U16}, {"i4", AGLM_I32}, {"u4", AGLM_U32}, {"i8", AGLM_I64},
+        {"f2", AGLM_F16}, {"f4", AGLM_F32},  {"f8", AGLM_F64}, {"i1", AGLM_I8},  {"u1", AGLM_U8},
+        {"i2", AGLM_I16}, {"u2", AGLM_U16},  {"i4", AGLM_I32}, {"u4", AGLM_U32}, {"i8", AGLM_I64},
         {"u8", AGLM_U64}, {"b1", AGLM_BOOL}, {"?", AGLM_BOOL},
     };
     if (strcmp(d, "bfloat16") == 0) {
@@ -271,7 +277,8 @@ static aglm_status parse_header(const char *path, const char *text, size_t len, 
             char descr[STR_CAP];
             skip_ws(&c);
             if (peek(&c) == '[')
-                return aglm_error(AGLM_ERR_UNSUPPORTED, "%s: structured dtypes (a descr list) are not supported", path);
+                return aglm_error(AGLM_ERR_UNSUPPORTED,
+                                  "%s: structured dtypes (a descr list) are not supported", path);
             if ((st = parse_str(&c, descr)) != AGLM_OK)
                 return st;
             if ((st = parse_descr(path, descr, h)) != AGLM_OK)
@@ -306,7 +313,10 @@ static aglm_status parse_header(const char *path, const char *text, size_t len, 
     skip_ws(&c);
     if (c.pos != c.len)
         return syntax(&c, "the end of the header after '}'");
-    const char *missing = !h->have_descr ? "descr" : !h->have_fortran ? "fortran_order" : !h->have_shape ? "shape" : NULL;
+    const char *missing = !h->have_descr     ? "descr"
+                          : !h->have_fortran ? "fortran_order"
+                          : !h->have_shape   ? "shape"
+                                             : NULL;
     if (missing)
         return aglm_error(AGLM_ERR_PARSE, "%s: .npy header has no '%s' key", path, missing);
     return AGLM_OK;
@@ -326,8 +336,8 @@ static void byteswap(unsigned char *p, size_t count, size_t esize)
 
 /* Copies column-major src into row-major dst, walking dst in order with an odometer over the
  * index and keeping the matching column-major offset. */
-static void fortran_to_c(const unsigned char *src, unsigned char *dst, int rank, const int64_t *dims,
-                         size_t esize, int64_t numel)
+static void fortran_to_c(const unsigned char *src, unsigned char *dst, int rank,
+                         const int64_t *dims, size_t esize, int64_t numel)
 {
     int64_t fstride[AGLM_MAX_RANK], idx[AGLM_MAX_RANK] = {0};
     int64_t s = 1;
@@ -363,7 +373,8 @@ static aglm_status check_shape(const char *path, const npy_header *h, uint64_t *
 {
     char shape[256];
     if (h->rank > AGLM_MAX_RANK)
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "%s: rank greater than %d is not supported", path, AGLM_MAX_RANK);
+        return aglm_error(AGLM_ERR_UNSUPPORTED, "%s: rank greater than %d is not supported", path,
+                          AGLM_MAX_RANK);
     py_shape(h->rank, h->dims, shape, sizeof shape);
     uint64_t n = 1;
     for (int i = 0; i < h->rank; i++)
@@ -392,32 +403,40 @@ static aglm_status load_open(const char *path, FILE *f, aglm_tensor *out)
     if (got < MAGIC_LEN || memcmp(pre, MAGIC, MAGIC_LEN) != 0)
         return aglm_error(AGLM_ERR_PARSE, "%s: not a .npy file (bad magic)", path);
     if (got < 10)
-        return aglm_error(AGLM_ERR_PARSE, "%s: truncated header: the file is only %zu bytes", path, got);
+        return aglm_error(AGLM_ERR_PARSE, "%s: truncated header: the file is only %zu bytes", path,
+                          got);
     int major = pre[6], minor = pre[7];
     if (major < 1 || major > 3)
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "%s: unsupported .npy format version %d.%d", path, major, minor);
+        return aglm_error(AGLM_ERR_UNSUPPORTED, "%s: unsupported .npy format version %d.%d", path,
+                          major, minor);
     size_t pre_len = major == 1 ? 10 : 12;
     uint64_t hlen;
     if (major == 1) {
         hlen = (uint64_t)pre[8] | (uint64_t)pre[9] << 8;
     } else {
         if (fread(pre + 10, 1, 2, f) != 2)
-            return aglm_error(AGLM_ERR_PARSE, "%s: truncated header: the file ends inside the preamble", path);
-        hlen = (uint64_t)pre[8] | (uint64_t)pre[9] << 8 | (uint64_t)pre[10] << 16 | (uint64_t)pre[11] << 24;
+            return aglm_error(AGLM_ERR_PARSE,
+                              "%s: truncated header: the file ends inside the preamble", path);
+        hlen = (uint64_t)pre[8] | (uint64_t)pre[9] << 8 | (uint64_t)pre[10] << 16 |
+               (uint64_t)pre[11] << 24;
     }
     if (hlen > HEADER_LIMIT)
-        return aglm_error(AGLM_ERR_PARSE, "%s: header length %llu is absurd (the limit is %u bytes)",
-                          path, (unsigned long long)hlen, HEADER_LIMIT);
+        return aglm_error(AGLM_ERR_PARSE,
+                          "%s: header length %llu is absurd (the limit is %u bytes)", path,
+                          (unsigned long long)hlen, HEADER_LIMIT);
     if (pre_len + hlen > fsize)
-        return aglm_error(AGLM_ERR_PARSE, "%s: truncated header: it claims %llu bytes, the file has %llu after the preamble",
-                          path, (unsigned long long)hlen, (unsigned long long)(fsize - pre_len));
+        return aglm_error(
+            AGLM_ERR_PARSE,
+            "%s: truncated header: it claims %llu bytes, the file has %llu after the preamble",
+            path, (unsigned long long)hlen, (unsigned long long)(fsize - pre_len));
 
     char *text = malloc(hlen + 1);
     if (!text)
         return aglm_error(AGLM_ERR_NOMEM, "%s: out of memory reading the header", path);
     if (fread(text, 1, hlen, f) != hlen) {
         free(text);
-        return aglm_error(AGLM_ERR_IO, "%s: cannot read the header: %s", path, ferror(f) ? strerror(errno) : "file shrank");
+        return aglm_error(AGLM_ERR_IO, "%s: cannot read the header: %s", path,
+                          ferror(f) ? strerror(errno) : "file shrank");
     }
     text[hlen] = '\0';
     npy_header h;
@@ -455,7 +474,8 @@ static aglm_status load_open(const char *path, FILE *f, aglm_tensor *out)
                           (unsigned long long)need);
     }
     if (need > 0 && fread(raw, 1, need, f) != need) {
-        st = aglm_error(AGLM_ERR_IO, "%s: cannot read the data: %s", path, ferror(f) ? strerror(errno) : "file shrank");
+        st = aglm_error(AGLM_ERR_IO, "%s: cannot read the data: %s", path,
+                        ferror(f) ? strerror(errno) : "file shrank");
         if (transpose)
             free(raw);
         aglm_tensor_free(&t);
@@ -530,26 +550,32 @@ aglm_status aglm_npy_save(const char *path, const aglm_tensor *t)
         return aglm_error(AGLM_ERR_UNSUPPORTED, "%s: cannot save a tensor of dtype %s (%d)", path,
                           aglm_dtype_name(t->dtype), (int)t->dtype);
     if (t->device != AGLM_DEVICE_CPU)
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "%s: cannot save a tensor that is not in cpu memory", path);
+        return aglm_error(AGLM_ERR_UNSUPPORTED,
+                          "%s: cannot save a tensor that is not in cpu memory", path);
     if (t->rank < 0 || t->rank > AGLM_MAX_RANK)
-        return aglm_error(AGLM_ERR_INVALID, "%s: cannot save a tensor of rank %d", path, (int)t->rank);
+        return aglm_error(AGLM_ERR_INVALID, "%s: cannot save a tensor of rank %d", path,
+                          (int)t->rank);
     char shape[256];
     aglm_shape_str(t->rank, t->dims, shape, sizeof shape);
     if (aglm_tensor_numel(t) < 0)
-        return aglm_error(AGLM_ERR_INVALID, "%s: cannot save a tensor of invalid shape %s", path, shape);
+        return aglm_error(AGLM_ERR_INVALID, "%s: cannot save a tensor of invalid shape %s", path,
+                          shape);
     size_t nbytes = aglm_tensor_nbytes(t);
     if (nbytes == 0 && aglm_tensor_numel(t) > 0)
-        return aglm_error(AGLM_ERR_INVALID, "%s: tensor of shape %s is too large to save", path, shape);
+        return aglm_error(AGLM_ERR_INVALID, "%s: tensor of shape %s is too large to save", path,
+                          shape);
     if (nbytes > 0 && !t->data)
         return aglm_error(AGLM_ERR_INVALID, "%s: tensor of shape %s has no data", path, shape);
 
     char dict[512], pyshape[256];
     py_shape(t->rank, t->dims, pyshape, sizeof pyshape);
-    int dlen = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, pyshape);
+    int dlen = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
+                        descr, pyshape);
     /* Pad with spaces and end with '\n' so the data starts at a multiple of 64, as NumPy does;
      * version 2.0's 4-byte length is needed only past 65535 header bytes. */
     size_t pre_len = 10;
-    size_t hlen = ((pre_len + (size_t)dlen + 1 + DATA_ALIGN - 1) / DATA_ALIGN) * DATA_ALIGN - pre_len;
+    size_t hlen =
+        ((pre_len + (size_t)dlen + 1 + DATA_ALIGN - 1) / DATA_ALIGN) * DATA_ALIGN - pre_len;
     if (hlen > 0xFFFF) {
         pre_len = 12;
         hlen = ((pre_len + (size_t)dlen + 1 + DATA_ALIGN - 1) / DATA_ALIGN) * DATA_ALIGN - pre_len;
@@ -571,7 +597,8 @@ aglm_status aglm_npy_save(const char *path, const aglm_tensor *t)
      * truncated .npy behind nor destroys the previous one. */
     static atomic_uint counter;
     char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%ld-%u", path, (long)getpid(), atomic_fetch_add(&counter, 1)) >= sizeof tmp) {
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%ld-%u", path, (long)getpid(),
+                         atomic_fetch_add(&counter, 1)) >= sizeof tmp) {
         free(header);
         return aglm_error(AGLM_ERR_INVALID, "%s: path is too long", path);
     }
@@ -610,8 +637,8 @@ char *aglm_file_stem(const char *name, char *out, size_t n)
     for (; name && name[i] && i + 1 < n; i++) {
         char ch = name[i];
         /* Spelled out rather than isalnum(), which follows the locale. */
-        int keep = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                   ch == '_' || ch == '.' || ch == '-';
+        int keep = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                   (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-';
         out[i] = keep ? ch : '_';
     }
     out[i] = '\0';

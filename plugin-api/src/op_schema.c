@@ -289,12 +289,14 @@ AGLM_API aglm_status aglm_node_check_arity(const aglm_node *n)
                           range_str(r, sizeof r, s->min_inputs, s->max_inputs));
     for (size_t i = 0; i < s->min_inputs; i++)
         if (!aglm_node_input(n, i))
-            return aglm_error(AGLM_ERR_INVALID, "node '%s' (%s): required input %zu is missing; "
-                              "%s takes %s", name, op, i, op,
+            return aglm_error(AGLM_ERR_INVALID,
+                              "node '%s' (%s): required input %zu is missing; "
+                              "%s takes %s",
+                              name, op, i, op,
                               range_str(r, sizeof r, s->min_inputs, s->max_inputs));
     if (n_out < s->min_outputs || (s->max_outputs != AGLM_OP_VARIADIC && n_out > s->max_outputs))
-        return aglm_error(AGLM_ERR_INVALID, "node '%s' (%s): %zu output%s; %s gives %s", name,
-                          op, n_out, n_out == 1 ? "" : "s", op,
+        return aglm_error(AGLM_ERR_INVALID, "node '%s' (%s): %zu output%s; %s gives %s", name, op,
+                          n_out, n_out == 1 ? "" : "s", op,
                           range_str(r, sizeof r, s->min_outputs, s->max_outputs));
     return AGLM_OK;
 }

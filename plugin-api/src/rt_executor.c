@@ -116,8 +116,8 @@ static aglm_status copy_tensor(const aglm_executor *x, aglm_tensor *dst, const a
         return aglm_tensor_copy(dst, src);
     size_t bytes = aglm_tensor_nbytes(src);
     void *data = NULL, *host = malloc(bytes ? bytes : 1);
-    aglm_status st = host ? x->memory->alloc(x->desc.memory_state, bytes ? bytes : 1, &data)
-                          : nomem(x);
+    aglm_status st =
+        host ? x->memory->alloc(x->desc.memory_state, bytes ? bytes : 1, &data) : nomem(x);
     if (st == AGLM_OK)
         st = x->memory->to_host(x->desc.memory_state, host, src->data, bytes);
     if (st == AGLM_OK)
@@ -208,8 +208,7 @@ static aglm_status run_step(aglm_run *r, size_t si, const aglm_tensor **ins, agl
 /* Runs r's schedule: inputs are borrowed, captures[i] feeds capture slot i. Outputs are tensors
  * the caller owns; on failure every output is left empty. */
 static aglm_status run_sched(aglm_run *r, size_t n_in, const aglm_tensor *inputs,
-                             const aglm_tensor *const *captures, size_t n_out,
-                             aglm_tensor *outputs)
+                             const aglm_tensor *const *captures, size_t n_out, aglm_tensor *outputs)
 {
     const aglm_sched *s = r->sched;
     aglm_executor *x = r->x;
@@ -238,8 +237,8 @@ static aglm_status run_sched(aglm_run *r, size_t n_in, const aglm_tensor *inputs
     /* Planned memory (top level only): the arena must outlive every slot pointing into it, so
      * it goes back after the slots are freed below. */
     aglm_lease lease_buf, *lease = NULL;
-    if (!s->parent && x->mem && (st = aglm_memory_take(x->mem, n_in, inputs, &lease_buf)) ==
-                                    AGLM_OK)
+    if (!s->parent && x->mem &&
+        (st = aglm_memory_take(x->mem, n_in, inputs, &lease_buf)) == AGLM_OK)
         lease = &lease_buf;
     for (size_t i = 0; i < s->n_steps && st == AGLM_OK; i++)
         st = run_step(r, i, ins, outs, regions, lease);
@@ -273,9 +272,10 @@ static aglm_status check_devices(const aglm_executor *x, size_t n, const aglm_te
     for (size_t i = 0; i < n; i++) {
         const char *name = aglm_value_name(aglm_graph_input(x->graph, i));
         if (inputs[i].device != want)
-            return aglm_error(AGLM_ERR_INVALID, "input '%s': tensor is in %s memory; backend %s "
-                              "takes %s tensors", name,
-                              inputs[i].device == AGLM_DEVICE_CPU ? "host" : "device",
+            return aglm_error(AGLM_ERR_INVALID,
+                              "input '%s': tensor is in %s memory; backend %s "
+                              "takes %s tensors",
+                              name, inputs[i].device == AGLM_DEVICE_CPU ? "host" : "device",
                               x->desc.sched.name, want == AGLM_DEVICE_CPU ? "host" : "device");
         if (!inputs[i].data && aglm_tensor_numel(&inputs[i]) > 0)
             return aglm_error(AGLM_ERR_INVALID, "input '%s': tensor has no data", name);
@@ -291,8 +291,10 @@ aglm_status aglm_executor_run(aglm_executor *x, size_t n_in, const aglm_tensor *
     if (!x || (n_in && !inputs) || (n_out && !outputs))
         return aglm_error(AGLM_ERR_INVALID, "aglm_executor_run: NULL executor or tensors");
     if (n_out != x->sched->n_outputs)
-        return aglm_error(AGLM_ERR_INVALID, "backend %s: the graph has %zu outputs, %zu were "
-                          "asked for", x->desc.sched.name, x->sched->n_outputs, n_out);
+        return aglm_error(AGLM_ERR_INVALID,
+                          "backend %s: the graph has %zu outputs, %zu were "
+                          "asked for",
+                          x->desc.sched.name, x->sched->n_outputs, n_out);
     aglm_status st = aglm_graph_check_inputs(x->graph, n_in, inputs);
     if (st == AGLM_OK)
         st = check_devices(x, n_in, inputs);
@@ -328,8 +330,10 @@ aglm_status aglm_run_sub(const aglm_step_io *io, const char *attr, size_t n_in,
     const aglm_graph *g = sub->graph;
     size_t want_in = aglm_graph_num_inputs(g);
     if (n_in != want_in || n_out != sub->n_outputs)
-        return aglm_error(AGLM_ERR_INVALID, "%s: takes %zu inputs and gives %zu outputs; the node "
-                          "feeds %zu and takes %zu", attr, want_in, sub->n_outputs, n_in, n_out);
+        return aglm_error(AGLM_ERR_INVALID,
+                          "%s: takes %zu inputs and gives %zu outputs; the node "
+                          "feeds %zu and takes %zu",
+                          attr, want_in, sub->n_outputs, n_in, n_out);
     for (size_t i = 0; i < n_in; i++) {
         aglm_dtype dt = aglm_value_dtype(aglm_graph_input(g, i));
         if (dt != AGLM_UNDEFINED && dt != in[i].dtype)
@@ -344,8 +348,8 @@ aglm_status aglm_run_sub(const aglm_step_io *io, const char *attr, size_t n_in,
         return nomem(caller->x);
     for (size_t c = 0; c < sub->n_captures; c++)
         caps[c] = &caller->slots[e->capture_slot[c]];
-    aglm_run r = {caller->x, sub, rt_profile_entries(caller->x, sub), NULL, NULL, 0, 0,
-                  caller->top};
+    aglm_run r = {caller->x, sub,        rt_profile_entries(caller->x, sub), NULL, NULL, 0,
+                  0,         caller->top};
     aglm_status st = run_sched(&r, n_in, in, caps, n_out, out);
     if (caps != stack_caps)
         free(caps);

@@ -13,7 +13,7 @@
  * sums updated with relaxed atomics, so concurrent runs need no lock. */
 typedef struct rt_entry {
     _Atomic uint64_t calls, ns, flops;
-    char *name;    /* "node" or "Loop_1::body::node" */
+    char *name; /* "node" or "Loop_1::body::node" */
     const aglm_step *step;
 } rt_entry;
 
@@ -32,12 +32,12 @@ typedef struct rt_event {
 } rt_event;
 
 typedef struct rt_trace {
-    char *path;                /* the file to write */
-    pthread_mutex_t lock;      /* guards events, n, cap, dropped, runs */
+    char *path;           /* the file to write */
+    pthread_mutex_t lock; /* guards events, n, cap, dropped, runs */
     rt_event *events;
     size_t n, cap;
-    uint64_t dropped;          /* events past RT_TRACE_MAX, not kept */
-    rt_event *runs;            /* one "run" event per run (entry unused) */
+    uint64_t dropped; /* events past RT_TRACE_MAX, not kept */
+    rt_event *runs;   /* one "run" event per run (entry unused) */
     size_t n_runs, cap_runs;
 } rt_trace;
 
@@ -52,19 +52,19 @@ typedef struct rt_profile {
     rt_sched_map *maps;
     aglm_profile_entry *snapshot; /* what aglm_executor_profile hands out */
     _Atomic uint64_t runs;
-    uint64_t *slot_bytes;         /* top level, per slot: heap bytes the last run's producer made */
-    pthread_mutex_t lock;         /* guards snapshot */
+    uint64_t *slot_bytes; /* top level, per slot: heap bytes the last run's producer made */
+    pthread_mutex_t lock; /* guards snapshot */
 } rt_profile;
 
 struct aglm_executor {
     aglm_graph *graph;
     aglm_sched *sched;
-    aglm_memory *mem;             /* NULL with plan=0 */
+    aglm_memory *mem; /* NULL with plan=0 */
     aglm_executor_desc desc;
     const aglm_device_mem *memory;
-    rt_profile *prof;             /* NULL unless profile=1 or trace= */
-    rt_trace *trace;              /* NULL unless trace= */
-    uint64_t t0_ns;               /* creation time: trace timestamps count from it */
+    rt_profile *prof; /* NULL unless profile=1 or trace= */
+    rt_trace *trace;  /* NULL unless trace= */
+    uint64_t t0_ns;   /* creation time: trace timestamps count from it */
 };
 
 /* One run of one schedule. A subgraph's run points at its caller's for the executor, the
@@ -72,9 +72,9 @@ struct aglm_executor {
 struct aglm_run {
     aglm_executor *x;
     const aglm_sched *sched;
-    const size_t *entry;          /* per step of sched: its profile entry, NULL unprofiled */
-    aglm_tensor *slots;           /* this run's tensors */
-    rt_event *events;             /* the top-level run's event buffer (trace only) */
+    const size_t *entry; /* per step of sched: its profile entry, NULL unprofiled */
+    aglm_tensor *slots;  /* this run's tensors */
+    rt_event *events;    /* the top-level run's event buffer (trace only) */
     size_t n_events, cap_events;
     struct aglm_run *top;
 };

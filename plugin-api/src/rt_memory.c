@@ -22,27 +22,27 @@ typedef struct shape_key {
 
 typedef struct mem_plan {
     size_t n_in;
-    shape_key *key;       /* the input shapes it is for */
-    uint64_t *offset;     /* per slot: region in the arena, AGLM_PLAN_NONE for none */
-    uint64_t *bytes;      /* per slot: bytes the planning run made */
-    aglm_dtype *dtypes;   /* per slot: dtype the planning run made */
-    int32_t *inplace;     /* per step: the input slot whose region output 0 takes over, or -1 */
+    shape_key *key;     /* the input shapes it is for */
+    uint64_t *offset;   /* per slot: region in the arena, AGLM_PLAN_NONE for none */
+    uint64_t *bytes;    /* per slot: bytes the planning run made */
+    aglm_dtype *dtypes; /* per slot: dtype the planning run made */
+    int32_t *inplace;   /* per step: the input slot whose region output 0 takes over, or -1 */
     uint64_t arena_bytes;
     unsigned char **idle; /* arenas no run holds */
     size_t n_idle, cap_idle;
-    int refs;             /* runs holding it */
-    int retired;          /* evicted: freed when the last run gives it back */
+    int refs;    /* runs holding it */
+    int retired; /* evicted: freed when the last run gives it back */
 } mem_plan;
 
 struct aglm_memory {
     const aglm_sched *s;
     const aglm_device_mem *mem;
     void *mem_state;
-    int is_static;          /* the plan came from inference */
-    int *first, *last;      /* per slot: producing step and last reader; first < 0: not planned */
-    unsigned char *ew;      /* per step: an element-wise kernel of the in-place list */
-    unsigned char *nozero;  /* per step: its kernel writes every element of its one output */
-    pthread_mutex_t lock;   /* guards plans, n_plans, latest_arena and every plan's idle/refs */
+    int is_static;         /* the plan came from inference */
+    int *first, *last;     /* per slot: producing step and last reader; first < 0: not planned */
+    unsigned char *ew;     /* per step: an element-wise kernel of the in-place list */
+    unsigned char *nozero; /* per step: its kernel writes every element of its one output */
+    pthread_mutex_t lock;  /* guards plans, n_plans, latest_arena and every plan's idle/refs */
     mem_plan *plans[MAX_PLANS]; /* least recently used first */
     size_t n_plans;
     uint64_t latest_arena;
@@ -123,9 +123,8 @@ static int32_t inplace_input(const aglm_memory *m, size_t si, const uint64_t *by
 }
 
 /* The plan for input shapes `key` from the bytes and dtypes each slot's producer makes. */
-static aglm_status plan_build(const aglm_memory *m, const uint64_t *bytes,
-                              const aglm_dtype *dtypes, size_t n_in, const shape_key *key,
-                              mem_plan **out)
+static aglm_status plan_build(const aglm_memory *m, const uint64_t *bytes, const aglm_dtype *dtypes,
+                              size_t n_in, const shape_key *key, mem_plan **out)
 {
     const aglm_sched *x = m->s;
     size_t n = x->n_slots ? x->n_slots : 1;
@@ -166,8 +165,7 @@ static aglm_status plan_build(const aglm_memory *m, const uint64_t *bytes,
 
 /* ---- runs ------------------------------------------------------------------------------ */
 
-aglm_status aglm_memory_take(aglm_memory *m, size_t n_in, const aglm_tensor *inputs,
-                             aglm_lease *l)
+aglm_status aglm_memory_take(aglm_memory *m, size_t n_in, const aglm_tensor *inputs, aglm_lease *l)
 {
     memset(l, 0, sizeof *l);
     shape_key stack_key[8], *key = n_in <= 8 ? stack_key : calloc(n_in, sizeof *key);
@@ -195,8 +193,9 @@ aglm_status aglm_memory_take(aglm_memory *m, size_t n_in, const aglm_tensor *inp
     if (p && !l->arena) {
         /* A fresh arena for this run; without one the run only goes unplanned. */
         void *arena = NULL;
-        if (m->mem->alloc(m->mem_state, p->arena_bytes ? aglm_plan_round(p->arena_bytes)
-                                                       : AGLM_PLAN_ALIGN, &arena) != AGLM_OK)
+        if (m->mem->alloc(m->mem_state,
+                          p->arena_bytes ? aglm_plan_round(p->arena_bytes) : AGLM_PLAN_ALIGN,
+                          &arena) != AGLM_OK)
             arena = NULL;
         l->arena = arena;
         if (!l->arena)
@@ -258,8 +257,7 @@ void aglm_memory_record(const aglm_memory *m, aglm_lease *l, size_t si, const ag
         }
 }
 
-void aglm_memory_give(aglm_memory *m, aglm_lease *l, int ok, size_t n_in,
-                      const aglm_tensor *inputs)
+void aglm_memory_give(aglm_memory *m, aglm_lease *l, int ok, size_t n_in, const aglm_tensor *inputs)
 {
     mem_plan *built = NULL;
     if (l->bytes && ok) {

@@ -72,7 +72,7 @@ static uint64_t best_fit(const group *g, const group **live, size_t n_live)
 }
 
 aglm_status aglm_plan_assign(size_t n, const aglm_plan_value *v, uint64_t *offset,
-                           uint64_t *arena_bytes)
+                             uint64_t *arena_bytes)
 {
     *arena_bytes = 0;
     group *groups = calloc(n ? n : 1, sizeof *groups);

@@ -25,8 +25,8 @@ uint64_t aglm_flops_node(const aglm_node *node, size_t n_in, const aglm_tensor *
                          size_t n_out, const aglm_tensor *out)
 {
     const aglm_op_schema *sc = node ? aglm_node_schema(node) : NULL;
-    if (!sc || sc->flops == AGLM_FLOPS_NONE || n_in < 2 || !in[0] || !in[1] || n_out < 1 ||
-        !out || !out[0].data || !aglm_dtype_is_float(out[0].dtype))
+    if (!sc || sc->flops == AGLM_FLOPS_NONE || n_in < 2 || !in[0] || !in[1] || n_out < 1 || !out ||
+        !out[0].data || !aglm_dtype_is_float(out[0].dtype))
         return 0;
     const aglm_tensor *a = in[0], *w = in[1], *y = &out[0];
     uint64_t macs = 0;
@@ -44,8 +44,7 @@ uint64_t aglm_flops_node(const aglm_node *node, size_t n_in, const aglm_tensor *
         macs = (uint64_t)aglm_tensor_numel(y) * (uint64_t)a->dims[a->rank - 1 - trans_a];
         break;
     }
-    default:
-        break;
+    default: break;
     }
     return 2 * macs;
 }
@@ -97,8 +96,10 @@ aglm_status rt_profile_new(aglm_executor *x, const aglm_options *opts)
                           name, v);
     const char *trace = aglm_options_get(opts, "trace");
     if (trace && !trace[0])
-        return aglm_error(AGLM_ERR_INVALID, "backend %s: option trace is empty: give a file "
-                          "name (trace=run.json)", name);
+        return aglm_error(AGLM_ERR_INVALID,
+                          "backend %s: option trace is empty: give a file "
+                          "name (trace=run.json)",
+                          name);
     if (!on && !trace)
         return AGLM_OK;
     rt_profile *p = calloc(1, sizeof *p);
@@ -212,11 +213,10 @@ void rt_profile_step(aglm_run *r, size_t si, uint64_t start_ns, uint64_t end_ns,
          * so concurrent runs only race on which one that is. */
         for (size_t i = 0; i < io->step->n_out; i++)
             if (io->step->out[i] >= 0)
-                __atomic_store_n(&p->slot_bytes[io->step->out[i]],
-                                 io->out[i].flags & AGLM_TENSOR_OWNS_DATA
-                                     ? aglm_tensor_nbytes(&io->out[i])
-                                     : 0,
-                                 __ATOMIC_RELAXED);
+                __atomic_store_n(
+                    &p->slot_bytes[io->step->out[i]],
+                    io->out[i].flags & AGLM_TENSOR_OWNS_DATA ? aglm_tensor_nbytes(&io->out[i]) : 0,
+                    __ATOMIC_RELAXED);
     }
     aglm_run *top = r->top;
     if (!r->x->trace || !top)
@@ -271,8 +271,8 @@ void rt_profile_run_done(aglm_run *r, uint64_t start_ns, uint64_t end_ns)
         }
     }
     if (t->n_runs < t->cap_runs)
-        t->runs[t->n_runs++] = (rt_event){0, thread_id(), start_ns - r->x->t0_ns,
-                                          end_ns - start_ns, 0, ""};
+        t->runs[t->n_runs++] =
+            (rt_event){0, thread_id(), start_ns - r->x->t0_ns, end_ns - start_ns, 0, ""};
     pthread_mutex_unlock(&t->lock);
 }
 
@@ -302,16 +302,18 @@ aglm_status aglm_executor_profile(aglm_executor *x, aglm_profile *out)
         return aglm_error(AGLM_ERR_INVALID, "aglm_executor_profile: NULL executor or profile");
     rt_profile *p = x->prof;
     if (!p)
-        return aglm_error(AGLM_ERR_INVALID, "backend %s: the executable was compiled without "
-                          "option profile=1", x->desc.sched.name);
+        return aglm_error(AGLM_ERR_INVALID,
+                          "backend %s: the executable was compiled without "
+                          "option profile=1",
+                          x->desc.sched.name);
     uint64_t flops = 0;
     pthread_mutex_lock(&p->lock);
     for (size_t i = 0; i < p->n_entries; i++) {
         const rt_entry *e = &p->entries[i];
         uint64_t ns = atomic_load_explicit(&e->ns, memory_order_relaxed);
-        p->snapshot[i] = (aglm_profile_entry){
-            e->name, aglm_node_op(e->step->node),
-            atomic_load_explicit(&e->calls, memory_order_relaxed), (double)ns / 1e6};
+        p->snapshot[i] = (aglm_profile_entry){e->name, aglm_node_op(e->step->node),
+                                              atomic_load_explicit(&e->calls, memory_order_relaxed),
+                                              (double)ns / 1e6};
         /* Subgraph steps are inside their holder's time; their FLOPs are not counted twice
          * only because holders (If, Loop, Scan) count none themselves. */
         flops += atomic_load_explicit(&e->flops, memory_order_relaxed);

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* The unsupported-node error lists at most this many nodes by name. */
 #define MAX_LISTED 20
 
@@ -81,8 +80,8 @@ static aglm_status list_unsupported(const aglm_graph *g, const char *attr, void 
             continue;
         const char *domain = aglm_node_domain(n);
         append(l->text, sizeof l->text, &l->len, "%s'%s' (%s%s%s%s%s)", l->bad > 1 ? ", " : "",
-               aglm_node_name(n), domain && domain[0] ? domain : "",
-               domain && domain[0] ? "." : "", aglm_node_op(n), why[0] ? " " : "", why);
+               aglm_node_name(n), domain && domain[0] ? domain : "", domain && domain[0] ? "." : "",
+               aglm_node_op(n), why[0] ? " " : "", why);
     }
     return AGLM_OK;
 }
@@ -100,8 +99,8 @@ static aglm_status check_supported(const aglm_graph *g, const aglm_sched_backend
         return AGLM_OK;
     if (l.bad > MAX_LISTED)
         append(l.text, sizeof l.text, &l.len, " and %zu more", l.bad - MAX_LISTED);
-    return aglm_error(AGLM_ERR_UNSUPPORTED, "backend %s cannot run %zu node%s: %s", be->name,
-                      l.bad, l.bad == 1 ? "" : "s", l.text);
+    return aglm_error(AGLM_ERR_UNSUPPORTED, "backend %s cannot run %zu node%s: %s", be->name, l.bad,
+                      l.bad == 1 ? "" : "s", l.text);
 }
 
 /* ---- captures --------------------------------------------------------------------------- */
@@ -218,8 +217,10 @@ static aglm_status build_slots(builder *b)
     for (size_t i = 0; i < aglm_graph_num_inputs(g); i++) {
         int32_t k = find_slot(b->refs, s->n_slots, aglm_graph_input(g, i));
         if (k < 0)
-            return aglm_error(AGLM_ERR_INTERNAL, "schedule: graph input %zu is not a value of "
-                              "the graph", i);
+            return aglm_error(AGLM_ERR_INTERNAL,
+                              "schedule: graph input %zu is not a value of "
+                              "the graph",
+                              i);
         s->slots[k].kind = AGLM_SLOT_INPUT;
         s->slots[k].index = i;
     }
@@ -263,12 +264,15 @@ static aglm_status schedule_sub(const aglm_graph *g, const char *attr, void *arg
         const aglm_value *v = sub->captures[c];
         int32_t k = find_slot(b->refs, b->s->n_slots, v);
         if (k < 0)
-            return aglm_error(AGLM_ERR_INVALID, "attribute '%s' reads '%s', which is not visible "
-                              "from node '%s'", attr, aglm_value_name(v),
-                              aglm_node_name(step->node));
+            return aglm_error(AGLM_ERR_INVALID,
+                              "attribute '%s' reads '%s', which is not visible "
+                              "from node '%s'",
+                              attr, aglm_value_name(v), aglm_node_name(step->node));
         if (b->s->slots[k].kind == AGLM_SLOT_NODE && b->s->slots[k].producer < 0)
-            return aglm_error(AGLM_ERR_INVALID, "attribute '%s' reads '%s' before any node "
-                              "produces it", attr, aglm_value_name(v));
+            return aglm_error(AGLM_ERR_INVALID,
+                              "attribute '%s' reads '%s' before any node "
+                              "produces it",
+                              attr, aglm_value_name(v));
         e->capture_slot[c] = k;
     }
     return AGLM_OK;
@@ -303,12 +307,15 @@ static aglm_status bind_step(builder *b, size_t idx)
         const aglm_value *v = aglm_node_input(n, i);
         step->in[i] = v ? find_slot(b->refs, s->n_slots, v) : -1;
         if (v && step->in[i] < 0)
-            return aglm_error(AGLM_ERR_INVALID, "node '%s' (%s): input '%s' is not a value of "
-                              "this graph or an enclosing one", name, op, aglm_value_name(v));
-        if (v && s->slots[step->in[i]].kind == AGLM_SLOT_NODE &&
-            s->slots[step->in[i]].producer < 0)
-            return aglm_error(AGLM_ERR_INVALID, "node '%s' (%s): input '%s' is not produced by "
-                              "any earlier node", name, op, aglm_value_name(v));
+            return aglm_error(AGLM_ERR_INVALID,
+                              "node '%s' (%s): input '%s' is not a value of "
+                              "this graph or an enclosing one",
+                              name, op, aglm_value_name(v));
+        if (v && s->slots[step->in[i]].kind == AGLM_SLOT_NODE && s->slots[step->in[i]].producer < 0)
+            return aglm_error(AGLM_ERR_INVALID,
+                              "node '%s' (%s): input '%s' is not produced by "
+                              "any earlier node",
+                              name, op, aglm_value_name(v));
     }
     size_t n_subs = 0;
     each_subgraph(n, count_sub, &n_subs);
@@ -326,8 +333,10 @@ static aglm_status bind_step(builder *b, size_t idx)
             continue;
         aglm_slot *sl = &s->slots[step->out[i]];
         if (sl->kind != AGLM_SLOT_NODE)
-            return aglm_error(AGLM_ERR_INVALID, "node '%s' (%s): output '%s' is a graph input "
-                              "or constant", name, op, aglm_value_name(v));
+            return aglm_error(AGLM_ERR_INVALID,
+                              "node '%s' (%s): output '%s' is a graph input "
+                              "or constant",
+                              name, op, aglm_value_name(v));
         sl->producer = (int32_t)idx;
     }
     if (step->n_in > s->max_in)
@@ -349,8 +358,10 @@ static aglm_status bind_outputs(builder *b)
         const aglm_value *v = aglm_graph_output(s->graph, i);
         int32_t k = find_slot(b->refs, s->n_slots, v);
         if (k < 0 || (s->slots[k].kind == AGLM_SLOT_NODE && s->slots[k].producer < 0))
-            return aglm_error(AGLM_ERR_INVALID, "backend %s: graph output '%s' is not produced "
-                              "by any node", b->be->name, v ? aglm_value_name(v) : "?");
+            return aglm_error(AGLM_ERR_INVALID,
+                              "backend %s: graph output '%s' is not produced "
+                              "by any node",
+                              b->be->name, v ? aglm_value_name(v) : "?");
         s->out_slot[i] = k;
     }
     /* The last output naming a slot takes its tensor; earlier ones copy it. */

@@ -24,8 +24,7 @@ static void json_str(FILE *f, const char *s)
     }
 }
 
-static void write_event(FILE *f, const char *name, const char *cat, const rt_event *e,
-                        int first)
+static void write_event(FILE *f, const char *name, const char *cat, const rt_event *e, int first)
 {
     fprintf(f, "%s\n{\"name\":\"", first ? "" : ",");
     json_str(f, name);

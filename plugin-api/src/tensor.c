@@ -30,12 +30,6 @@ size_t aglm_tensor_nbytes(const aglm_tensor *t)
     return bytes;
 }
 
-/* Plugins built against ABI 1.0 headers lend planned memory by presetting these flags on an
- * output descriptor (1.1 lends it through aglm_region instead); aglm_tensor_alloc still honours
- * them so those binaries keep running. */
-#define LEGACY_RESERVED 2u
-#define LEGACY_NO_ZERO 4u
-
 /* Fills *t: in `reserved` (capacity bytes; zeroed unless keep) when non-NULL and the tensor
  * fits, else in fresh owned zeroed memory. */
 static aglm_status alloc_into(aglm_tensor *t, void *reserved, size_t capacity, int keep,
@@ -89,8 +83,9 @@ static aglm_status alloc_into(aglm_tensor *t, void *reserved, size_t capacity, i
     size_t rounded = bytes == 0 ? ALIGNMENT : (bytes + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
     void *data = aligned_alloc(ALIGNMENT, rounded);
     if (!data)
-        return aglm_error(AGLM_ERR_NOMEM, "out of memory allocating %zu bytes for a %s tensor of shape %s",
-                          rounded, aglm_dtype_name(dt), shape);
+        return aglm_error(AGLM_ERR_NOMEM,
+                          "out of memory allocating %zu bytes for a %s tensor of shape %s", rounded,
+                          aglm_dtype_name(dt), shape);
     memset(data, 0, rounded);
     t->dtype = dt;
     t->rank = rank;
@@ -108,16 +103,12 @@ too_large:
 
 aglm_status aglm_tensor_alloc(aglm_tensor *t, aglm_dtype dt, int rank, const int64_t *dims)
 {
+    /* *t is output only: callers hand in uninitialised descriptors. So the flag bits ABI 1.0
+     * used to lend a buffer (2 and 4) are not read; a 1.0 plugin that sets them gets fresh
+     * memory, which gives the same results. */
     if (!t)
         return aglm_error(AGLM_ERR_INVALID, "aglm_tensor_alloc: tensor is NULL");
-    void *reserved = NULL;
-    size_t capacity = 0;
-    if ((t->flags & LEGACY_RESERVED) && !(t->flags & AGLM_TENSOR_OWNS_DATA) && t->data &&
-        t->device == AGLM_DEVICE_CPU) {
-        reserved = t->data;
-        capacity = aglm_tensor_nbytes(t);
-    }
-    return alloc_into(t, reserved, capacity, (t->flags & LEGACY_NO_ZERO) != 0, dt, rank, dims);
+    return alloc_into(t, NULL, 0, 0, dt, rank, dims);
 }
 
 aglm_status aglm_tensor_alloc_in(aglm_tensor *t, const aglm_region *r, aglm_dtype dt, int rank,
@@ -160,11 +151,13 @@ static const char *device_name(aglm_device d)
 aglm_status aglm_tensor_copy(aglm_tensor *dst, const aglm_tensor *src)
 {
     if (!dst || !src)
-        return aglm_error(AGLM_ERR_INVALID, "aglm_tensor_copy: %s is NULL", dst ? "source" : "destination");
+        return aglm_error(AGLM_ERR_INVALID, "aglm_tensor_copy: %s is NULL",
+                          dst ? "source" : "destination");
     aglm_status st = AGLM_ERR_INVALID;
     aglm_tensor tmp;
     if (src->device != AGLM_DEVICE_CPU) {
-        st = aglm_error(AGLM_ERR_UNSUPPORTED, "aglm_tensor_copy: source tensor is on %s; only cpu tensors can be copied",
+        st = aglm_error(AGLM_ERR_UNSUPPORTED,
+                        "aglm_tensor_copy: source tensor is on %s; only cpu tensors can be copied",
                         device_name(src->device));
         goto fail;
     }
@@ -210,12 +203,12 @@ char *aglm_shape_str(int rank, const int64_t *dims, char *buf, size_t n)
     size_t len = 0;
     buf[0] = '\0';
     /* Appends while it fits; snprintf truncates and terminates the last piece. */
-#define APPEND(...)                                                                          \
-    do {                                                                                     \
-        if (len < n) {                                                                       \
-            int k_ = snprintf(buf + len, n - len, __VA_ARGS__);                              \
-            len = k_ < 0 ? n : len + (size_t)k_;                                             \
-        }                                                                                    \
+#define APPEND(...)                                                                                \
+    do {                                                                                           \
+        if (len < n) {                                                                             \
+            int k_ = snprintf(buf + len, n - len, __VA_ARGS__);                                    \
+            len = k_ < 0 ? n : len + (size_t)k_;                                                   \
+        }                                                                                          \
     } while (0)
     APPEND("[");
     if (rank > AGLM_MAX_RANK || rank < 0 || (rank > 0 && !dims))
@@ -251,33 +244,31 @@ double aglm_tensor_get_f64(const aglm_tensor *t, int64_t i)
         return NAN;
     const unsigned char *p = t->data;
     switch (t->dtype) {
-#define GET(DT, T)                                                                           \
-    case DT: {                                                                               \
-        T v;                                                                                 \
-        memcpy(&v, p + (size_t)i * sizeof v, sizeof v);                                      \
-        return (double)v;                                                                    \
+#define GET(DT, T)                                                                                 \
+    case DT: {                                                                                     \
+        T v;                                                                                       \
+        memcpy(&v, p + (size_t)i * sizeof v, sizeof v);                                            \
+        return (double)v;                                                                          \
     }
-    GET(AGLM_F32, float)
-    GET(AGLM_F64, double)
-    GET(AGLM_I8, int8_t)
-    GET(AGLM_U8, uint8_t)
-    GET(AGLM_I16, int16_t)
-    GET(AGLM_U16, uint16_t)
-    GET(AGLM_I32, int32_t)
-    GET(AGLM_U32, uint32_t)
-    GET(AGLM_I64, int64_t)
-    GET(AGLM_U64, uint64_t)
+        GET(AGLM_F32, float)
+        GET(AGLM_F64, double)
+        GET(AGLM_I8, int8_t)
+        GET(AGLM_U8, uint8_t)
+        GET(AGLM_I16, int16_t)
+        GET(AGLM_U16, uint16_t)
+        GET(AGLM_I32, int32_t)
+        GET(AGLM_U32, uint32_t)
+        GET(AGLM_I64, int64_t)
+        GET(AGLM_U64, uint64_t)
 #undef GET
-    case AGLM_BOOL:
-        return p[i] ? 1.0 : 0.0;
+    case AGLM_BOOL: return p[i] ? 1.0 : 0.0;
     case AGLM_F16:
     case AGLM_BF16: {
         uint16_t h;
         memcpy(&h, p + (size_t)i * 2, 2);
         return t->dtype == AGLM_F16 ? aglm_f16_to_f32(h) : aglm_bf16_to_f32(h);
     }
-    default:
-        return NAN;
+    default: return NAN;
     }
 }
 
@@ -305,30 +296,28 @@ void aglm_tensor_set_f64(aglm_tensor *t, int64_t i, double v)
     unsigned char *p = t->data;
     int at_max;
     switch (t->dtype) {
-#define SET_INT(DT, T, LO, HI_EXCL, MAX)                                                     \
-    case DT: {                                                                               \
-        double c = clamp_trunc(v, LO, HI_EXCL, &at_max);                                     \
-        T x = at_max ? (T)(MAX) : (T)c;                                                      \
-        memcpy(p + (size_t)i * sizeof x, &x, sizeof x);                                      \
-        return;                                                                              \
+#define SET_INT(DT, T, LO, HI_EXCL, MAX)                                                           \
+    case DT: {                                                                                     \
+        double c = clamp_trunc(v, LO, HI_EXCL, &at_max);                                           \
+        T x = at_max ? (T)(MAX) : (T)c;                                                            \
+        memcpy(p + (size_t)i * sizeof x, &x, sizeof x);                                            \
+        return;                                                                                    \
     }
-    SET_INT(AGLM_I8, int8_t, -128.0, 128.0, INT8_MAX)
-    SET_INT(AGLM_U8, uint8_t, 0.0, 256.0, UINT8_MAX)
-    SET_INT(AGLM_I16, int16_t, -32768.0, 32768.0, INT16_MAX)
-    SET_INT(AGLM_U16, uint16_t, 0.0, 65536.0, UINT16_MAX)
-    SET_INT(AGLM_I32, int32_t, -2147483648.0, 2147483648.0, INT32_MAX)
-    SET_INT(AGLM_U32, uint32_t, 0.0, 4294967296.0, UINT32_MAX)
-    SET_INT(AGLM_I64, int64_t, -9223372036854775808.0, 9223372036854775808.0, INT64_MAX)
-    SET_INT(AGLM_U64, uint64_t, 0.0, 18446744073709551616.0, UINT64_MAX)
+        SET_INT(AGLM_I8, int8_t, -128.0, 128.0, INT8_MAX)
+        SET_INT(AGLM_U8, uint8_t, 0.0, 256.0, UINT8_MAX)
+        SET_INT(AGLM_I16, int16_t, -32768.0, 32768.0, INT16_MAX)
+        SET_INT(AGLM_U16, uint16_t, 0.0, 65536.0, UINT16_MAX)
+        SET_INT(AGLM_I32, int32_t, -2147483648.0, 2147483648.0, INT32_MAX)
+        SET_INT(AGLM_U32, uint32_t, 0.0, 4294967296.0, UINT32_MAX)
+        SET_INT(AGLM_I64, int64_t, -9223372036854775808.0, 9223372036854775808.0, INT64_MAX)
+        SET_INT(AGLM_U64, uint64_t, 0.0, 18446744073709551616.0, UINT64_MAX)
 #undef SET_INT
     case AGLM_F32: {
         float x = (float)v; /* out-of-range doubles become ±inf, as in IEEE */
         memcpy(p + (size_t)i * sizeof x, &x, sizeof x);
         return;
     }
-    case AGLM_F64:
-        memcpy(p + (size_t)i * sizeof v, &v, sizeof v);
-        return;
+    case AGLM_F64: memcpy(p + (size_t)i * sizeof v, &v, sizeof v); return;
     case AGLM_F16:
     case AGLM_BF16: {
         uint16_t h = t->dtype == AGLM_F16 ? aglm_f32_to_f16((float)v) : aglm_f32_to_bf16((float)v);
@@ -338,7 +327,6 @@ void aglm_tensor_set_f64(aglm_tensor *t, int64_t i, double v)
     case AGLM_BOOL:
         p[i] = v != 0; /* NaN is true, as in NumPy */
         return;
-    default:
-        return;
+    default: return;
     }
 }

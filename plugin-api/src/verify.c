@@ -46,18 +46,20 @@ static int is_defined(const scope *sc, const aglm_value *v)
 static aglm_status check_tensor(const aglm_graph *g, const char *what, const aglm_tensor *t)
 {
     if (t->rank < 0 || t->rank > AGLM_MAX_RANK)
-        return aglm_error(AGLM_ERR_INVALID, "graph '%s': %s: tensor rank %d is out of range", g->name, what,
-                          (int)t->rank);
+        return aglm_error(AGLM_ERR_INVALID, "graph '%s': %s: tensor rank %d is out of range",
+                          g->name, what, (int)t->rank);
     if (aglm_dtype_size(t->dtype) == 0)
-        return aglm_error(AGLM_ERR_INVALID, "graph '%s': %s: tensor dtype %d is not storable", g->name, what,
-                          (int)t->dtype);
+        return aglm_error(AGLM_ERR_INVALID, "graph '%s': %s: tensor dtype %d is not storable",
+                          g->name, what, (int)t->dtype);
     for (int i = 0; i < t->rank; i++)
         if (t->dims[i] < 0)
-            return aglm_error(AGLM_ERR_INVALID, "graph '%s': %s: tensor dim %d is negative", g->name, what, i);
+            return aglm_error(AGLM_ERR_INVALID, "graph '%s': %s: tensor dim %d is negative",
+                              g->name, what, i);
     if (!t->data && aglm_tensor_nbytes(t) > 0)
         return aglm_error(AGLM_ERR_INVALID, "graph '%s': %s: tensor has no data", g->name, what);
     if (t->device != AGLM_DEVICE_CPU)
-        return aglm_error(AGLM_ERR_INVALID, "graph '%s': %s: tensor is not on the CPU", g->name, what);
+        return aglm_error(AGLM_ERR_INVALID, "graph '%s': %s: tensor is not on the CPU", g->name,
+                          what);
     return AGLM_OK;
 }
 
@@ -77,12 +79,15 @@ static aglm_status check_values(const aglm_graph *g)
     char op[256], ty[128], tt[128];
     for (size_t i = 0; i < g->n_values; i++) {
         const aglm_value *v = g->values[i];
-        if (v->graph != g || v->index != i || !v->name[0] || strmap_get(&g->value_names, v->name) != v)
-            return aglm_error(AGLM_ERR_INTERNAL, "graph '%s': value %zu '%s' is not indexed by its graph", g->name, i,
+        if (v->graph != g || v->index != i || !v->name[0] ||
+            strmap_get(&g->value_names, v->name) != v)
+            return aglm_error(AGLM_ERR_INTERNAL,
+                              "graph '%s': value %zu '%s' is not indexed by its graph", g->name, i,
                               v->name);
         const aglm_value *outer = g->parent ? aglm_graph_lookup_value(g->parent, v->name) : NULL;
         if (outer)
-            return aglm_error(AGLM_ERR_INVALID, "graph '%s': value '%s' shadows a value of enclosing graph '%s'",
+            return aglm_error(AGLM_ERR_INVALID,
+                              "graph '%s': value '%s' shadows a value of enclosing graph '%s'",
                               g->name, v->name, outer->graph->name);
         if (!v->has_const)
             continue;
@@ -92,13 +97,16 @@ static aglm_status check_values(const aglm_graph *g)
         if (st != AGLM_OK)
             return st;
         if (v->producer)
-            return aglm_error(AGLM_ERR_INVALID, "graph '%s': value '%s' is both a constant and the output of node '%s' (%s)",
-                              g->name, v->name, v->producer->name, node_op_label(v->producer, op, sizeof op));
+            return aglm_error(
+                AGLM_ERR_INVALID,
+                "graph '%s': value '%s' is both a constant and the output of node '%s' (%s)",
+                g->name, v->name, v->producer->name, node_op_label(v->producer, op, sizeof op));
         if (!type_matches_tensor(v, &v->cst)) {
             char shape[100];
             snprintf(tt, sizeof tt, "%s%s", aglm_dtype_name(v->cst.dtype),
                      aglm_shape_str(v->cst.rank, v->cst.dims, shape, sizeof shape));
-            return aglm_error(AGLM_ERR_INVALID, "graph '%s': constant '%s' is declared %s but holds a %s tensor",
+            return aglm_error(AGLM_ERR_INVALID,
+                              "graph '%s': constant '%s' is declared %s but holds a %s tensor",
                               g->name, v->name, aglm_value_type_str(v, ty, sizeof ty), tt);
         }
     }
@@ -108,26 +116,31 @@ static aglm_status check_values(const aglm_graph *g)
     for (size_t i = 0; i < g->n_inputs; i++) {
         const aglm_value *v = g->inputs[i];
         if (v->graph != g || !v->is_input)
-            return aglm_error(AGLM_ERR_INTERNAL, "graph '%s': input %zu '%s' is not a value of this graph", g->name, i,
+            return aglm_error(AGLM_ERR_INTERNAL,
+                              "graph '%s': input %zu '%s' is not a value of this graph", g->name, i,
                               v->name);
         for (size_t k = 0; k < i; k++)
             if (g->inputs[k] == v)
-                return aglm_error(AGLM_ERR_INVALID, "graph '%s': '%s' is listed as an input twice", g->name, v->name);
+                return aglm_error(AGLM_ERR_INVALID, "graph '%s': '%s' is listed as an input twice",
+                                  g->name, v->name);
         if (v->producer)
-            return aglm_error(AGLM_ERR_INVALID, "graph '%s': input %zu '%s' is also the output of node '%s' (%s)",
-                              g->name, i, v->name, v->producer->name, node_op_label(v->producer, op, sizeof op));
+            return aglm_error(
+                AGLM_ERR_INVALID, "graph '%s': input %zu '%s' is also the output of node '%s' (%s)",
+                g->name, i, v->name, v->producer->name, node_op_label(v->producer, op, sizeof op));
     }
     if (flagged != g->n_inputs)
-        return aglm_error(AGLM_ERR_INTERNAL, "graph '%s': %zu values are flagged as inputs but %zu are listed",
+        return aglm_error(AGLM_ERR_INTERNAL,
+                          "graph '%s': %zu values are flagged as inputs but %zu are listed",
                           g->name, flagged, g->n_inputs);
     return AGLM_OK;
 }
 
-static aglm_status check_attr(const aglm_graph *g, const aglm_node *n, const char *label, const aglm_attr *a)
+static aglm_status check_attr(const aglm_graph *g, const aglm_node *n, const char *label,
+                              const aglm_attr *a)
 {
     if (!a->name || !a->name[0])
-        return aglm_error(AGLM_ERR_INVALID, "graph '%s': node '%s' (%s): an attribute has no name", g->name, n->name,
-                          label);
+        return aglm_error(AGLM_ERR_INVALID, "graph '%s': node '%s' (%s): an attribute has no name",
+                          g->name, n->name, label);
     char what[512];
     snprintf(what, sizeof what, "node '%s' (%s): attribute '%s'", n->name, label, a->name);
     int list = a->type >= AGLM_ATTR_FLOATS && a->type <= AGLM_ATTR_GRAPHS;
@@ -137,14 +150,14 @@ static aglm_status check_attr(const aglm_graph *g, const aglm_node *n, const cha
                       : a->type == AGLM_ATTR_TENSORS ? (const void *)a->tensors
                                                      : (const void *)a->graphs;
     if (list && !arr)
-        return aglm_error(AGLM_ERR_INVALID, "graph '%s': %s: list of %zu has no storage", g->name, what, a->count);
+        return aglm_error(AGLM_ERR_INVALID, "graph '%s': %s: list of %zu has no storage", g->name,
+                          what, a->count);
     aglm_status st = AGLM_OK;
     switch (a->type) {
     case AGLM_ATTR_FLOAT:
     case AGLM_ATTR_INT:
     case AGLM_ATTR_FLOATS:
-    case AGLM_ATTR_INTS:
-        break;
+    case AGLM_ATTR_INTS: break;
     case AGLM_ATTR_STRING:
         if (!a->s)
             return aglm_error(AGLM_ERR_INVALID, "graph '%s': %s: string is NULL", g->name, what);
@@ -152,11 +165,10 @@ static aglm_status check_attr(const aglm_graph *g, const aglm_node *n, const cha
     case AGLM_ATTR_STRINGS:
         for (size_t i = 0; i < a->count; i++)
             if (!a->strings[i])
-                return aglm_error(AGLM_ERR_INVALID, "graph '%s': %s: string %zu is NULL", g->name, what, i);
+                return aglm_error(AGLM_ERR_INVALID, "graph '%s': %s: string %zu is NULL", g->name,
+                                  what, i);
         break;
-    case AGLM_ATTR_TENSOR:
-        st = check_tensor(g, what, &a->t);
-        break;
+    case AGLM_ATTR_TENSOR: st = check_tensor(g, what, &a->t); break;
     case AGLM_ATTR_TENSORS:
         for (size_t i = 0; i < a->count && st == AGLM_OK; i++)
             st = check_tensor(g, what, &a->tensors[i]);
@@ -168,19 +180,22 @@ static aglm_status check_attr(const aglm_graph *g, const aglm_node *n, const cha
             if (!s)
                 return aglm_error(AGLM_ERR_INVALID, "graph '%s': %s: graph is NULL", g->name, what);
             if (s->parent != g || s->owner != n)
-                return aglm_error(AGLM_ERR_INVALID, "graph '%s': %s: subgraph '%s' is not owned by this node",
+                return aglm_error(AGLM_ERR_INVALID,
+                                  "graph '%s': %s: subgraph '%s' is not owned by this node",
                                   g->name, what, s->name);
         }
         break;
     default:
-        return aglm_error(AGLM_ERR_INVALID, "graph '%s': %s: unknown attribute type %d", g->name, what, (int)a->type);
+        return aglm_error(AGLM_ERR_INVALID, "graph '%s': %s: unknown attribute type %d", g->name,
+                          what, (int)a->type);
     }
     return st;
 }
 
 static aglm_status verify_graph(vctx *cx, const aglm_graph *g, const scope *outer);
 
-static aglm_status check_node_inputs(vctx *cx, const scope *sc, const aglm_node *n, const char *label)
+static aglm_status check_node_inputs(vctx *cx, const scope *sc, const aglm_node *n,
+                                     const char *label)
 {
     const aglm_graph *g = sc->g;
     for (size_t i = 0; i < n->n_in; i++) {
@@ -189,14 +204,18 @@ static aglm_status check_node_inputs(vctx *cx, const scope *sc, const aglm_node 
             continue;
         if (!value_visible(v, g))
             return aglm_error(AGLM_ERR_INVALID,
-                              "graph '%s': node '%s' (%s): input %zu '%s' belongs to graph '%s', which is not visible here",
+                              "graph '%s': node '%s' (%s): input %zu '%s' belongs to graph '%s', "
+                              "which is not visible here",
                               g->name, n->name, label, i, v->name, v->graph->name);
         if (!is_defined(sc, v)) {
             if (v->producer || v->is_input || v->has_const)
-                return aglm_error(AGLM_ERR_INVALID, "graph '%s': node '%s' (%s): input %zu '%s' is used before it is defined",
-                                  g->name, n->name, label, i, v->name);
+                return aglm_error(
+                    AGLM_ERR_INVALID,
+                    "graph '%s': node '%s' (%s): input %zu '%s' is used before it is defined",
+                    g->name, n->name, label, i, v->name);
             return aglm_error(AGLM_ERR_INVALID,
-                              "graph '%s': node '%s' (%s): input %zu '%s' is never defined: no node produces it and it is "
+                              "graph '%s': node '%s' (%s): input %zu '%s' is never defined: no "
+                              "node produces it and it is "
                               "neither a graph input nor a constant",
                               g->name, n->name, label, i, v->name);
         }
@@ -211,9 +230,11 @@ static aglm_status check_node(vctx *cx, scope *sc, const aglm_node *n)
     const aglm_graph *g = sc->g;
     char label[256];
     if (n->graph != g || n->index >= g->n_nodes || g->nodes[n->index] != n)
-        return aglm_error(AGLM_ERR_INTERNAL, "graph '%s': node '%s' is not indexed by its graph", g->name, n->name);
+        return aglm_error(AGLM_ERR_INTERNAL, "graph '%s': node '%s' is not indexed by its graph",
+                          g->name, n->name);
     if (!n->op[0] || !n->name[0])
-        return aglm_error(AGLM_ERR_INVALID, "graph '%s': node %zu has an empty op or name", g->name, n->index);
+        return aglm_error(AGLM_ERR_INVALID, "graph '%s': node %zu has an empty op or name", g->name,
+                          n->index);
     node_op_label(n, label, sizeof label);
     aglm_status st = check_node_inputs(cx, sc, n, label);
     if (st != AGLM_OK)
@@ -224,15 +245,16 @@ static aglm_status check_node(vctx *cx, scope *sc, const aglm_node *n)
             return st;
         for (size_t k = 0; k < a; k++)
             if (strcmp(n->attrs[k]->name, at->name) == 0)
-                return aglm_error(AGLM_ERR_INVALID, "graph '%s': node '%s' (%s): attribute '%s' appears twice",
+                return aglm_error(AGLM_ERR_INVALID,
+                                  "graph '%s': node '%s' (%s): attribute '%s' appears twice",
                                   g->name, n->name, label, at->name);
         size_t cnt = at->type == AGLM_ATTR_GRAPH ? 1 : at->type == AGLM_ATTR_GRAPHS ? at->count : 0;
         /* Subgraphs run before n produces anything: they see what is defined before n. */
         for (size_t j = 0; j < cnt; j++) {
             const aglm_graph *s = at->type == AGLM_ATTR_GRAPH ? at->g : at->graphs[j];
             if ((st = verify_graph(cx, s, sc)) != AGLM_OK)
-                return aglm_error_wrap(st, "graph '%s': node '%s' (%s): attribute '%s'", g->name, n->name, label,
-                                       at->name);
+                return aglm_error_wrap(st, "graph '%s': node '%s' (%s): attribute '%s'", g->name,
+                                       n->name, label, at->name);
         }
     }
     for (size_t i = 0; i < n->n_out; i++) {
@@ -240,14 +262,18 @@ static aglm_status check_node(vctx *cx, scope *sc, const aglm_node *n)
         if (!v)
             continue;
         if (v->graph != g)
-            return aglm_error(AGLM_ERR_INVALID, "graph '%s': node '%s' (%s): output %zu '%s' belongs to graph '%s'",
+            return aglm_error(AGLM_ERR_INVALID,
+                              "graph '%s': node '%s' (%s): output %zu '%s' belongs to graph '%s'",
                               g->name, n->name, label, i, v->name, v->graph->name);
         if (v->producer != n)
-            return aglm_error(AGLM_ERR_INVALID, "graph '%s': node '%s' (%s): output %zu '%s' records another producer",
-                              g->name, n->name, label, i, v->name);
+            return aglm_error(
+                AGLM_ERR_INVALID,
+                "graph '%s': node '%s' (%s): output %zu '%s' records another producer", g->name,
+                n->name, label, i, v->name);
         if (ptrmap_has(&sc->defined, v))
             return aglm_error(AGLM_ERR_INVALID,
-                              "graph '%s': node '%s' (%s): output %zu '%s' is already defined (graph input, constant, "
+                              "graph '%s': node '%s' (%s): output %zu '%s' is already defined "
+                              "(graph input, constant, "
                               "or an earlier output)",
                               g->name, n->name, label, i, v->name);
         if (ptrmap_put(&sc->defined, v, (void *)1))
@@ -287,11 +313,13 @@ static aglm_status check_uses(vctx *cx, const aglm_graph *g)
         for (size_t u = 0; u < v->n_uses; u++)
             attached += in_tree(v->uses[u].node, g);
         if (attached != count_of(&cx->refs, v))
-            return aglm_error(AGLM_ERR_INTERNAL, "graph '%s': value '%s' lists %zu uses but %zu node inputs read it",
+            return aglm_error(AGLM_ERR_INTERNAL,
+                              "graph '%s': value '%s' lists %zu uses but %zu node inputs read it",
                               g->name, v->name, attached, count_of(&cx->refs, v));
         /* Outputs of detached subgraphs count too, and the walk cannot see those. */
         if (v->out_outer < count_of(&cx->out_refs, v))
-            return aglm_error(AGLM_ERR_INTERNAL, "graph '%s': value '%s': subgraph output count is off", g->name,
+            return aglm_error(AGLM_ERR_INTERNAL,
+                              "graph '%s': value '%s': subgraph output count is off", g->name,
                               v->name);
         value_use *copy = v->n_uses ? malloc(v->n_uses * sizeof *copy) : NULL;
         if (v->n_uses && !copy)
@@ -302,7 +330,8 @@ static aglm_status check_uses(vctx *cx, const aglm_graph *g)
             if (!m || slot >= m->n_in || m->in[slot] != v || m->index >= m->graph->n_nodes ||
                 m->graph->nodes[m->index] != m) {
                 free(copy);
-                return aglm_error(AGLM_ERR_INTERNAL, "graph '%s': value '%s': use %zu does not match a node input",
+                return aglm_error(AGLM_ERR_INTERNAL,
+                                  "graph '%s': value '%s': use %zu does not match a node input",
                                   g->name, v->name, u);
             }
             copy[u] = v->uses[u];
@@ -312,7 +341,9 @@ static aglm_status check_uses(vctx *cx, const aglm_graph *g)
         for (size_t u = 1; u < v->n_uses; u++)
             if (!use_cmp(&copy[u - 1], &copy[u])) {
                 free(copy);
-                return aglm_error(AGLM_ERR_INTERNAL, "graph '%s': value '%s': a use is listed twice", g->name, v->name);
+                return aglm_error(AGLM_ERR_INTERNAL,
+                                  "graph '%s': value '%s': a use is listed twice", g->name,
+                                  v->name);
             }
         free(copy);
     }
@@ -325,10 +356,13 @@ static aglm_status check_outputs(vctx *cx, const scope *sc)
     for (size_t i = 0; i < g->n_outputs; i++) {
         const aglm_value *v = g->outputs[i];
         if (!v || !value_visible(v, g))
-            return aglm_error(AGLM_ERR_INVALID, "graph '%s': output %zu is not a value this graph can see", g->name, i);
+            return aglm_error(AGLM_ERR_INVALID,
+                              "graph '%s': output %zu is not a value this graph can see", g->name,
+                              i);
         if (!is_defined(sc, v))
             return aglm_error(AGLM_ERR_INVALID,
-                              "graph '%s': output %zu '%s' is never defined: no node produces it and it is neither "
+                              "graph '%s': output %zu '%s' is never defined: no node produces it "
+                              "and it is neither "
                               "a graph input nor a constant",
                               g->name, i, v->name);
         if (v->graph != g && count_add(&cx->out_refs, v))
@@ -340,7 +374,8 @@ static aglm_status check_outputs(vctx *cx, const scope *sc)
         for (size_t k = 0; k < g->n_outputs; k++)
             own += g->outputs[k] == v;
         if (own != v->out_own)
-            return aglm_error(AGLM_ERR_INTERNAL, "graph '%s': value '%s': output count is off", g->name, v->name);
+            return aglm_error(AGLM_ERR_INTERNAL, "graph '%s': value '%s': output count is off",
+                              g->name, v->name);
     }
     return AGLM_OK;
 }

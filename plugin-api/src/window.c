@@ -15,8 +15,10 @@ AGLM_API aglm_status aglm_auto_pad_of(const aglm_node *node, aglm_auto_pad *out)
             *out = (aglm_auto_pad)i;
             return AGLM_OK;
         }
-    return aglm_error(AGLM_ERR_INVALID, "attribute auto_pad '%s' is not NOTSET, SAME_UPPER, "
-                      "SAME_LOWER or VALID", s);
+    return aglm_error(AGLM_ERR_INVALID,
+                      "attribute auto_pad '%s' is not NOTSET, SAME_UPPER, "
+                      "SAME_LOWER or VALID",
+                      s);
 }
 
 static int is_same(aglm_auto_pad pad)
@@ -28,8 +30,8 @@ static aglm_status need_range(const char *what, int64_t v, int64_t min, int64_t 
 {
     if (v >= min && v <= max)
         return AGLM_OK;
-    return aglm_error(AGLM_ERR_INVALID, "%s %lld is out of range [%lld, %lld]", what,
-                      (long long)v, (long long)min, (long long)max);
+    return aglm_error(AGLM_ERR_INVALID, "%s %lld is out of range [%lld, %lld]", what, (long long)v,
+                      (long long)min, (long long)max);
 }
 
 /* The checks both axis functions need before any arithmetic. */
@@ -42,9 +44,8 @@ static aglm_status check_axis(int64_t in, int64_t kernel, int64_t stride, int64_
         (st = need_range("stride", stride, 1, AGLM_WINDOW_MAX_ATTR)) != AGLM_OK ||
         (st = need_range("dilation", dilation, 1, AGLM_WINDOW_MAX_ATTR)) != AGLM_OK)
         return st;
-    if (pads_read &&
-        ((st = need_range("pad", pad_begin, 0, AGLM_WINDOW_MAX_ATTR)) != AGLM_OK ||
-         (st = need_range("pad", pad_end, 0, AGLM_WINDOW_MAX_ATTR)) != AGLM_OK))
+    if (pads_read && ((st = need_range("pad", pad_begin, 0, AGLM_WINDOW_MAX_ATTR)) != AGLM_OK ||
+                      (st = need_range("pad", pad_end, 0, AGLM_WINDOW_MAX_ATTR)) != AGLM_OK))
         return st;
     return AGLM_OK;
 }
@@ -53,8 +54,8 @@ AGLM_API aglm_status aglm_window_axis(int64_t in, int64_t kernel, int64_t stride
                                       aglm_auto_pad pad, int ceil_mode, int64_t *pad_begin,
                                       int64_t *pad_end, int64_t *out)
 {
-    aglm_status st = check_axis(in, kernel, stride, dilation, pad == AGLM_AUTO_PAD_NOTSET,
-                                *pad_begin, *pad_end);
+    aglm_status st =
+        check_axis(in, kernel, stride, dilation, pad == AGLM_AUTO_PAD_NOTSET, *pad_begin, *pad_end);
     if (st != AGLM_OK)
         return st;
     int64_t span = (kernel - 1) * dilation + 1; /* extent of one dilated window */
@@ -74,9 +75,11 @@ AGLM_API aglm_status aglm_window_axis(int64_t in, int64_t kernel, int64_t stride
         *pad_begin = *pad_end = 0;
     int64_t padded = in + *pad_begin + *pad_end;
     if (padded < span)
-        return aglm_error(AGLM_ERR_SHAPE, "window of %lld (kernel %lld, dilation %lld) is larger "
-                          "than the padded size %lld", (long long)span, (long long)kernel,
-                          (long long)dilation, (long long)padded);
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "window of %lld (kernel %lld, dilation %lld) is larger "
+                          "than the padded size %lld",
+                          (long long)span, (long long)kernel, (long long)dilation,
+                          (long long)padded);
     int64_t o = (padded - span) / stride + 1;
     if (ceil_mode && pad != AGLM_AUTO_PAD_VALID) {
         o = (padded - span + stride - 1) / stride + 1;
@@ -91,8 +94,7 @@ AGLM_API aglm_status aglm_window_axis(int64_t in, int64_t kernel, int64_t stride
 AGLM_API aglm_status aglm_window_transpose_axis(int64_t in, int64_t kernel, int64_t stride,
                                                 int64_t dilation, int64_t output_padding,
                                                 int64_t output_shape, aglm_auto_pad pad,
-                                                int64_t *pad_begin, int64_t *pad_end,
-                                                int64_t *out)
+                                                int64_t *pad_begin, int64_t *pad_end, int64_t *out)
 {
     int explicit = output_shape < 0 && pad == AGLM_AUTO_PAD_NOTSET;
     aglm_status st = check_axis(in, kernel, stride, dilation, explicit, *pad_begin, *pad_end);
@@ -136,8 +138,8 @@ static aglm_status read_ints(const aglm_node *node, const char *name, int want, 
     if (!a)
         return AGLM_OK;
     if (count != (size_t)want)
-        return aglm_error(AGLM_ERR_INVALID, "attribute %s has %zu values, expected %d", name,
-                          count, want);
+        return aglm_error(AGLM_ERR_INVALID, "attribute %s has %zu values, expected %d", name, count,
+                          want);
     for (int i = 0; i < want; i++) {
         if (a[i] < min || a[i] > AGLM_WINDOW_MAX_ATTR)
             return aglm_error(AGLM_ERR_INVALID, "attribute %s[%d] = %lld, expected %lld to %lld",
@@ -155,8 +157,7 @@ typedef struct window_attrs {
     aglm_auto_pad pad;
 } window_attrs;
 
-static aglm_status read_attrs(const aglm_node *node, int nd, const int64_t *kernel,
-                              window_attrs *a)
+static aglm_status read_attrs(const aglm_node *node, int nd, const int64_t *kernel, window_attrs *a)
 {
     if (nd < 1 || nd > AGLM_WINDOW_DIMS)
         return aglm_error(AGLM_ERR_UNSUPPORTED, "%d spatial dims; 1 to %d are supported", nd,
@@ -172,8 +173,8 @@ static aglm_status read_attrs(const aglm_node *node, int nd, const int64_t *kern
     aglm_status st = read_ints(node, "kernel_shape", nd, 1, a->k);
     for (int i = 0; st == AGLM_OK && kernel && i < nd; i++) {
         if (kattr && a->k[i] != kernel[i])
-            return aglm_error(AGLM_ERR_SHAPE, "kernel_shape[%d] = %lld but the weight has %lld",
-                              i, (long long)a->k[i], (long long)kernel[i]);
+            return aglm_error(AGLM_ERR_SHAPE, "kernel_shape[%d] = %lld but the weight has %lld", i,
+                              (long long)a->k[i], (long long)kernel[i]);
         a->k[i] = kernel[i];
     }
     if (st == AGLM_OK)
@@ -219,8 +220,8 @@ AGLM_API aglm_status aglm_window_init(aglm_window *w, const aglm_node *node, int
         window_set(w, j, &a, i, in[i]);
         w->pb[j] = a.pads[i];
         w->pe[j] = a.pads[nd + i];
-        st = aglm_window_axis(in[i], a.k[i], a.s[i], a.d[i], a.pad, ceil_mode, &w->pb[j],
-                              &w->pe[j], &w->out[j]);
+        st = aglm_window_axis(in[i], a.k[i], a.s[i], a.d[i], a.pad, ceil_mode, &w->pb[j], &w->pe[j],
+                              &w->out[j]);
         if (st != AGLM_OK)
             return aglm_error_wrap(st, "spatial dim %d", i);
     }
@@ -247,8 +248,8 @@ AGLM_API aglm_status aglm_window_init_transpose(aglm_window *w, const aglm_node 
         int j = AGLM_WINDOW_DIMS - nd + i;
         int64_t oshape = -1;
         if (shape && (oshape = shape[n_shape - (size_t)nd + (size_t)i]) < 0)
-            return aglm_error(AGLM_ERR_INVALID, "attribute output_shape[%d] = %lld is negative",
-                              i, (long long)oshape);
+            return aglm_error(AGLM_ERR_INVALID, "attribute output_shape[%d] = %lld is negative", i,
+                              (long long)oshape);
         window_set(w, j, &a, i, in[i]);
         w->pb[j] = a.pads[i];
         w->pe[j] = a.pads[nd + i];

@@ -14,7 +14,8 @@ static void check_parsed(const host_admin_request *r)
     const host_admin_command *c = r->cmd;
     if (!c || host_admin_find_command(c->name) != c)
         __builtin_trap();
-    if (r->npos < c->min_pos || r->npos > c->max_pos || r->nopt < 0 || r->nopt > HOST_ADMIN_MAX_ARGS)
+    if (r->npos < c->min_pos || r->npos > c->max_pos || r->nopt < 0 ||
+        r->nopt > HOST_ADMIN_MAX_ARGS)
         __builtin_trap();
     if (r->nopt > 0 && !c->keys)
         __builtin_trap();
@@ -27,7 +28,8 @@ static void check_parsed(const host_admin_request *r)
         if (r->pos[i] < lo || r->pos[i] >= hi || !memchr(r->pos[i], '\0', (size_t)(hi - r->pos[i])))
             __builtin_trap();
     for (int i = 0; i < r->nopt; i++)
-        if (r->opt_key[i] < lo || r->opt_value[i] >= hi || r->opt_key[i][0] == '\0' || r->opt_value[i][0] == '\0')
+        if (r->opt_key[i] < lo || r->opt_value[i] >= hi || r->opt_key[i][0] == '\0' ||
+            r->opt_value[i][0] == '\0')
             __builtin_trap();
 }
 

@@ -46,20 +46,19 @@ static inline int backend_is(const char *name)
  * on backend B: only NAME promises WHAT": for what only that backend promises (its device name,
  * its config keys and options, its own wording, the kernels it lacks), so another backend sees
  * the test skipped rather than failed. Free what the test holds first: skip() does not return. */
-#define SKIP_UNLESS_BACKEND(name, what)                                                        \
-    do {                                                                                       \
-        if (!backend_is(name)) {                                                               \
-            print_message("skipped on backend %s: only %s promises %s\n", backend_under_test(), \
-                          (name), (what));                                                     \
-            skip();                                                                            \
-        }                                                                                      \
+#define SKIP_UNLESS_BACKEND(name, what)                                                            \
+    do {                                                                                           \
+        if (!backend_is(name)) {                                                                   \
+            print_message("skipped on backend %s: only %s promises %s\n", backend_under_test(),    \
+                          (name), (what));                                                         \
+            skip();                                                                                \
+        }                                                                                          \
     } while (0)
 
 /* Loads AGLM_PLUGIN_DIR/backend-NAME.so and acquires NAME, with [plugin.NAME] holding keys[i] =
  * values[i] for the n settings whose value is not NULL. */
 static inline aglm_status backend_fx_load_config(backend_fx *f, const char *name, size_t n,
-                                                 const char *const *keys,
-                                                 const char *const *values)
+                                                 const char *const *keys, const char *const *values)
 {
     memset(f, 0, sizeof *f);
     if (strlen(name) >= sizeof f->name || n > BACKEND_FX_MAX_KEYS)
@@ -166,7 +165,7 @@ static inline int backend_fx_teardown(void **state)
 
 /* A tensor of dtype dt and shape dims owning a copy of `values` (as doubles, converted). */
 static inline aglm_tensor tensor_of(aglm_dtype dt, int rank, const int64_t *dims,
-                                     const double *values)
+                                    const double *values)
 {
     aglm_tensor t;
     if (aglm_tensor_alloc(&t, dt, rank, dims) != AGLM_OK)

@@ -69,8 +69,8 @@ static inline aglm_graph *ir_pass_parse(const char *text)
 
 /* Runs a pass's ops table on g with opts (may be NULL); the graph must verify afterwards.
  * Returns *changed. Shared with pass_fixture.h. */
-static inline int ir_pass_run_ops(const aglm_pass_ops *ops, void *pstate, const char *name, aglm_graph *g,
-                                  const aglm_options *opts)
+static inline int ir_pass_run_ops(const aglm_pass_ops *ops, void *pstate, const char *name,
+                                  aglm_graph *g, const aglm_options *opts)
 {
     int changed = -1;
     if (ops->run(pstate, g, opts, &changed) != AGLM_OK)
@@ -107,7 +107,8 @@ static inline void ir_pass_check_opts(ir_pass_fx *f, const char *input, const ch
     aglm_graph_free(e);
 }
 
-static inline void ir_pass_check(ir_pass_fx *f, const char *input, const char *expected, int want_changed)
+static inline void ir_pass_check(ir_pass_fx *f, const char *input, const char *expected,
+                                 int want_changed)
 {
     ir_pass_check_opts(f, input, expected, NULL, want_changed);
 }

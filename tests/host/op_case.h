@@ -16,13 +16,27 @@ typedef struct op_attr {
     size_t n;
 } op_attr;
 
-#define A_INT(nm, x) {.name = (nm), .kind = 'i', .i = (x)}
-#define A_FLOAT(nm, x) {.name = (nm), .kind = 'f', .f = (x)}
-#define A_STR(nm, x) {.name = (nm), .kind = 's', .s = (x)}
-#define A_INTS(nm, ...)                                                                        \
-    {.name = (nm), .kind = 'l', .v = {__VA_ARGS__},                                            \
-     .n = sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)}
-#define A_END {.name = NULL}
+#define A_INT(nm, x)                                                                               \
+    {                                                                                              \
+        .name = (nm), .kind = 'i', .i = (x)                                                        \
+    }
+#define A_FLOAT(nm, x)                                                                             \
+    {                                                                                              \
+        .name = (nm), .kind = 'f', .f = (x)                                                        \
+    }
+#define A_STR(nm, x)                                                                               \
+    {                                                                                              \
+        .name = (nm), .kind = 's', .s = (x)                                                        \
+    }
+#define A_INTS(nm, ...)                                                                            \
+    {                                                                                              \
+        .name = (nm), .kind = 'l', .v = {__VA_ARGS__},                                             \
+        .n = sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)                                    \
+    }
+#define A_END                                                                                      \
+    {                                                                                              \
+        .name = NULL                                                                               \
+    }
 
 /* A tensor from a literal list: T(AGLM_F32, 2, D(2, 2), V(1, 2, 3, 4)). */
 #define D(...) ((const int64_t[]){__VA_ARGS__})
@@ -73,7 +87,8 @@ static inline void expect(aglm_tensor *got, aglm_dtype dt, int rank, const int64
     if (got->dtype != dt)
         fail_msg("dtype %s, expected %s", aglm_dtype_name(got->dtype), aglm_dtype_name(dt));
     aglm_tensor want = tensor_of(dt, rank, dims, values);
-    assert_close(got, &want, aglm_dtype_is_float(dt) ? 1e-5 : 0, aglm_dtype_is_float(dt) ? 1e-5 : 0);
+    assert_close(got, &want, aglm_dtype_is_float(dt) ? 1e-5 : 0,
+                 aglm_dtype_is_float(dt) ? 1e-5 : 0);
     aglm_tensor_free(&want);
     aglm_tensor_free(got);
 }

@@ -95,8 +95,8 @@ static inline void ir_const(char *buf, size_t cap, const char *name, int rank, c
 
 /* Runs `before` and `after` on the same random inputs (one per graph input, of its static
  * type) and asserts every output agrees within atol + rtol * |want|. */
-static inline void assert_same_results(pass_fx *f, const aglm_graph *before, const aglm_graph *after,
-                                       double atol, double rtol)
+static inline void assert_same_results(pass_fx *f, const aglm_graph *before,
+                                       const aglm_graph *after, double atol, double rtol)
 {
     size_t n_in = aglm_graph_num_inputs(before), n_out = aglm_graph_num_outputs(before);
     assert_int_equal(aglm_graph_num_inputs(after), n_in);

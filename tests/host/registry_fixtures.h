@@ -34,8 +34,9 @@ static inline char *snapshot(host_registry *r)
     char *s = malloc(cap);
     s[0] = '\0';
     for (size_t i = 0; i < n; i++)
-        len += (size_t)snprintf(s + len, cap - len, "%s %u %s %ld %s\n", rows[i].name, rows[i].generation,
-                                host_plugin_state_name(rows[i].state), rows[i].refs, rows[i].file);
+        len += (size_t)snprintf(s + len, cap - len, "%s %u %s %ld %s\n", rows[i].name,
+                                rows[i].generation, host_plugin_state_name(rows[i].state),
+                                rows[i].refs, rows[i].file);
     free(rows);
     return s;
 }

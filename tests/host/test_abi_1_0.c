@@ -37,7 +37,8 @@ static void test_v1_0_backend_loads_and_runs(void **state)
 
     aglm_graph *g = NULL;
     if (aglm_graph_parse("graph g(%x: f32[2,3]) -> (%y) {\n  opset ai.onnx 17\n"
-                         "  %y = Relu(%x) @relu\n}\n", &g) != AGLM_OK)
+                         "  %y = Relu(%x) @relu\n}\n",
+                         &g) != AGLM_OK)
         fail_msg("parse: %s", aglm_last_error());
     aglm_exec *x = NULL;
     if (ops->compile(host_ref_state(ref), g, NULL, &x) != AGLM_OK)

@@ -23,7 +23,8 @@ static void expect_error(const char *line, const char *needle)
 {
     aglm_status st = parse(line);
     if (st == AGLM_OK || !strstr(aglm_last_error(), needle))
-        fail_msg("'%s': status %d, message '%s', expected one naming '%s'", line, st, aglm_last_error(), needle);
+        fail_msg("'%s': status %d, message '%s', expected one naming '%s'", line, st,
+                 aglm_last_error(), needle);
 }
 
 static void test_every_command_parses(void **state)
@@ -124,7 +125,8 @@ static void test_embedded_nul_and_limits(void **state)
     char *line = malloc(HOST_ADMIN_LINE_MAX + 2);
     memset(line, 'a', HOST_ADMIN_LINE_MAX + 1);
     memcpy(line, "load ", 5);
-    assert_int_equal(host_admin_parse(line, HOST_ADMIN_LINE_MAX, &req), AGLM_OK); /* exactly 4 KiB */
+    assert_int_equal(host_admin_parse(line, HOST_ADMIN_LINE_MAX, &req),
+                     AGLM_OK); /* exactly 4 KiB */
     assert_int_equal(strlen(req.pos[0]), HOST_ADMIN_LINE_MAX - 5);
     assert_int_not_equal(host_admin_parse(line, HOST_ADMIN_LINE_MAX + 1, &req), AGLM_OK);
     assert_non_null(strstr(aglm_last_error(), "line too long (4097 bytes, at most 4096)"));

@@ -41,14 +41,18 @@ static int setup(void **state)
 {
     signal(SIGPIPE, SIG_IGN); /* as the service does */
     fixture_state *f = calloc(1, sizeof *f);
-    if (host_registry_new(NULL, &f->reg) != AGLM_OK || host_registry_load(f->reg, fixture("counter_v1"), NULL) ||
+    if (host_registry_new(NULL, &f->reg) != AGLM_OK ||
+        host_registry_load(f->reg, fixture("counter_v1"), NULL) ||
         host_served_new(f->reg, &f->served) != AGLM_OK || !(f->dir = make_temp_dir()))
         return -1;
     snprintf(f->path, sizeof f->path, "%s/admin.sock", f->dir);
     host_admin_config_defaults(&f->cfg);
     host_admin_config_set_socket(&f->cfg, f->path);
     f->cfg.max_clients = 4;
-    f->ctx = (host_admin_context){.reg = f->reg, .served = f->served, .admin = &f->cfg, .shutdown = on_shutdown,
+    f->ctx = (host_admin_context){.reg = f->reg,
+                                  .served = f->served,
+                                  .admin = &f->cfg,
+                                  .shutdown = on_shutdown,
                                   .shutdown_ctx = f};
     *state = f;
     return 0;
@@ -402,7 +406,8 @@ static void test_peer_uid(void **state)
     start(f);
     char reply[8192];
     as_nobody(f->path, reply, sizeof reply);
-    assert_string_equal(reply, "(connect refused)"); /* 0600 in a 0700 folder: the file system says no */
+    assert_string_equal(reply,
+                        "(connect refused)"); /* 0600 in a 0700 folder: the file system says no */
 
     /* even where the file system lets it through, the server checks the uid */
     assert_int_equal(chmod(f->dir, 0755), 0);
@@ -425,9 +430,10 @@ static void test_peer_uid(void **state)
 static void test_admin_config_file(void **state)
 {
     fixture_state *f = *state;
-    char *ini = write_file(f->dir, "a.ini",
-                           "[host]\nlog_level = warn\n[admin]\nsocket = /run/x.sock\nallow_uids = 5, 7\n"
-                           "max_clients = 3\nidle_timeout_s = 9\nallow_any_path = yes\n");
+    char *ini =
+        write_file(f->dir, "a.ini",
+                   "[host]\nlog_level = warn\n[admin]\nsocket = /run/x.sock\nallow_uids = 5, 7\n"
+                   "max_clients = 3\nidle_timeout_s = 9\nallow_any_path = yes\n");
     host_admin_config c;
     assert_int_equal(host_admin_config_read(ini, &c), AGLM_OK);
     assert_string_equal(c.socket, "/run/x.sock");

@@ -121,7 +121,8 @@ static void test_relative_ini_path(void **state)
 
 /* Loads text that must fail; checks the status and that the message has "FILE:LINE: " and
  * `reason`. */
-static void expect_error(const char *dir, const char *text, aglm_status want, int line, const char *reason)
+static void expect_error(const char *dir, const char *text, aglm_status want, int line,
+                         const char *reason)
 {
     char *path = write_file(dir, "bad.ini", text);
     host_config cfg;
@@ -147,10 +148,14 @@ static void test_errors_name_file_and_line(void **state)
                  "log_level 'loud' is not one of error, warn, info, debug, trace");
     /* the first error wins, whoever found it */
     expect_error(dir, "[host]\nnonsense\nlog_level = loud\n", AGLM_ERR_PARSE, 2, "syntax error");
-    expect_error(dir, "[host]\nlog_level = loud\nnonsense\n", AGLM_ERR_PARSE, 2, "log_level 'loud'");
-    expect_error(dir, "threads = 2\n[host]\n", AGLM_ERR_PARSE, 1, "key 'threads' is outside any section");
-    expect_error(dir, "[plugin.CPU]\nthreads = 2\n", AGLM_ERR_PARSE, 2, "'CPU' is not a plugin name");
-    expect_error(dir, "[plugin.cpu]\nenabled = maybe\n", AGLM_ERR_PARSE, 2, "enabled = 'maybe' is not true or false");
+    expect_error(dir, "[host]\nlog_level = loud\nnonsense\n", AGLM_ERR_PARSE, 2,
+                 "log_level 'loud'");
+    expect_error(dir, "threads = 2\n[host]\n", AGLM_ERR_PARSE, 1,
+                 "key 'threads' is outside any section");
+    expect_error(dir, "[plugin.CPU]\nthreads = 2\n", AGLM_ERR_PARSE, 2,
+                 "'CPU' is not a plugin name");
+    expect_error(dir, "[plugin.cpu]\nenabled = maybe\n", AGLM_ERR_PARSE, 2,
+                 "enabled = 'maybe' is not true or false");
 
     char long_line[1024];
     memset(long_line, 'x', sizeof long_line);
@@ -172,7 +177,8 @@ static void test_missing_file(void **state)
 
 static void test_empty_and_unknown_sections(void **state)
 {
-    char *path = write_file(*state, "empty.ini", "; nothing but comments\n\n[future]\nkey = value\n");
+    char *path =
+        write_file(*state, "empty.ini", "; nothing but comments\n\n[future]\nkey = value\n");
     host_config cfg;
     assert_int_equal(host_config_load(path, &cfg), AGLM_OK);
     assert_int_equal(cfg.num_plugins, 0);
@@ -183,7 +189,8 @@ static void test_empty_and_unknown_sections(void **state)
     free(path);
 }
 
-/* ---- log --------------------------------------------------------------------------------------- */
+/* ---- log ---------------------------------------------------------------------------------------
+ */
 
 /* Runs fn with stderr redirected to a file and returns what it wrote. */
 static char *capture_stderr(const char *dir, void (*fn)(void))

@@ -50,9 +50,9 @@ typedef struct att_case {
 } att_case;
 
 /* 4-D reference: Y [b, qh, sq, dv], present K/V, and the qk output of `mode`. */
-static void att_reference(const att_case *c, const aglm_tensor *q, const aglm_tensor *k, const aglm_tensor *v,
-                          const aglm_tensor *mask, const aglm_tensor *pk, const aglm_tensor *pv, aglm_tensor *y,
-                          aglm_tensor *qk)
+static void att_reference(const att_case *c, const aglm_tensor *q, const aglm_tensor *k,
+                          const aglm_tensor *v, const aglm_tensor *mask, const aglm_tensor *pk,
+                          const aglm_tensor *pv, aglm_tensor *y, aglm_tensor *qk)
 {
     int T = c->past + c->skv, reps = c->qh / c->kvh;
     double scale = c->scale > 0 ? c->scale : 1 / sqrt((double)c->dk);
@@ -64,9 +64,14 @@ static void att_reference(const att_case *c, const aglm_tensor *q, const aglm_te
                 for (int j = 0; j < T; j++) {
                     double dot = 0;
                     for (int d = 0; d < c->dk; d++) {
-                        double kv = j < c->past ? aglm_tensor_get_f64(pk, ((b * c->kvh + kh) * c->past + j) * c->dk + d)
-                                                : aglm_tensor_get_f64(k, ((b * c->kvh + kh) * c->skv + j - c->past) * c->dk + d);
-                        dot += aglm_tensor_get_f64(q, ((b * c->qh + h) * c->sq + i) * c->dk + d) * kv;
+                        double kv =
+                            j < c->past
+                                ? aglm_tensor_get_f64(pk,
+                                                      ((b * c->kvh + kh) * c->past + j) * c->dk + d)
+                                : aglm_tensor_get_f64(
+                                      k, ((b * c->kvh + kh) * c->skv + j - c->past) * c->dk + d);
+                        dot +=
+                            aglm_tensor_get_f64(q, ((b * c->qh + h) * c->sq + i) * c->dk + d) * kv;
                     }
                     s[j] = dot * scale;
                     if (c->softcap > 0)
@@ -92,8 +97,12 @@ static void att_reference(const att_case *c, const aglm_tensor *q, const aglm_te
                 for (int d = 0; d < c->dv; d++) {
                     double acc = 0;
                     for (int j = 0; j < T; j++) {
-                        double vv = j < c->past ? aglm_tensor_get_f64(pv, ((b * c->kvh + kh) * c->past + j) * c->dv + d)
-                                                : aglm_tensor_get_f64(v, ((b * c->kvh + kh) * c->skv + j - c->past) * c->dv + d);
+                        double vv =
+                            j < c->past
+                                ? aglm_tensor_get_f64(pv,
+                                                      ((b * c->kvh + kh) * c->past + j) * c->dv + d)
+                                : aglm_tensor_get_f64(
+                                      v, ((b * c->kvh + kh) * c->skv + j - c->past) * c->dv + d);
                         acc += p[j] * vv;
                     }
                     aglm_tensor_set_f64(y, ((b * c->qh + h) * c->sq + i) * c->dv + d, acc);
@@ -130,8 +139,9 @@ static void check_attention(backend_fx *f, const att_case *c)
         k3 = to_3d(&k);
         v3 = to_3d(&v);
     }
-    const aglm_tensor *ins[6] = {c->three_d ? &q3 : &q, c->three_d ? &k3 : &k, c->three_d ? &v3 : &v,
-                                 c->mask ? &m : NULL, c->past ? &pk : NULL, c->past ? &pv : NULL};
+    const aglm_tensor *ins[6] = {c->three_d ? &q3 : &q, c->three_d ? &k3 : &k,
+                                 c->three_d ? &v3 : &v, c->mask ? &m : NULL,
+                                 c->past ? &pk : NULL,  c->past ? &pv : NULL};
     size_t n_in = c->past ? 6 : c->mask ? 4 : 3;
     aglm_node *node;
     aglm_graph *g = op_graph("Attention", 23, n_in, ins, NULL, 4, &node);
@@ -183,8 +193,8 @@ static void test_attention_variants(void **state)
     att_case cases[] = {
         /* b qh kvh sq skv past dk dv causal mask 3d mode softcap scale */
         {2, 3, 3, 4, 6, 0, 8, 8, 0, 0, 0, 0, 0, 0},
-        {2, 6, 2, 4, 6, 0, 8, 5, 0, 1, 0, 2, 0, 0},    /* grouped heads, float mask, biased scores */
-        {2, 4, 2, 3, 3, 5, 8, 8, 1, 0, 0, 3, 0, 0},    /* causal after a past, probabilities out */
+        {2, 6, 2, 4, 6, 0, 8, 5, 0, 1, 0, 2, 0, 0}, /* grouped heads, float mask, biased scores */
+        {2, 4, 2, 3, 3, 5, 8, 8, 1, 0, 0, 3, 0, 0}, /* causal after a past, probabilities out */
         {1, 4, 4, 5, 5, 0, 6, 4, 1, 0, 1, 1, 1.5f, 0}, /* 3-D inputs, softcap */
         {1, 2, 1, 2, 3, 2, 4, 4, 0, 1, 1, 0, 0, 0.3f}, /* 3-D, past, mask, explicit scale */
     };
@@ -195,7 +205,8 @@ static void test_attention_variants(void **state)
 static void test_attention_bad_heads(void **state)
 {
     backend_fx *f = *state;
-    aglm_tensor q = tensor_random(4, (int64_t[]){1, 3, 2, 4}, 1), k = tensor_random(4, (int64_t[]){1, 2, 2, 4}, 2),
+    aglm_tensor q = tensor_random(4, (int64_t[]){1, 3, 2, 4}, 1),
+                k = tensor_random(4, (int64_t[]){1, 2, 2, 4}, 2),
                 v = tensor_random(4, (int64_t[]){1, 2, 2, 4}, 3);
     const aglm_tensor *ins[3] = {&q, &k, &v};
     aglm_tensor y;
@@ -215,7 +226,8 @@ static void test_attention_bad_heads(void **state)
 static void test_rotary_by_hand(void **state)
 {
     backend_fx *f = *state;
-    aglm_tensor x = tensor_of(AGLM_F32, 4, (int64_t[]){1, 1, 2, 4}, (const double[]){1, 2, 3, 4, 5, 6, 7, 8});
+    aglm_tensor x =
+        tensor_of(AGLM_F32, 4, (int64_t[]){1, 1, 2, 4}, (const double[]){1, 2, 3, 4, 5, 6, 7, 8});
     aglm_tensor cosc = tensor_of(AGLM_F32, 2, (int64_t[]){2, 1}, (const double[]){1, 0});
     aglm_tensor sinc = tensor_of(AGLM_F32, 2, (int64_t[]){2, 1}, (const double[]){0, 1});
     aglm_tensor pos = tensor_of(AGLM_I64, 2, (int64_t[]){1, 2}, (const double[]){0, 1});
@@ -274,10 +286,8 @@ static void test_linear_attention_by_hand(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_attention_by_hand),
-        cmocka_unit_test(test_attention_variants),
-        cmocka_unit_test(test_attention_bad_heads),
-        cmocka_unit_test(test_rotary_by_hand),
+        cmocka_unit_test(test_attention_by_hand),        cmocka_unit_test(test_attention_variants),
+        cmocka_unit_test(test_attention_bad_heads),      cmocka_unit_test(test_rotary_by_hand),
         cmocka_unit_test(test_linear_attention_by_hand),
     };
     return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);

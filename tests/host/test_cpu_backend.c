@@ -14,7 +14,8 @@
 
 #include "backend_fixture.h"
 
-static aglm_value *value(aglm_graph *g, const char *name, aglm_dtype dt, int rank, const int64_t *dims)
+static aglm_value *value(aglm_graph *g, const char *name, aglm_dtype dt, int rank,
+                         const int64_t *dims)
 {
     aglm_dim d[AGLM_MAX_RANK];
     for (int i = 0; i < rank; i++)
@@ -31,8 +32,8 @@ static aglm_value *unknown(aglm_graph *g, const char *name)
     return v;
 }
 
-static aglm_node *node(aglm_graph *g, const char *op, const char *domain, const char *name, size_t n_in,
-                       aglm_value *const *in, aglm_value *out)
+static aglm_node *node(aglm_graph *g, const char *op, const char *domain, const char *name,
+                       size_t n_in, aglm_value *const *in, aglm_value *out)
 {
     aglm_node *n = aglm_graph_add_node(g, op, domain, name, n_in, in, 1, &out);
     if (!n)
@@ -141,7 +142,8 @@ static aglm_graph *dense_graph(void)
     for (int i = 0; i < 12; i++)
         wv[i] = (float)(i % 5) - 2.0f;
     aglm_tensor wt = tensor_f32(2, (int64_t[]){4, 3}, wv), bt = tensor_f32(1, (int64_t[]){3}, bv);
-    aglm_value *w = aglm_graph_add_initializer(g, "w", &wt), *b = aglm_graph_add_initializer(g, "b", &bt);
+    aglm_value *w = aglm_graph_add_initializer(g, "w", &wt),
+               *b = aglm_graph_add_initializer(g, "b", &bt);
     aglm_tensor_free(&wt);
     aglm_tensor_free(&bt);
     aglm_value *m = unknown(g, "m"), *s = unknown(g, "s"), *y = unknown(g, "y");
@@ -253,15 +255,20 @@ static aglm_graph *cnn_graph(void)
     assert_int_equal(aglm_graph_set_opset(g, "", 13), AGLM_OK);
     aglm_value *x = value(g, "image", AGLM_F32, 4, (int64_t[]){2, 3, 16, 16});
     assert_int_equal(aglm_graph_add_input(g, x), AGLM_OK);
-    aglm_tensor w = tensor_random(4, (int64_t[]){8, 3, 3, 3}, 100), b = tensor_random(1, (int64_t[]){8}, 101);
-    aglm_tensor fw = tensor_random(2, (int64_t[]){10, 8 * 8 * 8}, 102), fb = tensor_random(1, (int64_t[]){10}, 103);
-    aglm_value *wv = aglm_graph_add_initializer(g, "conv.w", &w), *bv = aglm_graph_add_initializer(g, "conv.b", &b);
-    aglm_value *fwv = aglm_graph_add_initializer(g, "fc.w", &fw), *fbv = aglm_graph_add_initializer(g, "fc.b", &fb);
+    aglm_tensor w = tensor_random(4, (int64_t[]){8, 3, 3, 3}, 100),
+                b = tensor_random(1, (int64_t[]){8}, 101);
+    aglm_tensor fw = tensor_random(2, (int64_t[]){10, 8 * 8 * 8}, 102),
+                fb = tensor_random(1, (int64_t[]){10}, 103);
+    aglm_value *wv = aglm_graph_add_initializer(g, "conv.w", &w),
+               *bv = aglm_graph_add_initializer(g, "conv.b", &b);
+    aglm_value *fwv = aglm_graph_add_initializer(g, "fc.w", &fw),
+               *fbv = aglm_graph_add_initializer(g, "fc.b", &fb);
     aglm_tensor_free(&w);
     aglm_tensor_free(&b);
     aglm_tensor_free(&fw);
     aglm_tensor_free(&fb);
-    aglm_value *c = unknown(g, "c"), *r = unknown(g, "r"), *p = unknown(g, "p"), *fl = unknown(g, "fl");
+    aglm_value *c = unknown(g, "c"), *r = unknown(g, "r"), *p = unknown(g, "p"),
+               *fl = unknown(g, "fl");
     aglm_value *logits = unknown(g, "logits"), *prob = unknown(g, "prob");
     aglm_node *conv = node(g, "Conv", NULL, "conv", 3, (aglm_value *[]){x, wv, bv}, c);
     assert_int_equal(aglm_node_set_ints(conv, "pads", (const int64_t[]){1, 1, 1, 1}, 4), AGLM_OK);

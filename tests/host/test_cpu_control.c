@@ -49,16 +49,15 @@ static aglm_tensor bool_scalar(int v)
 /* ---- If ---------------------------------------------------------------------------------- */
 
 /* Each branch reads the outer inputs; the else branch hands an outer value straight out. */
-static const char *if_text =
-    "graph main(%c: bool[], %x: f32[2], %y: f32[2]) -> (%r, %s) {\n"
-    "  opset ai.onnx 17\n"
-    "  %r, %s = If(%c) {then_branch=graph then() -> (%a, %b) {\n"
-    "      %a = Add(%x, %y)\n"
-    "      %b = Mul(%x, %y)\n"
-    "    }, else_branch=graph else() -> (%d, %x) {\n"
-    "      %d = Sub(%x, %y)\n"
-    "    }}\n"
-    "}\n";
+static const char *if_text = "graph main(%c: bool[], %x: f32[2], %y: f32[2]) -> (%r, %s) {\n"
+                             "  opset ai.onnx 17\n"
+                             "  %r, %s = If(%c) {then_branch=graph then() -> (%a, %b) {\n"
+                             "      %a = Add(%x, %y)\n"
+                             "      %b = Mul(%x, %y)\n"
+                             "    }, else_branch=graph else() -> (%d, %x) {\n"
+                             "      %d = Sub(%x, %y)\n"
+                             "    }}\n"
+                             "}\n";
 
 static void test_if_branches_read_outer_values(void **state)
 {
@@ -118,7 +117,8 @@ static void test_if_untakeable_branch(void **state)
                        "      %b = Reshape(%x, %s)\n"
                        "    }} @pick\n"
                        "}\n";
-    aglm_tensor in[2] = {bool_scalar(1), tensor_of(AGLM_F32, 1, (const int64_t[]){2}, (const double[]){1, -2})};
+    aglm_tensor in[2] = {bool_scalar(1),
+                         tensor_of(AGLM_F32, 1, (const int64_t[]){2}, (const double[]){1, -2})};
     aglm_tensor out[1];
     run_ok(f, text, 2, in, 1, out);
     assert_values(&out[0], 1, (const int64_t[]){2}, (const double[]){-1, 2});
@@ -155,7 +155,8 @@ static void test_unsupported_node_in_body_is_listed(void **state)
 static const char *loop_text =
     "graph main(%m: i64[], %c: bool[], %s0: f32[], %x: f32[]) -> (%s, %all) {\n"
     "  opset ai.onnx 16\n"
-    "  %s, %all = Loop(%m, %c, %s0) {body=graph body(%i: i64[], %ci: bool[], %si: f32[]) -> (%ci, %so, %so2) {\n"
+    "  %s, %all = Loop(%m, %c, %s0) {body=graph body(%i: i64[], %ci: bool[], %si: f32[]) -> (%ci, "
+    "%so, %so2) {\n"
     "      %fi = Cast(%i) {to=1}\n"
     "      %t = Add(%fi, %x)\n"
     "      %so = Add(%si, %t)\n"
@@ -173,7 +174,8 @@ static void test_loop_trip_count_and_scan_outputs(void **state)
     run_ok(f, loop_text, 4, in, 2, out);
     /* adds 0.5, 1.5, 2.5, 3.5, 4.5 */
     assert_values(&out[0], 0, NULL, (const double[]){112.5});
-    assert_values(&out[1], 1, (const int64_t[]){5}, (const double[]){100.5, 102, 104.5, 108, 112.5});
+    assert_values(&out[1], 1, (const int64_t[]){5},
+                  (const double[]){100.5, 102, 104.5, 108, 112.5});
     aglm_tensor_free(&out[0]);
     aglm_tensor_free(&out[1]);
 
@@ -229,7 +231,8 @@ static void test_loop_unbounded_trip_count(void **state)
     const char *text =
         "graph main(%m: i64[], %c: bool[], %v0: f32[], %limit: f32[], %two: f32[]) -> (%v) {\n"
         "  opset ai.onnx 16\n"
-        "  %v = Loop(%m, %c, %v0) {body=graph body(%i: i64[], %ci: bool[], %vi: f32[]) -> (%co, %vo) {\n"
+        "  %v = Loop(%m, %c, %v0) {body=graph body(%i: i64[], %ci: bool[], %vi: f32[]) -> (%co, "
+        "%vo) {\n"
         "      %vo = Mul(%vi, %two)\n"
         "      %gap = Sub(%limit, %vo)\n"
         "      %pos = Relu(%gap)\n"
@@ -264,8 +267,9 @@ static const char *scan_text =
 static void test_scan_running_sum(void **state)
 {
     backend_fx *f = *state;
-    aglm_tensor in[2] = {tensor_of(AGLM_F32, 1, (const int64_t[]){2}, (const double[]){0, 0}),
-                         tensor_of(AGLM_F32, 2, (const int64_t[]){3, 2}, (const double[]){1, 2, 3, 4, 5, 6})};
+    aglm_tensor in[2] = {
+        tensor_of(AGLM_F32, 1, (const int64_t[]){2}, (const double[]){0, 0}),
+        tensor_of(AGLM_F32, 2, (const int64_t[]){3, 2}, (const double[]){1, 2, 3, 4, 5, 6})};
     aglm_tensor out[2];
     run_ok(f, scan_text, 2, in, 2, out);
     assert_values(&out[0], 1, (const int64_t[]){2}, (const double[]){9, 12});
@@ -290,8 +294,9 @@ static void test_scan_axes_and_directions(void **state)
         "    }, num_scan_inputs=1, scan_input_axes=[1], scan_input_directions=[1],\n"
         "       scan_output_axes=[-1], scan_output_directions=[1]}\n"
         "}\n";
-    aglm_tensor in[2] = {tensor_of(AGLM_F32, 1, (const int64_t[]){2}, (const double[]){0, 0}),
-                         tensor_of(AGLM_F32, 2, (const int64_t[]){2, 3}, (const double[]){1, 2, 3, 4, 5, 6})};
+    aglm_tensor in[2] = {
+        tensor_of(AGLM_F32, 1, (const int64_t[]){2}, (const double[]){0, 0}),
+        tensor_of(AGLM_F32, 2, (const int64_t[]){2, 3}, (const double[]){1, 2, 3, 4, 5, 6})};
     aglm_tensor out[2];
     run_ok(f, text, 2, in, 2, out);
     /* columns visited 2, 1, 0: sums [3,6], [5,11], [6,15]; written at positions 0, 1, 2 reversed */
@@ -315,8 +320,9 @@ static void test_scan_opset8_batches(void **state)
         "      %y = Identity(%so)\n"
         "    }, num_scan_inputs=1}\n"
         "}\n";
-    aglm_tensor in[2] = {tensor_of(AGLM_F32, 2, (const int64_t[]){2, 1}, (const double[]){0, 100}),
-                         tensor_of(AGLM_F32, 3, (const int64_t[]){2, 3, 1}, (const double[]){1, 2, 3, 4, 5, 6})};
+    aglm_tensor in[2] = {
+        tensor_of(AGLM_F32, 2, (const int64_t[]){2, 1}, (const double[]){0, 100}),
+        tensor_of(AGLM_F32, 3, (const int64_t[]){2, 3, 1}, (const double[]){1, 2, 3, 4, 5, 6})};
     aglm_tensor out[2];
     run_ok(f, text, 2, in, 2, out);
     assert_values(&out[0], 2, (const int64_t[]){2, 1}, (const double[]){6, 115});
@@ -330,12 +336,11 @@ static void test_scan_opset8_batches(void **state)
 static void test_scan_inputs_must_agree_in_length(void **state)
 {
     backend_fx *f = *state;
-    const char *text =
-        "graph main(%x: f32[3], %z: f32[4]) -> (%ys) {\n"
-        "  %ys = Scan(%x, %z) {body=graph body(%xi: f32[], %zi: f32[]) -> (%y) {\n"
-        "      %y = Add(%xi, %zi)\n"
-        "    }, num_scan_inputs=2} @sc\n"
-        "}\n";
+    const char *text = "graph main(%x: f32[3], %z: f32[4]) -> (%ys) {\n"
+                       "  %ys = Scan(%x, %z) {body=graph body(%xi: f32[], %zi: f32[]) -> (%y) {\n"
+                       "      %y = Add(%xi, %zi)\n"
+                       "    }, num_scan_inputs=2} @sc\n"
+                       "}\n";
     aglm_graph *g = parse(text);
     aglm_exec *x = NULL;
     aglm_status st = f->ops->compile(f->state, g, NULL, &x);
@@ -371,7 +376,8 @@ static void *race_run(void *arg)
                              tensor_of(AGLM_F32, 0, NULL, (const double[]){0})};
         aglm_tensor out[2];
         if (r->f->ops->run(r->f->state, r->x, 4, in, 2, out) != AGLM_OK ||
-            aglm_tensor_get_f64(&out[0], 0) != r->m * (r->m - 1) / 2 || out[1].dims[0] != (int64_t)r->m)
+            aglm_tensor_get_f64(&out[0], 0) != r->m * (r->m - 1) / 2 ||
+            out[1].dims[0] != (int64_t)r->m)
             r->bad = 1;
         for (int i = 0; i < 4; i++)
             aglm_tensor_free(&in[i]);

@@ -17,7 +17,8 @@ typedef struct conv_p {
     int64_t group;
 } conv_p;
 
-static aglm_tensor conv_ref(const aglm_tensor *x, const aglm_tensor *w, const aglm_tensor *b, conv_p p)
+static aglm_tensor conv_ref(const aglm_tensor *x, const aglm_tensor *w, const aglm_tensor *b,
+                            conv_p p)
 {
     int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3];
     int64_t M = w->dims[0], Cg = w->dims[1], KH = w->dims[2], KW = w->dims[3];
@@ -102,9 +103,9 @@ static void check_conv_packed_and_not(backend_fx *f, const int64_t xd[4], const 
     assert_int_equal(aglm_tensor_numel(&y[0]), aglm_tensor_numel(&y[1]));
     if (memcmp(y[0].data, y[1].data, (size_t)aglm_tensor_numel(&y[0]) * sizeof(float)) != 0)
         fail_msg("Conv x [%lld,%lld,%lld,%lld] w [%lld,%lld,%lld,%lld]: packed-at-compile and "
-                 "packed-per-run results differ", (long long)xd[0], (long long)xd[1],
-                 (long long)xd[2], (long long)xd[3], (long long)wd[0], (long long)wd[1],
-                 (long long)wd[2], (long long)wd[3]);
+                 "packed-per-run results differ",
+                 (long long)xd[0], (long long)xd[1], (long long)xd[2], (long long)xd[3],
+                 (long long)wd[0], (long long)wd[1], (long long)wd[2], (long long)wd[3]);
     for (int c = 0; c < 2; c++)
         aglm_tensor_free(&y[c]);
     aglm_tensor_free(&want);
@@ -147,7 +148,6 @@ static void test_conv_prepacked_matches_unpacked(void **state)
     /* a 1x1 with padding (gathered and zero-padded, not flat) */
     check_conv_packed_and_not(f, (int64_t[]){1, 3, 4, 18}, (int64_t[]){5, 3, 1, 1},
                               (conv_p){{1, 2, 0, 1}, {1, 1}, {1, 1}, 1}, 106);
-
 }
 
 /* Width strides run in place on phase-split rows (conv_gemm.c): the 3 -> 16 stride-2 stems of
@@ -296,9 +296,9 @@ static void test_conv_onnx_examples(void **state)
         int64_t oh, ow;
         double y[25];
     } cases[] = {
-        {5, 5, {1, 1, 1, 1}, {1, 1}, 5, 5,
-         {12, 21, 27, 33, 24, 33, 54, 63, 72, 51, 63, 99, 108, 117, 81, 93, 144, 153, 162, 111, 72, 111,
-          117, 123, 84}},
+        {5, 5, {1, 1, 1, 1}, {1, 1}, 5, 5, {12,  21,  27, 33,  24,  33,  54, 63,  72,
+                                            51,  63,  99, 108, 117, 81,  93, 144, 153,
+                                            162, 111, 72, 111, 117, 123, 84}},
         {5, 5, {0, 0, 0, 0}, {1, 1}, 3, 3, {54, 63, 72, 99, 108, 117, 144, 153, 162}},
         {7, 5, {1, 1, 1, 1}, {2, 2}, 4, 3, {12, 27, 24, 63, 108, 81, 123, 198, 141, 112, 177, 124}},
     };
@@ -310,7 +310,8 @@ static void test_conv_onnx_examples(void **state)
         aglm_graph *g = op_graph("Conv", 11, 2, ins, NULL, 1, &n);
         assert_int_equal(aglm_node_set_ints(n, "pads", cases[c].pads, 4), AGLM_OK);
         assert_int_equal(aglm_node_set_ints(n, "strides", cases[c].strides, 2), AGLM_OK);
-        assert_int_equal(aglm_node_set_ints(n, "kernel_shape", (const int64_t[]){3, 3}, 2), AGLM_OK);
+        assert_int_equal(aglm_node_set_ints(n, "kernel_shape", (const int64_t[]){3, 3}, 2),
+                         AGLM_OK);
         aglm_tensor y;
         run_op(f, g, 2, ins, NULL, 1, &y);
         assert_int_equal(y.dims[2], cases[c].oh);
@@ -367,7 +368,8 @@ static void test_conv_auto_pad(void **state)
         const aglm_tensor *ins[2] = {&x, &w};
         aglm_node *n;
         aglm_graph *g = op_graph("Conv", 17, 2, ins, NULL, 1, &n);
-        assert_int_equal(aglm_node_set_string(n, "auto_pad", cases[c].mode, strlen(cases[c].mode)), AGLM_OK);
+        assert_int_equal(aglm_node_set_string(n, "auto_pad", cases[c].mode, strlen(cases[c].mode)),
+                         AGLM_OK);
         aglm_tensor y;
         run_op(f, g, 2, ins, NULL, 1, &y);
         aglm_tensor want = conv_ref(&x, &w, NULL, cases[c].p);
@@ -401,7 +403,8 @@ static void test_conv_1d(void **state)
 {
     backend_fx *f = *state;
     int64_t xd[3] = {2, 2, 11}, wd[3] = {3, 2, 3}, bd[1] = {3};
-    aglm_tensor x = tensor_random(3, xd, 21), w = tensor_random(3, wd, 22), b = tensor_random(1, bd, 23);
+    aglm_tensor x = tensor_random(3, xd, 21), w = tensor_random(3, wd, 22),
+                b = tensor_random(1, bd, 23);
     const aglm_tensor *ins[3] = {&x, &w, &b};
     aglm_node *n;
     aglm_graph *g = op_graph("Conv", 17, 3, ins, NULL, 1, &n);
@@ -456,7 +459,8 @@ typedef struct pool_p {
 
 /* Output size along one axis, from the ONNX formula with PyTorch's rule that the last window
  * starts inside the input or its begin padding. */
-static int64_t pool_out(int64_t in, int64_t k, int64_t pb, int64_t pe, int64_t s, int64_t d, int ceil_mode)
+static int64_t pool_out(int64_t in, int64_t k, int64_t pb, int64_t pe, int64_t s, int64_t d,
+                        int ceil_mode)
 {
     double span = (double)((k - 1) * d + 1);
     double o = ((double)(in + pb + pe) - span) / (double)s + 1.0;
@@ -504,7 +508,8 @@ static aglm_tensor run_pool(backend_fx *f, const aglm_tensor *x, pool_p p, int w
 {
     const aglm_tensor *ins[1] = {x};
     aglm_node *n;
-    aglm_graph *g = op_graph(p.is_max ? "MaxPool" : "AveragePool", 19, 1, ins, NULL, with_indices ? 2 : 1, &n);
+    aglm_graph *g =
+        op_graph(p.is_max ? "MaxPool" : "AveragePool", 19, 1, ins, NULL, with_indices ? 2 : 1, &n);
     assert_int_equal(aglm_node_set_ints(n, "kernel_shape", p.k, 2), AGLM_OK);
     assert_int_equal(aglm_node_set_ints(n, "pads", p.pads, 4), AGLM_OK);
     if (p.strides[0])
@@ -528,7 +533,8 @@ static void test_pool_onnx_examples(void **state)
     for (int i = 0; i < 25; i++)
         ramp[i] = (float)(i + 1);
     int64_t d4[4] = {1, 1, 4, 4}, d5[4] = {1, 1, 5, 5}, d2[4] = {1, 1, 2, 2};
-    aglm_tensor x4 = tensor_f32(4, d4, ramp), x5 = tensor_f32(4, d5, ramp), x2 = tensor_f32(4, d2, ramp);
+    aglm_tensor x4 = tensor_f32(4, d4, ramp), x5 = tensor_f32(4, d5, ramp),
+                x2 = tensor_f32(4, d2, ramp);
     int64_t o2[4] = {1, 1, 2, 2}, o1[4] = {1, 1, 1, 1}, o5[4] = {1, 1, 5, 5};
 
     /* maxpool_2d_ceil and averagepool_2d_ceil: 3x3 windows, stride 2, the last one overhangs */
@@ -546,23 +552,24 @@ static void test_pool_onnx_examples(void **state)
     /* maxpool_with_argmax_2d_precomputed_pads: 5x5 windows, pads 2 */
     aglm_tensor ind;
     y = run_pool(f, &x5, (pool_p){{5, 5}, {2, 2, 2, 2}, {1, 1}, {1, 1}, 0, 0, 1}, 1, &ind);
-    assert_values(&y, 4, o5, (const double[]){13, 14, 15, 15, 15, 18, 19, 20, 20, 20, 23, 24, 25, 25, 25,
-                                              23, 24, 25, 25, 25, 23, 24, 25, 25, 25});
-    assert_values(&ind, 4, o5, (const double[]){12, 13, 14, 14, 14, 17, 18, 19, 19, 19, 22, 23, 24, 24, 24,
-                                                22, 23, 24, 24, 24, 22, 23, 24, 24, 24});
+    assert_values(&y, 4, o5, (const double[]){13, 14, 15, 15, 15, 18, 19, 20, 20, 20, 23, 24, 25,
+                                              25, 25, 23, 24, 25, 25, 25, 23, 24, 25, 25, 25});
+    assert_values(&ind, 4, o5, (const double[]){12, 13, 14, 14, 14, 17, 18, 19, 19, 19, 22, 23, 24,
+                                                24, 24, 22, 23, 24, 24, 24, 22, 23, 24, 24, 24});
     assert_int_equal(ind.dtype, AGLM_I64);
     aglm_tensor_free(&y);
     aglm_tensor_free(&ind);
 
     /* averagepool_2d_precomputed_pads, without and with count_include_pad */
     y = run_pool(f, &x5, (pool_p){{5, 5}, {2, 2, 2, 2}, {1, 1}, {1, 1}, 0, 0, 0}, 0, NULL);
-    assert_values(&y, 4, o5, (const double[]){7, 7.5, 8, 8.5, 9, 9.5, 10, 10.5, 11, 11.5, 12, 12.5, 13,
-                                              13.5, 14, 14.5, 15, 15.5, 16, 16.5, 17, 17.5, 18, 18.5, 19});
+    assert_values(&y, 4, o5, (const double[]){7,    7.5,  8,    8.5,  9,    9.5,  10,   10.5, 11,
+                                              11.5, 12,   12.5, 13,   13.5, 14,   14.5, 15,   15.5,
+                                              16,   16.5, 17,   17.5, 18,   18.5, 19});
     aglm_tensor_free(&y);
     y = run_pool(f, &x5, (pool_p){{5, 5}, {2, 2, 2, 2}, {1, 1}, {1, 1}, 0, 1, 0}, 0, NULL);
-    assert_values(&y, 4, o5, (const double[]){2.52, 3.6, 4.8, 4.08, 3.24, 4.56, 6.4, 8.4, 7.04, 5.52,
-                                              7.2, 10, 13, 10.8, 8.4, 6.96, 9.6, 12.4, 10.24, 7.92,
-                                              6.12, 8.4, 10.8, 8.88, 6.84});
+    assert_values(&y, 4, o5, (const double[]){2.52,  3.6,  4.8,  4.08, 3.24, 4.56, 6.4,  8.4, 7.04,
+                                              5.52,  7.2,  10,   13,   10.8, 8.4,  6.96, 9.6, 12.4,
+                                              10.24, 7.92, 6.12, 8.4,  10.8, 8.88, 6.84});
     aglm_tensor_free(&y);
     aglm_tensor_free(&x4);
     aglm_tensor_free(&x5);
@@ -649,10 +656,9 @@ static void test_maxpool_nan_windows(void **state)
 {
     backend_fx *f = *state;
     int64_t d[4] = {1, 1, 4, 5}, o[4] = {1, 1, 3, 3};
-    aglm_tensor x = tensor_f32(4, d, (const float[]){1, 2, 3, 4, 5,
-                                                     6, NAN, 8, -INFINITY, 10,
-                                                     -1, -2, -3, -INFINITY, -INFINITY,
-                                                     11, 12, 13, -INFINITY, NAN});
+    aglm_tensor x = tensor_f32(
+        4, d, (const float[]){1,  2,  3,  4,         5,         6,  NAN, 8,  -INFINITY, 10,
+                              -1, -2, -3, -INFINITY, -INFINITY, 11, 12,  13, -INFINITY, NAN});
     const aglm_tensor *ins[1] = {&x};
     aglm_node *n;
     aglm_graph *g = op_graph("MaxPool", 12, 1, ins, NULL, 1, &n);

@@ -20,7 +20,8 @@ static aglm_tensor ramp(aglm_dtype dt, int rank, const int64_t *dims)
 }
 
 /* Flat index of x for output index i of a transpose by perm (y dims[k] = x dims[perm[k]]). */
-static int64_t transposed_src(const aglm_tensor *x, const int64_t *perm, const int64_t *ydims, int64_t i)
+static int64_t transposed_src(const aglm_tensor *x, const int64_t *perm, const int64_t *ydims,
+                              int64_t i)
 {
     int r = x->rank;
     int64_t idx[AGLM_MAX_RANK], xi[AGLM_MAX_RANK];
@@ -140,7 +141,8 @@ static void test_concat_blocks(void **state)
     for (int t = 0; t < 4; t++)
         for (int64_t i = 0; i < aglm_tensor_numel(ins[t]); i++, at++)
             if (aglm_tensor_get_f64(&y, at) != aglm_tensor_get_f64(ins[t], i))
-                fail_msg("concat element %lld (input %d, %lld) differs", (long long)at, t, (long long)i);
+                fail_msg("concat element %lld (input %d, %lld) differs", (long long)at, t,
+                         (long long)i);
     aglm_tensor_free(&y);
     aglm_tensor_free(&a);
     aglm_tensor_free(&b);

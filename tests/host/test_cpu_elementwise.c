@@ -43,7 +43,8 @@ static void check_binary(backend_fx *f, const char *op, aglm_dtype dt, int ra, c
 {
     aglm_tensor a = tensor_of(dt, ra, da, NULL), b = tensor_of(dt, rb, db, NULL);
     for (int64_t i = 0; i < aglm_tensor_numel(&a); i++)
-        aglm_tensor_set_f64(&a, i, (double)((i * 7) % 23) - 11.0 + (aglm_dtype_is_float(dt) ? 0.25 : 0));
+        aglm_tensor_set_f64(&a, i,
+                            (double)((i * 7) % 23) - 11.0 + (aglm_dtype_is_float(dt) ? 0.25 : 0));
     for (int64_t i = 0; i < aglm_tensor_numel(&b); i++) {
         double v = (double)((i * 5) % 13) - 6.0;
         aglm_tensor_set_f64(&b, i, v == 0 ? 3 : v); /* no zero divisors */
@@ -53,7 +54,8 @@ static void check_binary(backend_fx *f, const char *op, aglm_dtype dt, int ra, c
     run_op(f, op_graph(op, 14, 2, ins, NULL, 1, NULL), 2, ins, NULL, 1, &y);
     aglm_tensor want = tensor_of(dt, rank, dout, NULL);
     for (int64_t i = 0; i < aglm_tensor_numel(&want); i++)
-        aglm_tensor_set_f64(&want, i, apply(op, bcast_get(&a, rank, dout, i), bcast_get(&b, rank, dout, i), dt));
+        aglm_tensor_set_f64(
+            &want, i, apply(op, bcast_get(&a, rank, dout, i), bcast_get(&b, rank, dout, i), dt));
     assert_close(&y, &want, 1e-6, 1e-6);
     aglm_tensor_free(&y);
     aglm_tensor_free(&want);
@@ -69,16 +71,21 @@ static void test_binary_broadcasting(void **state)
     for (size_t o = 0; o < 4; o++)
         for (size_t t = 0; t < 4; t++) {
             /* same shape, scalar on either side, trailing and middle broadcast, both ways */
-            check_binary(f, ops[o], dts[t], 2, (int64_t[]){3, 4}, 2, (int64_t[]){3, 4}, 2, (int64_t[]){3, 4});
-            check_binary(f, ops[o], dts[t], 3, (int64_t[]){2, 3, 4}, 0, NULL, 3, (int64_t[]){2, 3, 4});
+            check_binary(f, ops[o], dts[t], 2, (int64_t[]){3, 4}, 2, (int64_t[]){3, 4}, 2,
+                         (int64_t[]){3, 4});
+            check_binary(f, ops[o], dts[t], 3, (int64_t[]){2, 3, 4}, 0, NULL, 3,
+                         (int64_t[]){2, 3, 4});
             check_binary(f, ops[o], dts[t], 0, NULL, 2, (int64_t[]){2, 5}, 2, (int64_t[]){2, 5});
-            check_binary(f, ops[o], dts[t], 3, (int64_t[]){2, 3, 4}, 1, (int64_t[]){4}, 3, (int64_t[]){2, 3, 4});
-            check_binary(f, ops[o], dts[t], 3, (int64_t[]){2, 3, 4}, 2, (int64_t[]){3, 1}, 3, (int64_t[]){2, 3, 4});
+            check_binary(f, ops[o], dts[t], 3, (int64_t[]){2, 3, 4}, 1, (int64_t[]){4}, 3,
+                         (int64_t[]){2, 3, 4});
+            check_binary(f, ops[o], dts[t], 3, (int64_t[]){2, 3, 4}, 2, (int64_t[]){3, 1}, 3,
+                         (int64_t[]){2, 3, 4});
             check_binary(f, ops[o], dts[t], 4, (int64_t[]){2, 1, 3, 1}, 3, (int64_t[]){4, 1, 5}, 4,
                          (int64_t[]){2, 4, 3, 5});
         }
     /* big enough to be split over threads, with a broadcast row */
-    check_binary(f, "Add", AGLM_F32, 2, (int64_t[]){300, 257}, 1, (int64_t[]){257}, 2, (int64_t[]){300, 257});
+    check_binary(f, "Add", AGLM_F32, 2, (int64_t[]){300, 257}, 1, (int64_t[]){257}, 2,
+                 (int64_t[]){300, 257});
     check_binary(f, "Mul", AGLM_F32, 3, (int64_t[]){64, 33, 40}, 3, (int64_t[]){64, 1, 40}, 3,
                  (int64_t[]){64, 33, 40});
     /* f32 rows of every op around the 8-lane width: per-channel scale [N,C,1,1] and bias [C,1,1]
@@ -88,11 +95,13 @@ static void test_binary_broadcasting(void **state)
                      (int64_t[]){2, 3, 5, 7});
         check_binary(f, ops[o], AGLM_F32, 3, (int64_t[]){5, 1, 1}, 4, (int64_t[]){1, 5, 3, 3}, 4,
                      (int64_t[]){1, 5, 3, 3});
-        check_binary(f, ops[o], AGLM_F32, 4, (int64_t[]){1, 4, 17, 9}, 0, NULL, 4, (int64_t[]){1, 4, 17, 9});
+        check_binary(f, ops[o], AGLM_F32, 4, (int64_t[]){1, 4, 17, 9}, 0, NULL, 4,
+                     (int64_t[]){1, 4, 17, 9});
         check_binary(f, ops[o], AGLM_F32, 0, NULL, 1, (int64_t[]){15}, 1, (int64_t[]){15});
-        check_binary(f, ops[o], AGLM_F32, 2, (int64_t[]){7, 33}, 2, (int64_t[]){7, 33}, 2, (int64_t[]){7, 33});
-        check_binary(f, ops[o], AGLM_F32, 4, (int64_t[]){1, 96, 40, 40}, 4, (int64_t[]){1, 96, 1, 1}, 4,
-                     (int64_t[]){1, 96, 40, 40});
+        check_binary(f, ops[o], AGLM_F32, 2, (int64_t[]){7, 33}, 2, (int64_t[]){7, 33}, 2,
+                     (int64_t[]){7, 33});
+        check_binary(f, ops[o], AGLM_F32, 4, (int64_t[]){1, 96, 40, 40}, 4,
+                     (int64_t[]){1, 96, 1, 1}, 4, (int64_t[]){1, 96, 40, 40});
     }
 }
 
@@ -156,7 +165,8 @@ static double ref_unary(const char *op, double x)
 static void test_unary_ops(void **state)
 {
     backend_fx *f = *state;
-    const char *ops[] = {"Relu", "Sigmoid", "Tanh", "Exp", "Sqrt", "Neg", "Abs", "Erf", "LeakyRelu"};
+    const char *ops[] = {"Relu", "Sigmoid", "Tanh", "Exp",      "Sqrt",
+                         "Neg",  "Abs",     "Erf",  "LeakyRelu"};
     /* 15 values (less than two 8-lane vectors) and 3 x 37 (whole vectors and a tail), over
      * [-50, 50] for the larger: exp's and sigmoid's ranges well past 1 */
     for (int big = 0; big < 2; big++) {
@@ -306,23 +316,25 @@ static void test_math(void **state)
 {
     backend_fx *f = *state;
     int64_t d15[1] = {15};
-    const double rv[15] = {0.1, 0.5, 0.9, 1.2, 1.5, 1.8, 2.3, 2.5, 2.7, -1.1, -1.5, -1.9, -2.2, -2.5, -2.8};
+    const double rv[15] = {0.1, 0.5,  0.9,  1.2,  1.5,  1.8,  2.3, 2.5,
+                           2.7, -1.1, -1.5, -1.9, -2.2, -2.5, -2.8};
     aglm_dtype dts[] = {AGLM_F32, AGLM_F64, AGLM_F16, AGLM_BF16};
     for (size_t t = 0; t < 4; t++) {
         aglm_tensor x = tensor_of(dts[t], 1, d15, rv);
         const aglm_tensor *ins[1] = {&x};
         aglm_tensor y;
         run_op(f, op_graph("Round", 22, 1, ins, NULL, 1, NULL), 1, ins, NULL, 1, &y);
-        aglm_tensor want = tensor_of(dts[t], 1, d15,
-                                     (const double[]){0, 0, 1, 1, 2, 2, 2, 2, 3, -1, -2, -2, -2, -2, -3});
+        aglm_tensor want = tensor_of(
+            dts[t], 1, d15, (const double[]){0, 0, 1, 1, 2, 2, 2, 2, 3, -1, -2, -2, -2, -2, -3});
         assert_close(&y, &want, 0, 0);
         aglm_tensor_free(&want);
         aglm_tensor_free(&y);
         aglm_tensor_free(&x);
     }
-    const char *ops[] = {"Log", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh",
-                         "Asinh", "Atanh", "Floor", "Ceil", "Exp", "Sqrt", "Reciprocal"};
-    double (*ref[])(double) = {log, sin, cos, tan, asin, acos, atan, sinh, cosh, asinh, atanh, floor, ceil, exp, sqrt, NULL};
+    const char *ops[] = {"Log",  "Sin",   "Cos",   "Tan",   "Asin", "Acos", "Atan", "Sinh",
+                         "Cosh", "Asinh", "Atanh", "Floor", "Ceil", "Exp",  "Sqrt", "Reciprocal"};
+    double (*ref[])(double) = {log,  sin,   cos,   tan,   asin, acos, atan, sinh,
+                               cosh, asinh, atanh, floor, ceil, exp,  sqrt, NULL};
     int64_t d4[1] = {4};
     const double v[4] = {0.125, 0.25, 0.5, 0.875};
     for (size_t t = 0; t < 4; t++)
@@ -407,7 +419,8 @@ static void test_clip(void **state)
     assert_values(&y, 1, d, (const double[]){-1.5, -1, 0, 1, 1});
     aglm_tensor_free(&y);
 
-    aglm_tensor lo = tensor_f32(0, NULL, (const float[]){-2}), hi = tensor_f32(0, NULL, (const float[]){3});
+    aglm_tensor lo = tensor_f32(0, NULL, (const float[]){-2}),
+                hi = tensor_f32(0, NULL, (const float[]){3});
     const aglm_tensor *both[3] = {&x, &lo, &hi}, *max_only[3] = {&x, NULL, &hi};
     const int is_const[3] = {0, 1, 1};
     run_op(f, op_graph("Clip", 13, 3, both, is_const, 1, NULL), 3, both, is_const, 1, &y);
@@ -484,7 +497,8 @@ static void test_cast(void **state)
     aglm_tensor_free(&y);
     aglm_tensor_free(&x);
 
-    aglm_tensor big = tensor_of(AGLM_I64, 1, (int64_t[]){3}, (const double[]){4294967297.0, -1, 300});
+    aglm_tensor big =
+        tensor_of(AGLM_I64, 1, (int64_t[]){3}, (const double[]){4294967297.0, -1, 300});
     y = cast(f, &big, AGLM_I32); /* wraps like C */
     assert_values(&y, 1, (int64_t[]){3}, (const double[]){1, -1, 300});
     aglm_tensor_free(&y);
@@ -499,7 +513,8 @@ static void test_cast(void **state)
     /* f64 to f16 rounds once: 1 + 2^-11 + 2^-40 is just above the halfway point between two
      * f16 values, so it rounds up, where going through f32 (which drops the 2^-40) would tie to
      * even and round down */
-    aglm_tensor dbl = tensor_of(AGLM_F64, 1, (int64_t[]){1}, (const double[]){1 + ldexp(1, -11) + ldexp(1, -40)});
+    aglm_tensor dbl =
+        tensor_of(AGLM_F64, 1, (int64_t[]){1}, (const double[]){1 + ldexp(1, -11) + ldexp(1, -40)});
     y = cast(f, &dbl, AGLM_F16);
     assert_float_equal(aglm_tensor_get_f64(&y, 0), 1 + ldexp(1, -10), 0);
     aglm_tensor_free(&y);

@@ -37,7 +37,8 @@ static aglm_tensor must(backend_fx *f, const char *op, int64_t opset, size_t n,
 }
 
 /* Asserts y has dtype dt, shape (rank, dims) and exactly these values. */
-static void assert_exact(const aglm_tensor *y, aglm_dtype dt, int rank, const int64_t *dims, const double *v)
+static void assert_exact(const aglm_tensor *y, aglm_dtype dt, int rank, const int64_t *dims,
+                         const double *v)
 {
     assert_int_equal(y->dtype, dt);
     assert_int_equal(y->rank, rank);
@@ -45,12 +46,16 @@ static void assert_exact(const aglm_tensor *y, aglm_dtype dt, int rank, const in
         assert_int_equal(y->dims[i], dims[i]);
     for (int64_t i = 0; i < aglm_tensor_numel(y); i++)
         if (aglm_tensor_get_f64(y, i) != v[i])
-            fail_msg("element %lld: got %.17g, expected %.17g", (long long)i, aglm_tensor_get_f64(y, i), v[i]);
+            fail_msg("element %lld: got %.17g, expected %.17g", (long long)i,
+                     aglm_tensor_get_f64(y, i), v[i]);
 }
 
 static void set_int_attr(aglm_node *n, const void *arg)
 {
-    const struct { const char *name; int64_t v; } *a = arg;
+    const struct {
+        const char *name;
+        int64_t v;
+    } *a = arg;
     assert_int_equal(aglm_node_set_int(n, a->name, a->v), AGLM_OK);
 }
 
@@ -130,7 +135,10 @@ static void test_mod(void **state)
         aglm_tensor z = must(f, "Mod", 13, 2, ins, NULL, NULL);
         assert_exact(&z, ints[t], 1, d, (const double[]){0, -2, 5, 0, 2, 3});
         aglm_tensor_free(&z);
-        struct { const char *name; int64_t v; } fm = {"fmod", 1};
+        struct {
+            const char *name;
+            int64_t v;
+        } fm = {"fmod", 1};
         z = must(f, "Mod", 13, 2, ins, set_int_attr, &fm);
         assert_exact(&z, ints[t], 1, d, (const double[]){0, 1, 5, 0, -1, 3});
         aglm_tensor_free(&z);
@@ -142,7 +150,10 @@ static void test_mod(void **state)
     for (size_t t = 0; t < 3; t++) {
         aglm_tensor x = tensor_of(floats[t], 1, d, xf), y = tensor_of(floats[t], 1, d, yf);
         const aglm_tensor *ins[2] = {&x, &y};
-        struct { const char *name; int64_t v; } fm = {"fmod", 1};
+        struct {
+            const char *name;
+            int64_t v;
+        } fm = {"fmod", 1};
         aglm_tensor z = must(f, "Mod", 13, 2, ins, set_int_attr, &fm);
         aglm_tensor want = tensor_of(floats[t], 1, d, (const double[]){-0.1, 0.4, 5, 0.1, -0.4, 3});
         assert_close(&z, &want, 2e-3, 2e-3);
@@ -172,7 +183,8 @@ static void test_pow_types(void **state)
     aglm_tensor yi = tensor_of(AGLM_I64, 1, d, (const double[]){4, 5, 6});
     aglm_tensor yu = tensor_of(AGLM_U32, 1, d, (const double[]){4, 5, 6});
     aglm_tensor yf = tensor_of(AGLM_F32, 1, d, (const double[]){4, 5, 6});
-    const aglm_tensor *fi[2] = {&xf, &yi}, *fu[2] = {&xf, &yu}, *iff[2] = {&xi, &yf}, *ii[2] = {&xi, &xi};
+    const aglm_tensor *fi[2] = {&xf, &yi}, *fu[2] = {&xf, &yu}, *iff[2] = {&xi, &yf},
+                      *ii[2] = {&xi, &xi};
     aglm_tensor z = must(f, "Pow", 15, 2, fi, NULL, NULL);
     assert_exact(&z, AGLM_F32, 1, d, (const double[]){1, 32, 729});
     aglm_tensor_free(&z);
@@ -275,8 +287,11 @@ static void test_compare(void **state)
     memcpy(a.data, av, sizeof av);
     memcpy(b.data, bv, sizeof bv);
     const aglm_tensor *ab[2] = {&a, &b};
-    struct { const char *op; double want[4]; } cases[] = {
-        {"Equal", {0, 1, 0, 1}},       {"Less", {0, 0, 1, 0}},          {"Greater", {1, 0, 0, 0}},
+    struct {
+        const char *op;
+        double want[4];
+    } cases[] = {
+        {"Equal", {0, 1, 0, 1}},       {"Less", {0, 0, 1, 0}},           {"Greater", {1, 0, 0, 0}},
         {"LessOrEqual", {0, 1, 1, 1}}, {"GreaterOrEqual", {1, 1, 0, 1}},
     };
     for (size_t i = 0; i < 5; i++) {
@@ -329,7 +344,8 @@ static void test_logic_and_bits(void **state)
     int64_t d3[1] = {3};
     a = tensor_of(AGLM_U8, 1, d3, (const double[]){16, 4, 1});
     b = tensor_of(AGLM_U8, 1, d3, (const double[]){1, 2, 3});
-    const char *right[2] = {"direction", "RIGHT"}, *left[2] = {"direction", "LEFT"}, *bad[2] = {"direction", "UP"};
+    const char *right[2] = {"direction", "RIGHT"}, *left[2] = {"direction", "LEFT"},
+               *bad[2] = {"direction", "UP"};
     y = must(f, "BitShift", 11, 2, ab, set_string_attr, right);
     assert_exact(&y, AGLM_U8, 1, d3, (const double[]){8, 1, 0});
     aglm_tensor_free(&y);
@@ -402,7 +418,8 @@ static void test_half_types(void **state)
     aglm_tensor b = tensor_of(AGLM_F16, 1, d, (const double[]){1.0 / 2048, 0.25});
     const aglm_tensor *ab[2] = {&a, &b};
     aglm_tensor y = must(f, "Add", 14, 2, ab, NULL, NULL);
-    assert_exact(&y, AGLM_F16, 1, d, (const double[]){1, 1000.0}); /* 1000.25 is not an f16 either */
+    assert_exact(&y, AGLM_F16, 1, d,
+                 (const double[]){1, 1000.0}); /* 1000.25 is not an f16 either */
     aglm_tensor_free(&y);
     y = must(f, "Mul", 14, 2, ab, NULL, NULL);
     assert_exact(&y, AGLM_F16, 1, d, (const double[]){1.0 / 2048, 250});
@@ -412,7 +429,8 @@ static void test_half_types(void **state)
     a = tensor_of(AGLM_BF16, 1, d, (const double[]){512, 3});
     b = tensor_of(AGLM_BF16, 1, d, (const double[]){1, 0.5});
     y = must(f, "Sub", 14, 2, ab, NULL, NULL);
-    assert_exact(&y, AGLM_BF16, 1, d, (const double[]){512, 2.5}); /* 511 needs 9 bits: ties to 512 */
+    assert_exact(&y, AGLM_BF16, 1, d,
+                 (const double[]){512, 2.5}); /* 511 needs 9 bits: ties to 512 */
     aglm_tensor_free(&y);
     aglm_tensor_free(&a);
     aglm_tensor_free(&b);
@@ -440,10 +458,14 @@ static void test_dtype_refusals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_integer_arithmetic), cmocka_unit_test(test_mod),
-        cmocka_unit_test(test_pow_types),          cmocka_unit_test(test_variadic),
-        cmocka_unit_test(test_compare),            cmocka_unit_test(test_logic_and_bits),
-        cmocka_unit_test(test_where),              cmocka_unit_test(test_half_types),
+        cmocka_unit_test(test_integer_arithmetic),
+        cmocka_unit_test(test_mod),
+        cmocka_unit_test(test_pow_types),
+        cmocka_unit_test(test_variadic),
+        cmocka_unit_test(test_compare),
+        cmocka_unit_test(test_logic_and_bits),
+        cmocka_unit_test(test_where),
+        cmocka_unit_test(test_half_types),
         cmocka_unit_test(test_dtype_refusals),
     };
     return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);

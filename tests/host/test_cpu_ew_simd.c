@@ -89,9 +89,10 @@ static void test_binary(void **state)
                     assert_int_equal(cpu_ew_binary_f32((cpu_ew_binop)op, n, a, sa, b, sb, out), 1);
                     for (int64_t i = 0; i < n; i++)
                         if (!same_bits(out[i], want[i]) && !(isnan(out[i]) && isnan(want[i])))
-                            fail_msg("op %d n %lld steps %lld,%lld alias %d: [%lld] = %.9g, want %.9g",
-                                     op, (long long)n, (long long)sa, (long long)sb, alias,
-                                     (long long)i, out[i], want[i]);
+                            fail_msg(
+                                "op %d n %lld steps %lld,%lld alias %d: [%lld] = %.9g, want %.9g",
+                                op, (long long)n, (long long)sa, (long long)sb, alias, (long long)i,
+                                out[i], want[i]);
                 }
 }
 
@@ -136,10 +137,10 @@ static void check_unary_value(cpu_ew_unop op, float x, float got, float alpha, f
         fail_msg("op %d x %.9g: got %.9g, want %.9g", op, x, got, want);
 }
 
-static const float specials[] = {0.0f, -0.0f, 1e-8f, -1e-8f, 0.5f, -0.5f, 3.0f, -3.0f, 6.0f,
-                                 -6.0f, 20.0f, -20.0f, 88.5f, 88.72f, 88.8f, 89.0f, 100.0f,
-                                 -87.0f, -87.4f, -95.0f, -103.0f, -104.5f, -150.0f, INFINITY,
-                                 -INFINITY, NAN, 1e30f, -1e30f};
+static const float specials[] = {0.0f,    -0.0f,   1e-8f,    -1e-8f,    0.5f,   -0.5f,  3.0f,
+                                 -3.0f,   6.0f,    -6.0f,    20.0f,     -20.0f, 88.5f,  88.72f,
+                                 88.8f,   89.0f,   100.0f,   -87.0f,    -87.4f, -95.0f, -103.0f,
+                                 -104.5f, -150.0f, INFINITY, -INFINITY, NAN,    1e30f,  -1e30f};
 enum { NSPEC = sizeof specials / sizeof specials[0] };
 
 static void test_unary(void **state)
@@ -269,8 +270,10 @@ static void test_softmax(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_portable_declines), cmocka_unit_test(test_binary),
-        cmocka_unit_test(test_unary),             cmocka_unit_test(test_exp_sweep),
+        cmocka_unit_test(test_portable_declines),
+        cmocka_unit_test(test_binary),
+        cmocka_unit_test(test_unary),
+        cmocka_unit_test(test_exp_sweep),
         cmocka_unit_test(test_reductions),
         cmocka_unit_test(test_softmax),
     };

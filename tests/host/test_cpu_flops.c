@@ -1,8 +1,8 @@
-/* The cpu backend's flop count (the runtime layer's aglm_flops_node), as a user reads it: the `flops` of the profile
- * op after runs of an executable compiled with profile=1 (the Lua x:profile().flops and
- * cpu_fp32.lua's "GFLOP per run" line). Every counted op once, with grouping, strides, padding,
- * batching and a transposed Gemm operand, whose counts are worked out by hand below; element-wise
- * ops count nothing; the sum grows with the runs. */
+/* The cpu backend's flop count (the runtime layer's aglm_flops_node), as a user reads it: the
+ * `flops` of the profile op after runs of an executable compiled with profile=1 (the Lua
+ * x:profile().flops and cpu_fp32.lua's "GFLOP per run" line). Every counted op once, with grouping,
+ * strides, padding, batching and a transposed Gemm operand, whose counts are worked out by hand
+ * below; element-wise ops count nothing; the sum grows with the runs. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,7 +23,8 @@
  * Sum 17088 multiply-adds = 34176 flops per run. */
 static const char *const graph_text =
     "graph main(%x: f32[2,4,9,9], %w: f32[6,2,3,3], %t: f32[4,3,2,2], %a: f32[3,5,7],\n"
-    "           %b: f32[3,7,4], %ga: f32[6,5], %gb: f32[6,8], %fw: f32[4,4,1,1], %r: f32[2,4,9,9],\n"
+    "           %b: f32[3,7,4], %ga: f32[6,5], %gb: f32[6,8], %fw: f32[4,4,1,1], %r: "
+    "f32[2,4,9,9],\n"
     "           %bias: f32[8])\n"
     "    -> (%c, %ct, %m, %gm, %fc, %s, %fm, %fb) {\n"
     "  opset ai.onnx 17\n"

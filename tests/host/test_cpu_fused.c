@@ -31,14 +31,16 @@ static void test_fused_matmul_values(void **state)
     aglm_tensor x = tensor_of(AGLM_F32, 3, D(1, 2, 2), V(1, 2, 3, 4)),
                 r = tensor_of(AGLM_F32, 3, D(1, 2, 2), V(-10, 0.5, 1, -100)), y;
     const aglm_tensor *ins[2] = {&x, &r};
-    assert_int_equal(run_ir(f, "graph main(%x: f32[1,2,2], %r: f32[1,2,2]) -> (%y: f32[1,2,2]) {\n"
-                               "  opset aglm 1\n"
-                               "  const %w: f32[2,2] = [1, 0, 0, -1]\n"
-                               "  const %b: f32[2] = [0.5, 1]\n"
-                               "  %y: f32[1,2,2] = aglm.FusedMatMul(%x, %w, %b, %r) {activation=\"Relu\"}\n"
-                               "}\n",
-                            2, ins, &y),
-                     AGLM_OK);
+    assert_int_equal(
+        run_ir(f,
+               "graph main(%x: f32[1,2,2], %r: f32[1,2,2]) -> (%y: f32[1,2,2]) {\n"
+               "  opset aglm 1\n"
+               "  const %w: f32[2,2] = [1, 0, 0, -1]\n"
+               "  const %b: f32[2] = [0.5, 1]\n"
+               "  %y: f32[1,2,2] = aglm.FusedMatMul(%x, %w, %b, %r) {activation=\"Relu\"}\n"
+               "}\n",
+               2, ins, &y),
+        AGLM_OK);
     /* x w = [[1, -2], [3, -4]]; + b = [[1.5, -1], [3.5, -3]]; + r = [[-8.5, -0.5], [4.5, -103]] */
     assert_values(&y, 3, D(1, 2, 2), V(0, 0, 4.5, 0));
     aglm_tensor_free(&y);
@@ -53,24 +55,27 @@ static void test_fused_int_params(void **state)
     backend_fx *f = *state;
     aglm_tensor x = tensor_of(AGLM_F32, 2, D(1, 2), V(1, -1)), y;
     const aglm_tensor *ins[1] = {&x};
-    assert_int_equal(run_ir(f, "graph main(%x: f32[1,2]) -> (%y: f32[1,2]) {\n"
-                               "  opset aglm 1\n"
-                               "  const %w: f32[2,2] = [1, 0, 0, 1]\n"
-                               "  %y: f32[1,2] = aglm.FusedMatMul(%x, %w) {activation=\"LeakyRelu\", "
-                               "activation_params=[2]}\n"
-                               "}\n",
+    assert_int_equal(run_ir(f,
+                            "graph main(%x: f32[1,2]) -> (%y: f32[1,2]) {\n"
+                            "  opset aglm 1\n"
+                            "  const %w: f32[2,2] = [1, 0, 0, 1]\n"
+                            "  %y: f32[1,2] = aglm.FusedMatMul(%x, %w) {activation=\"LeakyRelu\", "
+                            "activation_params=[2]}\n"
+                            "}\n",
                             1, ins, &y),
                      AGLM_OK);
     assert_values(&y, 2, D(1, 2), V(1, -2));
     aglm_tensor_free(&y);
-    assert_int_not_equal(run_ir(f, "graph main(%x: f32[1,2]) -> (%y: f32[1,2]) {\n"
-                                   "  opset aglm 1\n"
-                                   "  const %w: f32[2,2] = [1, 0, 0, 1]\n"
-                                   "  %y: f32[1,2] = aglm.FusedMatMul(%x, %w) {activation=\"LeakyRelu\", "
-                                   "activation_params=[\"a\"]}\n"
-                                   "}\n",
-                                1, ins, &y),
-                         AGLM_OK);
+    assert_int_not_equal(
+        run_ir(f,
+               "graph main(%x: f32[1,2]) -> (%y: f32[1,2]) {\n"
+               "  opset aglm 1\n"
+               "  const %w: f32[2,2] = [1, 0, 0, 1]\n"
+               "  %y: f32[1,2] = aglm.FusedMatMul(%x, %w) {activation=\"LeakyRelu\", "
+               "activation_params=[\"a\"]}\n"
+               "}\n",
+               1, ins, &y),
+        AGLM_OK);
     assert_non_null(strstr(aglm_last_error(), "activation_params must be a list of numbers"));
     aglm_tensor_free(&x);
 }
@@ -81,13 +86,14 @@ static void test_fused_gemm_swish_values(void **state)
     backend_fx *f = *state;
     aglm_tensor x = tensor_of(AGLM_F32, 2, D(1, 2), V(1, -1)), y;
     const aglm_tensor *ins[1] = {&x};
-    assert_int_equal(run_ir(f, "graph main(%x: f32[1,2]) -> (%y: f32[1,2]) {\n"
-                               "  opset aglm 1\n"
-                               "  const %w: f32[2,2] = [1, 2, 3, 4]\n"
-                               "  const %c: f32[2] = [1, 0]\n"
-                               "  %y: f32[1,2] = aglm.FusedMatMul(%x, %w, %c) {transB=1, alpha=0.5, "
-                               "activation=\"Swish\", activation_params=[2.0], post_scale=3.0}\n"
-                               "}\n",
+    assert_int_equal(run_ir(f,
+                            "graph main(%x: f32[1,2]) -> (%y: f32[1,2]) {\n"
+                            "  opset aglm 1\n"
+                            "  const %w: f32[2,2] = [1, 2, 3, 4]\n"
+                            "  const %c: f32[2] = [1, 0]\n"
+                            "  %y: f32[1,2] = aglm.FusedMatMul(%x, %w, %c) {transB=1, alpha=0.5, "
+                            "activation=\"Swish\", activation_params=[2.0], post_scale=3.0}\n"
+                            "}\n",
                             1, ins, &y),
                      AGLM_OK);
     /* x w^T = [-1, -1]; * 0.5 + c = [0.5, -0.5] */
@@ -104,11 +110,12 @@ static void test_fused_matmul_refusals(void **state)
     backend_fx *f = *state;
     aglm_tensor x = tensor_random(3, D(1, 2, 2), 1), r = tensor_random(3, D(1, 3, 2), 2), y;
     const aglm_tensor *ins[2] = {&x, &r};
-    assert_int_equal(run_ir(f, "graph main(%x: f32[1,2,2], %r: f32[1,N,2]) -> (%y: f32[1,2,2]) {\n"
-                               "  opset aglm 1\n"
-                               "  const %w: f32[2,2] = [1, 0, 0, -1]\n"
-                               "  %y: f32[1,2,2] = aglm.FusedMatMul(%x, %w, _, %r)\n"
-                               "}\n",
+    assert_int_equal(run_ir(f,
+                            "graph main(%x: f32[1,2,2], %r: f32[1,N,2]) -> (%y: f32[1,2,2]) {\n"
+                            "  opset aglm 1\n"
+                            "  const %w: f32[2,2] = [1, 0, 0, -1]\n"
+                            "  %y: f32[1,2,2] = aglm.FusedMatMul(%x, %w, _, %r)\n"
+                            "}\n",
                             2, ins, &y),
                      AGLM_ERR_SHAPE);
     assert_non_null(strstr(aglm_last_error(), "residual R [1,3,2]"));
@@ -134,11 +141,12 @@ static void test_layer_norm_values(void **state)
     backend_fx *f = *state;
     aglm_tensor x = tensor_of(AGLM_F32, 2, D(2, 2), V(1, 3, -2, 2)), y;
     const aglm_tensor *ins[1] = {&x};
-    assert_int_equal(run_ir(f, "graph main(%x: f32[2,2]) -> (%y: f32[2,2]) {\n"
-                               "  opset aglm 1\n"
-                               "  const %b: f32[2] = [10, 20]\n"
-                               "  %y: f32[2,2] = aglm.LayerNorm(%x, _, %b) {axis=-1, epsilon=0.0}\n"
-                               "}\n",
+    assert_int_equal(run_ir(f,
+                            "graph main(%x: f32[2,2]) -> (%y: f32[2,2]) {\n"
+                            "  opset aglm 1\n"
+                            "  const %b: f32[2] = [10, 20]\n"
+                            "  %y: f32[2,2] = aglm.LayerNorm(%x, _, %b) {axis=-1, epsilon=0.0}\n"
+                            "}\n",
                             1, ins, &y),
                      AGLM_OK);
     assert_values(&y, 2, D(2, 2), V(9, 21, 9, 21));
@@ -154,14 +162,17 @@ static void test_elementwise_values(void **state)
     int64_t n = 3000;
     aglm_tensor x = tensor_random(1, &n, 3), t = tensor_random(1, &n, 4), y;
     const aglm_tensor *ins[2] = {&x, &t};
-    assert_int_equal(run_ir(f, "graph main(%x: f32[3000], %t: f32[3000]) -> (%y: f32[3000]) {\n"
-                               "  opset aglm 1\n"
-                               "  %y: f32[3000] = aglm.Elementwise(%x, %t) {ops=[\"Mul\", \"Sub\", \"Tanh\", \"Max\", "
-                               "\"Div\", \"Abs\"], operands=[0, 0, -1, 1, 1, -1], scalars=[2, 0.5, 0, 0, 0, 0], "
-                               "reversed=[0, 1, 0, 1, 0, 0]}\n"
-                               "}\n",
-                            2, ins, &y),
-                     AGLM_OK);
+    assert_int_equal(
+        run_ir(
+            f,
+            "graph main(%x: f32[3000], %t: f32[3000]) -> (%y: f32[3000]) {\n"
+            "  opset aglm 1\n"
+            "  %y: f32[3000] = aglm.Elementwise(%x, %t) {ops=[\"Mul\", \"Sub\", \"Tanh\", \"Max\", "
+            "\"Div\", \"Abs\"], operands=[0, 0, -1, 1, 1, -1], scalars=[2, 0.5, 0, 0, 0, 0], "
+            "reversed=[0, 1, 0, 1, 0, 0]}\n"
+            "}\n",
+            2, ins, &y),
+        AGLM_OK);
     aglm_tensor want = tensor_f32(1, &n, NULL);
     const float *px = x.data, *pt = t.data;
     for (int64_t i = 0; i < n; i++) {
@@ -181,24 +192,30 @@ static void test_elementwise_values(void **state)
 static void test_elementwise_refusals(void **state)
 {
     backend_fx *f = *state;
-    static const struct { const char *attrs, *want; } cases[] = {
+    static const struct {
+        const char *attrs, *want;
+    } cases[] = {
         {"ops=[\"Mish\"], operands=[-1], scalars=[0.0], reversed=[0]", "op 0 'Mish' is not"},
-        {"ops=[\"Neg\", \"Abs\"], operands=[-1], scalars=[0.0, 0.0], reversed=[0, 0]", "one entry per op (2)"},
+        {"ops=[\"Neg\", \"Abs\"], operands=[-1], scalars=[0.0, 0.0], reversed=[0, 0]",
+         "one entry per op (2)"},
         {"ops=[\"Neg\"], operands=[1], scalars=[0.0], reversed=[0]", "unary ops take -1"},
-        {"ops=[\"Add\"], operands=[1], scalars=[0.0], reversed=[0]", "must be f32 of X's shape [2,3]"},
+        {"ops=[\"Add\"], operands=[1], scalars=[0.0], reversed=[0]",
+         "must be f32 of X's shape [2,3]"},
     };
     aglm_tensor x = tensor_random(2, D(2, 3), 5), t = tensor_random(2, D(3, 2), 6), y;
     const aglm_tensor *ins[2] = {&x, &t};
     static char text[1024];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        snprintf(text, sizeof text, "graph main(%%x: f32[2,3], %%t: f32[3,2]) -> (%%y: f32[2,3]) {\n"
-                                    "  opset aglm 1\n"
-                                    "  %%y: f32[2,3] = aglm.Elementwise(%%x, %%t) {%s}\n"
-                                    "}\n", cases[i].attrs);
+        snprintf(text, sizeof text,
+                 "graph main(%%x: f32[2,3], %%t: f32[3,2]) -> (%%y: f32[2,3]) {\n"
+                 "  opset aglm 1\n"
+                 "  %%y: f32[2,3] = aglm.Elementwise(%%x, %%t) {%s}\n"
+                 "}\n",
+                 cases[i].attrs);
         aglm_status st = run_ir(f, text, 2, ins, &y);
         if (st == AGLM_OK || !strstr(aglm_last_error(), cases[i].want))
-            fail_msg("%s: status %d, error '%s', expected '%s'", cases[i].attrs, (int)st, aglm_last_error(),
-                     cases[i].want);
+            fail_msg("%s: status %d, error '%s', expected '%s'", cases[i].attrs, (int)st,
+                     aglm_last_error(), cases[i].want);
         aglm_tensor_free(&y);
     }
     aglm_tensor_free(&x);

@@ -75,7 +75,8 @@ static aglm_tensor gemm_ref(const aglm_tensor *a, const aglm_tensor *b, const ag
         for (int64_t j = 0; j < n; j++) {
             double s = 0;
             for (int64_t p = 0; p < k; p++)
-                s += (double)(ta ? A[p * m + i] : A[i * k + p]) * (tb ? B[j * k + p] : B[p * n + j]);
+                s +=
+                    (double)(ta ? A[p * m + i] : A[i * k + p]) * (tb ? B[j * k + p] : B[p * n + j]);
             s *= alpha;
             if (c)
                 s += beta * ((const float *)c->data)[c->rank == 1 ? j : i * n + j];
@@ -126,10 +127,13 @@ typedef struct gemm_case {
 
 static aglm_tensor run_gemm(simd_fx *s, const gemm_case *gc, uint32_t seed, aglm_tensor *want)
 {
-    aglm_tensor a = tensor_random(2, gc->ta ? (int64_t[]){gc->k, gc->m} : (int64_t[]){gc->m, gc->k}, seed);
-    aglm_tensor b = tensor_random(2, gc->tb ? (int64_t[]){gc->n, gc->k} : (int64_t[]){gc->k, gc->n}, seed + 1);
-    aglm_tensor c = tensor_random(gc->c_rank ? gc->c_rank : 1,
-                                  gc->c_rank == 2 ? (int64_t[]){gc->m, gc->n} : (int64_t[]){gc->n}, seed + 2);
+    aglm_tensor a =
+        tensor_random(2, gc->ta ? (int64_t[]){gc->k, gc->m} : (int64_t[]){gc->m, gc->k}, seed);
+    aglm_tensor b =
+        tensor_random(2, gc->tb ? (int64_t[]){gc->n, gc->k} : (int64_t[]){gc->k, gc->n}, seed + 1);
+    aglm_tensor c =
+        tensor_random(gc->c_rank ? gc->c_rank : 1,
+                      gc->c_rank == 2 ? (int64_t[]){gc->m, gc->n} : (int64_t[]){gc->n}, seed + 2);
     const aglm_tensor *ins[3] = {&a, &b, gc->c_rank ? &c : NULL};
     size_t n_in = gc->c_rank ? 3 : 2;
     aglm_node *node;
@@ -169,7 +173,8 @@ typedef struct conv_case {
 static aglm_tensor run_conv(simd_fx *s, const conv_case *cc, uint32_t seed, aglm_tensor *want)
 {
     aglm_tensor x = tensor_random(4, (int64_t[]){cc->n, cc->c, cc->h, cc->w}, seed);
-    aglm_tensor w = tensor_random(4, (int64_t[]){cc->m, cc->c / cc->group, cc->kh, cc->kh}, seed + 1);
+    aglm_tensor w =
+        tensor_random(4, (int64_t[]){cc->m, cc->c / cc->group, cc->kh, cc->kh}, seed + 1);
     aglm_tensor b = tensor_random(1, (int64_t[]){cc->m}, seed + 2);
     const aglm_tensor *ins[3] = {&x, &w, &b};
     const int is_const[3] = {0, 1, 1};
@@ -270,8 +275,13 @@ static void test_gemm_every_path(void **state)
     };
     rng = 7;
     for (int i = 12; i < 24; i++)
-        cases[i] = (gemm_case){rand_in(1, 100), rand_in(1, 140), rand_in(1, 300), (int)rand_in(0, 1),
-                               (int)rand_in(0, 1), (int)rand_in(0, 2), (float)rand_in(1, 4) * 0.5f,
+        cases[i] = (gemm_case){rand_in(1, 100),
+                               rand_in(1, 140),
+                               rand_in(1, 300),
+                               (int)rand_in(0, 1),
+                               (int)rand_in(0, 1),
+                               (int)rand_in(0, 2),
+                               (float)rand_in(1, 4) * 0.5f,
                                (float)rand_in(0, 3) * 0.5f};
     aglm_tensor base[24], want[24];
     for (int p = 0; p < NPATHS; p++) {

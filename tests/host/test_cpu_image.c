@@ -42,8 +42,8 @@ static void test_conv_transpose(void **state)
     g = op_graph("ConvTranspose", 17, 2, ins, NULL, 1, &n);
     assert_int_equal(aglm_node_set_ints(n, "dilations", (const int64_t[]){2, 2}, 2), AGLM_OK);
     run_op(f, g, 2, ins, NULL, 1, &t[2]);
-    assert_values(&t[2], 4, o2, (const double[]){21, 56, 13, 16, 2, 63, 35, 67, 10, 14, 24, 22, 76,
-                                                 76, 21, 9, 5, 88, 45, 63, 3, 2, 33, 18, 54});
+    assert_values(&t[2], 4, o2, (const double[]){21, 56, 13, 16, 2,  63, 35, 67, 10, 14, 24, 22, 76,
+                                                 76, 21, 9,  5,  88, 45, 63, 3,  2,  33, 18, 54});
     aglm_tensor_free(&t[2]);
 
     /* output_shape larger than the natural size pads at the end; bias adds per channel */
@@ -107,8 +107,9 @@ static void test_causal_conv(void **state)
     set_str(n, "activation", "silu");
     run_op(f, g, 4, ins, NULL, 2, y);
     double v0 = 15 / (1 + exp(-15.0));
-    assert_values(&y[0], 3, dx, (const double[]){v0, 21 / (1 + exp(-21.0)), 32 / (1 + exp(-32.0)),
-                                                 43 / (1 + exp(-43.0))});
+    assert_values(
+        &y[0], 3, dx,
+        (const double[]){v0, 21 / (1 + exp(-21.0)), 32 / (1 + exp(-32.0)), 43 / (1 + exp(-43.0))});
     free_all(y, 2);
     free_all(t, 3);
 }
@@ -119,8 +120,9 @@ static void test_grid_sample(void **state)
     int64_t dx[4] = {1, 1, 3, 2}, dg[4] = {1, 2, 4, 2}, o[4] = {1, 1, 2, 4};
     aglm_tensor t[2], y;
     t[0] = tensor_f32(4, dx, (const float[]){0, 1, 2, 3, 4, 5});
-    t[1] = tensor_f32(4, dg, (const float[]){-1, -1, -0.5f, -0.5f, -0.2f, -0.2f, 0, 0, 0, 0,
-                                             -0.2f, -0.2f, 0.5f, 0.5f, 1, 1});
+    t[1] = tensor_f32(4, dg,
+                      (const float[]){-1, -1, -0.5f, -0.5f, -0.2f, -0.2f, 0, 0, 0, 0, -0.2f, -0.2f,
+                                      0.5f, 0.5f, 1, 1});
     const aglm_tensor *ins[2] = {&t[0], &t[1]};
     /* the docs' bilinear, nearest and border examples */
     aglm_graph *g = op_graph("GridSample", 20, 2, ins, NULL, 1, NULL);
@@ -134,7 +136,8 @@ static void test_grid_sample(void **state)
     assert_values(&y, 4, o, (const double[]){0, 0, 2, 2, 2, 2, 5, 0});
     aglm_tensor_free(&y);
     float *gd = t[1].data;
-    const float far[16] = {-10, -10, -5, -5, -0.2f, -0.2f, 10, 10, 10, 10, -0.2f, -0.2f, 5, 5, 10, 10};
+    const float far[16] = {-10, -10, -5,    -5,    -0.2f, -0.2f, 10, 10,
+                           10,  10,  -0.2f, -0.2f, 5,     5,     10, 10};
     memcpy(gd, far, sizeof far);
     g = op_graph("GridSample", 20, 2, ins, NULL, 1, &n);
     set_str(n, "padding_mode", "border");
@@ -257,8 +260,8 @@ static void test_nms(void **state)
     /* the docs' suppress_by_IOU example: boxes 1 and 2 overlap box 0, 4 overlaps 3 */
     int64_t db[3] = {1, 6, 4}, ds[3] = {1, 1, 6}, d1[1] = {1};
     aglm_tensor t[5], y;
-    t[0] = tensor_f32(3, db, (const float[]){0, 0, 1, 1, 0, 0.1f, 1, 1.1f, 0, -0.1f, 1, 0.9f,
-                                             0, 10, 1, 11, 0, 10.1f, 1, 11.1f, 0, 100, 1, 101});
+    t[0] = tensor_f32(3, db, (const float[]){0, 0,  1, 1,  0, 0.1f,  1, 1.1f,  0, -0.1f, 1, 0.9f,
+                                             0, 10, 1, 11, 0, 10.1f, 1, 11.1f, 0, 100,   1, 101});
     t[1] = tensor_f32(3, ds, (const float[]){0.9f, 0.75f, 0.6f, 0.95f, 0.5f, 0.3f});
     t[2] = tensor_of(AGLM_I64, 1, d1, (const double[]){3});
     t[3] = tensor_f32(1, d1, (const float[]){0.5f});
@@ -338,14 +341,10 @@ static void test_max_unpool(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_conv_transpose),
-        cmocka_unit_test(test_deform_conv),
-        cmocka_unit_test(test_causal_conv),
-        cmocka_unit_test(test_grid_sample),
-        cmocka_unit_test(test_affine_grid),
-        cmocka_unit_test(test_roi_align),
-        cmocka_unit_test(test_max_roi_pool),
-        cmocka_unit_test(test_nms),
+        cmocka_unit_test(test_conv_transpose), cmocka_unit_test(test_deform_conv),
+        cmocka_unit_test(test_causal_conv),    cmocka_unit_test(test_grid_sample),
+        cmocka_unit_test(test_affine_grid),    cmocka_unit_test(test_roi_align),
+        cmocka_unit_test(test_max_roi_pool),   cmocka_unit_test(test_nms),
         cmocka_unit_test(test_max_unpool),
     };
     return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);

@@ -90,15 +90,18 @@ static void test_scatter(void **state)
     x = T(AGLM_F32, 2, D(1, 5), V(1, 2, 3, 4, 5));
     idx = T(AGLM_I64, 2, D(1, 2), V(1, -4));
     upd = T(AGLM_F32, 2, D(1, 2), V(1.1, 2.1));
-    static const struct { const char *red; double v; } cases[] = {
-        {"none", 2.1}, {"add", 5.2}, {"mul", 4.62}, {"max", 2.1}, {"min", 1.1}};
+    static const struct {
+        const char *red;
+        double v;
+    } cases[] = {{"none", 2.1}, {"add", 5.2}, {"mul", 4.62}, {"max", 2.1}, {"min", 1.1}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         op_ok(f, "ScatterElements", 18, 3, ins, NULL,
               (op_attr[]){A_INT("axis", 1), A_STR("reduction", cases[c].red), A_END}, 1, &y);
         expect(&y, AGLM_F32, 2, D(1, 5), V(1, cases[c].v, 3, 4, 5));
     }
     assert_int_not_equal(op_run(f, "ScatterElements", 18, 3, ins, NULL,
-                                (op_attr[]){A_STR("reduction", "avg"), A_END}, 1, &y), AGLM_OK);
+                                (op_attr[]){A_STR("reduction", "avg"), A_END}, 1, &y),
+                         AGLM_OK);
     expect_error("reduction 'avg'");
     aglm_tensor_free(&x);
     aglm_tensor_free(&idx);
@@ -123,7 +126,8 @@ static void test_scatter(void **state)
     expect(&y, AGLM_F32, 2, D(2, 2), V(2, 7, 3, 4));
     aglm_tensor_free(&upd);
     upd = T(AGLM_F32, 2, D(2, 3), NULL);
-    assert_int_not_equal(op_run(f, "ScatterND", 18, 3, ins, NULL, (op_attr[]){A_END}, 1, &y), AGLM_OK);
+    assert_int_not_equal(op_run(f, "ScatterND", 18, 3, ins, NULL, (op_attr[]){A_END}, 1, &y),
+                         AGLM_OK);
     expect_error("[2,3]");
     aglm_tensor_free(&x);
     aglm_tensor_free(&idx);
@@ -138,7 +142,8 @@ static void test_tensor_scatter(void **state)
     aglm_tensor wi = T(AGLM_I64, 1, D(2), V(0, 2));
     const aglm_tensor *ins[3] = {&past, &upd, &wi};
     aglm_tensor y;
-    op_ok(f, "TensorScatter", 24, 3, ins, NULL, (op_attr[]){A_STR("mode", "circular"), A_END}, 1, &y);
+    op_ok(f, "TensorScatter", 24, 3, ins, NULL, (op_attr[]){A_STR("mode", "circular"), A_END}, 1,
+          &y);
     expect(&y, AGLM_F32, 3, D(2, 3, 1), V(10, 11, 2, 13, 4, 12));
     op_ok(f, "TensorScatter", 24, 2, ins, NULL, (op_attr[]){A_END}, 1, &y);
     expect(&y, AGLM_F32, 3, D(2, 3, 1), V(10, 11, 2, 12, 13, 5));
@@ -192,7 +197,8 @@ static void test_topk(void **state)
     op_ok(f, "TopK", 11, 2, ins, NULL, (op_attr[]){A_END}, 2, y);
     expect(&y[0], AGLM_F32, 2, D(3, 3), V(3, 2, 1, 7, 6, 5, 11, 10, 9));
     expect(&y[1], AGLM_I64, 2, D(3, 3), V(3, 2, 1, 3, 2, 1, 3, 2, 1));
-    op_ok(f, "TopK", 11, 2, ins, NULL, (op_attr[]){A_INT("largest", 0), A_INT("axis", 0), A_END}, 2, y);
+    op_ok(f, "TopK", 11, 2, ins, NULL, (op_attr[]){A_INT("largest", 0), A_INT("axis", 0), A_END}, 2,
+          y);
     expect(&y[0], AGLM_F32, 2, D(3, 4), V(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11));
     expect(&y[1], AGLM_I64, 2, D(3, 4), V(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2));
     aglm_tensor_free(&x);
@@ -314,8 +320,8 @@ static void test_empty(void **state)
     expect(&y[0], AGLM_F32, 2, D(0, 3), NULL);
     aglm_tensor_free(&x);
     x = T(AGLM_F32, 2, D(3, 0), NULL);
-    assert_int_not_equal(op_run(f, "ArgMax", 13, 1, ins, NULL, (op_attr[]){A_INT("axis", 1), A_END},
-                                1, y), AGLM_OK);
+    assert_int_not_equal(
+        op_run(f, "ArgMax", 13, 1, ins, NULL, (op_attr[]){A_INT("axis", 1), A_END}, 1, y), AGLM_OK);
     expect_error("empty");
     aglm_tensor_free(&x);
     aglm_tensor_free(&e);

@@ -50,7 +50,8 @@ static aglm_tensor matmul_ref(const aglm_tensor *a, const aglm_tensor *b)
             for (int64_t j = 0; j < n; j++) {
                 double s = 0;
                 for (int64_t p = 0; p < k; p++)
-                    s += (double)((float *)a->data)[oa + i * k + p] * ((float *)b->data)[ob + p * n + j];
+                    s += (double)((float *)a->data)[oa + i * k + p] *
+                         ((float *)b->data)[ob + p * n + j];
                 ((float *)c.data)[bi * m * n + i * n + j] = (float)s;
             }
     }
@@ -96,7 +97,8 @@ static void test_matmul_batched_and_1d(void **state)
 
     /* two vectors: a scalar dot product */
     int64_t d[1] = {3};
-    aglm_tensor a = tensor_f32(1, d, (const float[]){1, 2, 3}), b = tensor_f32(1, d, (const float[]){4, -5, 6});
+    aglm_tensor a = tensor_f32(1, d, (const float[]){1, 2, 3}),
+                b = tensor_f32(1, d, (const float[]){4, -5, 6});
     const aglm_tensor *ins[2] = {&a, &b};
     aglm_tensor y;
     run_op(f, op_graph("MatMul", 17, 2, ins, NULL, 1, NULL), 2, ins, NULL, 1, &y);
@@ -123,8 +125,8 @@ static void test_matmul_mismatch(void **state)
 }
 
 /* Y = alpha * op(A) op(B) + beta * C, with C broadcast to [M, N]. */
-static aglm_tensor gemm_ref(const aglm_tensor *a, const aglm_tensor *b, const aglm_tensor *c, int ta, int tb,
-                            double alpha, double beta)
+static aglm_tensor gemm_ref(const aglm_tensor *a, const aglm_tensor *b, const aglm_tensor *c,
+                            int ta, int tb, double alpha, double beta)
 {
     int64_t m = ta ? a->dims[1] : a->dims[0], k = ta ? a->dims[0] : a->dims[1];
     int64_t n = tb ? b->dims[0] : b->dims[1];
@@ -135,7 +137,8 @@ static aglm_tensor gemm_ref(const aglm_tensor *a, const aglm_tensor *b, const ag
         for (int64_t j = 0; j < n; j++) {
             double s = 0;
             for (int64_t p = 0; p < k; p++)
-                s += (double)(ta ? A[p * m + i] : A[i * k + p]) * (tb ? B[j * k + p] : B[p * n + j]);
+                s +=
+                    (double)(ta ? A[p * m + i] : A[i * k + p]) * (tb ? B[j * k + p] : B[p * n + j]);
             double cv = 0;
             if (c) {
                 int64_t ci = c->rank == 2 && c->dims[0] != 1 ? i : 0;
@@ -159,7 +162,8 @@ static void test_gemm(void **state)
             for (int ci = 0; ci < 5; ci++) {
                 int64_t da[2] = {ta ? k : m, ta ? m : k}, db[2] = {tb ? n : k, tb ? k : n};
                 aglm_tensor a = tensor_random(2, da, 40 + ci), b = tensor_random(2, db, 50 + ci);
-                aglm_tensor c = ci < 4 ? tensor_random(crank[ci], cshapes[ci], 60 + ci) : tensor_f32(0, NULL, NULL);
+                aglm_tensor c = ci < 4 ? tensor_random(crank[ci], cshapes[ci], 60 + ci)
+                                       : tensor_f32(0, NULL, NULL);
                 const aglm_tensor *ins[3] = {&a, &b, ci < 4 ? &c : NULL};
                 aglm_node *node;
                 aglm_graph *g = op_graph("Gemm", 13, ci < 4 ? 3 : 2, ins, NULL, 1, &node);
@@ -187,11 +191,13 @@ static void test_const_b(void **state)
     backend_fx *f = *state;
     for (int tb = -1; tb < 2; tb++) {
         /* tb -1: MatMul [3,40,300] x [300,75]; else Gemm [29,300] x op(B) [300,75] + C [75] */
-        int64_t da[3] = {3, 40, 300}, db[2] = {tb == 1 ? 75 : 300, tb == 1 ? 300 : 75}, dc[1] = {75};
+        int64_t da[3] = {3, 40, 300}, db[2] = {tb == 1 ? 75 : 300, tb == 1 ? 300 : 75},
+                dc[1] = {75};
         int ra = tb < 0 ? 3 : 2;
         if (tb >= 0)
             da[1] = 29;
-        aglm_tensor a = tensor_random(ra, da + (3 - ra), 80 + tb), b = tensor_random(2, db, 90 + tb);
+        aglm_tensor a = tensor_random(ra, da + (3 - ra), 80 + tb),
+                    b = tensor_random(2, db, 90 + tb);
         aglm_tensor c = tensor_random(1, dc, 95);
         const aglm_tensor *ins[3] = {&a, &b, tb >= 0 ? &c : NULL};
         size_t n_in = tb >= 0 ? 3 : 2;
@@ -279,13 +285,12 @@ static void test_softmax_opsets(void **state)
         int has_axis;
         int64_t axis, outer, n, inner;
     } cases[] = {
-        {11, 1, 1, 2, 12, 1},  /* [2, 12] rows */
-        {13, 1, 1, 2, 3, 4},   /* along dim 1 */
-        {11, 0, 0, 2, 12, 1},  /* default axis 1 */
-        {13, 0, 0, 6, 4, 1},   /* default axis -1 */
-        {11, 1, -1, 6, 4, 1},
-        {13, 1, -3, 1, 2, 12},
-        {11, 1, 0, 1, 24, 1},  /* everything in one row */
+        {11, 1, 1, 2, 12, 1}, /* [2, 12] rows */
+        {13, 1, 1, 2, 3, 4},  /* along dim 1 */
+        {11, 0, 0, 2, 12, 1}, /* default axis 1 */
+        {13, 0, 0, 6, 4, 1},  /* default axis -1 */
+        {11, 1, -1, 6, 4, 1}, {13, 1, -3, 1, 2, 12},
+        {11, 1, 0, 1, 24, 1}, /* everything in one row */
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         aglm_tensor y = run_softmax(f, &x, cases[c].opset, cases[c].has_axis, cases[c].axis);
@@ -309,7 +314,9 @@ static void test_softmax_large_values(void **state)
     int64_t d[2] = {2, 3};
     aglm_tensor x = tensor_f32(2, d, (const float[]){-1, 0, 1, 999, 1000, 1001});
     aglm_tensor y = run_softmax(f, &x, 13, 0, 0);
-    assert_values(&y, 2, d, (const double[]){0.09003057, 0.24472847, 0.66524096, 0.09003057, 0.24472847, 0.66524096});
+    assert_values(
+        &y, 2, d,
+        (const double[]){0.09003057, 0.24472847, 0.66524096, 0.09003057, 0.24472847, 0.66524096});
     aglm_tensor_free(&y);
     aglm_tensor_free(&x);
 }
@@ -317,14 +324,10 @@ static void test_softmax_large_values(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_matmul_2d),
-        cmocka_unit_test(test_matmul_batched_and_1d),
-        cmocka_unit_test(test_matmul_mismatch),
-        cmocka_unit_test(test_gemm),
-        cmocka_unit_test(test_gemm_by_hand),
-        cmocka_unit_test(test_const_b),
-        cmocka_unit_test(test_softmax_opsets),
-        cmocka_unit_test(test_softmax_large_values),
+        cmocka_unit_test(test_matmul_2d),       cmocka_unit_test(test_matmul_batched_and_1d),
+        cmocka_unit_test(test_matmul_mismatch), cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_gemm_by_hand),    cmocka_unit_test(test_const_b),
+        cmocka_unit_test(test_softmax_opsets),  cmocka_unit_test(test_softmax_large_values),
     };
     return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);
 }

@@ -89,7 +89,8 @@ static aglm_tensor matmul_ref(const aglm_tensor *a, const aglm_tensor *b)
             for (int64_t j = 0; j < n; j++) {
                 double s = 0;
                 for (int64_t p = 0; p < k; p++)
-                    s += aglm_tensor_get_f64(a, oa + i * k + p) * aglm_tensor_get_f64(b, ob + p * n + j);
+                    s += aglm_tensor_get_f64(a, oa + i * k + p) *
+                         aglm_tensor_get_f64(b, ob + p * n + j);
                 aglm_tensor_set_f64(&c, bi * m * n + i * n + j, s);
             }
     }
@@ -116,7 +117,8 @@ static void check_matmul(backend_fx *f, aglm_dtype dt, int ra, const int64_t *da
 static void test_matmul_each_dtype(void **state)
 {
     backend_fx *f = *state;
-    const aglm_dtype dts[] = {AGLM_F64, AGLM_F16, AGLM_BF16, AGLM_I32, AGLM_I64, AGLM_U32, AGLM_U64};
+    const aglm_dtype dts[] = {AGLM_F64, AGLM_F16, AGLM_BF16, AGLM_I32,
+                              AGLM_I64, AGLM_U32, AGLM_U64};
     for (size_t d = 0; d < sizeof dts / sizeof dts[0]; d++) {
         aglm_dtype dt = dts[d];
         check_matmul(f, dt, 2, (const int64_t[]){3, 4}, 2, (const int64_t[]){4, 5}, 1);
@@ -139,10 +141,10 @@ static void test_matmul_integer_wraps(void **state)
         const int64_t *dims;
         uint64_t a[2], b[2], want; /* the low bytes hold narrower types (little-endian) */
     } cases[] = {
-        {AGLM_I32, 1, d2, {65536, 1}, {65536, 5}, 5},                    /* 2^32 + 5 wraps */
-        {AGLM_U32, 2, d1, {0xFFFFFFFFu}, {2}, 0xFFFFFFFEu},             /* 2^33 - 2 wraps */
+        {AGLM_I32, 1, d2, {65536, 1}, {65536, 5}, 5},       /* 2^32 + 5 wraps */
+        {AGLM_U32, 2, d1, {0xFFFFFFFFu}, {2}, 0xFFFFFFFEu}, /* 2^33 - 2 wraps */
         {AGLM_I64, 1, d2, {3037000499u, 1}, {3037000499u, 0}, 9223372030926249001u}, /* > 2^53 */
-        {AGLM_U64, 1, d2, {1ull << 63, 1ull << 63}, {1, 1}, 0},         /* 2^64 wraps */
+        {AGLM_U64, 1, d2, {1ull << 63, 1ull << 63}, {1, 1}, 0}, /* 2^64 wraps */
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         size_t es = aglm_dtype_size(cases[c].dt);
@@ -161,8 +163,8 @@ static void test_matmul_integer_wraps(void **state)
         uint64_t got = 0;
         memcpy(&got, y.data, es);
         if (got != cases[c].want)
-            fail_msg("%s: got %llu, expected %llu", aglm_dtype_name(cases[c].dt), (unsigned long long)got,
-                     (unsigned long long)cases[c].want);
+            fail_msg("%s: got %llu, expected %llu", aglm_dtype_name(cases[c].dt),
+                     (unsigned long long)got, (unsigned long long)cases[c].want);
         aglm_tensor_free(&y);
         aglm_tensor_free(&a);
         aglm_tensor_free(&b);
@@ -170,8 +172,8 @@ static void test_matmul_integer_wraps(void **state)
 }
 
 /* alpha * op(A) op(B) + beta * C in double, C broadcast to [M, N], as a tensor of A's dtype. */
-static aglm_tensor gemm_ref(const aglm_tensor *a, const aglm_tensor *b, const aglm_tensor *c, int ta, int tb,
-                            double alpha, double beta)
+static aglm_tensor gemm_ref(const aglm_tensor *a, const aglm_tensor *b, const aglm_tensor *c,
+                            int ta, int tb, double alpha, double beta)
 {
     int64_t m = ta ? a->dims[1] : a->dims[0], k = ta ? a->dims[0] : a->dims[1];
     int64_t n = tb ? b->dims[0] : b->dims[1];
@@ -201,8 +203,10 @@ static void check_gemm(backend_fx *f, aglm_dtype dt, double alpha, double beta)
         for (int tb = 0; tb < 2; tb++)
             for (int ci = 0; ci < 5; ci++) {
                 int64_t da[2] = {ta ? k : m, ta ? m : k}, db[2] = {tb ? n : k, tb ? k : n};
-                aglm_tensor a = tensor_rand(dt, 2, da, 40 + ci), b = tensor_rand(dt, 2, db, 50 + ci);
-                aglm_tensor c = tensor_rand(dt, ci < 4 ? crank[ci] : 0, cshapes[ci < 4 ? ci : 3], 60 + ci);
+                aglm_tensor a = tensor_rand(dt, 2, da, 40 + ci),
+                            b = tensor_rand(dt, 2, db, 50 + ci);
+                aglm_tensor c =
+                    tensor_rand(dt, ci < 4 ? crank[ci] : 0, cshapes[ci < 4 ? ci : 3], 60 + ci);
                 const aglm_tensor *ins[3] = {&a, &b, ci < 4 ? &c : NULL};
                 aglm_node *node;
                 aglm_graph *g = op_graph("Gemm", 13, ci < 4 ? 3 : 2, ins, NULL, 1, &node);

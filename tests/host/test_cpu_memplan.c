@@ -1,6 +1,6 @@
-/* Memory planning in the cpu backend (the runtime layer: aglm/memplan.h), as a user sees it: outputs
- * stay right whether an element-wise step runs in place or must not (its input is read again,
- * or is a graph output), when the input shapes change between runs, when two threads run one
+/* Memory planning in the cpu backend (the runtime layer: aglm/memplan.h), as a user sees it:
+ * outputs stay right whether an element-wise step runs in place or must not (its input is read
+ * again, or is a graph output), when the input shapes change between runs, when two threads run one
  * executable, and when a data-dependent output outgrows its planned region; and the profile's
  * peak bytes shrink as planning says they should. The planner itself is checked directly on
  * lifetimes worked out by hand. */
@@ -13,7 +13,6 @@
 #include <pthread.h>
 
 #include "backend_fixture.h"
-
 
 static aglm_graph *parse(const char *text)
 {
@@ -54,15 +53,14 @@ static double sigmoid(double v)
 
 /* A chain of element-wise steps, each the only reader of the one before: every step may take
  * over its input's region, so the arena holds one [n] tensor. */
-static const char *const chain_text =
-    "graph chain(%x: f32[N]) -> (%y) {\n"
-    "  opset ai.onnx 17\n"
-    "  %a = Neg(%x) @neg\n"
-    "  %b = Relu(%a) @relu\n"
-    "  %c = Sigmoid(%b) @sigmoid\n"
-    "  %d = Abs(%c) @abs\n"
-    "  %y = Add(%d, %x) @add\n"
-    "}\n";
+static const char *const chain_text = "graph chain(%x: f32[N]) -> (%y) {\n"
+                                      "  opset ai.onnx 17\n"
+                                      "  %a = Neg(%x) @neg\n"
+                                      "  %b = Relu(%a) @relu\n"
+                                      "  %c = Sigmoid(%b) @sigmoid\n"
+                                      "  %d = Abs(%c) @abs\n"
+                                      "  %y = Add(%d, %x) @add\n"
+                                      "}\n";
 
 static double chain_ref(double x)
 {
@@ -285,22 +283,23 @@ static void test_data_dependent_output_falls_back(void **state)
 static void test_scan_outputs_stay_right(void **state)
 {
     backend_fx *f = *state;
-    aglm_exec *x = compile_text(f,
-                                "graph main(%s0: f32[2], %x: f32[3,2]) -> (%ns, %nys) {\n"
-                                "  opset ai.onnx 16\n"
-                                "  %a = Neg(%x)\n"
-                                "  %s, %ys = Scan(%s0, %a) {body=graph body(%si: f32[2], %xi: f32[2]) "
-                                "-> (%so, %y) {\n"
-                                "      %so = Add(%si, %xi)\n"
-                                "      %y = Identity(%so)\n"
-                                "    }, num_scan_inputs=1}\n"
-                                "  %ns = Neg(%s)\n"
-                                "  %nys = Neg(%ys)\n"
-                                "}\n",
-                                0);
-    aglm_tensor in[2] = {tensor_of(AGLM_F32, 1, (const int64_t[]){2}, (const double[]){0, 0}),
-                         tensor_of(AGLM_F32, 2, (const int64_t[]){3, 2},
-                                   (const double[]){1, 2, 3, 4, 5, 6})};
+    aglm_exec *x =
+        compile_text(f,
+                     "graph main(%s0: f32[2], %x: f32[3,2]) -> (%ns, %nys) {\n"
+                     "  opset ai.onnx 16\n"
+                     "  %a = Neg(%x)\n"
+                     "  %s, %ys = Scan(%s0, %a) {body=graph body(%si: f32[2], %xi: f32[2]) "
+                     "-> (%so, %y) {\n"
+                     "      %so = Add(%si, %xi)\n"
+                     "      %y = Identity(%so)\n"
+                     "    }, num_scan_inputs=1}\n"
+                     "  %ns = Neg(%s)\n"
+                     "  %nys = Neg(%ys)\n"
+                     "}\n",
+                     0);
+    aglm_tensor in[2] = {
+        tensor_of(AGLM_F32, 1, (const int64_t[]){2}, (const double[]){0, 0}),
+        tensor_of(AGLM_F32, 2, (const int64_t[]){3, 2}, (const double[]){1, 2, 3, 4, 5, 6})};
     for (int r = 0; r < 3; r++) {
         aglm_tensor out[2];
         if (f->ops->run(f->state, x, 2, in, 2, out) != AGLM_OK)
@@ -330,8 +329,8 @@ static void test_planner_by_hand(void **state)
     /* 0: [0,1] 1000 B, 1: [1,2] 100 B, 2: [2,3] 1000 B (fits where 0 was), 3: not planned,
      * 4: [3,4] shares 2's region in place, 5: [0,4] 10 B. */
     const aglm_plan_value v[] = {
-        {0, 1, 1000, -1}, {1, 2, 100, -1}, {2, 3, 1000, -1}, {-1, -1, 50, -1},
-        {3, 4, 1000, 2},  {0, 4, 10, -1},
+        {0, 1, 1000, -1}, {1, 2, 100, -1}, {2, 3, 1000, -1},
+        {-1, -1, 50, -1}, {3, 4, 1000, 2}, {0, 4, 10, -1},
     };
     enum { N = sizeof v / sizeof v[0] };
     uint64_t off[N], arena;
@@ -344,7 +343,8 @@ static void test_planner_by_hand(void **state)
         assert_int_equal(off[i] % AGLM_PLAN_ALIGN, 0);
         assert_true(off[i] + aglm_plan_round(v[i].bytes) <= arena);
         for (int j = 0; j < i; j++)
-            if (off[j] != AGLM_PLAN_NONE && !(i == 4 && j == 2) && overlap(&v[i], off[i], &v[j], off[j]))
+            if (off[j] != AGLM_PLAN_NONE && !(i == 4 && j == 2) &&
+                overlap(&v[i], off[i], &v[j], off[j]))
                 fail_msg("values %d and %d overlap", j, i);
     }
     /* 1024 (0, then 2 and 4) + 128 (1) + 64 (5): nothing wasted. */

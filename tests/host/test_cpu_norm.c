@@ -60,7 +60,8 @@ static void test_softmax_opsets_and_dtypes(void **state)
             for (int i = 0; i < 12; i++)
                 s += exp(aglm_tensor_get_f64(&x, b * 12 + i));
             for (int i = 0; i < 12; i++)
-                aglm_tensor_set_f64(&want, b * 12 + i, exp(aglm_tensor_get_f64(&x, b * 12 + i)) / s);
+                aglm_tensor_set_f64(&want, b * 12 + i,
+                                    exp(aglm_tensor_get_f64(&x, b * 12 + i)) / s);
         }
         assert_close(&y, &want, 1e-6, dts[t] == AGLM_F16 ? 2e-3 : 1e-5);
         aglm_tensor_free(&y);
@@ -161,9 +162,10 @@ static void test_instance_and_group_norm(void **state)
         double m, var;
         plane_moments(&x, p * 3, 3, 1, &m, &var);
         for (int64_t i = 0; i < 3; i++)
-            aglm_tensor_set_f64(&want, p * 3 + i, (aglm_tensor_get_f64(&x, p * 3 + i) - m) /
-                                sqrt(var + 1e-2) * aglm_tensor_get_f64(&s, p % 4) +
-                                aglm_tensor_get_f64(&b, p % 4));
+            aglm_tensor_set_f64(&want, p * 3 + i,
+                                (aglm_tensor_get_f64(&x, p * 3 + i) - m) / sqrt(var + 1e-2) *
+                                        aglm_tensor_get_f64(&s, p % 4) +
+                                    aglm_tensor_get_f64(&b, p % 4));
     }
     assert_close(&y, &want, 1e-5, 1e-5);
     aglm_tensor_free(&y);
@@ -179,9 +181,10 @@ static void test_instance_and_group_norm(void **state)
             plane_moments(&x, start, 6, 1, &m, &var);
             for (int64_t i = 0; i < 6; i++) {
                 int64_t ch = gr * 2 + i / 3;
-                aglm_tensor_set_f64(&want, start + i, (aglm_tensor_get_f64(&x, start + i) - m) /
-                                    sqrt(var + 1e-5) * aglm_tensor_get_f64(&s, ch) +
-                                    aglm_tensor_get_f64(&b, ch));
+                aglm_tensor_set_f64(&want, start + i,
+                                    (aglm_tensor_get_f64(&x, start + i) - m) / sqrt(var + 1e-5) *
+                                            aglm_tensor_get_f64(&s, ch) +
+                                        aglm_tensor_get_f64(&b, ch));
             }
         }
     assert_close(&y, &want, 1e-5, 1e-5);
@@ -208,9 +211,10 @@ static void test_instance_and_group_norm(void **state)
             int64_t start = (bt * 4 + gr * 2) * 3;
             plane_moments(&x, start, 6, 1, &m, &var);
             for (int64_t i = 0; i < 6; i++)
-                aglm_tensor_set_f64(&want, start + i, (aglm_tensor_get_f64(&x, start + i) - m) /
-                                    sqrt(var + 1e-5) * aglm_tensor_get_f64(&sg, gr) +
-                                    aglm_tensor_get_f64(&bg, gr));
+                aglm_tensor_set_f64(&want, start + i,
+                                    (aglm_tensor_get_f64(&x, start + i) - m) / sqrt(var + 1e-5) *
+                                            aglm_tensor_get_f64(&sg, gr) +
+                                        aglm_tensor_get_f64(&bg, gr));
         }
     assert_close(&y, &want, 1e-5, 1e-5);
     aglm_tensor_free(&y);
@@ -228,7 +232,8 @@ static void test_layer_norm(void **state)
 {
     backend_fx *f = *state;
     const int64_t d[3] = {2, 3, 4}, sd[2] = {3, 4};
-    aglm_tensor x = tensor_random(3, d, 5), s = tensor_random(2, sd, 6), b = tensor_random(2, sd, 8);
+    aglm_tensor x = tensor_random(3, d, 5), s = tensor_random(2, sd, 6),
+                b = tensor_random(2, sd, 8);
     const aglm_tensor *ins[3] = {&x, &s, &b};
     aglm_node *n;
     aglm_graph *g = op_graph("LayerNormalization", 17, 3, ins, NULL, 3, &n);
@@ -244,9 +249,10 @@ static void test_layer_norm(void **state)
         aglm_tensor_set_f64(&wm, r, m);
         aglm_tensor_set_f64(&wi, r, 1 / sqrt(var + 1e-5));
         for (int64_t i = 0; i < 12; i++)
-            aglm_tensor_set_f64(&want, r * 12 + i, (aglm_tensor_get_f64(&x, r * 12 + i) - m) /
-                                sqrt(var + 1e-5) * aglm_tensor_get_f64(&s, i) +
-                                aglm_tensor_get_f64(&b, i));
+            aglm_tensor_set_f64(&want, r * 12 + i,
+                                (aglm_tensor_get_f64(&x, r * 12 + i) - m) / sqrt(var + 1e-5) *
+                                        aglm_tensor_get_f64(&s, i) +
+                                    aglm_tensor_get_f64(&b, i));
     }
     assert_close(&y[0], &want, 1e-5, 1e-4);
     assert_close(&y[1], &wm, 1e-6, 1e-5);
@@ -265,8 +271,9 @@ static void test_layer_norm(void **state)
             q += pow(aglm_tensor_get_f64(&x, r * 4 + i), 2);
         double inv = 1 / sqrt(q / 4 + 1e-5);
         for (int64_t i = 0; i < 4; i++)
-            aglm_tensor_set_f64(&want, r * 4 + i, aglm_tensor_get_f64(&x, r * 4 + i) * inv *
-                                aglm_tensor_get_f64(&s4, i));
+            aglm_tensor_set_f64(&want, r * 4 + i,
+                                aglm_tensor_get_f64(&x, r * 4 + i) * inv *
+                                    aglm_tensor_get_f64(&s4, i));
     }
     assert_close(&y[0], &want, 1e-5, 1e-4);
     aglm_tensor_free(&y[0]);
@@ -311,7 +318,8 @@ static void test_long_lines(void **state)
             for (int64_t i = 0; i < n; i++)
                 sum += exp((double)(xv[r * n + i] - (float)mx));
             for (int64_t i = 0; i < n; i++)
-                aglm_tensor_set_f64(&want, r * n + i, r == 1 ? NAN : exp((double)(xv[r * n + i] - (float)mx)) / sum);
+                aglm_tensor_set_f64(&want, r * n + i,
+                                    r == 1 ? NAN : exp((double)(xv[r * n + i] - (float)mx)) / sum);
         }
         assert_close(&y, &want, 1e-7, 1e-5);
         aglm_tensor_free(&y);
@@ -329,8 +337,9 @@ static void test_long_lines(void **state)
                 q += (xv[r * n + i] - m) * (xv[r * n + i] - m);
             double inv = 1 / sqrt(q / (double)n + 1e-5);
             for (int64_t i = 0; i < n; i++)
-                aglm_tensor_set_f64(&want, r * n + i, (xv[r * n + i] - m) * inv * ((float *)sc.data)[i] +
-                                    ((float *)b.data)[i]);
+                aglm_tensor_set_f64(&want, r * n + i,
+                                    (xv[r * n + i] - m) * inv * ((float *)sc.data)[i] +
+                                        ((float *)b.data)[i]);
         }
         assert_close(&y, &want, 1e-5, 1e-4);
         aglm_tensor_free(&y);
@@ -364,7 +373,8 @@ static void test_lp_mvn_lrn(void **state)
     /* MeanVarianceNormalization over the default axes [0,2,3] */
     const int64_t d4[4] = {2, 3, 2, 2};
     x = tensor_random(4, d4, 21);
-    run_op(f, op_graph("MeanVarianceNormalization", 13, 1, ins, NULL, 1, NULL), 1, ins, NULL, 1, &y);
+    run_op(f, op_graph("MeanVarianceNormalization", 13, 1, ins, NULL, 1, NULL), 1, ins, NULL, 1,
+           &y);
     aglm_tensor want = tensor_of(AGLM_F32, 4, d4, NULL);
     for (int64_t c = 0; c < 3; c++) {
         double s = 0, q = 0;
@@ -397,8 +407,8 @@ static void test_lp_mvn_lrn(void **state)
                     if (cc >= 0 && cc < 3)
                         sq += pow(aglm_tensor_get_f64(&x, (bt * 3 + cc) * 4 + i), 2);
                 int64_t e = (bt * 3 + c) * 4 + i;
-                aglm_tensor_set_f64(&want, e, aglm_tensor_get_f64(&x, e) /
-                                    pow(1.0 + 0.5 / 3 * sq, 0.75));
+                aglm_tensor_set_f64(&want, e,
+                                    aglm_tensor_get_f64(&x, e) / pow(1.0 + 0.5 / 3 * sq, 0.75));
             }
     assert_close(&y, &want, 1e-6, 1e-5);
     aglm_tensor_free(&y);
@@ -409,10 +419,9 @@ static void test_lp_mvn_lrn(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_softmax_examples),      cmocka_unit_test(test_softmax_opsets_and_dtypes),
-        cmocka_unit_test(test_batch_norm),            cmocka_unit_test(test_instance_and_group_norm),
-        cmocka_unit_test(test_layer_norm),
-        cmocka_unit_test(test_long_lines),
+        cmocka_unit_test(test_softmax_examples), cmocka_unit_test(test_softmax_opsets_and_dtypes),
+        cmocka_unit_test(test_batch_norm),       cmocka_unit_test(test_instance_and_group_norm),
+        cmocka_unit_test(test_layer_norm),       cmocka_unit_test(test_long_lines),
         cmocka_unit_test(test_lp_mvn_lrn),
     };
     return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);

@@ -133,8 +133,8 @@ static void test_matmul_integer(void **state)
     /* QLinearMatMul, the documentation's 2-D example */
     const int64_t qa[2] = {2, 4}, qb[2] = {4, 3}, qy[2] = {2, 3}, one = 1;
     aglm_tensor A = tensor_of(AGLM_U8, 2, qa, (double[]){208, 236, 0, 238, 3, 214, 255, 29});
-    aglm_tensor B = tensor_of(AGLM_U8, 2, qb, (double[]){152, 51, 244, 60, 26, 255, 0, 127, 246,
-                                                        127, 254, 247});
+    aglm_tensor B = tensor_of(AGLM_U8, 2, qb,
+                              (double[]){152, 51, 244, 60, 26, 255, 0, 127, 246, 127, 254, 247});
     aglm_tensor as = tensor_of(AGLM_F32, 1, &one, (double[]){0.0066});
     aglm_tensor az2 = tensor_of(AGLM_U8, 1, &one, (double[]){113});
     aglm_tensor bs = tensor_of(AGLM_F32, 1, &one, (double[]){0.00705});
@@ -254,7 +254,8 @@ static void test_losses(void **state)
             aglm_node *n;
             aglm_graph *g = op_graph(sce ? "SoftmaxCrossEntropyLoss" : "NegativeLogLikelihoodLoss",
                                      13, 3, ins, NULL, sce ? 2 : 1, &n);
-            assert_int_equal(aglm_node_set_string(n, "reduction", reds[r], strlen(reds[r])), AGLM_OK);
+            assert_int_equal(aglm_node_set_string(n, "reduction", reds[r], strlen(reds[r])),
+                             AGLM_OK);
             assert_int_equal(aglm_node_set_int(n, "ignore_index", -1), AGLM_OK);
             aglm_tensor y[2];
             run_op(f, g, 3, ins, NULL, sce ? 2 : 1, y);
@@ -330,9 +331,9 @@ static void test_dropout(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_quantize),     cmocka_unit_test(test_dynamic_quantize),
+        cmocka_unit_test(test_quantize),       cmocka_unit_test(test_dynamic_quantize),
         cmocka_unit_test(test_matmul_integer), cmocka_unit_test(test_conv_integer),
-        cmocka_unit_test(test_losses),       cmocka_unit_test(test_dropout),
+        cmocka_unit_test(test_losses),         cmocka_unit_test(test_dropout),
     };
     return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);
 }

@@ -133,9 +133,9 @@ static double naive(const char *op, const double *v, int n)
 static void test_random_axes(void **state)
 {
     backend_fx *f = *state;
-    static const char *const ops[] = {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
-                                      "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum",
-                                      "ReduceLogSumExp", "ReduceSumSquare"};
+    static const char *const ops[] = {
+        "ReduceSum", "ReduceMean", "ReduceMax",    "ReduceMin",       "ReduceProd",
+        "ReduceL1",  "ReduceL2",   "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"};
     const int64_t dims[3] = {3, 4, 5}, axes[2] = {0, -1};
     aglm_tensor xr = tensor_random(3, dims, 7);
     for (int64_t i = 0; i < 60; i++) /* positive, so LogSum is defined */
@@ -190,7 +190,8 @@ static void test_last_axis_lines(void **state)
                 double v[1001];
                 for (int64_t i = 0; i < n; i++)
                     v[i] = xv[r * n + i];
-                ((float *)want.data)[r] = (float)(o == 2 && r == 2 ? NAN : naive(ops[o], v, (int)n));
+                ((float *)want.data)[r] =
+                    (float)(o == 2 && r == 2 ? NAN : naive(ops[o], v, (int)n));
             }
             assert_close(&y, &want, 1e-5, 1e-5);
             aglm_tensor_free(&y);
@@ -206,10 +207,19 @@ static void test_empty_set(void **state)
     backend_fx *f = *state;
     const int64_t dims[3] = {2, 0, 4};
     aglm_tensor x = tensor_of(AGLM_F32, 3, dims, NULL);
-    struct { const char *op; double v; } cases[] = {
-        {"ReduceSum", 0},          {"ReduceProd", 1},       {"ReduceMax", -INFINITY},
-        {"ReduceMin", INFINITY},   {"ReduceL1", 0},         {"ReduceL2", 0},
-        {"ReduceLogSum", -INFINITY}, {"ReduceLogSumExp", -INFINITY}, {"ReduceSumSquare", 0},
+    struct {
+        const char *op;
+        double v;
+    } cases[] = {
+        {"ReduceSum", 0},
+        {"ReduceProd", 1},
+        {"ReduceMax", -INFINITY},
+        {"ReduceMin", INFINITY},
+        {"ReduceL1", 0},
+        {"ReduceL2", 0},
+        {"ReduceLogSum", -INFINITY},
+        {"ReduceLogSumExp", -INFINITY},
+        {"ReduceSumSquare", 0},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         aglm_tensor y;
@@ -246,7 +256,8 @@ static void test_integer_and_bool(void **state)
     aglm_tensor x = tensor_of(AGLM_I32, 3, ex_dims, ex_data), y;
     reduce_ok(f, "ReduceSum", 13, &x, (int64_t[]){0, 2}, 2, 0, &y);
     assert_int_equal(y.dtype, AGLM_I32);
-    assert_values(&y, 1, (int64_t[]){2}, (double[]){1 + 2 + 5 + 6 + 9 + 10, 3 + 4 + 7 + 8 + 11 + 12});
+    assert_values(&y, 1, (int64_t[]){2},
+                  (double[]){1 + 2 + 5 + 6 + 9 + 10, 3 + 4 + 7 + 8 + 11 + 12});
     aglm_tensor_free(&y);
     aglm_tensor_free(&x);
 
@@ -303,11 +314,10 @@ static void test_bad_axis(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_doc_examples),     cmocka_unit_test(test_random_axes),
-        cmocka_unit_test(test_last_axis_lines),
-        cmocka_unit_test(test_empty_set),        cmocka_unit_test(test_noop_with_empty_axes),
-        cmocka_unit_test(test_integer_and_bool), cmocka_unit_test(test_runtime_axes),
-        cmocka_unit_test(test_bad_axis),
+        cmocka_unit_test(test_doc_examples),         cmocka_unit_test(test_random_axes),
+        cmocka_unit_test(test_last_axis_lines),      cmocka_unit_test(test_empty_set),
+        cmocka_unit_test(test_noop_with_empty_axes), cmocka_unit_test(test_integer_and_bool),
+        cmocka_unit_test(test_runtime_axes),         cmocka_unit_test(test_bad_axis),
     };
     return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);
 }

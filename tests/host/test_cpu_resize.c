@@ -17,8 +17,8 @@ static void set_str(aglm_node *n, const char *name, const char *v)
 }
 
 /* Resize (opset 19) of X with either scales or sizes (the other NULL) and an optional roi. */
-static aglm_graph *resize_graph(const aglm_tensor *x, const aglm_tensor *roi, const aglm_tensor *scales,
-                                const aglm_tensor *sizes, aglm_node **n)
+static aglm_graph *resize_graph(const aglm_tensor *x, const aglm_tensor *roi,
+                                const aglm_tensor *scales, const aglm_tensor *sizes, aglm_node **n)
 {
     const aglm_tensor *ins[4] = {x, roi, scales, sizes};
     return op_graph("Resize", 19, sizes ? 4 : 3, ins, NULL, 1, n);
@@ -200,8 +200,9 @@ static void test_linear(void **state)
     set_str(n, "mode", "linear");
     aglm_tensor y;
     run_resize(f, g, &x, NULL, &s, NULL, &y);
-    assert_values(&y, 4, o, (const double[]){1, 1.25, 1.75, 2, 1.5, 1.75, 2.25, 2.5,
-                                             2.5, 2.75, 3.25, 3.5, 3, 3.25, 3.75, 4});
+    assert_values(&y, 4, o,
+                  (const double[]){1, 1.25, 1.75, 2, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3,
+                                   3.25, 3.75, 4});
     aglm_tensor_free(&y);
 
     /* downsampling 2x4 by 0.6: half_pixel centres fall between pixels */
@@ -241,8 +242,9 @@ static void test_cubic(void **state)
     set_str(n, "mode", "cubic");
     aglm_tensor y;
     run_resize(f, g, &x, NULL, &s, NULL, &y);
-    assert_values(&y, 4, o, (const double[]){1.47119141, 2.78125, 4.08251953, 6.71142578, 8.02148438,
-                                             9.32275391, 11.9165039, 13.2265625, 14.527832});
+    assert_values(&y, 4, o,
+                  (const double[]){1.47119141, 2.78125, 4.08251953, 6.71142578, 8.02148438,
+                                   9.32275391, 11.9165039, 13.2265625, 14.527832});
     aglm_tensor_free(&y);
 
     /* align_corners upsampling keeps the corners exactly */
@@ -333,8 +335,9 @@ static void test_half_precision_and_integers(void **state)
     aglm_tensor y;
     run_resize(f, g, &x, NULL, &s, NULL, &y);
     assert_int_equal(y.dtype, AGLM_F16);
-    assert_values(&y, 4, o, (const double[]){1, 1.25, 1.75, 2, 1.5, 1.75, 2.25, 2.5,
-                                             2.5, 2.75, 3.25, 3.5, 3, 3.25, 3.75, 4});
+    assert_values(&y, 4, o,
+                  (const double[]){1, 1.25, 1.75, 2, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3,
+                                   3.25, 3.75, 4});
     aglm_tensor_free(&y);
 
     /* nearest copies integers exactly, here values no float holds */
@@ -356,7 +359,8 @@ static void test_half_precision_and_integers(void **state)
     set_str(n, "mode", "linear");
     run_resize(f, g, &xu, NULL, &s, NULL, &y);
     assert_int_equal(y.dtype, AGLM_U8);
-    assert_values(&y, 4, o, (const double[]){0, 2, 7, 10, 5, 7, 12, 15, 15, 17, 22, 25, 20, 22, 27, 30});
+    assert_values(&y, 4, o,
+                  (const double[]){0, 2, 7, 10, 5, 7, 12, 15, 15, 17, 22, 25, 20, 22, 27, 30});
     aglm_tensor_free(&y);
     aglm_tensor_free(&xu);
     aglm_tensor_free(&x);

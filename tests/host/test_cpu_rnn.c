@@ -17,15 +17,25 @@ typedef struct rnn_case {
     const int32_t *lens;
 } rnn_case;
 
-static double sigm(double x) { return 1.0 / (1.0 + exp(-x)); }
-static double clipv(const rnn_case *c, double v) { return c->clip > 0 ? fmax(-c->clip, fmin(c->clip, v)) : v; }
+static double sigm(double x)
+{
+    return 1.0 / (1.0 + exp(-x));
+}
+static double clipv(const rnn_case *c, double v)
+{
+    return c->clip > 0 ? fmax(-c->clip, fmin(c->clip, v)) : v;
+}
 
-static double at(const aglm_tensor *t, int64_t i) { return aglm_tensor_get_f64(t, i); }
+static double at(const aglm_tensor *t, int64_t i)
+{
+    return aglm_tensor_get_f64(t, i);
+}
 
 /* Y, Y_h, Y_c of one case, straight from the ONNX equations (default activations). */
-static void reference(const rnn_case *c, const aglm_tensor *x, const aglm_tensor *w, const aglm_tensor *r,
-                      const aglm_tensor *b, const aglm_tensor *h0, const aglm_tensor *c0, const aglm_tensor *p,
-                      aglm_tensor *y, aglm_tensor *yh, aglm_tensor *yc)
+static void reference(const rnn_case *c, const aglm_tensor *x, const aglm_tensor *w,
+                      const aglm_tensor *r, const aglm_tensor *b, const aglm_tensor *h0,
+                      const aglm_tensor *c0, const aglm_tensor *p, aglm_tensor *y, aglm_tensor *yh,
+                      aglm_tensor *yc)
 {
     int G = !strcmp(c->op, "RNN") ? 1 : !strcmp(c->op, "GRU") ? 3 : 4, H = c->hidden, I = c->in;
     for (int d = 0; d < c->n_dir; d++)
@@ -44,8 +54,9 @@ static void reference(const rnn_case *c, const aglm_tensor *x, const aglm_tensor
                     gx[g] = b ? at(b, d * 2 * G * H + g) : 0;
                     gh[g] = b ? at(b, d * 2 * G * H + G * H + g) : 0;
                     for (int i = 0; i < I; i++)
-                        gx[g] += at(x, (c->layout ? (bt * c->seq + t) : (t * c->batch + bt)) * I + i) *
-                                 at(w, (d * G * H + g) * I + i);
+                        gx[g] +=
+                            at(x, (c->layout ? (bt * c->seq + t) : (t * c->batch + bt)) * I + i) *
+                            at(w, (d * G * H + g) * I + i);
                     for (int i = 0; i < H; i++)
                         gh[g] += h[i] * at(r, (d * G * H + g) * H + i);
                 }
@@ -54,12 +65,14 @@ static void reference(const rnn_case *c, const aglm_tensor *x, const aglm_tensor
                     if (G == 1) {
                         nh[j] = tanh(clipv(c, gx[j] + gh[j]));
                     } else if (G == 3) {
-                        double z = sigm(clipv(c, gx[j] + gh[j])), rg = sigm(clipv(c, gx[H + j] + gh[H + j]));
+                        double z = sigm(clipv(c, gx[j] + gh[j])),
+                               rg = sigm(clipv(c, gx[H + j] + gh[H + j]));
                         double pre;
                         if (c->lbr) {
                             pre = gx[2 * H + j] + rg * gh[2 * H + j];
                         } else {
-                            pre = gx[2 * H + j] + (b ? at(b, d * 2 * G * H + G * H + 2 * H + j) : 0);
+                            pre =
+                                gx[2 * H + j] + (b ? at(b, d * 2 * G * H + G * H + 2 * H + j) : 0);
                             for (int i = 0; i < H; i++) {
                                 double rh = sigm(clipv(c, gx[H + i] + gh[H + i])) * h[i];
                                 pre += rh * at(r, (d * G * H + 2 * H + j) * H + i);
@@ -67,7 +80,8 @@ static void reference(const rnn_case *c, const aglm_tensor *x, const aglm_tensor
                         }
                         nh[j] = (1 - z) * tanh(clipv(c, pre)) + z * h[j];
                     } else {
-                        double pi = p ? at(p, d * 3 * H + j) : 0, po = p ? at(p, d * 3 * H + H + j) : 0,
+                        double pi = p ? at(p, d * 3 * H + j) : 0,
+                               po = p ? at(p, d * 3 * H + H + j) : 0,
                                pf = p ? at(p, d * 3 * H + 2 * H + j) : 0;
                         double ig = sigm(clipv(c, gx[j] + gh[j] + pi * cs[j]));
                         double fg = sigm(clipv(c, gx[2 * H + j] + gh[2 * H + j] + pf * cs[j]));
@@ -114,8 +128,14 @@ static void check_case(backend_fx *f, const rnn_case *c)
         lens = tensor_of(AGLM_I32, 1, (int64_t[]){c->batch}, NULL);
         memcpy(lens.data, c->lens, (size_t)c->batch * sizeof(int32_t));
     }
-    const aglm_tensor *ins[8] = {&x, &w, &r, c->with_bias ? &b : NULL, c->with_lens ? &lens : NULL,
-                                 c->with_h0 ? &h0 : NULL, c->with_c0 ? &c0 : NULL, c->with_p ? &p : NULL};
+    const aglm_tensor *ins[8] = {&x,
+                                 &w,
+                                 &r,
+                                 c->with_bias ? &b : NULL,
+                                 c->with_lens ? &lens : NULL,
+                                 c->with_h0 ? &h0 : NULL,
+                                 c->with_c0 ? &c0 : NULL,
+                                 c->with_p ? &p : NULL};
     size_t n_in = G == 4 ? 8 : 6, n_out = G == 4 ? 3 : 2;
     aglm_node *node;
     aglm_graph *g = op_graph(c->op, 14, n_in, ins, NULL, n_out, &node);
@@ -138,8 +158,8 @@ static void check_case(backend_fx *f, const rnn_case *c)
         yd[0] = c->batch, yd[1] = c->seq, yd[2] = nd;
     aglm_tensor y = tensor_of(AGLM_F32, 4, yd, NULL), yh = tensor_of(AGLM_F32, 3, sd, NULL),
                 yc = tensor_of(AGLM_F32, 3, sd, NULL);
-    reference(c, &x, &w, &r, c->with_bias ? &b : NULL, c->with_h0 ? &h0 : NULL, c->with_c0 ? &c0 : NULL,
-              c->with_p ? &p : NULL, &y, &yh, &yc);
+    reference(c, &x, &w, &r, c->with_bias ? &b : NULL, c->with_h0 ? &h0 : NULL,
+              c->with_c0 ? &c0 : NULL, c->with_p ? &p : NULL, &y, &yh, &yc);
     assert_close(&out[0], &y, 1e-5, 1e-4);
     assert_close(&out[1], &yh, 1e-5, 1e-4);
     if (G == 4)
@@ -261,12 +281,9 @@ static void test_bad_weight_shape(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rnn_by_hand),
-        cmocka_unit_test(test_rnn_variants),
-        cmocka_unit_test(test_gru_variants),
-        cmocka_unit_test(test_lstm_variants),
-        cmocka_unit_test(test_rnn_activation_list),
-        cmocka_unit_test(test_bad_weight_shape),
+        cmocka_unit_test(test_rnn_by_hand),         cmocka_unit_test(test_rnn_variants),
+        cmocka_unit_test(test_gru_variants),        cmocka_unit_test(test_lstm_variants),
+        cmocka_unit_test(test_rnn_activation_list), cmocka_unit_test(test_bad_weight_shape),
     };
     return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);
 }

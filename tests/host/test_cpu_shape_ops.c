@@ -105,7 +105,8 @@ static void test_transpose(void **state)
                     j[pr[1]] = b;
                     j[pr[2]] = c;
                     float want = (float)((j[0] * 3 + j[1]) * 4 + j[2]);
-                    assert_float_equal(((float *)y.data)[(a * y.dims[1] + b) * y.dims[2] + c], want, 0);
+                    assert_float_equal(((float *)y.data)[(a * y.dims[1] + b) * y.dims[2] + c], want,
+                                       0);
                 }
         aglm_tensor_free(&y);
     }
@@ -138,7 +139,8 @@ static void test_concat(void **state)
         assert_int_equal(aglm_node_set_int(n, "axis", neg ? -1 : 1), AGLM_OK);
         aglm_tensor y;
         run_op(f, g, 3, ins, NULL, 1, &y);
-        assert_values(&y, 2, (int64_t[]){2, 6}, (const double[]){0, 1, 0, 1, 2, 0, 2, 3, 3, 4, 5, 1});
+        assert_values(&y, 2, (int64_t[]){2, 6},
+                      (const double[]){0, 1, 0, 1, 2, 0, 2, 3, 3, 4, 5, 1});
         aglm_tensor_free(&y);
     }
     /* axis 0 */
@@ -233,7 +235,8 @@ static void test_shape_and_constant(void **state)
     aglm_tensor_free(&y);
     aglm_tensor_free(&c);
     g = op_graph("Constant", 13, 0, NULL, NULL, 1, &n);
-    assert_int_equal(aglm_node_set_floats(n, "value_floats", (const float[]){1.5f, -2}, 2), AGLM_OK);
+    assert_int_equal(aglm_node_set_floats(n, "value_floats", (const float[]){1.5f, -2}, 2),
+                     AGLM_OK);
     run_op(f, g, 0, NULL, NULL, 1, &y);
     assert_values(&y, 1, (int64_t[]){2}, (const double[]){1.5, -2});
     assert_int_equal(y.dtype, AGLM_F32);
@@ -262,7 +265,8 @@ static void test_old_opsets_and_size(void **state)
     aglm_tensor_free(&y);
     g = op_graph("Concat", 1, 2, ins, NULL, 1, NULL);
     run_op(f, g, 2, ins, NULL, 1, &y);
-    assert_values(&y, 2, (const int64_t[]){2, 6}, (const double[]){0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5});
+    assert_values(&y, 2, (const int64_t[]){2, 6},
+                  (const double[]){0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5});
     aglm_tensor_free(&y);
     g = op_graph("Concat", 13, 2, ins, NULL, 1, NULL);
     assert_int_not_equal(compile_run(f, g, NULL, 2, ins, NULL, 1, &y), AGLM_OK);

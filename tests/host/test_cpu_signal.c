@@ -51,7 +51,7 @@ static void test_dft_forward(void **state)
 static void test_dft_inverse(void **state)
 {
     backend_fx *f = *state;
-    int64_t dx[3] = {1, 4, 2}, dh[3] = {1, 3, 2}, o[3] = {1, 4, 2}, or[3] = {1, 4, 1};
+    int64_t dx[3] = {1, 4, 2}, dh[3] = {1, 3, 2}, o[3] = {1, 4, 2}, or [3] = {1, 4, 1};
     aglm_tensor x = tensor_of(AGLM_F32, 3, dx, spectrum), y;
     const aglm_tensor *ins[1] = {&x};
     aglm_node *n;
@@ -171,12 +171,9 @@ static void test_mel_weight_matrix(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dft_forward),
-        cmocka_unit_test(test_dft_inverse),
-        cmocka_unit_test(test_dft_bad_axis),
-        cmocka_unit_test(test_stft),
-        cmocka_unit_test(test_windows),
-        cmocka_unit_test(test_mel_weight_matrix),
+        cmocka_unit_test(test_dft_forward),  cmocka_unit_test(test_dft_inverse),
+        cmocka_unit_test(test_dft_bad_axis), cmocka_unit_test(test_stft),
+        cmocka_unit_test(test_windows),      cmocka_unit_test(test_mel_weight_matrix),
     };
     return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);
 }

@@ -48,7 +48,8 @@ static void test_slice(void **state)
     expect(&y, AGLM_F32, 2, D(2, 2), V(4, 1, 8, 5));
     aglm_tensor_free(&sp);
     sp = T(AGLM_I64, 1, D(1), V(0));
-    assert_int_not_equal(op_run(f, "Slice", 13, 5, ins, consts, (op_attr[]){A_END}, 1, &y), AGLM_OK);
+    assert_int_not_equal(op_run(f, "Slice", 13, 5, ins, consts, (op_attr[]){A_END}, 1, &y),
+                         AGLM_OK);
     expect_error("step");
     /* opset 9: attributes */
     op_ok(f, "Slice", 9, 1, ins, NULL,
@@ -88,14 +89,14 @@ static void test_split(void **state)
     aglm_tensor_free(&x);
     /* opset 18: the last part is smaller when the axis does not divide */
     x = T(AGLM_F32, 2, D(2, 7), V(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14));
-    op_ok(f, "Split", 18, 1, ins, NULL, (op_attr[]){A_INT("axis", 1), A_INT("num_outputs", 4), A_END},
-          4, y);
+    op_ok(f, "Split", 18, 1, ins, NULL,
+          (op_attr[]){A_INT("axis", 1), A_INT("num_outputs", 4), A_END}, 4, y);
     expect(&y[0], AGLM_F32, 2, D(2, 2), V(1, 2, 8, 9));
     expect(&y[1], AGLM_F32, 2, D(2, 2), V(3, 4, 10, 11));
     expect(&y[2], AGLM_F32, 2, D(2, 2), V(5, 6, 12, 13));
     expect(&y[3], AGLM_F32, 2, D(2, 1), V(7, 14));
-    assert_int_not_equal(op_run(f, "Split", 13, 1, ins, NULL, (op_attr[]){A_INT("axis", 1), A_END},
-                                4, y), AGLM_OK);
+    assert_int_not_equal(
+        op_run(f, "Split", 13, 1, ins, NULL, (op_attr[]){A_INT("axis", 1), A_END}, 4, y), AGLM_OK);
     expect_error("split");
     aglm_tensor_free(&x);
     aglm_tensor_free(&s);
@@ -159,8 +160,9 @@ static void test_pad(void **state)
     op_ok(f, "Pad", 19, 2, ins, consts, (op_attr[]){A_STR("mode", "wrap"), A_END}, 1, &y);
     expect(&y, AGLM_F32, 2, D(4, 4),
            V(5.7, 4.5, 5.7, 4.5, 1.2, 1, 1.2, 1, 3.4, 2.3, 3.4, 2.3, 5.7, 4.5, 5.7, 4.5));
-    assert_int_not_equal(op_run(f, "Pad", 13, 2, ins, consts,
-                                (op_attr[]){A_STR("mode", "wrap"), A_END}, 1, &y), AGLM_OK);
+    assert_int_not_equal(
+        op_run(f, "Pad", 13, 2, ins, consts, (op_attr[]){A_STR("mode", "wrap"), A_END}, 1, &y),
+        AGLM_OK);
     expect_error("mode 'wrap'");
     /* negative pads crop; opset 18 axes name the padded axes */
     aglm_tensor_free(&p);
@@ -172,8 +174,8 @@ static void test_pad(void **state)
     assert_int_not_equal(op_run(f, "Pad", 13, 2, ins, NULL, (op_attr[]){A_END}, 1, &y), AGLM_OK);
     expect_error("pads has 3 values");
     /* opset 2: attributes */
-    op_ok(f, "Pad", 2, 1, ins, NULL, (op_attr[]){A_INTS("pads", 1, 0, 0, 0), A_FLOAT("value", 9), A_END},
-          1, &y);
+    op_ok(f, "Pad", 2, 1, ins, NULL,
+          (op_attr[]){A_INTS("pads", 1, 0, 0, 0), A_FLOAT("value", 9), A_END}, 1, &y);
     expect(&y, AGLM_F32, 2, D(4, 2), V(9, 9, 1, 1.2, 2.3, 3.4, 4.5, 5.7));
     aglm_tensor_free(&x);
     aglm_tensor_free(&p);
@@ -215,7 +217,8 @@ static void test_generators(void **state)
     }
     aglm_tensor_free(&x);
 
-    aglm_tensor a = T(AGLM_I32, 0, NULL, V(3)), b = T(AGLM_I32, 0, NULL, V(9)), d = T(AGLM_I32, 0, NULL, V(3));
+    aglm_tensor a = T(AGLM_I32, 0, NULL, V(3)), b = T(AGLM_I32, 0, NULL, V(9)),
+                d = T(AGLM_I32, 0, NULL, V(3));
     const aglm_tensor *r[3] = {&a, &b, &d};
     op_ok(f, "Range", 11, 3, r, NULL, (op_attr[]){A_END}, 1, &y);
     expect(&y, AGLM_I32, 1, D(2), V(3, 6));
@@ -238,7 +241,8 @@ static void test_generators(void **state)
     aglm_tensor_free(&d);
 
     x = T(AGLM_F32, 2, D(3, 4), NULL);
-    op_ok(f, "EyeLike", 9, 1, ins, NULL, (op_attr[]){A_INT("k", 1), A_INT("dtype", AGLM_I32), A_END}, 1, &y);
+    op_ok(f, "EyeLike", 9, 1, ins, NULL,
+          (op_attr[]){A_INT("k", 1), A_INT("dtype", AGLM_I32), A_END}, 1, &y);
     expect(&y, AGLM_I32, 2, D(3, 4), V(0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1));
     op_ok(f, "EyeLike", 9, 1, ins, NULL, (op_attr[]){A_INT("k", -2), A_END}, 1, &y);
     expect(&y, AGLM_F32, 2, D(3, 4), V(0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0));
@@ -282,8 +286,8 @@ static void test_trilu_cumulative(void **state)
     expect(&y, AGLM_F64, 1, D(5), V(0, 1, 3, 6, 10));
     op_ok(f, "CumSum", 14, 2, c, NULL, (op_attr[]){A_INT("reverse", 1), A_END}, 1, &y);
     expect(&y, AGLM_F64, 1, D(5), V(15, 14, 12, 9, 5));
-    op_ok(f, "CumProd", 21, 2, c, NULL, (op_attr[]){A_INT("reverse", 1), A_INT("exclusive", 1), A_END},
-          1, &y);
+    op_ok(f, "CumProd", 21, 2, c, NULL,
+          (op_attr[]){A_INT("reverse", 1), A_INT("exclusive", 1), A_END}, 1, &y);
     expect(&y, AGLM_F64, 1, D(5), V(120, 60, 20, 5, 1));
     aglm_tensor_free(&x);
     x = ramp(AGLM_I32, 2, D(2, 3), 1);
@@ -324,7 +328,8 @@ static void test_layout(void **state)
                                  37, 43, 38, 44, 27, 33, 28, 34, 29, 35, 39, 45, 40, 46, 41, 47};
     expect(&y, AGLM_F32, 4, D(1, 2, 4, 6), crd);
     assert_int_not_equal(op_run(f, "DepthToSpace", 13, 1, ins, NULL,
-                                (op_attr[]){A_INT("blocksize", 3), A_END}, 1, &y), AGLM_OK);
+                                (op_attr[]){A_INT("blocksize", 3), A_END}, 1, &y),
+                         AGLM_OK);
     expect_error("blocksize");
     aglm_tensor_free(&x);
 
@@ -433,7 +438,8 @@ static void test_empty(void **state)
     op_ok(f, "Pad", 13, 2, (const aglm_tensor *[]){&x, &p}, NULL, (op_attr[]){A_END}, 1, &y);
     expect(&y, AGLM_F32, 2, D(1, 4), V(0, 0, 0, 0));
     assert_int_not_equal(op_run(f, "Pad", 13, 2, (const aglm_tensor *[]){&x, &p}, NULL,
-                                (op_attr[]){A_STR("mode", "edge"), A_END}, 1, &y), AGLM_OK);
+                                (op_attr[]){A_STR("mode", "edge"), A_END}, 1, &y),
+                         AGLM_OK);
     expect_error("empty axis 0");
     op_ok(f, "Tile", 13, 2, (const aglm_tensor *[]){&x, &r}, NULL, (op_attr[]){A_END}, 1, &y);
     expect(&y, AGLM_F32, 2, D(0, 0), NULL);
@@ -445,7 +451,8 @@ static void test_empty(void **state)
           (op_attr[]){A_STR("equation", "ij->j"), A_END}, 1, &y);
     expect(&y, AGLM_F32, 1, D(3), V(0, 0, 0));
     aglm_tensor s0 = T(AGLM_I64, 1, D(1), V(1)), s1 = T(AGLM_I64, 1, D(1), V(1));
-    op_ok(f, "Slice", 13, 3, (const aglm_tensor *[]){&x, &s0, &s1}, NULL, (op_attr[]){A_END}, 1, &y);
+    op_ok(f, "Slice", 13, 3, (const aglm_tensor *[]){&x, &s0, &s1}, NULL, (op_attr[]){A_END}, 1,
+          &y);
     expect(&y, AGLM_F32, 2, D(0, 3), NULL);
     aglm_tensor_free(&x);
     aglm_tensor_free(&p);
@@ -458,14 +465,10 @@ static void test_empty(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_slice),
-        cmocka_unit_test(test_split),
-        cmocka_unit_test(test_expand_tile),
-        cmocka_unit_test(test_pad),
-        cmocka_unit_test(test_generators),
-        cmocka_unit_test(test_trilu_cumulative),
-        cmocka_unit_test(test_layout),
-        cmocka_unit_test(test_einsum),
+        cmocka_unit_test(test_slice),       cmocka_unit_test(test_split),
+        cmocka_unit_test(test_expand_tile), cmocka_unit_test(test_pad),
+        cmocka_unit_test(test_generators),  cmocka_unit_test(test_trilu_cumulative),
+        cmocka_unit_test(test_layout),      cmocka_unit_test(test_einsum),
         cmocka_unit_test(test_empty),
     };
     return cmocka_run_group_tests(tests, backend_fx_setup, backend_fx_teardown);

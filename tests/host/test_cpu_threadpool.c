@@ -15,7 +15,7 @@
 #include "threadpool.h"
 
 typedef struct count_job {
-    atomic_int *hits;  /* per item */
+    atomic_int *hits; /* per item */
     atomic_int bad_worker;
     int threads;
     cpu_pool *pool;    /* for nested loops; NULL: none */

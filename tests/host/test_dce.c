@@ -67,7 +67,8 @@ static aglm_value *val(aglm_graph *g, const char *name)
     return v;
 }
 
-static aglm_node *node1(aglm_graph *g, const char *op, const char *name, aglm_value *in, aglm_value *out)
+static aglm_node *node1(aglm_graph *g, const char *op, const char *name, aglm_value *in,
+                        aglm_value *out)
 {
     aglm_node *n = aglm_graph_add_node(g, op, NULL, name, in ? 1 : 0, &in, 1, &out);
     if (!n)
@@ -75,7 +76,8 @@ static aglm_node *node1(aglm_graph *g, const char *op, const char *name, aglm_va
     return n;
 }
 
-static aglm_node *node2(aglm_graph *g, const char *op, const char *name, aglm_value *a, aglm_value *b, aglm_value *out)
+static aglm_node *node2(aglm_graph *g, const char *op, const char *name, aglm_value *a,
+                        aglm_value *b, aglm_value *out)
 {
     aglm_value *in[2] = {a, b};
     aglm_node *n = aglm_graph_add_node(g, op, NULL, name, 2, in, 1, &out);
@@ -92,12 +94,14 @@ static int has_node(const aglm_graph *g, const char *name)
     return 0;
 }
 
-/* x -> relu -> y (output); x -> sig -> s -> tanh -> t -> add(t, c) -> u: the second chain is dead. */
+/* x -> relu -> y (output); x -> sig -> s -> tanh -> t -> add(t, c) -> u: the second chain is dead.
+ */
 static void test_removes_dead_branch(void **state)
 {
     fixture *f = *state;
     aglm_graph *g = aglm_graph_new("dead");
-    aglm_value *x = val(g, "x"), *y = val(g, "y"), *s = val(g, "s"), *t = val(g, "t"), *u = val(g, "u");
+    aglm_value *x = val(g, "x"), *y = val(g, "y"), *s = val(g, "s"), *t = val(g, "t"),
+               *u = val(g, "u");
     assert_int_equal(aglm_graph_add_input(g, x), AGLM_OK);
     float cdata[6] = {1, 2, 3, 4, 5, 6};
     aglm_tensor ct;
@@ -160,7 +164,8 @@ static void test_partly_used_node_stays(void **state)
 {
     fixture *f = *state;
     aglm_graph *g = aglm_graph_new("split");
-    aglm_value *x = val(g, "x"), *p = val(g, "p"), *q = val(g, "q"), *r = val(g, "r"), *y = val(g, "y");
+    aglm_value *x = val(g, "x"), *p = val(g, "p"), *q = val(g, "q"), *r = val(g, "r"),
+               *y = val(g, "y");
     assert_int_equal(aglm_graph_add_input(g, x), AGLM_OK);
     aglm_value *outs[2] = {p, q};
     assert_non_null(aglm_graph_add_node(g, "Split", NULL, "split", 1, &x, 2, outs));
@@ -191,9 +196,9 @@ static void test_uses_inside_subgraphs(void **state)
     aglm_value *y = val(g, "y"), *dead_if_out = val(g, "dead_if_out");
     assert_int_equal(aglm_graph_add_input(g, cond), AGLM_OK);
     assert_int_equal(aglm_graph_add_input(g, x), AGLM_OK);
-    node1(g, "Relu", "relu", x, r);       /* read only inside the live then-branch */
-    node1(g, "Sigmoid", "sig", x, z);     /* read only by a dead node inside that branch */
-    node1(g, "Tanh", "tanh", x, w);       /* read only inside the dead If's branch */
+    node1(g, "Relu", "relu", x, r);   /* read only inside the live then-branch */
+    node1(g, "Sigmoid", "sig", x, z); /* read only by a dead node inside that branch */
+    node1(g, "Tanh", "tanh", x, w);   /* read only inside the dead If's branch */
 
     aglm_node *live_if = node1(g, "If", "live_if", cond, y);
     aglm_graph *then_g = aglm_graph_new_subgraph(g, "then");
@@ -321,12 +326,14 @@ static void test_text_subgraph_uses(void **state)
 static void test_yaml_model(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(host_registry_load(f->reg, AGLM_PLUGIN_DIR "/frontend-yaml.so", NULL), AGLM_OK);
+    assert_int_equal(host_registry_load(f->reg, AGLM_PLUGIN_DIR "/frontend-yaml.so", NULL),
+                     AGLM_OK);
     aglm_plugin_ref *fe = host_registry_acquire(f->reg, "yaml", AGLM_KIND_FRONTEND);
     assert_non_null(fe);
     const aglm_frontend_ops *ops = host_ref_desc(fe)->ops;
     aglm_graph *g = NULL;
-    if (ops->load(host_ref_state(fe), AGLM_SOURCE_DIR "/tests/models/dead_branch.yaml", NULL, &g) != AGLM_OK)
+    if (ops->load(host_ref_state(fe), AGLM_SOURCE_DIR "/tests/models/dead_branch.yaml", NULL, &g) !=
+        AGLM_OK)
         fail_msg("dead_branch.yaml: %s", aglm_last_error());
     assert_int_equal(aglm_graph_num_nodes(g), 3);
     assert_int_equal(run_dce(f, g), 1);

@@ -30,7 +30,8 @@ static void test_builtin_table(void **state)
     host_levels l;
     host_levels_defaults(&l);
     static const char *const o1[] = {"fold-constants", "dce"};
-    static const char *const o2[] = {"fold-constants", "dce", "fold-batchnorm", "fuse", "simplify", "cse", "dce"};
+    static const char *const o2[] = {
+        "fold-constants", "dce", "fold-batchnorm", "fuse", "simplify", "cse", "dce"};
     assert_level(&l.level[0], NULL, 0);
     assert_level(&l.level[1], o1, 2);
     assert_level(&l.level[2], o2, 7);
@@ -57,7 +58,8 @@ static const char *ini(const char *text)
 static void test_config_levels(void **state)
 {
     (void)state;
-    const char *path = ini("[host]\nlog_level = warn\n[levels]\nO1 = dce\nO2 = O1, cse none\niterate = O1\n");
+    const char *path =
+        ini("[host]\nlog_level = warn\n[levels]\nO1 = dce\nO2 = O1, cse none\niterate = O1\n");
     host_levels l;
     aglm_status st = host_levels_read(path, &l);
     unlink(path);
@@ -92,7 +94,8 @@ static void expect_bad(const char *text, const char *const *needles)
 static void test_config_errors(void **state)
 {
     (void)state;
-    static const char *const higher[] = {":3:", "[levels] O2", "'O3' is not a level below O2", NULL};
+    static const char *const higher[] = {":3:", "[levels] O2", "'O3' is not a level below O2",
+                                         NULL};
     expect_bad("[levels]\nO1 = dce\nO2 = O3, dce\n", higher);
     static const char *const bad_name[] = {":2:", "[levels] O1", "'Fold!'", NULL};
     expect_bad("[levels]\nO1 = Fold!, dce\n", bad_name);
@@ -123,12 +126,11 @@ typedef struct fixture {
     aglm_graph *g;
 } fixture;
 
-static const char dead_branch[] =
-    "graph dead_branch(%x: f32[2,3]) -> (%y: f32[2,3]) {\n"
-    "  %y: f32[2,3] = Relu(%x) @relu\n"
-    "  %s: f32[2,3] = Sigmoid(%x) @unused\n"
-    "  %t: f32[2,3] = Tanh(%s) @unused2\n"
-    "}\n";
+static const char dead_branch[] = "graph dead_branch(%x: f32[2,3]) -> (%y: f32[2,3]) {\n"
+                                  "  %y: f32[2,3] = Relu(%x) @relu\n"
+                                  "  %s: f32[2,3] = Sigmoid(%x) @unused\n"
+                                  "  %t: f32[2,3] = Tanh(%s) @unused2\n"
+                                  "}\n";
 
 static int setup(void **state)
 {

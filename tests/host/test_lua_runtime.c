@@ -95,8 +95,9 @@ static void test_success_is_zero(void **state)
 {
     fx *f = *state;
     char *argv[] = {"model=m.yaml", "n=3"};
-    assert_int_equal(run_script(f, "assert(aglm.args.model == 'm.yaml')\n"
-                                   "assert((...).n == '3')\n",
+    assert_int_equal(run_script(f,
+                                "assert(aglm.args.model == 'm.yaml')\n"
+                                "assert((...).n == '3')\n",
                                 2, argv),
                      0);
     assert_string_equal(f->err, "");
@@ -123,8 +124,9 @@ static void test_syntax_error_reports_file_line(void **state)
 static void test_aglm_error_names_script_line(void **state)
 {
     fx *f = *state;
-    assert_int_equal(run_script(f, "\naglm.compile(aglm.load('" AGLM_SOURCE_DIR
-                                   "/tests/models/add_relu.yaml'), 'nope')\n",
+    assert_int_equal(run_script(f,
+                                "\naglm.compile(aglm.load('" AGLM_SOURCE_DIR
+                                "/tests/models/add_relu.yaml'), 'nope')\n",
                                 0, NULL),
                      1);
     char want[160];

@@ -182,7 +182,22 @@ static void f_list(pbw *w, unsigned num, const char *list)
 
 /* ---- ONNX messages ----------------------------------------------------------------------- */
 
-enum { T_F32 = 1, T_U8, T_I8, T_U16, T_I16, T_I32, T_I64, T_STR, T_BOOL, T_F16, T_F64, T_U32, T_U64, T_BF16 = 16 };
+enum {
+    T_F32 = 1,
+    T_U8,
+    T_I8,
+    T_U16,
+    T_I16,
+    T_I32,
+    T_I64,
+    T_STR,
+    T_BOOL,
+    T_F16,
+    T_F64,
+    T_U32,
+    T_U64,
+    T_BF16 = 16
+};
 
 /* dims: comma-separated ints (unpacked varints); "" for a scalar. */
 static void f_dims(pbw *w, unsigned num, const char *dims)
@@ -364,7 +379,8 @@ static void load_fails(fixture *f, const char *path, aglm_status want, ...)
     aglm_status st = f->ops->load(f->state, path, NULL, &g);
     const char *msg = aglm_last_error();
     if (st != want)
-        fail_msg("%s: status %s, want %s (message: %s)", path, aglm_status_str(st), aglm_status_str(want), msg);
+        fail_msg("%s: status %s, want %s (message: %s)", path, aglm_status_str(st),
+                 aglm_status_str(want), msg);
     assert_null(g);
     assert_non_null(strstr(msg, path));
     va_list ap;
@@ -399,7 +415,8 @@ static void assert_values(const aglm_tensor *t, size_t n, const double *want)
             fail_msg("element %zu is %g, want %g", i, aglm_tensor_get_f64(t, (int64_t)i), want[i]);
 }
 
-static void assert_const(const aglm_graph *g, const char *name, const char *type, size_t n, const double *want)
+static void assert_const(const aglm_graph *g, const char *name, const char *type, size_t n,
+                         const double *want)
 {
     const aglm_value *v = aglm_graph_find_value(g, name);
     assert_type(v, type);
@@ -515,7 +532,8 @@ static void test_initializer_listed_as_input(void **state)
 
     g = add_graph();
     f_msg(&g, 11, vinfo("w", T_I64, "3"));
-    load_fails(f, write_pb(f, "ir3bad.onnx", model(3, 8, g)), AGLM_ERR_TYPE, "input 'w'", "f32[3]", NULL);
+    load_fails(f, write_pb(f, "ir3bad.onnx", model(3, 8, g)), AGLM_ERR_TYPE, "input 'w'", "f32[3]",
+               NULL);
 }
 
 /* Every dtype aglm holds, each from the typed field ONNX assigns it, plus raw_data. */
@@ -539,8 +557,8 @@ static void test_initializer_dtypes(void **state)
         const char *name;
         int dtype;
         int64_t v;
-    } i32s[] = {{"i32", T_I32, -100000}, {"i8", T_I8, -3},        {"u8", T_U8, 250},
-                {"i16", T_I16, -300},    {"u16", T_U16, 60000},   {"b", T_BOOL, 1},
+    } i32s[] = {{"i32", T_I32, -100000}, {"i8", T_I8, -3},      {"u8", T_U8, 250},
+                {"i16", T_I16, -300},    {"u16", T_U16, 60000}, {"b", T_BOOL, 1},
                 {"h", T_F16, 0x3c00},    {"bh", T_BF16, 0x4000}};
     for (size_t i = 0; i < sizeof i32s / sizeof *i32s; i++) {
         t = tensor_head(i32s[i].name, i32s[i].dtype, "1");
@@ -611,7 +629,8 @@ static void test_packed_and_unpacked(void **state)
         f_msg(&g, 1, node("Transpose", "t", "w", "y", (pbw[]){a, {0}}));
         f_msg(&g, 5, t);
         f_msg(&g, 12, vinfo("y", T_I64, NULL));
-        aglm_graph *gr = load_ok(f, write_pb(f, packed ? "packed.onnx" : "unpacked.onnx", model(8, 13, g)));
+        aglm_graph *gr =
+            load_ok(f, write_pb(f, packed ? "packed.onnx" : "unpacked.onnx", model(8, 13, g)));
         assert_const(gr, "w", "i64[2,2]", 4, (const double[]){1, 2, 3, 4});
         size_t n = 0;
         const int64_t *p = aglm_node_get_ints(find_node(gr, "Transpose"), "perm", &n);
@@ -631,7 +650,8 @@ static void test_constant_forms(void **state)
     f_int(&t, 5, 7);
     f_int(&t, 5, -7);
     f_msg(&g, 1, node("Constant", "c_tensor", NULL, "a", (pbw[]){attr_tensor("value", t), {0}}));
-    f_msg(&g, 1, node("Constant", "c_float", NULL, "b", (pbw[]){attr_float("value_float", 0.5f), {0}}));
+    f_msg(&g, 1,
+          node("Constant", "c_float", NULL, "b", (pbw[]){attr_float("value_float", 0.5f), {0}}));
     pbw fl = attr_head("value_floats", AGLM_ATTR_FLOATS);
     f_float(&fl, 7, 1);
     f_float(&fl, 7, 2);
@@ -666,19 +686,22 @@ static void test_constant_forms(void **state)
     assert_type(aglm_graph_find_value(gr, "s"), "f32[2,3]");
     const aglm_node *a = aglm_value_producer(aglm_graph_find_value(gr, "a"));
     assert_values(aglm_attr_tensor(aglm_node_attr(a, "value")), 2, (const double[]){7, -7});
-    assert_true(aglm_node_get_float(aglm_value_producer(aglm_graph_find_value(gr, "b")), "value_float", 0) == 0.5f);
-    assert_int_equal(aglm_node_get_int(aglm_value_producer(aglm_graph_find_value(gr, "d")), "value_int", 0), 9);
+    assert_true(aglm_node_get_float(aglm_value_producer(aglm_graph_find_value(gr, "b")),
+                                    "value_float", 0) == 0.5f);
+    assert_int_equal(
+        aglm_node_get_int(aglm_value_producer(aglm_graph_find_value(gr, "d")), "value_int", 0), 9);
     const aglm_node *s = aglm_value_producer(aglm_graph_find_value(gr, "s"));
     assert_null(aglm_node_attr(s, "sparse_value"));
-    assert_values(aglm_attr_tensor(aglm_node_attr(s, "value")), 6, (const double[]){0, 5, 0, 0, 6, 0});
+    assert_values(aglm_attr_tensor(aglm_node_attr(s, "value")), 6,
+                  (const double[]){0, 5, 0, 0, 6, 0});
     aglm_graph_free(gr);
 
     g = (pbw){0};
     pbw str = attr_head("value_string", AGLM_ATTR_STRING);
     f_str(&str, 4, "hello");
     f_msg(&g, 1, node("Constant", "c_str", NULL, "t", (pbw[]){str, {0}}));
-    load_fails(f, write_pb(f, "strconst.onnx", model(8, 13, g)), AGLM_ERR_UNSUPPORTED, "node 'c_str' (Constant)",
-               "dtype string not supported", NULL);
+    load_fails(f, write_pb(f, "strconst.onnx", model(8, 13, g)), AGLM_ERR_UNSUPPORTED,
+               "node 'c_str' (Constant)", "dtype string not supported", NULL);
 }
 
 /* If branches and a Loop body read outer values by name; a body value that reuses an outer name
@@ -707,8 +730,9 @@ static void test_subgraphs(void **state)
     f_msg(&body, 12, vinfo("cond_out", T_BOOL, ""));
     f_msg(&body, 12, vinfo("acc_out", T_F32, "2"));
     pbw g = {0};
-    f_msg(&g, 1, node("If", "if", "c", "y", (pbw[]){attr_graph("then_branch", then_g), attr_graph("else_branch", else_g),
-                                                     {0}}));
+    f_msg(&g, 1,
+          node("If", "if", "c", "y",
+               (pbw[]){attr_graph("then_branch", then_g), attr_graph("else_branch", else_g), {0}}));
     f_msg(&g, 1, node("Loop", "loop", "n,c,y", "z", (pbw[]){attr_graph("body", body), {0}}));
     f_msg(&g, 11, vinfo("x", T_F32, "2"));
     f_msg(&g, 11, vinfo("c", T_BOOL, ""));
@@ -803,8 +827,8 @@ static void test_old_opset(void **state)
     f_msg(&g, 1, node("Add", "old_add", "x,x", "y", NULL));
     f_msg(&g, 11, vinfo("x", T_F32, "2"));
     f_msg(&g, 12, vinfo("y", T_F32, "2"));
-    load_fails(f, write_pb(f, "add6.onnx", model(3, 6, g)), AGLM_ERR_UNSUPPORTED, "node 'old_add' (Add)",
-               "opset 6", "changed in opset 7", NULL);
+    load_fails(f, write_pb(f, "add6.onnx", model(3, 6, g)), AGLM_ERR_UNSUPPORTED,
+               "node 'old_add' (Add)", "opset 6", "changed in opset 7", NULL);
 }
 
 /* ---- external data ----------------------------------------------------------------------- */
@@ -826,8 +850,8 @@ static pbw external_tensor(const char *location, const char *offset, const char 
     return t;
 }
 
-static const char *external_model(fixture *f, const char *name, const char *location, const char *offset,
-                                  const char *length)
+static const char *external_model(fixture *f, const char *name, const char *location,
+                                  const char *offset, const char *length)
 {
     pbw g = {0};
     f_msg(&g, 1, node("Identity", NULL, "w", "y", NULL));
@@ -848,8 +872,8 @@ static void test_external_data(void **state)
     assert_const(g, "w", "f32[3]", 3, (const double[]){4, 5, 6});
     aglm_graph_free(g);
 
-    load_fails(f, external_model(f, "up.onnx", "../weights.bin", NULL, NULL), AGLM_ERR_INVALID, "initializer 'w'",
-               "'../weights.bin' escapes the model's folder", NULL);
+    load_fails(f, external_model(f, "up.onnx", "../weights.bin", NULL, NULL), AGLM_ERR_INVALID,
+               "initializer 'w'", "'../weights.bin' escapes the model's folder", NULL);
     load_fails(f, external_model(f, "abs.onnx", "/etc/passwd", NULL, NULL), AGLM_ERR_INVALID,
                "'/etc/passwd' escapes the model's folder", NULL);
     char link[600];
@@ -857,12 +881,12 @@ static void test_external_data(void **state)
     assert_int_equal(symlink("/etc/hostname", link), 0);
     load_fails(f, external_model(f, "link.onnx", "outside.bin", NULL, NULL), AGLM_ERR_INVALID,
                "'outside.bin' escapes the model's folder", "resolves to", NULL);
-    load_fails(f, external_model(f, "past.onnx", "weights.bin", "12", NULL), AGLM_ERR_PARSE, "initializer 'w'",
-               "runs past the end", NULL);
-    load_fails(f, external_model(f, "len.onnx", "weights.bin", "0", "16"), AGLM_ERR_PARSE, "length is 16 bytes",
-               "needs 12", NULL);
-    load_fails(f, external_model(f, "gone.onnx", "missing.bin", NULL, NULL), AGLM_ERR_NOT_FOUND, "missing.bin",
-               NULL);
+    load_fails(f, external_model(f, "past.onnx", "weights.bin", "12", NULL), AGLM_ERR_PARSE,
+               "initializer 'w'", "runs past the end", NULL);
+    load_fails(f, external_model(f, "len.onnx", "weights.bin", "0", "16"), AGLM_ERR_PARSE,
+               "length is 16 bytes", "needs 12", NULL);
+    load_fails(f, external_model(f, "gone.onnx", "missing.bin", NULL, NULL), AGLM_ERR_NOT_FOUND,
+               "missing.bin", NULL);
 }
 
 /* ---- bad files --------------------------------------------------------------------------- */
@@ -875,24 +899,25 @@ static void test_bad_wire_format(void **state)
     load_fails(f, write_bytes(f, "trunc.onnx", trunc, sizeof trunc), AGLM_ERR_PARSE, "at byte 2",
                "truncated or overlong varint", NULL);
     const unsigned char past[] = {0x08, 0x08, 0x3a, 0x05, 0x0a, 0x00};
-    load_fails(f, write_bytes(f, "past.onnx", past, sizeof past), AGLM_ERR_PARSE, "length 5 runs past the end",
-               "2 bytes left", NULL);
+    load_fails(f, write_bytes(f, "past.onnx", past, sizeof past), AGLM_ERR_PARSE,
+               "length 5 runs past the end", "2 bytes left", NULL);
     const unsigned char wire[] = {0x08, 0x08, 0x38, 0x01};
-    load_fails(f, write_bytes(f, "wire.onnx", wire, sizeof wire), AGLM_ERR_PARSE, "ModelProto.graph (field 7)",
-               "is varint, expected length-delimited", NULL);
+    load_fails(f, write_bytes(f, "wire.onnx", wire, sizeof wire), AGLM_ERR_PARSE,
+               "ModelProto.graph (field 7)", "is varint, expected length-delimited", NULL);
     pbw huge = {0};
     f_int(&huge, 1, 8);
     put_tag(&huge, 7, 2);
     put_varint(&huge, (uint64_t)1 << 40);
     put(&huge, "\x0a\x00", 2);
-    load_fails(f, write_pb(f, "huge.onnx", huge), AGLM_ERR_PARSE, "length 1099511627776 runs past the end", NULL);
+    load_fails(f, write_pb(f, "huge.onnx", huge), AGLM_ERR_PARSE,
+               "length 1099511627776 runs past the end", NULL);
     const unsigned char group[] = {0x08, 0x08, 0x3b};
-    load_fails(f, write_bytes(f, "group.onnx", group, sizeof group), AGLM_ERR_PARSE, "unsupported start-group",
-               NULL);
+    load_fails(f, write_bytes(f, "group.onnx", group, sizeof group), AGLM_ERR_PARSE,
+               "unsupported start-group", NULL);
     load_fails(f, write_bytes(f, "text.onnx", "ir_version: 8\n", 14), AGLM_ERR_PARSE, NULL);
     const unsigned char noir[] = {0x12, 0x01, 'x'};
-    load_fails(f, write_bytes(f, "noir.onnx", noir, sizeof noir), AGLM_ERR_PARSE, "ir_version (field 1) is missing",
-               NULL);
+    load_fails(f, write_bytes(f, "noir.onnx", noir, sizeof noir), AGLM_ERR_PARSE,
+               "ir_version (field 1) is missing", NULL);
 
     /* graphs nested in attributes, 40 deep: 120 messages, past the reader's bound */
     pbw g = {0};
@@ -902,7 +927,8 @@ static void test_bad_wire_format(void **state)
         f_msg(&outer, 1, node("If", NULL, "c", "y", (pbw[]){attr_graph("then_branch", g), {0}}));
         g = outer;
     }
-    load_fails(f, write_pb(f, "deep.onnx", model(8, 13, g)), AGLM_ERR_PARSE, "nest more than 64 deep", NULL);
+    load_fails(f, write_pb(f, "deep.onnx", model(8, 13, g)), AGLM_ERR_PARSE,
+               "nest more than 64 deep", NULL);
 }
 
 static void test_bad_tensors(void **state)
@@ -925,7 +951,8 @@ static void test_bad_tensors(void **state)
     /* 2^40 x 2^40 elements declared over four bytes: refused before any allocation */
     g = (pbw){0};
     f_msg(&g, 5, tensor_raw("big", T_F32, "1099511627776,1099511627776", five, 4));
-    load_fails(f, write_pb(f, "bigdims.onnx", model(8, 13, g)), AGLM_ERR_PARSE, "initializer 'big'", NULL);
+    load_fails(f, write_pb(f, "bigdims.onnx", model(8, 13, g)), AGLM_ERR_PARSE, "initializer 'big'",
+               NULL);
 
     g = (pbw){0};
     f_msg(&g, 5, tensor_raw("w", 17, "1", five, 1));
@@ -936,14 +963,15 @@ static void test_bad_tensors(void **state)
     t = tensor_head("w", T_U8, "1");
     f_int(&t, 5, 300);
     f_msg(&g, 5, t);
-    load_fails(f, write_pb(f, "range.onnx", model(8, 13, g)), AGLM_ERR_PARSE, "int32_data value 300", "uint8", NULL);
+    load_fails(f, write_pb(f, "range.onnx", model(8, 13, g)), AGLM_ERR_PARSE,
+               "int32_data value 300", "uint8", NULL);
 
     g = (pbw){0};
     t = tensor_head("w", T_F32, "1");
     f_int(&t, 7, 1);
     f_msg(&g, 5, t);
-    load_fails(f, write_pb(f, "field.onnx", model(8, 13, g)), AGLM_ERR_PARSE, "int64_data cannot hold float values",
-               NULL);
+    load_fails(f, write_pb(f, "field.onnx", model(8, 13, g)), AGLM_ERR_PARSE,
+               "int64_data cannot hold float values", NULL);
 
     /* a sparse index outside the dense shape */
     g = (pbw){0};
@@ -957,8 +985,8 @@ static void test_bad_tensors(void **state)
     f_int(&sp, 3, 2);
     f_int(&sp, 3, 3);
     f_msg(&g, 15, sp);
-    load_fails(f, write_pb(f, "sparse.onnx", model(8, 13, g)), AGLM_ERR_PARSE, "sparse initializer 's'",
-               "lies outside [2,3]", NULL);
+    load_fails(f, write_pb(f, "sparse.onnx", model(8, 13, g)), AGLM_ERR_PARSE,
+               "sparse initializer 's'", "lies outside [2,3]", NULL);
 }
 
 static void test_bad_graphs(void **state)
@@ -980,16 +1008,16 @@ static void test_bad_graphs(void **state)
     g = (pbw){0};
     f_msg(&g, 11, vinfo("x", T_F32, "1"));
     f_msg(&g, 12, vinfo("nowhere", T_F32, "1"));
-    load_fails(f, write_pb(f, "noout.onnx", model(8, 13, g)), AGLM_ERR_NOT_FOUND, "output 'nowhere' is not defined",
-               NULL);
+    load_fails(f, write_pb(f, "noout.onnx", model(8, 13, g)), AGLM_ERR_NOT_FOUND,
+               "output 'nowhere' is not defined", NULL);
 
     g = (pbw){0};
     pbw n = node("Frob", "f", "x", "y", NULL);
     f_str(&n, 7, "com.example");
     f_msg(&g, 1, n);
     f_msg(&g, 11, vinfo("x", T_F32, "1"));
-    load_fails(f, write_pb(f, "domain.onnx", model(8, 13, g)), AGLM_ERR_NOT_FOUND, "node 'f' (com.example.Frob)",
-               "domain 'com.example' is not imported", NULL);
+    load_fails(f, write_pb(f, "domain.onnx", model(8, 13, g)), AGLM_ERR_NOT_FOUND,
+               "node 'f' (com.example.Frob)", "domain 'com.example' is not imported", NULL);
 
     /* an op libaglm has no rule for still loads: the backend decides */
     g = (pbw){0};
@@ -1011,7 +1039,8 @@ static void test_bad_graphs(void **state)
     f_msg(&g, 1, node("Add", "bad_add", "a,b", "y", NULL));
     f_msg(&g, 11, vinfo("a", T_F32, "2"));
     f_msg(&g, 11, vinfo("b", T_F32, "3"));
-    load_fails(f, write_pb(f, "shape.onnx", model(8, 13, g)), AGLM_ERR_SHAPE, "shape inference", "bad_add", NULL);
+    load_fails(f, write_pb(f, "shape.onnx", model(8, 13, g)), AGLM_ERR_SHAPE, "shape inference",
+               "bad_add", NULL);
 }
 
 /* ---- tensor files ------------------------------------------------------------------------ */
@@ -1033,8 +1062,10 @@ static void test_load_tensor(void **state)
     aglm_tensor_free(&t);
 
     const float v[2] = {0.5f, 8};
-    assert_int_equal(f->ops->load_tensor(f->state, write_pb(f, "raw.pb", tensor_raw("x", T_F32, "2", v, sizeof v)), &t),
-                     AGLM_OK);
+    assert_int_equal(
+        f->ops->load_tensor(f->state,
+                            write_pb(f, "raw.pb", tensor_raw("x", T_F32, "2", v, sizeof v)), &t),
+        AGLM_OK);
     assert_values(&t, 2, (const double[]){0.5, 8});
     aglm_tensor_free(&t);
 
@@ -1132,7 +1163,8 @@ static void test_conformance_sweep(void **state)
                 if (!tensor_fits(in, &t)) {
                     char want[128], got[128];
                     print_error("%s: input_0.pb is %s%s, the model's input '%s' %s\n", names[i],
-                                aglm_dtype_name(t.dtype), aglm_shape_str(t.rank, t.dims, got, sizeof got),
+                                aglm_dtype_name(t.dtype),
+                                aglm_shape_str(t.rank, t.dims, got, sizeof got),
                                 aglm_value_name(in), aglm_value_type_str(in, want, sizeof want));
                     failed++;
                 }
@@ -1145,7 +1177,8 @@ static void test_conformance_sweep(void **state)
         }
         aglm_graph_free(g);
     }
-    print_message("onnx sweep: %zu cases, %zu loaded, %zu unsupported dtypes, %zu failed, %zu inputs checked\n",
+    print_message("onnx sweep: %zu cases, %zu loaded, %zu unsupported dtypes, %zu failed, %zu "
+                  "inputs checked\n",
                   (n + stride - 1) / stride, loaded, unsupported, failed, tensors);
     for (size_t i = 0; i < n; i++)
         free(names[i]);

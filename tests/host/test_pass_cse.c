@@ -77,7 +77,8 @@ static void test_merges_constants(void **state)
 /* Any difference in op, input order, or an attribute of any kind keeps nodes apart. */
 static void test_nothing_to_merge(void **state)
 {
-    const char *ir = "graph g(%x: f32[2,2], %w: f32[2,2]) -> (%a: f32[2,2], %b: f32[2,2], %c: f32[2,2], %d: f32[2,2], "
+    const char *ir = "graph g(%x: f32[2,2], %w: f32[2,2]) -> (%a: f32[2,2], %b: f32[2,2], %c: "
+                     "f32[2,2], %d: f32[2,2], "
                      "%e: f32[2,2], %f: f32[2,2], %h: f32[2,2], %k: f32[2,2]) {\n"
                      "  opset ai.onnx 17\n"
                      "  %a: f32[2,2] = Sub(%x, %w) @a\n"
@@ -96,20 +97,21 @@ static void test_nothing_to_merge(void **state)
  * what users see). */
 static void test_never_merged(void **state)
 {
-    const char *ir = "graph g(%c: bool[], %x: f32[2]) -> (%r1: f32[2], %r2: f32[2], %i1: f32[2], %i2: f32[2], "
-                     "%o1: f32[2], %o2: f32[2]) {\n"
-                     "  opset ai.onnx 17\n"
-                     "  %r1: f32[2] = RandomNormalLike(%x) @r1\n"
-                     "  %r2: f32[2] = RandomNormalLike(%x) @r2\n"
-                     "  %i1: f32[2] = If(%c) {then_branch=graph t() -> (%x: f32[2]) {\n"
-                     "    }, else_branch=graph e() -> (%x: f32[2]) {\n"
-                     "    }} @i1\n"
-                     "  %i2: f32[2] = If(%c) {then_branch=graph t() -> (%x: f32[2]) {\n"
-                     "    }, else_branch=graph e() -> (%x: f32[2]) {\n"
-                     "    }} @i2\n"
-                     "  %o1: f32[2] = Relu(%x) @o1\n"
-                     "  %o2: f32[2] = Relu(%x) @o2\n"
-                     "}\n";
+    const char *ir =
+        "graph g(%c: bool[], %x: f32[2]) -> (%r1: f32[2], %r2: f32[2], %i1: f32[2], %i2: f32[2], "
+        "%o1: f32[2], %o2: f32[2]) {\n"
+        "  opset ai.onnx 17\n"
+        "  %r1: f32[2] = RandomNormalLike(%x) @r1\n"
+        "  %r2: f32[2] = RandomNormalLike(%x) @r2\n"
+        "  %i1: f32[2] = If(%c) {then_branch=graph t() -> (%x: f32[2]) {\n"
+        "    }, else_branch=graph e() -> (%x: f32[2]) {\n"
+        "    }} @i1\n"
+        "  %i2: f32[2] = If(%c) {then_branch=graph t() -> (%x: f32[2]) {\n"
+        "    }, else_branch=graph e() -> (%x: f32[2]) {\n"
+        "    }} @i2\n"
+        "  %o1: f32[2] = Relu(%x) @o1\n"
+        "  %o2: f32[2] = Relu(%x) @o2\n"
+        "}\n";
     ir_pass_check(*state, ir, ir, 0);
 }
 

@@ -26,7 +26,8 @@ static void test_folds_into_conv_without_bias(void **state)
                              "  const %mean: f32[2] = [1.0, 0.5]\n"
                              "  const %var: f32[2] = [3.0, 0.0]\n"
                              "  %c: f32[1,2,2,2] = Conv(%x, %w) @conv\n"
-                             "  %y: f32[1,2,2,2] = BatchNormalization(%c, %scale, %bias, %mean, %var) {epsilon=1.0} @bn\n"
+                             "  %y: f32[1,2,2,2] = BatchNormalization(%c, %scale, %bias, %mean, "
+                             "%var) {epsilon=1.0} @bn\n"
                              "}\n");
     assert_int_equal(pass_run(f, g), 1);
     assert_ir(g, "graph main(%x: f32[1,1,2,2]) -> (%y: f32[1,2,2,2]) {\n"
@@ -50,7 +51,8 @@ static void test_conv_bn_same_results(void **state)
     ir_const(text, sizeof text, "mean", 1, D(4), 5, 1.0f, 0.0f);
     ir_const(text, sizeof text, "var", 1, D(4), 6, 0.4f, 0.5f);
     strcat(text, "  %c: f32[2,4,7,6] = Conv(%x, %w, %b) {pads=[1, 1, 1, 1]} @conv\n"
-                 "  %y: f32[2,4,7,6] = BatchNormalization(%c, %scale, %bias, %mean, %var) {epsilon=0.001} @bn\n"
+                 "  %y: f32[2,4,7,6] = BatchNormalization(%c, %scale, %bias, %mean, %var) "
+                 "{epsilon=0.001} @bn\n"
                  "}\n");
     aglm_graph *before = parse_ir(text), *after = parse_ir(text);
     assert_int_equal(pass_run(f, after), 1);
@@ -66,16 +68,17 @@ static void test_conv_bn_same_results(void **state)
 static void test_constant_nodes_and_depthwise(void **state)
 {
     pass_fx *f = *state;
-    const char *text = "graph main(%x: f32[1,2,4,4]) -> (%y: f32[1,2,4,4]) {\n"
-                       "  %w: f32[2,1,3,3] = Constant() {value=tensor f32[2,1,3,3] [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, "
-                       "0.7, 0.8, 0.9, -0.1, -0.2, -0.3, -0.4, -0.5, -0.6, -0.7, -0.8, -0.9]}\n"
-                       "  %s: f32[2] = Constant() {value=tensor f32[2] [0.5, 2.0]}\n"
-                       "  %b: f32[2] = Constant() {value=tensor f32[2] [0.1, -0.1]}\n"
-                       "  %m: f32[2] = Constant() {value=tensor f32[2] [0.3, 0.2]}\n"
-                       "  %v: f32[2] = Constant() {value=tensor f32[2] [0.9, 1.5]}\n"
-                       "  %c: f32[1,2,4,4] = Conv(%x, %w) {group=2, pads=[1, 1, 1, 1]} @conv\n"
-                       "  %y: f32[1,2,4,4] = BatchNormalization(%c, %s, %b, %m, %v) @bn\n"
-                       "}\n";
+    const char *text =
+        "graph main(%x: f32[1,2,4,4]) -> (%y: f32[1,2,4,4]) {\n"
+        "  %w: f32[2,1,3,3] = Constant() {value=tensor f32[2,1,3,3] [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, "
+        "0.7, 0.8, 0.9, -0.1, -0.2, -0.3, -0.4, -0.5, -0.6, -0.7, -0.8, -0.9]}\n"
+        "  %s: f32[2] = Constant() {value=tensor f32[2] [0.5, 2.0]}\n"
+        "  %b: f32[2] = Constant() {value=tensor f32[2] [0.1, -0.1]}\n"
+        "  %m: f32[2] = Constant() {value=tensor f32[2] [0.3, 0.2]}\n"
+        "  %v: f32[2] = Constant() {value=tensor f32[2] [0.9, 1.5]}\n"
+        "  %c: f32[1,2,4,4] = Conv(%x, %w) {group=2, pads=[1, 1, 1, 1]} @conv\n"
+        "  %y: f32[1,2,4,4] = BatchNormalization(%c, %s, %b, %m, %v) @bn\n"
+        "}\n";
     aglm_graph *before = parse_ir(text), *after = parse_ir(text);
     assert_int_equal(pass_run(f, after), 1);
     for (size_t i = 0; i < aglm_graph_num_nodes(after); i++)

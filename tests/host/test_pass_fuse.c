@@ -75,25 +75,36 @@ static void test_every_epilogue_same_results(void **state)
 {
     pass_fx *f = *state;
     static const char *const acts[] = {
-        "Relu", "Clip", "Clip(%v, %lo, %hi)", "Sigmoid", "HardSigmoid(%v) {alpha=0.3, beta=0.4}",
-        "HardSwish", "Tanh", "LeakyRelu(%v) {alpha=0.2}", "Gelu", "Gelu(%v) {approximate=\"tanh\"}",
+        "Relu",
+        "Clip",
+        "Clip(%v, %lo, %hi)",
+        "Sigmoid",
+        "HardSigmoid(%v) {alpha=0.3, beta=0.4}",
+        "HardSwish",
+        "Tanh",
+        "LeakyRelu(%v) {alpha=0.2}",
+        "Gelu",
+        "Gelu(%v) {approximate=\"tanh\"}",
     };
     static const char *const convs[] = {
-        "{pads=[1, 1, 1, 1]}", "{kernel_shape=[1, 1]}", "{group=4, pads=[1, 1, 1, 1]}",
+        "{pads=[1, 1, 1, 1]}",
+        "{kernel_shape=[1, 1]}",
+        "{group=4, pads=[1, 1, 1, 1]}",
     };
     static const int64_t wdims[][4] = {{4, 4, 3, 3}, {4, 4, 1, 1}, {4, 1, 3, 3}};
     static char text[32768], act[128];
     for (size_t c = 0; c < 3; c++)
         for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++)
             for (int residual = 0; residual < 2; residual++) {
-                snprintf(text, sizeof text, "graph main(%%x: f32[2,4,5,6], %%r: f32[2,4,5,6]) -> "
-                                            "(%%y: f32[2,4,5,6]) {\n");
+                snprintf(text, sizeof text,
+                         "graph main(%%x: f32[2,4,5,6], %%r: f32[2,4,5,6]) -> "
+                         "(%%y: f32[2,4,5,6]) {\n");
                 ir_const(text, sizeof text, "w", 4, wdims[c], 7 + (uint32_t)c, 2.0f, 0.0f);
                 ir_const(text, sizeof text, "b", 1, D(4), 9, 1.0f, 0.0f);
                 strcat(text, "  const %lo: f32[] = [-0.25]\n  const %hi: f32[] = [0.75]\n");
                 size_t len = strlen(text);
-                snprintf(text + len, sizeof text - len, "  %%c: f32[2,4,5,6] = Conv(%%x, %%w, %%b) %s\n",
-                         convs[c]);
+                snprintf(text + len, sizeof text - len,
+                         "  %%c: f32[2,4,5,6] = Conv(%%x, %%w, %%b) %s\n", convs[c]);
                 if (residual)
                     strcat(text, "  %s: f32[2,4,5,6] = Add(%r, %c)\n");
                 /* "%v" in an activation stands for its input, a bare op name takes it alone */
@@ -204,13 +215,15 @@ static void test_shape_rule(void **state)
     assert_true(aglm_infer_has_rule("FusedConv", "aglm"));
     assert_false(aglm_infer_has_rule("FusedConv", ""));
     assert_false(aglm_infer_has_rule("FusedConv", "com.microsoft"));
-    aglm_graph *g = parse_ir("graph main(%x: f32[1,1,4,4], %r: f32[1,2,4,4]) -> (%y: f32) {\n"
-                             "  const %w: f32[2,1,3,3] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n"
-                             "  %y: f32 = aglm.FusedConv(%x, %w, _, %r) {pads=[1, 1, 1, 1], activation=\"Relu\"} @fc\n"
-                             "}\n");
+    aglm_graph *g = parse_ir(
+        "graph main(%x: f32[1,1,4,4], %r: f32[1,2,4,4]) -> (%y: f32) {\n"
+        "  const %w: f32[2,1,3,3] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n"
+        "  %y: f32 = aglm.FusedConv(%x, %w, _, %r) {pads=[1, 1, 1, 1], activation=\"Relu\"} @fc\n"
+        "}\n");
     assert_int_equal(aglm_infer_shapes(g), AGLM_OK);
     char buf[64];
-    assert_string_equal(aglm_value_type_str(aglm_graph_output(g, 0), buf, sizeof buf), "f32[1,2,4,4]");
+    assert_string_equal(aglm_value_type_str(aglm_graph_output(g, 0), buf, sizeof buf),
+                        "f32[1,2,4,4]");
     aglm_graph_free(g);
 }
 
@@ -219,20 +232,22 @@ static void test_shape_rule(void **state)
 static void test_shape_rule_refusals(void **state)
 {
     (void)state;
-    aglm_graph *g = parse_ir("graph main(%x: f32[1,1,4,4], %r: f32[1,2,4,4]) -> (%y: f32) {\n"
-                             "  const %w: f32[2,1,3,3] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n"
-                             "  %y: f32 = aglm.FusedConv(%x, %w, _, %r) @fc\n"
-                             "}\n");
+    aglm_graph *g = parse_ir(
+        "graph main(%x: f32[1,1,4,4], %r: f32[1,2,4,4]) -> (%y: f32) {\n"
+        "  const %w: f32[2,1,3,3] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n"
+        "  %y: f32 = aglm.FusedConv(%x, %w, _, %r) @fc\n"
+        "}\n");
     assert_int_equal(aglm_infer_shapes(g), AGLM_ERR_SHAPE);
     assert_non_null(strstr(aglm_last_error(), "fc"));
     assert_non_null(strstr(aglm_last_error(), "residual f32[1,2,4,4]"));
     assert_non_null(strstr(aglm_last_error(), "f32[1,2,2,2]"));
     aglm_graph_free(g);
 
-    g = parse_ir("graph main(%x: f32[1,1,4,4]) -> (%y: f32) {\n"
-                 "  const %w: f32[2,1,3,3] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n"
-                 "  %y: f32 = aglm.FusedConv(%x, %w) {activation=\"Mish\"} @fc\n"
-                 "}\n");
+    g = parse_ir(
+        "graph main(%x: f32[1,1,4,4]) -> (%y: f32) {\n"
+        "  const %w: f32[2,1,3,3] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n"
+        "  %y: f32 = aglm.FusedConv(%x, %w) {activation=\"Mish\"} @fc\n"
+        "}\n");
     assert_int_equal(aglm_infer_shapes(g), AGLM_ERR_INVALID);
     assert_non_null(strstr(aglm_last_error(), "activation 'Mish'"));
     aglm_graph_free(g);
@@ -243,10 +258,11 @@ static void test_shape_rule_refusals(void **state)
 static void test_kernel_refuses_residual_mismatch(void **state)
 {
     pass_fx *f = *state;
-    aglm_graph *g = parse_ir("graph main(%x: f32[1,1,4,4], %r: f32[1,2,N,N]) -> (%y: f32[1,2,N,N]) {\n"
-                             "  const %w: f32[2,1,1,1] = [1, 2]\n"
-                             "  %y: f32[1,2,N,N] = aglm.FusedConv(%x, %w, _, %r) {activation=\"Tanh\"} @fc\n"
-                             "}\n");
+    aglm_graph *g =
+        parse_ir("graph main(%x: f32[1,1,4,4], %r: f32[1,2,N,N]) -> (%y: f32[1,2,N,N]) {\n"
+                 "  const %w: f32[2,1,1,1] = [1, 2]\n"
+                 "  %y: f32[1,2,N,N] = aglm.FusedConv(%x, %w, _, %r) {activation=\"Tanh\"} @fc\n"
+                 "}\n");
     aglm_tensor x = tensor_random(4, D(1, 1, 4, 4), 1), r = tensor_random(4, D(1, 2, 3, 3), 2), y;
     memset(&y, 0, sizeof y);
     const aglm_tensor *ins[2] = {&x, &r};

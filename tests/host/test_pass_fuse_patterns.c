@@ -83,7 +83,8 @@ static void test_conv_paddle_swish_ir(void **state)
                   "graph main(%x: f32[1,1,2,2]) -> (%y: f32[1,2,2,2]) {\n"
                   "  opset aglm 1\n"
                   "  const %w: f32[2,1,1,1] = [1.5, -2]\n"
-                  "  %y: f32[1,2,2,2] = aglm.FusedConv(%x, %w) {activation=\"Swish\", activation_params=[1.5]} @conv\n"
+                  "  %y: f32[1,2,2,2] = aglm.FusedConv(%x, %w) {activation=\"Swish\", "
+                  "activation_params=[1.5]} @conv\n"
                   "}\n",
                   1e-6, 1e-5);
 }
@@ -103,7 +104,8 @@ static void test_gemm_relu_residual_ir(void **state)
                   "  opset aglm 1\n"
                   "  const %w: f32[2,2] = [1, -2, 0.5, 0.25]\n"
                   "  const %c: f32[2] = [0.5, -0.25]\n"
-                  "  %y: f32[3,2] = aglm.FusedMatMul(%x, %w, %c, %r) {alpha=0.5, transB=1, activation=\"Relu\", "
+                  "  %y: f32[3,2] = aglm.FusedMatMul(%x, %w, %c, %r) {alpha=0.5, transB=1, "
+                  "activation=\"Relu\", "
                   "residual_before_activation=0} @gemm\n"
                   "}\n",
                   1e-6, 1e-5);
@@ -115,8 +117,15 @@ static void test_matmul_every_epilogue_same_results(void **state)
 {
     pass_fx *f = *state;
     static const char *const acts[] = {
-        "Relu", "Clip(%v, %lo, %hi)", "Sigmoid", "HardSigmoid(%v) {alpha=0.3, beta=0.4}", "HardSwish", "Tanh",
-        "LeakyRelu(%v) {alpha=0.2}", "Gelu", "Gelu(%v) {approximate=\"tanh\"}",
+        "Relu",
+        "Clip(%v, %lo, %hi)",
+        "Sigmoid",
+        "HardSigmoid(%v) {alpha=0.3, beta=0.4}",
+        "HardSwish",
+        "Tanh",
+        "LeakyRelu(%v) {alpha=0.2}",
+        "Gelu",
+        "Gelu(%v) {approximate=\"tanh\"}",
     };
     static const char *const shapes[] = {"2,5,6", "5,6"}, *const out_shapes[] = {"2,5,3", "5,3"};
     static char text[16384], act[128];
@@ -124,14 +133,16 @@ static void test_matmul_every_epilogue_same_results(void **state)
         for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++)
             for (int residual = 0; residual < 2; residual++) {
                 const char *o = out_shapes[s];
-                snprintf(text, sizeof text, "graph main(%%x: f32[%s], %%r: f32[%s]) -> (%%y: f32[%s]) {\n", shapes[s],
+                snprintf(text, sizeof text,
+                         "graph main(%%x: f32[%s], %%r: f32[%s]) -> (%%y: f32[%s]) {\n", shapes[s],
                          o, o);
                 ir_const(text, sizeof text, "w", 2, D(6, 3), 7, 1.0f, 0.0f);
                 ir_const(text, sizeof text, "b", 1, D(3), 9, 1.0f, 0.0f);
                 strcat(text, "  const %lo: f32[] = [-0.25]\n  const %hi: f32[] = [0.75]\n");
                 size_t len = strlen(text);
                 snprintf(text + len, sizeof text - len,
-                         "  %%m: f32[%s] = MatMul(%%x, %%w)\n  %%c: f32[%s] = Add(%%b, %%m)\n", o, o);
+                         "  %%m: f32[%s] = MatMul(%%x, %%w)\n  %%c: f32[%s] = Add(%%b, %%m)\n", o,
+                         o);
                 if (residual) {
                     len = strlen(text);
                     snprintf(text + len, sizeof text - len, "  %%s: f32[%s] = Add(%%c, %%r)\n", o);
@@ -274,17 +285,21 @@ static void test_layer_norm_refusals(void **state)
     static const char *const bodies[] = {
         "  %m: f32[2,3,1] = ReduceMean(%x) {axes=[-1]}\n  %d: f32[2,3,4] = Sub(%x, %m)\n"
         "  %p: f32[2,3,4] = Pow(%d, %two)\n  %v: f32[2,3,1] = ReduceMean(%p) {axes=[-1]}\n"
-        "  %ve: f32[2,3,1] = Add(%v, %e)\n  %s: f32[2,3,1] = Sqrt(%ve)\n  %y: f32[2,3,4] = Div(%d, %s)\n}\n",
+        "  %ve: f32[2,3,1] = Add(%v, %e)\n  %s: f32[2,3,1] = Sqrt(%ve)\n  %y: f32[2,3,4] = Div(%d, "
+        "%s)\n}\n",
         "  %m: f32[2,3,1] = ReduceMean(%x) {axes=[-1]}\n  %d: f32[2,3,4] = Sub(%x, %m)\n"
         "  %p: f32[2,3,4] = Pow(%d, %three)\n  %v: f32[2,3,1] = ReduceMean(%p) {axes=[-1]}\n"
-        "  %ve: f32[2,3,1] = Add(%v, %eps)\n  %s: f32[2,3,1] = Sqrt(%ve)\n  %y: f32[2,3,4] = Div(%d, %s)\n}\n",
+        "  %ve: f32[2,3,1] = Add(%v, %eps)\n  %s: f32[2,3,1] = Sqrt(%ve)\n  %y: f32[2,3,4] = "
+        "Div(%d, %s)\n}\n",
         "  %m: f32[2,3,1] = ReduceMean(%x) {axes=[-1]}\n  %d: f32[2,3,4] = Sub(%x, %m)\n"
         "  %p: f32[2,3,4] = Pow(%d, %two)\n  %v: f32[2,3,1] = ReduceMean(%p) {axes=[-1]}\n"
-        "  %ve: f32[2,3,1] = Add(%v, %eps)\n  %s: f32[2,3,1] = Sqrt(%ve)\n  %q: f32[2,3,4] = Div(%d, %s)\n"
+        "  %ve: f32[2,3,1] = Add(%v, %eps)\n  %s: f32[2,3,1] = Sqrt(%ve)\n  %q: f32[2,3,4] = "
+        "Div(%d, %s)\n"
         "  %y: f32[2,3,4] = Add(%q, %d)\n}\n",
         "  %m: f32[1,3,4] = ReduceMean(%x) {axes=[0]}\n  %d: f32[2,3,4] = Sub(%x, %m)\n"
         "  %p: f32[2,3,4] = Pow(%d, %two)\n  %v: f32[1,3,4] = ReduceMean(%p) {axes=[0]}\n"
-        "  %ve: f32[1,3,4] = Add(%v, %eps)\n  %s: f32[1,3,4] = Sqrt(%ve)\n  %y: f32[2,3,4] = Div(%d, %s)\n}\n",
+        "  %ve: f32[1,3,4] = Add(%v, %eps)\n  %s: f32[1,3,4] = Sqrt(%ve)\n  %y: f32[2,3,4] = "
+        "Div(%d, %s)\n}\n",
     };
     static char text[4096];
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
@@ -318,7 +333,8 @@ static void test_gelu_erf_into_matmul_ir(void **state)
                   "  opset aglm 1\n"
                   "  const %w: f32[2,2] = [1, -2, 0.5, 0.25]\n"
                   "  const %b: f32[2] = [0.5, -0.25]\n"
-                  "  %y: f32[3,2] = aglm.FusedMatMul(%x, %w, %b) {activation=\"Gelu\", activation_params=[0.0]} @mm\n"
+                  "  %y: f32[3,2] = aglm.FusedMatMul(%x, %w, %b) {activation=\"Gelu\", "
+                  "activation_params=[0.0]} @mm\n"
                   "}\n",
                   1e-6, 1e-5);
 }
@@ -391,13 +407,16 @@ static void test_gelu_refusals(void **state)
         "  %q: f32[2,5] = Div(%x, %r2)\n  %e: f32[2,5] = Erf(%q)\n  %e1: f32[2,5] = Add(%e, %one)\n"
         "  %p: f32[2,5] = Mul(%x, %e1)\n  %y: f32[2,5] = Mul(%p, %half)\n}\n",
         "graph main(%x: f32[2,5]) -> (%y: f32[2,5]) {\n"
-        "  const %r2: f32[] = [1.4142135]\n  const %one: f32[] = [1]\n  const %half: f32[] = [0.25]\n"
+        "  const %r2: f32[] = [1.4142135]\n  const %one: f32[] = [1]\n  const %half: f32[] = "
+        "[0.25]\n"
         "  %q: f32[2,5] = Div(%x, %r2)\n  %e: f32[2,5] = Erf(%q)\n  %e1: f32[2,5] = Add(%e, %one)\n"
         "  %p: f32[2,5] = Mul(%x, %e1)\n  %y: f32[2,5] = Mul(%p, %half)\n}\n",
         "graph main(%x: f32[2,5]) -> (%y: f32[2,5], %z: f32[2,5]) {\n"
-        "  const %r2: f32[] = [1.4142135]\n  const %one: f32[] = [1]\n  const %half: f32[] = [0.5]\n"
+        "  const %r2: f32[] = [1.4142135]\n  const %one: f32[] = [1]\n  const %half: f32[] = "
+        "[0.5]\n"
         "  %q: f32[2,5] = Div(%x, %r2)\n  %e: f32[2,5] = Erf(%q)\n  %e1: f32[2,5] = Add(%e, %one)\n"
-        "  %p: f32[2,5] = Mul(%x, %e1)\n  %y: f32[2,5] = Mul(%p, %half)\n  %z: f32[2,5] = Neg(%x)\n}\n",
+        "  %p: f32[2,5] = Mul(%x, %e1)\n  %y: f32[2,5] = Mul(%p, %half)\n  %z: f32[2,5] = "
+        "Neg(%x)\n}\n",
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
         check_no_op(*state, texts[i], "Gelu");
@@ -452,24 +471,25 @@ static void test_softmax(void **state)
  * twice and unary ops: one aglm.Elementwise with its program. */
 static void test_chain_ir(void **state)
 {
-    check_rewrite(*state,
-                  "graph main(%x: f32[3,700], %t: f32[3,700]) -> (%y: f32[3,700]) {\n"
-                  "  const %two: f32[] = [2]\n"
-                  "  const %k: f32[1] = [0.5]\n"
-                  "  %a: f32[3,700] = Mul(%x, %two) @first\n"
-                  "  %b: f32[3,700] = Sub(%k, %a) @sub\n"
-                  "  %c: f32[3,700] = Tanh(%b) @tanh\n"
-                  "  %d: f32[3,700] = Max(%t, %c) @max\n"
-                  "  %e: f32[3,700] = Div(%d, %t) @div\n"
-                  "  %y: f32[3,700] = Abs(%e) @abs\n"
-                  "}\n",
-                  "graph main(%x: f32[3,700], %t: f32[3,700]) -> (%y: f32[3,700]) {\n"
-                  "  opset aglm 1\n"
-                  "  %y: f32[3,700] = aglm.Elementwise(%x, %t) {ops=[\"Mul\", \"Sub\", \"Tanh\", \"Max\", "
-                  "\"Div\", \"Abs\"], operands=[0, 0, -1, 1, 1, -1], scalars=[2.0, 0.5, 0.0, 0.0, 0.0, 0.0], "
-                  "reversed=[0, 1, 0, 1, 0, 0]} @first\n"
-                  "}\n",
-                  1e-6, 1e-5);
+    check_rewrite(
+        *state,
+        "graph main(%x: f32[3,700], %t: f32[3,700]) -> (%y: f32[3,700]) {\n"
+        "  const %two: f32[] = [2]\n"
+        "  const %k: f32[1] = [0.5]\n"
+        "  %a: f32[3,700] = Mul(%x, %two) @first\n"
+        "  %b: f32[3,700] = Sub(%k, %a) @sub\n"
+        "  %c: f32[3,700] = Tanh(%b) @tanh\n"
+        "  %d: f32[3,700] = Max(%t, %c) @max\n"
+        "  %e: f32[3,700] = Div(%d, %t) @div\n"
+        "  %y: f32[3,700] = Abs(%e) @abs\n"
+        "}\n",
+        "graph main(%x: f32[3,700], %t: f32[3,700]) -> (%y: f32[3,700]) {\n"
+        "  opset aglm 1\n"
+        "  %y: f32[3,700] = aglm.Elementwise(%x, %t) {ops=[\"Mul\", \"Sub\", \"Tanh\", \"Max\", "
+        "\"Div\", \"Abs\"], operands=[0, 0, -1, 1, 1, -1], scalars=[2.0, 0.5, 0.0, 0.0, 0.0, 0.0], "
+        "reversed=[0, 1, 0, 1, 0, 0]} @first\n"
+        "}\n",
+        1e-6, 1e-5);
 }
 
 /* Two ops only, a value read twice in the middle, an operand that broadcasts, an op with
@@ -485,7 +505,8 @@ static void test_chain_refusals(void **state)
         "graph main(%x: f32[2,3], %r: f32[1,3]) -> (%y: f32[2,3]) {\n"
         "  %a: f32[2,3] = Neg(%x)\n  %b: f32[2,3] = Add(%a, %r)\n  %y: f32[2,3] = Abs(%b)\n}\n",
         "graph main(%x: f32[2,3]) -> (%y: f32[2,3]) {\n"
-        "  %a: f32[2,3] = Neg(%x)\n  %b: f32[2,3] = LeakyRelu(%a) {alpha=0.5}\n  %y: f32[2,3] = Abs(%b)\n}\n",
+        "  %a: f32[2,3] = Neg(%x)\n  %b: f32[2,3] = LeakyRelu(%a) {alpha=0.5}\n  %y: f32[2,3] = "
+        "Abs(%b)\n}\n",
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
         check_untouched(*state, texts[i]);

@@ -69,7 +69,8 @@ static void test_identities(void **state)
 static void test_chains(void **state)
 {
     ir_pass_check(*state,
-                  "graph g(%x: f32[2,3,4], %u: f32[2,3,4]) -> (%y: f32[4,6], %t: f32[3,4,2], %v: f32[2,3,4]) {\n"
+                  "graph g(%x: f32[2,3,4], %u: f32[2,3,4]) -> (%y: f32[4,6], %t: f32[3,4,2], %v: "
+                  "f32[2,3,4]) {\n"
                   "  opset ai.onnx 17\n"
                   "  const %s1: i64[2] = [6, 4]\n"
                   "  const %s2: i64[2] = [4, -1]\n"
@@ -81,7 +82,8 @@ static void test_chains(void **state)
                   "  %b2: f32[2,3,4] = Transpose(%b1) @back2\n"
                   "  %v: f32[2,3,4] = Neg(%b2) @neg\n"
                   "}\n",
-                  "graph g(%x: f32[2,3,4], %u: f32[2,3,4]) -> (%y: f32[4,6], %t: f32[3,4,2], %v: f32[2,3,4]) {\n"
+                  "graph g(%x: f32[2,3,4], %u: f32[2,3,4]) -> (%y: f32[4,6], %t: f32[3,4,2], %v: "
+                  "f32[2,3,4]) {\n"
                   "  opset ai.onnx 17\n"
                   "  const %s2: i64[2] = [4, -1]\n"
                   "  %y: f32[4,6] = Reshape(%x, %s2) @r2\n"
@@ -116,17 +118,18 @@ static void test_div_squeeze_expand(void **state)
 
 static void test_nothing_to_simplify(void **state)
 {
-    const char *ir = "graph g(%x: f32[2,3], %k: i64[]) -> (%y: f32[3,2], %z: f32[2,3], %w: i32[2,3]) {\n"
-                     "  opset ai.onnx 17\n"
-                     "  const %two: f32[] = [2]\n"
-                     "  const %s: i64[2] = [3, 0]\n"
-                     "  const %s0: i64[2] = [6, 1]\n"
-                     "  %r: f32[6,1] = Reshape(%x, %s0) @r1\n"
-                     "  %y: f32[3,2] = Reshape(%r, %s) {allowzero=0} @r2\n"
-                     "  %m: f32[2,3] = Mul(%x, %two) @mul\n"
-                     "  %z: f32[2,3] = Div(%m, %m) @div\n"
-                     "  %w: i32[2,3] = Cast(%x) {to=6} @cast\n"
-                     "}\n";
+    const char *ir =
+        "graph g(%x: f32[2,3], %k: i64[]) -> (%y: f32[3,2], %z: f32[2,3], %w: i32[2,3]) {\n"
+        "  opset ai.onnx 17\n"
+        "  const %two: f32[] = [2]\n"
+        "  const %s: i64[2] = [3, 0]\n"
+        "  const %s0: i64[2] = [6, 1]\n"
+        "  %r: f32[6,1] = Reshape(%x, %s0) @r1\n"
+        "  %y: f32[3,2] = Reshape(%r, %s) {allowzero=0} @r2\n"
+        "  %m: f32[2,3] = Mul(%x, %two) @mul\n"
+        "  %z: f32[2,3] = Div(%m, %m) @div\n"
+        "  %w: i32[2,3] = Cast(%x) {to=6} @cast\n"
+        "}\n";
     ir_pass_check(*state, ir, ir, 0);
 }
 

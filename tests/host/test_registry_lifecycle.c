@@ -73,7 +73,8 @@ static void test_order_and_config(void **state)
     assert_string_equal(name, "lifecycle");
 
     char want[4096];
-    int n = snprintf(want, sizeof want, "init\nconfig trace=%s\nconfig greeting=hello world\nstart\n", c->trace);
+    int n = snprintf(want, sizeof want,
+                     "init\nconfig trace=%s\nconfig greeting=hello world\nstart\n", c->trace);
     assert_trace(c->trace, want);
 
     host_plugin_info row;
@@ -191,8 +192,10 @@ static void test_scan_in_dependency_order(void **state)
     ctx *c = *state;
     char *dir = make_temp_dir();
     const char *links[][2] = {
-        {"needs_base", "a_needs_base.so"}, {"lifecycle", "b_lifecycle.so"},
-        {"not_elf", "c_not_elf.so"},       {"base", "z_base.so"},
+        {"needs_base", "a_needs_base.so"},
+        {"lifecycle", "b_lifecycle.so"},
+        {"not_elf", "c_not_elf.so"},
+        {"base", "z_base.so"},
     };
     for (size_t i = 0; i < 4; i++) {
         char *p;

@@ -102,7 +102,8 @@ static void test_directory(void **state)
 
 static void test_missing_file(void **state)
 {
-    expect_refusal(*state, fixture("no_such_plugin"), AGLM_ERR_NOT_FOUND, "cannot open: No such file");
+    expect_refusal(*state, fixture("no_such_plugin"), AGLM_ERR_NOT_FOUND,
+                   "cannot open: No such file");
 }
 
 static void test_no_entry(void **state)
@@ -115,7 +116,8 @@ static void test_no_entry(void **state)
 static void test_unresolved_symbol(void **state)
 {
     ctx *c = *state;
-    expect_refusal(c, fixture("unresolved"), AGLM_ERR_INVALID, "undefined symbol: aglm_fixture_symbol_nobody_defines");
+    expect_refusal(c, fixture("unresolved"), AGLM_ERR_INVALID,
+                   "undefined symbol: aglm_fixture_symbol_nobody_defines");
     assert_null(strstr(aglm_last_error(), c->private_dir));
 }
 
@@ -127,12 +129,14 @@ static void test_abi_major(void **state)
 
 static void test_abi_minor(void **state)
 {
-    expect_refusal(*state, fixture("abi_minor"), AGLM_ERR_ABI, ": ABI 1.99 is newer than this host's 1.1");
+    expect_refusal(*state, fixture("abi_minor"), AGLM_ERR_ABI,
+                   ": ABI 1.99 is newer than this host's 1.1");
 }
 
 static void test_bad_name(void **state)
 {
-    expect_refusal(*state, fixture("bad_name"), AGLM_ERR_INVALID, "plugin name 'Bad Name' is not valid");
+    expect_refusal(*state, fixture("bad_name"), AGLM_ERR_INVALID,
+                   "plugin name 'Bad Name' is not valid");
 }
 
 static void test_name_taken(void **state)
@@ -189,7 +193,8 @@ static void test_scan_carries_on(void **state)
 {
     ctx *c = *state;
     char *dir = make_temp_dir();
-    const char *links[][2] = {{"bad_init", "a.so"}, {"base", "b.so"}, {"not_elf", "c.so"}, {"abi_major", "d.so"}};
+    const char *links[][2] = {
+        {"bad_init", "a.so"}, {"base", "b.so"}, {"not_elf", "c.so"}, {"abi_major", "d.so"}};
     for (size_t i = 0; i < 4; i++) {
         char *p;
         assert_true(asprintf(&p, "%s/%s", dir, links[i][1]) > 0);

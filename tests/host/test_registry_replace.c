@@ -39,7 +39,8 @@ static void test_replace_while_referenced(void **state)
     assert_non_null(old_exec);
     char *old_copy = mapped_file_of(old);
     assert_non_null(old_copy);
-    assert_string_not_equal(old_copy, fixture("counter_v1")); /* a private copy is what got mapped */
+    assert_string_not_equal(old_copy,
+                            fixture("counter_v1")); /* a private copy is what got mapped */
     assert_int_equal(is_mapped(old_copy), 1);
 
     assert_int_equal(host_registry_replace(r, "counter", fixture("counter_v2")), AGLM_OK);
@@ -112,10 +113,12 @@ static void test_failed_replace_keeps_old(void **state)
     char *dir = folder_of(copy);
     host_registry_release(ref);
 
-    expect_failed_replace(r, fixture("counter_bad_init"), "init of 'counter' failed: counter: cannot open its device");
+    expect_failed_replace(r, fixture("counter_bad_init"),
+                          "init of 'counter' failed: counter: cannot open its device");
     expect_failed_replace(r, fixture("not_elf"), "not an ELF shared object");
     expect_failed_replace(r, fixture("abi_major"), "ABI 2.0, this host speaks 1.1");
-    expect_failed_replace(r, fixture("base"), "holds plugin 'base', which cannot replace 'counter'");
+    expect_failed_replace(r, fixture("base"),
+                          "holds plugin 'base', which cannot replace 'counter'");
     assert_int_equal(count_files(dir), 1); /* no private copy left behind */
     assert_int_equal(is_mapped(copy), 1);
 
@@ -184,7 +187,8 @@ static void test_unload_after_replace(void **state)
     assert_int_equal(deferred, 1);
     assert_int_equal(host_registry_num_draining(r), 2);
     assert_null(host_registry_acquire(r, "counter", 0));
-    assert_int_equal(host_registry_replace(r, "counter", fixture("counter_v2")), AGLM_ERR_NOT_FOUND);
+    assert_int_equal(host_registry_replace(r, "counter", fixture("counter_v2")),
+                     AGLM_ERR_NOT_FOUND);
     aglm_exec *e = counter_compile(v2);
     assert_true(counter_run(v2, e) == 2.0f);
     counter_release(v2, e);
@@ -237,7 +241,8 @@ static void test_threads_replace_under_load(void **state)
     }
     int replaced = 0;
     for (int i = 0; i < 20; i++)
-        replaced += host_registry_replace(r, "counter", fixture(i % 2 ? "counter_v1" : "counter_v2")) == AGLM_OK;
+        replaced += host_registry_replace(r, "counter",
+                                          fixture(i % 2 ? "counter_v1" : "counter_v2")) == AGLM_OK;
     atomic_store(&stop, 1);
     for (int i = 0; i < 4; i++)
         assert_int_equal(pthread_join(t[i], NULL), 0);

@@ -35,7 +35,8 @@ static aglm_graph *tiny_graph(void)
 static int setup(void **state)
 {
     fixture_state *f = calloc(1, sizeof *f);
-    if (host_registry_new(NULL, &f->reg) != AGLM_OK || host_registry_load(f->reg, fixture("counter_v1"), NULL) ||
+    if (host_registry_new(NULL, &f->reg) != AGLM_OK ||
+        host_registry_load(f->reg, fixture("counter_v1"), NULL) ||
         host_served_new(f->reg, &f->served) != AGLM_OK)
         return -1;
     f->g = tiny_graph();
@@ -160,7 +161,8 @@ static void test_follows_a_replaced_backend(void **state)
     assert_int_equal(host_served_follow(f->served, NULL, NULL), 0); /* nothing left to follow */
 
     /* a failing replacement: the old version keeps serving, nothing to follow */
-    assert_int_not_equal(host_registry_replace(f->reg, "counter", fixture("counter_bad_init")), AGLM_OK);
+    assert_int_not_equal(host_registry_replace(f->reg, "counter", fixture("counter_bad_init")),
+                         AGLM_OK);
     assert_non_null(strstr(aglm_last_error(), "cannot open its device"));
     assert_int_equal(host_served_follow(f->served, NULL, NULL), 0);
     assert_true(run_once(f->served, "m") == 2.0f);
@@ -220,8 +222,9 @@ static void test_swaps_under_load(void **state)
     for (int i = 0; i < 4; i++)
         assert_int_equal(pthread_create(&t[i], NULL, client, &l), 0);
     for (int i = 0; i < 20; i++) {
-        assert_int_equal(host_registry_replace(f->reg, "counter", fixture(i % 2 ? "counter_v1" : "counter_v2")),
-                         AGLM_OK);
+        assert_int_equal(
+            host_registry_replace(f->reg, "counter", fixture(i % 2 ? "counter_v1" : "counter_v2")),
+            AGLM_OK);
         if (i % 3 == 0)
             assert_int_equal(host_served_recompile(f->served, "m", NULL, i % 4, NULL), AGLM_OK);
         else
@@ -252,10 +255,12 @@ static void test_infer_files(void **state)
     snprintf(out_dir, sizeof out_dir, "%s/out/deeper", dir);
     mkdir(in_dir, 0700);
 
-    assert_int_not_equal(host_served_infer_files(f->served, "m", in_dir, out_dir, NULL, NULL), AGLM_OK);
+    assert_int_not_equal(host_served_infer_files(f->served, "m", in_dir, out_dir, NULL, NULL),
+                         AGLM_OK);
     assert_non_null(strstr(aglm_last_error(), "missing input file"));
     assert_non_null(strstr(aglm_last_error(), "in/x.npy"));
-    assert_int_not_equal(host_served_infer_files(f->served, "m", "/nonexistent/in", out_dir, NULL, NULL), AGLM_OK);
+    assert_int_not_equal(
+        host_served_infer_files(f->served, "m", "/nonexistent/in", out_dir, NULL, NULL), AGLM_OK);
     assert_non_null(strstr(aglm_last_error(), "/nonexistent/in"));
 
     float one = 1;

@@ -12,10 +12,10 @@
 #include "watch_fixtures.h"
 
 typedef struct ctx {
-    char *dir;           /* the ini, the trace and two plugin folders */
+    char *dir; /* the ini, the trace and two plugin folders */
     char ini[2048], trace[2048], d1[2048], d2[2048];
-    host_config base;    /* the caller's original config */
-    host_config *cfg;    /* the current one */
+    host_config base; /* the caller's original config */
+    host_config *cfg; /* the current one */
     host_registry *reg;
     host_watch *watch;
 } ctx;
@@ -45,7 +45,9 @@ static int setup(void **state)
     snprintf(c->d2, sizeof c->d2, "%s/d2", c->dir);
     assert_int_equal(mkdir(c->d1, 0700), 0);
     assert_int_equal(mkdir(c->d2, 0700), 0);
-    write_ini(c, "[host]\nplugin_dirs = d1\nlog_level = info\n[plugin.lifecycle]\ntrace = %s\nx = 1\n", c->trace);
+    write_ini(c,
+              "[host]\nplugin_dirs = d1\nlog_level = info\n[plugin.lifecycle]\ntrace = %s\nx = 1\n",
+              c->trace);
     assert_int_equal(host_config_load(c->ini, &c->base), AGLM_OK);
     c->cfg = &c->base;
     host_log_set_level(AGLM_LOG_INFO);
@@ -77,7 +79,9 @@ static int teardown(void **state)
 static void test_changed_section_reinitialises_that_plugin(void **state)
 {
     ctx *c = *state;
-    write_ini(c, "[host]\nplugin_dirs = d1\nlog_level = info\n[plugin.lifecycle]\ntrace = %s\nx = 2\n", c->trace);
+    write_ini(c,
+              "[host]\nplugin_dirs = d1\nlog_level = info\n[plugin.lifecycle]\ntrace = %s\nx = 2\n",
+              c->trace);
     assert_int_equal(host_config_reload(c->reg, &c->cfg, NULL), AGLM_OK);
     assert_ptr_not_equal(c->cfg, &c->base);
     assert_string_equal(host_section_get(host_config_plugin(c->cfg, "lifecycle"), "x"), "2");
@@ -86,9 +90,9 @@ static void test_changed_section_reinitialises_that_plugin(void **state)
     char *trace = read_text(c->trace);
     char want[8192];
     snprintf(want, sizeof want,
-             "init\nconfig trace=%s\nconfig x=1\nstart\n"  /* first load */
-             "init\nconfig trace=%s\nconfig x=2\nstart\n"  /* the new version sees the new section */
-             "stop\ndestroy\n",                             /* then the old one drains */
+             "init\nconfig trace=%s\nconfig x=1\nstart\n" /* first load */
+             "init\nconfig trace=%s\nconfig x=2\nstart\n" /* the new version sees the new section */
+             "stop\ndestroy\n",                           /* then the old one drains */
              c->trace, c->trace);
     assert_string_equal(trace, want);
     free(trace);
@@ -130,7 +134,9 @@ static void test_log_level_follows_the_file(void **state)
     host_log_set_level(AGLM_LOG_ERROR);
     assert_int_equal(host_config_reload(c->reg, &c->cfg, NULL), AGLM_OK);
     assert_int_equal(host_log_level(), AGLM_LOG_ERROR);
-    write_ini(c, "[host]\nplugin_dirs = d1\nlog_level = debug\n[plugin.lifecycle]\ntrace = %s\nx = 1\n", c->trace);
+    write_ini(
+        c, "[host]\nplugin_dirs = d1\nlog_level = debug\n[plugin.lifecycle]\ntrace = %s\nx = 1\n",
+        c->trace);
     assert_int_equal(host_config_reload(c->reg, &c->cfg, NULL), AGLM_OK);
     assert_int_equal(host_log_level(), AGLM_LOG_DEBUG);
     assert_int_equal(started_gen(c->reg, "lifecycle"), 1);
@@ -145,7 +151,9 @@ static void test_plugin_dirs_follow_the_file(void **state)
     assert_int_equal(copy_file(fixture("counter_v1"), in_d2), 0);
 
     /* d2 added: scanned now, and watched from now on */
-    write_ini(c, "[host]\nplugin_dirs = d1:d2\nlog_level = info\n[plugin.lifecycle]\ntrace = %s\nx = 1\n", c->trace);
+    write_ini(
+        c, "[host]\nplugin_dirs = d1:d2\nlog_level = info\n[plugin.lifecycle]\ntrace = %s\nx = 1\n",
+        c->trace);
     assert_int_equal(host_config_reload_watched(c->reg, c->watch, &c->cfg, NULL), AGLM_OK);
     assert_int_equal(started_gen(c->reg, "counter"), 2);
     assert_string_equal(started_file(c->reg, "counter"), in_d2);
@@ -154,7 +162,9 @@ static void test_plugin_dirs_follow_the_file(void **state)
     assert_true(serve_once(c->reg, "counter") == 2.0f);
 
     /* d1 dropped: no longer watched (d2's sentinel proves the drop into d1 was seen and ignored) */
-    write_ini(c, "[host]\nplugin_dirs = d2\nlog_level = info\n[plugin.lifecycle]\ntrace = %s\nx = 1\n", c->trace);
+    write_ini(c,
+              "[host]\nplugin_dirs = d2\nlog_level = info\n[plugin.lifecycle]\ntrace = %s\nx = 1\n",
+              c->trace);
     assert_int_equal(host_config_reload_watched(c->reg, c->watch, &c->cfg, NULL), AGLM_OK);
     assert_int_equal(deploy_file(fixture("counter_v1"), c->d1, "counter.so"), 0);
     assert_true(sync_watcher(c->reg, c->d2));
@@ -167,7 +177,9 @@ static void test_unload_on_remove_changes_live(void **state)
     ctx *c = *state;
     assert_int_equal(deploy_file(fixture("counter_v2"), c->d1, "counter.so"), 0);
     assert_true(wait_gen(c->reg, "counter", 2));
-    write_ini(c, "[host]\nplugin_dirs = d1\nunload_on_remove = true\n[plugin.lifecycle]\ntrace = %s\nx = 1\n",
+    write_ini(c,
+              "[host]\nplugin_dirs = d1\nunload_on_remove = true\n[plugin.lifecycle]\ntrace = "
+              "%s\nx = 1\n",
               c->trace);
     assert_int_equal(host_config_reload_watched(c->reg, c->watch, &c->cfg, NULL), AGLM_OK);
     char path[2100];
@@ -179,7 +191,8 @@ static void test_unload_on_remove_changes_live(void **state)
 static void test_disabled_section_unloads(void **state)
 {
     ctx *c = *state;
-    write_ini(c, "[host]\nplugin_dirs = d1\n[plugin.lifecycle]\ntrace = %s\nenabled = false\n", c->trace);
+    write_ini(c, "[host]\nplugin_dirs = d1\n[plugin.lifecycle]\ntrace = %s\nenabled = false\n",
+              c->trace);
     assert_int_equal(host_config_reload(c->reg, &c->cfg, NULL), AGLM_OK);
     assert_int_equal(started_gen(c->reg, "lifecycle"), 0);
     assert_int_equal(started_gen(c->reg, "counter"), 1);
@@ -209,7 +222,8 @@ static void test_refuses_null(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_changed_section_reinitialises_that_plugin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changed_section_reinitialises_that_plugin, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_broken_file_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_level_follows_the_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plugin_dirs_follow_the_file, setup, teardown),

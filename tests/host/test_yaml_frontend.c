@@ -73,7 +73,8 @@ static void load_fails(fixture *f, const char *path, aglm_status want, ...)
     aglm_status st = f->ops->load(f->state, path, NULL, &g);
     const char *msg = aglm_last_error();
     if (st != want)
-        fail_msg("%s: status %s, want %s (message: %s)", path, aglm_status_str(st), aglm_status_str(want), msg);
+        fail_msg("%s: status %s, want %s (message: %s)", path, aglm_status_str(st),
+                 aglm_status_str(want), msg);
     assert_null(g);
     va_list ap;
     va_start(ap, want);
@@ -98,7 +99,8 @@ static void assert_type(const aglm_value *v, const char *want)
     assert_string_equal(aglm_value_type_str(v, buf, sizeof buf), want);
 }
 
-static void assert_const(const aglm_graph *g, const char *name, const char *type, size_t n, const double *want)
+static void assert_const(const aglm_graph *g, const char *name, const char *type, size_t n,
+                         const double *want)
 {
     const aglm_value *v = aglm_graph_find_value(g, name);
     assert_type(v, type);
@@ -143,7 +145,8 @@ static void test_add_relu(void **state)
     assert_string_equal(aglm_node_op(aglm_graph_node(g, 0)), "Add");
     assert_string_equal(aglm_node_name(aglm_graph_node(g, 0)), "add");
     assert_string_equal(aglm_node_op(aglm_graph_node(g, 1)), "Relu");
-    assert_ptr_equal(aglm_node_input(aglm_graph_node(g, 1), 0), aglm_node_output(aglm_graph_node(g, 0), 0));
+    assert_ptr_equal(aglm_node_input(aglm_graph_node(g, 1), 0),
+                     aglm_node_output(aglm_graph_node(g, 0), 0));
     assert_const(g, "b", "f32[2,3]", 6, (const double[]){0.5, 0.5, -4, 1, -1, 10});
     aglm_graph_free(g);
 }
@@ -205,7 +208,8 @@ static void test_npy_initializer(void **state)
     assert_type(aglm_graph_output(g, 0), "f32[3]");
     /* Unnamed nodes get names of their own, distinct from each other. */
     assert_int_equal(aglm_graph_num_nodes(g), 2);
-    assert_string_not_equal(aglm_node_name(aglm_graph_node(g, 0)), aglm_node_name(aglm_graph_node(g, 1)));
+    assert_string_not_equal(aglm_node_name(aglm_graph_node(g, 0)),
+                            aglm_node_name(aglm_graph_node(g, 1)));
     aglm_graph_free(g);
 }
 
@@ -236,7 +240,8 @@ static void test_subgraphs_read_outer_values(void **state)
     aglm_graph *g = load_ok(f, MODELS "if_subgraph.yaml");
     const aglm_node *n = find_node(g, "If");
     assert_non_null(n);
-    const aglm_attr *then_a = aglm_node_attr(n, "then_branch"), *else_a = aglm_node_attr(n, "else_branch");
+    const aglm_attr *then_a = aglm_node_attr(n, "then_branch"),
+                    *else_a = aglm_node_attr(n, "else_branch");
     assert_int_equal(aglm_attr_kind(then_a), AGLM_ATTR_GRAPH);
     assert_int_equal(aglm_attr_kind(else_a), AGLM_ATTR_GRAPH);
     aglm_graph *then_g = aglm_attr_graph(then_a);
@@ -257,7 +262,8 @@ static void test_subgraphs_read_outer_values(void **state)
 static void test_missing_file(void **state)
 {
     fixture *f = *state;
-    load_fails(f, MODELS "no_such_model.yaml", AGLM_ERR_NOT_FOUND, "no_such_model.yaml", "cannot open", NULL);
+    load_fails(f, MODELS "no_such_model.yaml", AGLM_ERR_NOT_FOUND, "no_such_model.yaml",
+               "cannot open", NULL);
     load_fails(f, MODELS, AGLM_ERR_IO, "not a regular file", NULL);
 }
 
@@ -269,13 +275,15 @@ static void test_empty_file(void **state)
 static void test_malformed_yaml(void **state)
 {
     /* libyaml reports where the flow list should have closed; the message carries its line. */
-    load_fails(*state, MODELS "bad_syntax.yaml", AGLM_ERR_PARSE, "bad_syntax.yaml:5:", "malformed yaml", NULL);
+    load_fails(*state, MODELS "bad_syntax.yaml", AGLM_ERR_PARSE,
+               "bad_syntax.yaml:5:", "malformed yaml", NULL);
 }
 
 static void test_undefined_input(void **state)
 {
     load_fails(*state, MODELS "bad_undefined_input.yaml", AGLM_ERR_NOT_FOUND,
-               "bad_undefined_input.yaml:9:41: node 'conv1' (Conv): input 'w2' is not defined", NULL);
+               "bad_undefined_input.yaml:9:41: node 'conv1' (Conv): input 'w2' is not defined",
+               NULL);
 }
 
 static void test_unknown_op(void **state)
@@ -286,8 +294,9 @@ static void test_unknown_op(void **state)
 
 static void test_shape_not_a_list(void **state)
 {
-    load_fails(*state, MODELS "bad_shape_not_list.yaml", AGLM_ERR_PARSE, "bad_shape_not_list.yaml:3:",
-               "input 'x': shape must be a list, not an integer", NULL);
+    load_fails(*state, MODELS "bad_shape_not_list.yaml", AGLM_ERR_PARSE,
+               "bad_shape_not_list.yaml:3:", "input 'x': shape must be a list, not an integer",
+               NULL);
 }
 
 static void test_data_count_mismatch(void **state)
@@ -298,8 +307,8 @@ static void test_data_count_mismatch(void **state)
 
 static void test_npy_missing(void **state)
 {
-    load_fails(*state, MODELS "bad_npy_missing.yaml", AGLM_ERR_NOT_FOUND, "bad_npy_missing.yaml:7:",
-               "npy file 'weights/missing.npy' cannot be read", NULL);
+    load_fails(*state, MODELS "bad_npy_missing.yaml", AGLM_ERR_NOT_FOUND,
+               "bad_npy_missing.yaml:7:", "npy file 'weights/missing.npy' cannot be read", NULL);
 }
 
 static void test_npy_path_escapes(void **state)
@@ -326,7 +335,8 @@ static void test_npy_symlink_escapes(void **state)
           "nodes: [{op: Add, inputs: [x, b], outputs: [y]}]\n",
           fp);
     fclose(fp);
-    load_fails(f, model, AGLM_ERR_INVALID, "m.yaml:3:", "npy path 'b.npy' leaves the model's folder", NULL);
+    load_fails(f, model, AGLM_ERR_INVALID,
+               "m.yaml:3:", "npy path 'b.npy' leaves the model's folder", NULL);
     /* The same file copied in is accepted, so the refusal is about the link alone. */
     unlink(link);
     aglm_tensor t;
@@ -349,39 +359,42 @@ static void test_unknown_key(void **state)
 
 static void test_unknown_dtype(void **state)
 {
-    load_fails(*state, MODELS "bad_dtype.yaml", AGLM_ERR_PARSE, "bad_dtype.yaml:3:",
-               "input 'x': unknown dtype 'f33'", NULL);
+    load_fails(*state, MODELS "bad_dtype.yaml", AGLM_ERR_PARSE,
+               "bad_dtype.yaml:3:", "input 'x': unknown dtype 'f33'", NULL);
 }
 
 static void test_value_defined_twice(void **state)
 {
-    load_fails(*state, MODELS "bad_duplicate_value.yaml", AGLM_ERR_EXISTS, "bad_duplicate_value.yaml:8:",
+    load_fails(*state, MODELS "bad_duplicate_value.yaml", AGLM_ERR_EXISTS,
+               "bad_duplicate_value.yaml:8:",
                "node 'second' (Sigmoid): output 'h' is already defined", NULL);
 }
 
 static void test_output_not_defined(void **state)
 {
-    load_fails(*state, MODELS "bad_output_undefined.yaml", AGLM_ERR_NOT_FOUND, "bad_output_undefined.yaml:5:",
-               "output 'z' is not defined", NULL);
+    load_fails(*state, MODELS "bad_output_undefined.yaml", AGLM_ERR_NOT_FOUND,
+               "bad_output_undefined.yaml:5:", "output 'z' is not defined", NULL);
 }
 
 static void test_inference_error_names_file(void **state)
 {
     /* Inference errors come from libaglm; the frontend puts the file in front. */
-    load_fails(*state, MODELS "bad_broadcast.yaml", AGLM_ERR_SHAPE, "bad_broadcast.yaml:9:5: ", "add", "[2,3]", "[4]",
-               NULL);
+    load_fails(*state, MODELS "bad_broadcast.yaml", AGLM_ERR_SHAPE,
+               "bad_broadcast.yaml:9:5: ", "add", "[2,3]", "[4]", NULL);
 }
 
 static void test_declared_output_clash(void **state)
 {
-    load_fails(*state, MODELS "bad_declared_output.yaml", AGLM_ERR_SHAPE, "bad_declared_output.yaml:5:",
+    load_fails(*state, MODELS "bad_declared_output.yaml", AGLM_ERR_SHAPE,
+               "bad_declared_output.yaml:5:",
                "output 'y' is declared f32[2,4] but the model computes f32[2,3]", NULL);
 }
 
 static void test_mixed_attr_list(void **state)
 {
     load_fails(*state, MODELS "bad_attr_list.yaml", AGLM_ERR_PARSE, "bad_attr_list.yaml:7:",
-               "node 'pool' (MaxPool): attribute 'kernel_shape': a list must hold only numbers or only strings",
+               "node 'pool' (MaxPool): attribute 'kernel_shape': a list must hold only numbers or "
+               "only strings",
                NULL);
 }
 
@@ -403,41 +416,49 @@ static void test_more_errors(void **state)
     const char *head = "inputs: [{name: x, dtype: f32, shape: [2]}]\noutputs: [{name: y}]\n";
     char text[1024];
 #define WITH(body) (snprintf(text, sizeof text, "%s%s", head, body), text)
-    load_text_fails(f, "- just\n- a list\n", AGLM_ERR_PARSE, "the model must be a mapping, not a list");
-    load_text_fails(f, "inputs: [{name: x, dtype: f32}]\nnodes: []\n", AGLM_ERR_PARSE, "the model has no outputs");
-    load_text_fails(f, WITH("nodes: [{op: Relu, inputs: [x], outputs: [y]}]\n---\nnodes: []\n"), AGLM_ERR_PARSE,
-                    "a second yaml document");
-    load_text_fails(f, WITH("nodes: [{inputs: [x], outputs: [y]}]\n"), AGLM_ERR_PARSE, "node #0 has no op");
-    load_text_fails(f, WITH("nodes: [{op: Relu, inputs: [x]}]\n"), AGLM_ERR_PARSE, "node #0 (Relu) has no outputs");
-    load_text_fails(f, WITH("nodes: [{op: Relu, name: r, inputs: x, outputs: [y]}]\n"), AGLM_ERR_PARSE,
-                    "node 'r' (Relu): inputs must be a list, not a string");
+    load_text_fails(f, "- just\n- a list\n", AGLM_ERR_PARSE,
+                    "the model must be a mapping, not a list");
+    load_text_fails(f, "inputs: [{name: x, dtype: f32}]\nnodes: []\n", AGLM_ERR_PARSE,
+                    "the model has no outputs");
+    load_text_fails(f, WITH("nodes: [{op: Relu, inputs: [x], outputs: [y]}]\n---\nnodes: []\n"),
+                    AGLM_ERR_PARSE, "a second yaml document");
+    load_text_fails(f, WITH("nodes: [{inputs: [x], outputs: [y]}]\n"), AGLM_ERR_PARSE,
+                    "node #0 has no op");
+    load_text_fails(f, WITH("nodes: [{op: Relu, inputs: [x]}]\n"), AGLM_ERR_PARSE,
+                    "node #0 (Relu) has no outputs");
+    load_text_fails(f, WITH("nodes: [{op: Relu, name: r, inputs: x, outputs: [y]}]\n"),
+                    AGLM_ERR_PARSE, "node 'r' (Relu): inputs must be a list, not a string");
     load_text_fails(f, WITH("initializers: [{name: c, dtype: f32, shape: [2]}]\n"), AGLM_ERR_PARSE,
                     "initializer 'c' needs exactly one of data, fill or npy");
-    load_text_fails(f, WITH("initializers: [{name: c, dtype: i8, shape: [1], data: [300]}]\n"), AGLM_ERR_PARSE,
-                    "300 does not fit in i8");
-    load_text_fails(f, WITH("initializers: [{name: c, dtype: i32, shape: [1], data: [1.5]}]\n"), AGLM_ERR_PARSE,
-                    "must be an integer, not a float");
-    load_text_fails(f, WITH("initializers: [{name: c, dtype: f32, shape: [N], fill: 1}]\n"), AGLM_ERR_PARSE,
-                    "a constant's dims must be integers");
-    load_text_fails(f, WITH("initializers: [{name: x, dtype: f32, shape: [1], fill: 1}]\n"), AGLM_ERR_EXISTS,
-                    "initializer 'x' is already defined");
+    load_text_fails(f, WITH("initializers: [{name: c, dtype: i8, shape: [1], data: [300]}]\n"),
+                    AGLM_ERR_PARSE, "300 does not fit in i8");
+    load_text_fails(f, WITH("initializers: [{name: c, dtype: i32, shape: [1], data: [1.5]}]\n"),
+                    AGLM_ERR_PARSE, "must be an integer, not a float");
+    load_text_fails(f, WITH("initializers: [{name: c, dtype: f32, shape: [N], fill: 1}]\n"),
+                    AGLM_ERR_PARSE, "a constant's dims must be integers");
+    load_text_fails(f, WITH("initializers: [{name: x, dtype: f32, shape: [1], fill: 1}]\n"),
+                    AGLM_ERR_EXISTS, "initializer 'x' is already defined");
     load_text_fails(f, WITH("nodes: [{op: Foo, domain: com.example, inputs: [x], outputs: [y]}]\n"),
                     AGLM_ERR_UNSUPPORTED, "unknown op 'Foo' in domain 'com.example'");
-    load_text_fails(f, WITH("nodes: [{op: Relu, inputs: [x], outputs: [y], attrs: {a: {tensor: {}, graph: {}}}}]\n"),
+    load_text_fails(f,
+                    WITH("nodes: [{op: Relu, inputs: [x], outputs: [y], attrs: {a: {tensor: {}, "
+                         "graph: {}}}}]\n"),
                     AGLM_ERR_PARSE, "holds exactly one of tensor, tensors, graph, graphs");
-    load_text_fails(f, WITH("nodes: [{op: Relu, inputs: [x], outputs: [y], attrs: {a: ~}}]\n"), AGLM_ERR_PARSE,
-                    "attribute 'a' has no value");
+    load_text_fails(f, WITH("nodes: [{op: Relu, inputs: [x], outputs: [y], attrs: {a: ~}}]\n"),
+                    AGLM_ERR_PARSE, "attribute 'a' has no value");
     load_text_fails(f, "opset: 17\nopsets: {\"\": 17}\noutputs: [{name: y}]\n", AGLM_ERR_PARSE,
                     "either opset or opsets");
-    load_text_fails(f, WITH("nodes: [{op: Relu, inputs: [x], outputs: [y], attrs: {a: 1, a: 2}}]\n"), AGLM_ERR_PARSE,
-                    "attribute 'a' is given twice");
-    /* An alias cycle would make a graph contain itself. */
     load_text_fails(f,
-                    WITH("nodes: &n [{op: If, inputs: [x], outputs: [\"\"], attrs: {then_branch: {graph: "
-                         "{outputs: [{name: x}], nodes: *n}}}}]\n"),
-                    AGLM_ERR_PARSE, "subgraphs nest deeper than");
-    load_text_fails(f, WITH("initializers: [{name: c, dtype: f32, shape: [2], data: &d [*d]}]\n"), AGLM_ERR_PARSE,
-                    "nest");
+                    WITH("nodes: [{op: Relu, inputs: [x], outputs: [y], attrs: {a: 1, a: 2}}]\n"),
+                    AGLM_ERR_PARSE, "attribute 'a' is given twice");
+    /* An alias cycle would make a graph contain itself. */
+    load_text_fails(
+        f,
+        WITH("nodes: &n [{op: If, inputs: [x], outputs: [\"\"], attrs: {then_branch: {graph: "
+             "{outputs: [{name: x}], nodes: *n}}}}]\n"),
+        AGLM_ERR_PARSE, "subgraphs nest deeper than");
+    load_text_fails(f, WITH("initializers: [{name: c, dtype: f32, shape: [2], data: &d [*d]}]\n"),
+                    AGLM_ERR_PARSE, "nest");
 #undef WITH
 }
 
@@ -478,7 +499,8 @@ static void run_on_cpu(fixture *f, aglm_plugin_ref *cpu, const cpu_run *r)
     for (size_t i = 0; i < r->n_expected; i++) {
         double got = aglm_tensor_get_f64(&out, (int64_t)i);
         if (fabs(got - r->expected[i]) > 1e-5)
-            fail_msg("%s: output[%zu] = %.8g, computed by hand %.8g", r->model, i, got, r->expected[i]);
+            fail_msg("%s: output[%zu] = %.8g, computed by hand %.8g", r->model, i, got,
+                     r->expected[i]);
     }
     aglm_tensor_free(&out);
     be->release(bs, x);
@@ -499,7 +521,8 @@ static void test_models_on_cpu_backend(void **state)
     static const float conv_x[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
     static const float conv_y[] = {37.5f, 47.5f, 67.5f, 77.5f};
     static const float sm_x[] = {1, 2, 0, -1};
-    static const float sm_y[] = {0.21194156f, 0.21194156f, 0.57611688f, 0.46831053f, 0.06337894f, 0.46831053f};
+    static const float sm_y[] = {0.21194156f, 0.21194156f, 0.57611688f,
+                                 0.46831053f, 0.06337894f, 0.46831053f};
     static const float gemm_a[] = {1, 2, 3, 4, 5, 6};
     static const float gemm_y[] = {9, 1, 21, 1};
     static const float npy_x[] = {1, -1, 0.5f};
@@ -557,10 +580,12 @@ static void test_default_model(void **state)
     assert_non_null(fc);
     for (int o = 0; o < 4; o++)
         for (int k = 0; k < 9; k++)
-            assert_true(fabs(aglm_tensor_get_f64(w, o * 9 + k) - ((9 * o + k) % 5 - 2) * 0.25) < 1e-6);
+            assert_true(fabs(aglm_tensor_get_f64(w, o * 9 + k) - ((9 * o + k) % 5 - 2) * 0.25) <
+                        1e-6);
     for (int k = 0; k < 10; k++)
         for (int n = 0; n < 64; n++)
-            assert_true(fabs(aglm_tensor_get_f64(fc, k * 64 + n) - ((7 * k + 3 * n) % 11 - 5) * 0.02) < 1e-6);
+            assert_true(fabs(aglm_tensor_get_f64(fc, k * 64 + n) -
+                             ((7 * k + 3 * n) % 11 - 5) * 0.02) < 1e-6);
     aglm_graph_free(g);
 }
 

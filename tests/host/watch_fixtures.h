@@ -138,7 +138,8 @@ static inline int wait_no_draining(host_registry *r)
 
 /* Events are handled in order: once a sentinel plugin dropped after some event has loaded, that
  * event has been handled. Deploys fixture `base` as NAME.so into dir and waits for it, then
- * unloads it and deletes the file again (it stays unloaded: that file's removal finds no plugin). */
+ * unloads it and deletes the file again (it stays unloaded: that file's removal finds no plugin).
+ */
 static inline int sync_watcher(host_registry *r, const char *dir)
 {
     char path[4096];

@@ -7,7 +7,7 @@
 
 typedef struct admin_conn {
     int fd;
-    size_t len;       /* bytes buffered past the last reply */
+    size_t len; /* bytes buffered past the last reply */
     char buf[65536];
 } admin_conn;
 
@@ -15,7 +15,8 @@ typedef struct admin_conn {
 int admin_connect(admin_conn *c, const char *path, int timeout_s);
 
 /* Sends cmd and reads its reply into *reply (malloc'd, the lines without the last). 1 on OK,
- * 0 on ERR (*reply then ends with the ERR line), -1 when the connection failed (*reply says why). */
+ * 0 on ERR (*reply then ends with the ERR line), -1 when the connection failed (*reply says why).
+ */
 int admin_call(admin_conn *c, const char *cmd, char **reply);
 
 void admin_close(admin_conn *c);

@@ -13,7 +13,10 @@ int npy_write_f32(const char *path, const float *data, const size_t *shape, int 
     int n = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
     size_t count = 1;
     for (int i = 0; i < rank; i++) {
-        n += snprintf(dict + n, sizeof dict - (size_t)n, "%zu%s", shape[i], rank == 1 ? "," : i + 1 < rank ? ", " : "");
+        n += snprintf(dict + n, sizeof dict - (size_t)n, "%zu%s", shape[i],
+                      rank == 1      ? ","
+                      : i + 1 < rank ? ", "
+                                     : "");
         count *= shape[i];
     }
     n += snprintf(dict + n, sizeof dict - (size_t)n, "), }");
@@ -23,16 +26,26 @@ int npy_write_f32(const char *path, const float *data, const size_t *shape, int 
     FILE *f = fopen(path, "wb");
     if (!f)
         return -1;
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
+    unsigned char pre[10] = {0x93,
+                             'N',
+                             'U',
+                             'M',
+                             'P',
+                             'Y',
+                             1,
+                             0,
+                             (unsigned char)(hlen & 0xff),
                              (unsigned char)(hlen >> 8)};
-    int ok = fwrite(pre, 1, sizeof pre, f) == sizeof pre && fwrite(dict, 1, (size_t)n, f) == (size_t)n;
+    int ok =
+        fwrite(pre, 1, sizeof pre, f) == sizeof pre && fwrite(dict, 1, (size_t)n, f) == (size_t)n;
     for (size_t i = 0; ok && i < pad; i++)
         ok = fputc(' ', f) != EOF;
     ok = ok && fputc('\n', f) != EOF && fwrite(data, sizeof *data, count, f) == count;
     return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-long npy_read_f32(const char *path, float *out, size_t cap, size_t *shape, int *rank, char *err, size_t errlen)
+long npy_read_f32(const char *path, float *out, size_t cap, size_t *shape, int *rank, char *err,
+                  size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {

@@ -92,7 +92,8 @@ static int prepare(client *c)
     memcpy(c->expect, y, sizeof y);
     snprintf(c->in_dir, sizeof c->in_dir, "%s/in%d", c->o->work, c->id);
     snprintf(c->out_dir, sizeof c->out_dir, "%s/out%d", c->o->work, c->id);
-    if ((mkdir(c->in_dir, 0700) != 0 && errno != EEXIST) || (mkdir(c->out_dir, 0700) != 0 && errno != EEXIST))
+    if ((mkdir(c->in_dir, 0700) != 0 && errno != EEXIST) ||
+        (mkdir(c->out_dir, 0700) != 0 && errno != EEXIST))
         return -1;
     char path[2100];
     snprintf(path, sizeof path, "%s/A.npy", c->in_dir);
@@ -125,9 +126,9 @@ static int check_output(client *c, const char *reply)
         ok = fabsf(got[i] - c->expect[i]) <= 1e-5f * fabsf(c->expect[i]) + 1e-6f;
     if (!ok) {
         char desc[256];
-        snprintf(desc, sizeof desc, "%ld values [%g %g %g %g], expected [%g %g %g %g]", n, n > 0 ? got[0] : 0,
-                 n > 1 ? got[1] : 0, n > 2 ? got[2] : 0, n > 3 ? got[3] : 0, c->expect[0], c->expect[1],
-                 c->expect[2], c->expect[3]);
+        snprintf(desc, sizeof desc, "%ld values [%g %g %g %g], expected [%g %g %g %g]", n,
+                 n > 0 ? got[0] : 0, n > 1 ? got[1] : 0, n > 2 ? got[2] : 0, n > 3 ? got[3] : 0,
+                 c->expect[0], c->expect[1], c->expect[2], c->expect[3]);
         problem(c, "wrong output in %s: %s", path, desc);
     }
     return ok;
@@ -216,15 +217,19 @@ static int query_cpu(const opts *o, backend_row *row, char *why, size_t whylen)
             cols[n++] = t;
         if (n > 0 && strcmp(cols[0], "NAME") == 0) {
             for (int i = 0; i < n; i++) {
-                if (!strcmp(cols[i], "NAME")) col_name = i;
-                if (!strcmp(cols[i], "VERSION")) col_version = i;
-                if (!strcmp(cols[i], "STATE")) col_state = i;
-                if (!strcmp(cols[i], "GEN")) col_gen = i;
+                if (!strcmp(cols[i], "NAME"))
+                    col_name = i;
+                if (!strcmp(cols[i], "VERSION"))
+                    col_version = i;
+                if (!strcmp(cols[i], "STATE"))
+                    col_state = i;
+                if (!strcmp(cols[i], "GEN"))
+                    col_gen = i;
             }
             continue;
         }
-        if (col_name < 0 || col_state < 0 || col_version < 0 || n <= col_state || n <= col_version ||
-            strcmp(cols[col_name], "cpu") != 0)
+        if (col_name < 0 || col_state < 0 || col_version < 0 || n <= col_state ||
+            n <= col_version || strcmp(cols[col_name], "cpu") != 0)
             continue;
         if (strcmp(cols[col_state], "started") == 0) {
             row->started++;
@@ -242,8 +247,8 @@ static int query_cpu(const opts *o, backend_row *row, char *why, size_t whylen)
     return 0;
 }
 
-static int copy_to(const char *src, const char *dst, long chunk_pause_ms, const opts *o, const backend_row *before,
-                   char *why, size_t whylen)
+static int copy_to(const char *src, const char *dst, long chunk_pause_ms, const opts *o,
+                   const backend_row *before, char *why, size_t whylen)
 {
     int in = open(src, O_RDONLY | O_CLOEXEC);
     if (in < 0) {
@@ -281,8 +286,10 @@ static int copy_to(const char *src, const char *dst, long chunk_pause_ms, const 
                 break;
             }
             if (now.gen != before->gen || strcmp(now.version, before->version) != 0) {
-                snprintf(why, whylen, "the backend changed (generation %u -> %u) while its file was half-written",
-                         before->gen, now.gen);
+                snprintf(
+                    why, whylen,
+                    "the backend changed (generation %u -> %u) while its file was half-written",
+                    before->gen, now.gen);
                 rc = -1;
                 break;
             }
@@ -331,15 +338,16 @@ static int swap_once(const opts *o, method m, int b, backend_row *cur, char *why
             return -1;
         if (now.started == 1 && strcmp(now.version, o->version[b]) == 0 && now.gen > cur->gen) {
             if (now.gen != cur->gen + 1) {
-                snprintf(why, whylen, "generation went from %u to %u in one swap", cur->gen, now.gen);
+                snprintf(why, whylen, "generation went from %u to %u in one swap", cur->gen,
+                         now.gen);
                 return -1;
             }
             *cur = now;
             return 0;
         }
     }
-    snprintf(why, whylen, "%s of build %c: version %s never started serving", method_names[m], 'a' + b,
-             o->version[b]);
+    snprintf(why, whylen, "%s of build %c: version %s never started serving", method_names[m],
+             'a' + b, o->version[b]);
     return -1;
 }
 
@@ -356,22 +364,35 @@ static int parse(int argc, char **argv, opts *o)
             return -1;
         *eq = '\0';
         const char *k = argv[i], *v = eq + 1;
-        if (!strcmp(k, "socket")) o->socket = v;
-        else if (!strcmp(k, "pid")) o->pid = atol(v);
-        else if (!strcmp(k, "model")) o->model = v;
-        else if (!strcmp(k, "watch")) o->watch = v;
-        else if (!strcmp(k, "a")) o->build[0] = v;
-        else if (!strcmp(k, "b")) o->build[1] = v;
-        else if (!strcmp(k, "version_a")) o->version[0] = v;
-        else if (!strcmp(k, "version_b")) o->version[1] = v;
-        else if (!strcmp(k, "work")) o->work = v;
-        else if (!strcmp(k, "tmp")) o->tmp = v;
-        else if (!strcmp(k, "swaps")) o->swaps = atoi(v);
-        else if (!strcmp(k, "seconds")) o->seconds = atof(v);
-        else return -1;
+        if (!strcmp(k, "socket"))
+            o->socket = v;
+        else if (!strcmp(k, "pid"))
+            o->pid = atol(v);
+        else if (!strcmp(k, "model"))
+            o->model = v;
+        else if (!strcmp(k, "watch"))
+            o->watch = v;
+        else if (!strcmp(k, "a"))
+            o->build[0] = v;
+        else if (!strcmp(k, "b"))
+            o->build[1] = v;
+        else if (!strcmp(k, "version_a"))
+            o->version[0] = v;
+        else if (!strcmp(k, "version_b"))
+            o->version[1] = v;
+        else if (!strcmp(k, "work"))
+            o->work = v;
+        else if (!strcmp(k, "tmp"))
+            o->tmp = v;
+        else if (!strcmp(k, "swaps"))
+            o->swaps = atoi(v);
+        else if (!strcmp(k, "seconds"))
+            o->seconds = atof(v);
+        else
+            return -1;
     }
-    return o->socket && o->pid > 0 && o->model && o->watch && o->build[0] && o->build[1] && o->version[0] &&
-                   o->version[1] && o->work && o->tmp && o->swaps >= 4
+    return o->socket && o->pid > 0 && o->model && o->watch && o->build[0] && o->build[1] &&
+                   o->version[0] && o->version[1] && o->work && o->tmp && o->swaps >= 4
                ? 0
                : -1;
 }
@@ -399,8 +420,10 @@ int main(int argc, char **argv)
 {
     opts o;
     if (parse(argc, argv, &o) != 0) {
-        fprintf(stderr, "usage: swap_client socket=PATH pid=PID model=NAME watch=DIR a=FILE b=FILE version_a=V "
-                        "version_b=V work=DIR tmp=DIR [swaps=N] [seconds=S]\n");
+        fprintf(
+            stderr,
+            "usage: swap_client socket=PATH pid=PID model=NAME watch=DIR a=FILE b=FILE version_a=V "
+            "version_b=V work=DIR tmp=DIR [swaps=N] [seconds=S]\n");
         return 2;
     }
     pid_t pid = (pid_t)o.pid;
@@ -418,9 +441,11 @@ int main(int argc, char **argv)
         }
     }
     backend_row cur;
-    if (query_cpu(&o, &cur, why, sizeof why) != 0 || cur.started != 1 || strcmp(cur.version, o.version[0]) != 0) {
-        fprintf(stderr, "swap_client: expected build a (%s) of cpu to serve first, found '%s' (%s)\n", o.version[0],
-                cur.version, why);
+    if (query_cpu(&o, &cur, why, sizeof why) != 0 || cur.started != 1 ||
+        strcmp(cur.version, o.version[0]) != 0) {
+        fprintf(stderr,
+                "swap_client: expected build a (%s) of cpu to serve first, found '%s' (%s)\n",
+                o.version[0], cur.version, why);
         return 1;
     }
     /* a first request (the host may set things up on it), then the host's descriptors at rest */
@@ -454,7 +479,8 @@ int main(int argc, char **argv)
         long served_before = total_served(cl);
         windows[i].t0 = now_s();
         if (swap_once(&o, m, b, &cur, why, sizeof why) != 0) {
-            fprintf(stderr, "swap_client: swap %d (%s, build %c): %s\n", i + 1, method_names[m], 'a' + b, why);
+            fprintf(stderr, "swap_client: swap %d (%s, build %c): %s\n", i + 1, method_names[m],
+                    'a' + b, why);
             bad = 1;
             break;
         }
@@ -505,9 +531,13 @@ int main(int argc, char **argv)
     int fds_after = settled_fds(pid, fds_before);
 
     printf("requests served: %ld (failed %ld, wrong %ld)\n", served, failed, wrong);
-    printf("swaps done: %d (half through the socket, half through the watched folder, one slow write)\n", swaps);
-    printf("worst latency during a swap: %.1f ms (worst overall %.1f ms)\n", worst_swap * 1e3, worst * 1e3);
-    printf("cpu backend: version %s, generation %u, %d draining\n", fin.version, fin.gen, fin.draining);
+    printf("swaps done: %d (half through the socket, half through the watched folder, one slow "
+           "write)\n",
+           swaps);
+    printf("worst latency during a swap: %.1f ms (worst overall %.1f ms)\n", worst_swap * 1e3,
+           worst * 1e3);
+    printf("cpu backend: version %s, generation %u, %d draining\n", fin.version, fin.gen,
+           fin.draining);
     printf("mapped copies of the backend: %d; private copies on disk: %d\n", mapped, copies);
     printf("host descriptors: %d before the clients, %d after\n", fds_before, fds_after);
     printf("run time: %.1f s\n", now_s() - start);
@@ -523,18 +553,21 @@ int main(int argc, char **argv)
         bad = 1;
     }
     if (fin.draining || fin.started != 1) {
-        fprintf(stderr, "swap_client: FAIL: %d started and %d draining versions of cpu after the drain\n",
+        fprintf(stderr,
+                "swap_client: FAIL: %d started and %d draining versions of cpu after the drain\n",
                 fin.started, fin.draining);
         bad = 1;
     }
     if (mapped != 1 || copies != 1) {
-        fprintf(stderr, "swap_client: FAIL: %d mapped and %d private copies of the backend, expected 1 and 1\n",
-                mapped, copies);
+        fprintf(
+            stderr,
+            "swap_client: FAIL: %d mapped and %d private copies of the backend, expected 1 and 1\n",
+            mapped, copies);
         bad = 1;
     }
     if (fds_before < 0 || fds_after < 0 || abs(fds_after - fds_before) > NCLIENTS) {
-        fprintf(stderr, "swap_client: FAIL: the host had %d descriptors before and %d after\n", fds_before,
-                fds_after);
+        fprintf(stderr, "swap_client: FAIL: the host had %d descriptors before and %d after\n",
+                fds_before, fds_after);
         bad = 1;
     }
     return bad;

@@ -4,14 +4,14 @@
 #include "aglm/plugin.h"
 
 #undef AGLM_DEFINE_PLUGIN
-#define AGLM_DEFINE_PLUGIN(...)                                                                \
-    AGLM_API const aglm_plugin_desc *aglm_plugin_entry(void);                                  \
-    AGLM_API const aglm_plugin_desc *aglm_plugin_entry(void)                                   \
-    {                                                                                          \
-        static const aglm_plugin_desc aglm_desc_ = {.struct_size = sizeof(aglm_plugin_desc),   \
-                                                    .abi_major = AGLM_ABI_MAJOR,               \
-                                                    .abi_minor = AGLM_ABI_MINOR,               \
-                                                    __VA_ARGS__,                               \
-                                                    .version = AGLM_SWAP_VERSION};             \
-        return &aglm_desc_;                                                                    \
+#define AGLM_DEFINE_PLUGIN(...)                                                                    \
+    AGLM_API const aglm_plugin_desc *aglm_plugin_entry(void);                                      \
+    AGLM_API const aglm_plugin_desc *aglm_plugin_entry(void)                                       \
+    {                                                                                              \
+        static const aglm_plugin_desc aglm_desc_ = {.struct_size = sizeof(aglm_plugin_desc),       \
+                                                    .abi_major = AGLM_ABI_MAJOR,                   \
+                                                    .abi_minor = AGLM_ABI_MINOR,                   \
+                                                    __VA_ARGS__,                                   \
+                                                    .version = AGLM_SWAP_VERSION};                 \
+        return &aglm_desc_;                                                                        \
     }

@@ -9,5 +9,6 @@ static aglm_status bad_start_start(void *state)
 }
 
 AGLM_DEFINE_PLUGIN(.name = "bad_start", .version = "1.0.0", .kind = AGLM_KIND_PASS,
-                   .summary = "fails in start", .init = fixture_trace_init, .start = bad_start_start,
-                   .stop = fixture_trace_stop, .destroy = fixture_trace_destroy, .ops = &fixture_noop_ops)
+                   .summary = "fails in start", .init = fixture_trace_init,
+                   .start = bad_start_start, .stop = fixture_trace_stop,
+                   .destroy = fixture_trace_destroy, .ops = &fixture_noop_ops)

@@ -45,7 +45,8 @@ static int counter_supports(void *state, const aglm_graph *g, const aglm_node *n
 }
 
 /* Ignores the graph: the result depends only on which build compiled and runs it. */
-static aglm_status counter_compile(void *state, const aglm_graph *g, const aglm_options *opts, aglm_exec **out)
+static aglm_status counter_compile(void *state, const aglm_graph *g, const aglm_options *opts,
+                                   aglm_exec **out)
 {
     (void)state, (void)g, (void)opts;
     aglm_exec *e = malloc(sizeof *e);
@@ -56,13 +57,13 @@ static aglm_status counter_compile(void *state, const aglm_graph *g, const aglm_
     return AGLM_OK;
 }
 
-static aglm_status counter_run(void *state, aglm_exec *exec, size_t n_in, const aglm_tensor *inputs, size_t n_out,
-                               aglm_tensor *outputs)
+static aglm_status counter_run(void *state, aglm_exec *exec, size_t n_in, const aglm_tensor *inputs,
+                               size_t n_out, aglm_tensor *outputs)
 {
     (void)state, (void)n_in, (void)inputs;
     if (exec->version != VERSION)
-        return aglm_error(AGLM_ERR_STATE, "counter: executable of version %d run by version %d", exec->version,
-                          VERSION);
+        return aglm_error(AGLM_ERR_STATE, "counter: executable of version %d run by version %d",
+                          exec->version, VERSION);
     if (n_out < 1)
         return aglm_error(AGLM_ERR_INVALID, "counter: needs one output, got %zu", n_out);
     aglm_status st = aglm_tensor_alloc(&outputs[0], AGLM_F32, 0, NULL);

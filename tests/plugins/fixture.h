@@ -9,14 +9,16 @@
 #include <string.h>
 #include "aglm/aglm.h"
 
-static inline aglm_status fixture_noop_run(void *state, aglm_graph *g, const aglm_options *opts, int *changed)
+static inline aglm_status fixture_noop_run(void *state, aglm_graph *g, const aglm_options *opts,
+                                           int *changed)
 {
     (void)state, (void)g, (void)opts;
     *changed = 0;
     return AGLM_OK;
 }
 
-static const aglm_pass_ops fixture_noop_ops = {.struct_size = sizeof(aglm_pass_ops), .run = fixture_noop_run};
+static const aglm_pass_ops fixture_noop_ops = {.struct_size = sizeof(aglm_pass_ops),
+                                               .run = fixture_noop_run};
 
 typedef struct fixture_trace {
     char path[1024];
@@ -44,7 +46,8 @@ static inline aglm_status fixture_trace_init(const aglm_host *host, void **state
 {
     const char *path = host->config(host, "trace");
     if (!path)
-        return aglm_error(AGLM_ERR_INVALID, "%s: no 'trace' key in [plugin.%s]", host->plugin_name, host->plugin_name);
+        return aglm_error(AGLM_ERR_INVALID, "%s: no 'trace' key in [plugin.%s]", host->plugin_name,
+                          host->plugin_name);
     fixture_trace *t = calloc(1, sizeof *t);
     if (!t)
         return aglm_error(AGLM_ERR_NOMEM, "%s: out of memory", host->plugin_name);

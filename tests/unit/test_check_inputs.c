@@ -106,7 +106,8 @@ static void test_count_mismatch(void **state)
     input("x", AGLM_F32, "2");
     input("y", AGLM_F32, "2");
     aglm_tensor in[1] = {tensor(AGLM_F32, 1, 2, 0, 0, 0)};
-    expect(aglm_graph_check_inputs(g, 1, in), AGLM_ERR_INVALID, "graph 'net' expects 2 inputs, got 1");
+    expect(aglm_graph_check_inputs(g, 1, in), AGLM_ERR_INVALID,
+           "graph 'net' expects 2 inputs, got 1");
     expect(aglm_graph_check_inputs(g, 2, NULL), AGLM_ERR_INVALID, "inputs is NULL");
     expect(aglm_graph_check_inputs(NULL, 0, NULL), AGLM_ERR_INVALID, "graph is NULL");
 }
@@ -137,7 +138,8 @@ static void test_symbol_binding(void **state)
     (void)state;
     input("x", AGLM_F32, "1,3,N,N");
     aglm_tensor t = tensor(AGLM_F32, 4, 1, 3, 4, 5);
-    expect(aglm_graph_check_inputs(g, 1, &t), AGLM_ERR_SHAPE, "input 'x': expected f32[1,3,N,N], got f32[1,3,4,5]");
+    expect(aglm_graph_check_inputs(g, 1, &t), AGLM_ERR_SHAPE,
+           "input 'x': expected f32[1,3,N,N], got f32[1,3,4,5]");
     input("y", AGLM_F32, "N,3");
     aglm_tensor in[2] = {tensor(AGLM_F32, 4, 1, 3, 2, 2), tensor(AGLM_F32, 2, 3, 3, 0, 0)};
     assert_int_equal(aglm_graph_check_inputs(g, 2, in), AGLM_ERR_SHAPE);
@@ -166,7 +168,8 @@ static aglm_value *init_f32(const char *name, int rank, const int64_t *dims)
     return v;
 }
 
-static aglm_value *add_node(const char *op, const char *name, size_t n_in, aglm_value *const *in, const char *out)
+static aglm_value *add_node(const char *op, const char *name, size_t n_in, aglm_value *const *in,
+                            const char *out)
 {
     aglm_value *y = aglm_graph_new_value(g, out, AGLM_UNDEFINED, -1, NULL);
     assert_non_null(y);
@@ -198,7 +201,8 @@ static void test_specialize_three_nodes(void **state)
     assert_true(aglm_value_is_static(y));
     /* the specialised graph now wants exactly that shape */
     aglm_tensor other = tensor(AGLM_F32, 2, 5, 3, 0, 0);
-    expect(aglm_graph_check_inputs(g, 1, &other), AGLM_ERR_SHAPE, "input 'x': expected f32[2,3], got f32[5,3]");
+    expect(aglm_graph_check_inputs(g, 1, &other), AGLM_ERR_SHAPE,
+           "input 'x': expected f32[2,3], got f32[5,3]");
 }
 
 static void test_specialize_binds_declared_symbols(void **state)
@@ -226,7 +230,8 @@ static void test_specialize_failure_changes_nothing(void **state)
     assert_int_equal(aglm_infer_shapes(g), AGLM_OK);
     assert_string_equal(ty(s), "f32[?]");
     aglm_tensor t[2] = {tensor(AGLM_F32, 1, 2, 0, 0, 0), tensor(AGLM_F32, 1, 3, 0, 0, 0)};
-    expect(aglm_graph_specialize(g, 2, t), AGLM_ERR_SHAPE, "node 'add1' (Add): cannot broadcast f32[2] with f32[3]");
+    expect(aglm_graph_specialize(g, 2, t), AGLM_ERR_SHAPE,
+           "node 'add1' (Add): cannot broadcast f32[2] with f32[3]");
     assert_string_equal(ty(a), "f32[N]");
     assert_string_equal(ty(b), "f32[M]");
     assert_string_equal(ty(s), "f32[?]");

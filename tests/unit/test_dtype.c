@@ -16,10 +16,12 @@ static const struct {
     size_t size;
     const char *name, *onnx;
 } all[] = {
-    {AGLM_F32, 4, "f32", "float"},    {AGLM_F16, 2, "f16", "float16"}, {AGLM_BF16, 2, "bf16", "bfloat16"},
-    {AGLM_F64, 8, "f64", "double"},   {AGLM_I8, 1, "i8", "int8"},      {AGLM_U8, 1, "u8", "uint8"},
-    {AGLM_I16, 2, "i16", "int16"},    {AGLM_U16, 2, "u16", "uint16"},  {AGLM_I32, 4, "i32", "int32"},
-    {AGLM_U32, 4, "u32", "uint32"},   {AGLM_I64, 8, "i64", "int64"},   {AGLM_U64, 8, "u64", "uint64"},
+    {AGLM_F32, 4, "f32", "float"},      {AGLM_F16, 2, "f16", "float16"},
+    {AGLM_BF16, 2, "bf16", "bfloat16"}, {AGLM_F64, 8, "f64", "double"},
+    {AGLM_I8, 1, "i8", "int8"},         {AGLM_U8, 1, "u8", "uint8"},
+    {AGLM_I16, 2, "i16", "int16"},      {AGLM_U16, 2, "u16", "uint16"},
+    {AGLM_I32, 4, "i32", "int32"},      {AGLM_U32, 4, "u32", "uint32"},
+    {AGLM_I64, 8, "i64", "int64"},      {AGLM_U64, 8, "u64", "uint64"},
     {AGLM_BOOL, 1, "bool", "bool"},
 };
 #define N_ALL (sizeof all / sizeof all[0])
@@ -186,12 +188,9 @@ static void test_bf16_every_pattern(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sizes_and_names),
-        cmocka_unit_test(test_classes),
-        cmocka_unit_test(test_f16_every_pattern),
-        cmocka_unit_test(test_f16_rounds_to_nearest_even),
-        cmocka_unit_test(test_f16_edges),
-        cmocka_unit_test(test_bf16_every_pattern),
+        cmocka_unit_test(test_sizes_and_names),   cmocka_unit_test(test_classes),
+        cmocka_unit_test(test_f16_every_pattern), cmocka_unit_test(test_f16_rounds_to_nearest_even),
+        cmocka_unit_test(test_f16_edges),         cmocka_unit_test(test_bf16_every_pattern),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

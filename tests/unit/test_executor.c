@@ -20,10 +20,10 @@
 /* ---- a toy backend: Neg, Add (same shapes), MatMul 2-D, If on a bool scalar ---------------- */
 
 typedef struct toy {
-    int steps;            /* steps run */
-    int lent;             /* outputs that were lent planned memory */
-    int inplace;          /* outputs lent an input's own region */
-    int bound, unbound;   /* bind and unbind calls */
+    int steps;          /* steps run */
+    int lent;           /* outputs that were lent planned memory */
+    int inplace;        /* outputs lent an input's own region */
+    int bound, unbound; /* bind and unbind calls */
 } toy;
 
 static int toy_supports(void *ctx, const aglm_node *n, char *why, size_t len)
@@ -96,14 +96,14 @@ static aglm_status toy_step(void *ctx, const aglm_step_io *io)
     if (count > 64)
         return aglm_error(AGLM_ERR_UNSUPPORTED, "toy: at most 64 elements");
     memcpy(xs, x, (size_t)count * sizeof *xs);
-    aglm_status st = aglm_tensor_alloc_in(&io->out[0], &io->out_mem[0], AGLM_F32, a->rank,
-                                          a->dims);
+    aglm_status st = aglm_tensor_alloc_in(&io->out[0], &io->out_mem[0], AGLM_F32, a->rank, a->dims);
     if (st != AGLM_OK)
         return st;
     float *y = io->out[0].data;
     for (int64_t i = 0; i < count; i++)
-        y[i] = aglm_node_is(n, "", "Neg") ? -xs[i] : aglm_node_is(n, "", "Add") ? xs[i] + z[i]
-                                                                                : xs[i];
+        y[i] = aglm_node_is(n, "", "Neg")   ? -xs[i]
+               : aglm_node_is(n, "", "Add") ? xs[i] + z[i]
+                                            : xs[i];
     return AGLM_OK;
 }
 
@@ -177,7 +177,8 @@ static void test_schedule_slots_and_frees(void **state)
                                "  %a = Neg(%x) @n1\n"
                                "  %b = Neg(%a) @n2\n"
                                "  %y = Add(%a, %b) @add\n"
-                               "}\n", &t, NULL);
+                               "}\n",
+                               &t, NULL);
     const aglm_sched *s = aglm_executor_sched(x);
     assert_int_equal(s->n_steps, 3);
     assert_int_equal(t.bound, 3);
@@ -209,7 +210,7 @@ static void run_chain(aglm_executor *x, int64_t n)
         fail_msg("run: %s", aglm_last_error());
     for (int64_t i = 0; i < n; i++)
         assert_true(((float *)out.data)[i] == v[i]); /* four negations */
-    assert_true(out.flags & AGLM_TENSOR_OWNS_DATA); /* the caller owns outputs */
+    assert_true(out.flags & AGLM_TENSOR_OWNS_DATA);  /* the caller owns outputs */
     aglm_tensor_free(&out);
 }
 
@@ -281,16 +282,15 @@ static void test_plan_assign(void **state)
 
 /* ---- profile and trace ------------------------------------------------------------------ */
 
-static const char *const if_text =
-    "graph g(%c: bool[], %a: f32[2,3], %b: f32[3,2]) -> (%y) {\n"
-    "  opset ai.onnx 17\n"
-    "  %m = MatMul(%a, %b) @mm\n"
-    "  %y = If(%c) {then_branch=graph then() -> (%t) {\n"
-    "      %t = Neg(%m) @neg_in_then\n"
-    "    }, else_branch=graph else() -> (%e) {\n"
-    "      %e = Identity(%m) @id_in_else\n"
-    "    }} @branch\n"
-    "}\n";
+static const char *const if_text = "graph g(%c: bool[], %a: f32[2,3], %b: f32[3,2]) -> (%y) {\n"
+                                   "  opset ai.onnx 17\n"
+                                   "  %m = MatMul(%a, %b) @mm\n"
+                                   "  %y = If(%c) {then_branch=graph then() -> (%t) {\n"
+                                   "      %t = Neg(%m) @neg_in_then\n"
+                                   "    }, else_branch=graph else() -> (%e) {\n"
+                                   "      %e = Identity(%m) @id_in_else\n"
+                                   "    }} @branch\n"
+                                   "}\n";
 
 static void run_if(aglm_executor *x, int cond)
 {

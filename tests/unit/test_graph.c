@@ -18,7 +18,8 @@ static aglm_value *val(aglm_graph *g, const char *name)
     return v;
 }
 
-static aglm_node *node1(aglm_graph *g, const char *op, const char *name, aglm_value *in, aglm_value *out)
+static aglm_node *node1(aglm_graph *g, const char *op, const char *name, aglm_value *in,
+                        aglm_value *out)
 {
     aglm_value *ins[1] = {in}, *outs[1] = {out};
     aglm_node *n = aglm_graph_add_node(g, op, NULL, name, in ? 1 : 0, ins, out ? 1 : 0, outs);
@@ -26,8 +27,8 @@ static aglm_node *node1(aglm_graph *g, const char *op, const char *name, aglm_va
     return n;
 }
 
-static aglm_node *node2(aglm_graph *g, const char *op, const char *name, aglm_value *a, aglm_value *b,
-                        aglm_value *out)
+static aglm_node *node2(aglm_graph *g, const char *op, const char *name, aglm_value *a,
+                        aglm_value *b, aglm_value *out)
 {
     aglm_value *ins[2] = {a, b}, *outs[1] = {out};
     aglm_node *n = aglm_graph_add_node(g, op, NULL, name, 2, ins, 1, outs);
@@ -53,7 +54,8 @@ static void test_values_and_types(void **state)
     assert_string_equal(aglm_graph_name(g), "main");
     assert_null(aglm_graph_parent(g));
     char sym[] = "N";
-    aglm_dim dims[4] = {{1, NULL}, {AGLM_DIM_DYNAMIC, sym}, {AGLM_DIM_DYNAMIC, NULL}, {8, "ignored"}};
+    aglm_dim dims[4] = {
+        {1, NULL}, {AGLM_DIM_DYNAMIC, sym}, {AGLM_DIM_DYNAMIC, NULL}, {8, "ignored"}};
     aglm_value *x = aglm_graph_new_value(g, "x", AGLM_F32, 4, dims);
     assert_non_null(x);
     sym[0] = 'Z'; /* the graph interned its own copy */
@@ -336,7 +338,8 @@ static void test_subgraph_outer_uses(void **state)
 {
     (void)state;
     aglm_graph *g = aglm_graph_new("main");
-    aglm_value *x = val(g, "x"), *c = aglm_graph_new_value(g, "c", AGLM_BOOL, 0, NULL), *r = val(g, "r");
+    aglm_value *x = val(g, "x"), *c = aglm_graph_new_value(g, "c", AGLM_BOOL, 0, NULL),
+               *r = val(g, "r");
     aglm_graph_add_input(g, x);
     aglm_graph_add_input(g, c);
     aglm_value *ins[1] = {c}, *outs[1] = {r};
@@ -389,7 +392,8 @@ static void test_subgraph_outer_uses(void **state)
     aglm_value *l1 = val(loose, "l1");
     node1(loose, "Neg", "ln", x2, l1);
     assert_int_equal(aglm_value_num_uses(x2), 1);
-    assert_int_equal(aglm_graph_verify(g), AGLM_OK); /* a detached body under construction is fine */
+    assert_int_equal(aglm_graph_verify(g),
+                     AGLM_OK); /* a detached body under construction is fine */
     aglm_graph_free(loose);
     assert_int_equal(aglm_value_num_uses(x2), 0);
 
@@ -453,7 +457,8 @@ static void test_clone_is_independent(void **state)
     aglm_graph_set_meta(c, "producer", "changed");
     aglm_graph_set_opset(c, "", 18);
     assert_int_equal(aglm_graph_remove_node(c, cloop), AGLM_OK);
-    assert_int_equal(aglm_value_set_type(aglm_graph_find_value(c, "x"), AGLM_F16, -1, NULL), AGLM_OK);
+    assert_int_equal(aglm_value_set_type(aglm_graph_find_value(c, "x"), AGLM_F16, -1, NULL),
+                     AGLM_OK);
     char *after = aglm_graph_to_text(g, 0);
     assert_string_equal(after, before);
     assert_int_equal(aglm_graph_verify(g), AGLM_OK);
@@ -470,8 +475,8 @@ static void test_toposort(void **state)
 {
     (void)state;
     aglm_graph *g = aglm_graph_new("main");
-    aglm_value *x = val(g, "x"), *a = val(g, "a"), *b = val(g, "b"), *c = val(g, "c"), *d = val(g, "d"),
-               *e = val(g, "e");
+    aglm_value *x = val(g, "x"), *a = val(g, "a"), *b = val(g, "b"), *c = val(g, "c"),
+               *d = val(g, "d"), *e = val(g, "e");
     aglm_graph_add_input(g, x);
     /* Added consumers first: d = c + b, c = Neg(b), b = Neg(a), a = Neg(x); e = Neg(x) is free. */
     node2(g, "Add", "n_d", c, b, d);
@@ -495,7 +500,8 @@ static void test_toposort(void **state)
         assert_string_equal(aglm_node_name(aglm_graph_node(g, i)), want[i]);
 
     /* A node holding a subgraph waits for the outer values the subgraph reads. */
-    aglm_value *cond = aglm_graph_new_value(g, "cond", AGLM_BOOL, 0, NULL), *r = val(g, "r"), *late = val(g, "late");
+    aglm_value *cond = aglm_graph_new_value(g, "cond", AGLM_BOOL, 0, NULL), *r = val(g, "r"),
+               *late = val(g, "late");
     aglm_graph_add_input(g, cond);
     aglm_value *ins[1] = {cond}, *outs[1] = {r};
     aglm_node *ifn = aglm_graph_add_node(g, "If", NULL, "if", 1, ins, 1, outs);
@@ -517,7 +523,8 @@ static void test_toposort(void **state)
     /* A cycle inside a subgraph is reported with the path to it. */
     aglm_node_set_input(aglm_graph_node(br, 0), 0, t);
     assert_int_equal(aglm_graph_toposort(g), AGLM_ERR_INVALID);
-    assert_non_null(strstr(aglm_last_error(), "node 'if' (If): attribute 'then_branch': graph 'then'"));
+    assert_non_null(
+        strstr(aglm_last_error(), "node 'if' (If): attribute 'then_branch': graph 'then'"));
     assert_non_null(strstr(aglm_last_error(), "cycle"));
     aglm_graph_free(g);
 }
@@ -526,7 +533,8 @@ static void test_toposort_cycle(void **state)
 {
     (void)state;
     aglm_graph *g = aglm_graph_new("main");
-    aglm_value *x = val(g, "x"), *a = val(g, "a"), *b = val(g, "b"), *c = val(g, "c"), *y = val(g, "y");
+    aglm_value *x = val(g, "x"), *a = val(g, "a"), *b = val(g, "b"), *c = val(g, "c"),
+               *y = val(g, "y");
     aglm_graph_add_input(g, x);
     node1(g, "Neg", "head", x, y);
     node2(g, "Add", "ring_a", x, c, a);

@@ -82,8 +82,8 @@ static aglm_value *init_i64(const char *name, int n, const int64_t *vals)
     return v;
 }
 
-static aglm_node *node(const char *op, const char *name, size_t n_in, aglm_value *const *in, size_t n_out,
-                       aglm_value *const *outs)
+static aglm_node *node(const char *op, const char *name, size_t n_in, aglm_value *const *in,
+                       size_t n_out, aglm_value *const *outs)
 {
     aglm_node *n = aglm_graph_add_node(g, op, "", name, n_in, in, n_out, outs);
     assert_non_null(n);
@@ -91,7 +91,8 @@ static aglm_node *node(const char *op, const char *name, size_t n_in, aglm_value
 }
 
 /* Adds a one-output node and returns its output. */
-static aglm_value *op1(const char *op, const char *name, size_t n_in, aglm_value *const *in, aglm_node **n_out)
+static aglm_value *op1(const char *op, const char *name, size_t n_in, aglm_value *const *in,
+                       aglm_node **n_out)
 {
     aglm_value *y = out();
     aglm_node *n = node(op, name, n_in, in, 1, &y);
@@ -137,8 +138,10 @@ static void fails(aglm_node *n, aglm_status st, const char *needle1, const char 
         fail_msg("'%s' not in '%s'", needle2, msg);
 }
 
-/* Binary op of two typed inputs: returns the inferred type string, or NULL with the status in *st. */
-static const char *binary(const char *op, aglm_dtype da, const char *a, aglm_dtype db, const char *b)
+/* Binary op of two typed inputs: returns the inferred type string, or NULL with the status in *st.
+ */
+static const char *binary(const char *op, aglm_dtype da, const char *a, aglm_dtype db,
+                          const char *b)
 {
     aglm_value *in[2] = {val(NULL, da, a), val(NULL, db, b)};
     aglm_node *n;
@@ -152,7 +155,8 @@ static const char *binary(const char *op, aglm_dtype da, const char *a, aglm_dty
 static void test_unary_keeps_type_and_symbols(void **state)
 {
     (void)state;
-    const char *ops[] = {"Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs", "Erf", "LeakyRelu", "Identity"};
+    const char *ops[] = {"Relu", "Sigmoid", "Tanh", "Exp",       "Log",     "Sqrt",
+                         "Neg",  "Abs",     "Erf",  "LeakyRelu", "Identity"};
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         aglm_value *x = val(NULL, AGLM_F32, "N,3");
         aglm_node *n;
@@ -205,7 +209,8 @@ static void test_broadcast_error_names_node_and_shapes(void **state)
     aglm_node *n;
     op1("Add", "add1", 2, in, &n);
     assert_int_equal(aglm_infer_node(n), AGLM_ERR_SHAPE);
-    assert_string_equal(aglm_last_error(), "node 'add1' (Add): cannot broadcast f32[2,3] with f32[4]");
+    assert_string_equal(aglm_last_error(),
+                        "node 'add1' (Add): cannot broadcast f32[2,3] with f32[4]");
 
     aglm_value *z[2] = {val("z0", AGLM_F32, "0"), val("z3", AGLM_F32, "3")};
     op1("Mul", "mul0", 2, z, &n);
@@ -248,7 +253,8 @@ static void test_compare_where_pow(void **state)
     assert_string_equal(binary("Equal", AGLM_I64, "N,1", AGLM_I64, "3"), "bool[N,3]");
     assert_string_equal(binary("Pow", AGLM_F32, "2,3", AGLM_I64, ""), "f32[2,3]");
 
-    aglm_value *in[3] = {val(NULL, AGLM_BOOL, "N,1"), val(NULL, AGLM_F16, "1,4"), val(NULL, AGLM_F16, "")};
+    aglm_value *in[3] = {val(NULL, AGLM_BOOL, "N,1"), val(NULL, AGLM_F16, "1,4"),
+                         val(NULL, AGLM_F16, "")};
     aglm_node *n;
     aglm_value *y = op1("Where", NULL, 3, in, &n);
     ok(n);
@@ -264,7 +270,8 @@ static void test_compare_where_pow(void **state)
 static void test_clip_dropout_cast(void **state)
 {
     (void)state;
-    aglm_value *c[3] = {val(NULL, AGLM_F32, "N,8"), val(NULL, AGLM_F32, ""), val(NULL, AGLM_F32, "")};
+    aglm_value *c[3] = {val(NULL, AGLM_F32, "N,8"), val(NULL, AGLM_F32, ""),
+                        val(NULL, AGLM_F32, "")};
     aglm_node *n;
     aglm_value *y = op1("Clip", NULL, 3, c, &n);
     ok(n);
@@ -306,7 +313,8 @@ static void test_arity_errors(void **state)
     aglm_node *n;
     op1("Add", "half_add", 2, in, &n);
     fails(n, AGLM_ERR_INVALID, "node 'half_add' (Add)", "input 1 is missing");
-    aglm_value *three[3] = {val(NULL, AGLM_F32, "2"), val(NULL, AGLM_F32, "2"), val(NULL, AGLM_F32, "2")};
+    aglm_value *three[3] = {val(NULL, AGLM_F32, "2"), val(NULL, AGLM_F32, "2"),
+                            val(NULL, AGLM_F32, "2")};
     op1("Relu", "relu3", 3, three, &n);
     fails(n, AGLM_ERR_INVALID, "node 'relu3' (Relu)", "3 inputs");
 }
@@ -346,9 +354,11 @@ static void test_matmul(void **state)
     fails(n, AGLM_ERR_SHAPE, "node 'mm2' (MatMul)", "f32[2,2,3] and f32[3,3,4]");
 }
 
-static aglm_node *gemm(const char *name, const char *a, const char *b, const char *c, int ta, int tb, aglm_value **y)
+static aglm_node *gemm(const char *name, const char *a, const char *b, const char *c, int ta,
+                       int tb, aglm_value **y)
 {
-    aglm_value *in[3] = {val(NULL, AGLM_F32, a), val(NULL, AGLM_F32, b), c ? val(NULL, AGLM_F32, c) : NULL};
+    aglm_value *in[3] = {val(NULL, AGLM_F32, a), val(NULL, AGLM_F32, b),
+                         c ? val(NULL, AGLM_F32, c) : NULL};
     aglm_node *n;
     *y = op1("Gemm", name, c ? 3 : 2, in, &n);
     if (ta)
@@ -368,9 +378,12 @@ static void test_gemm(void **state)
     assert_string_equal(ty(y), "f32[3,5]");
     ok(gemm(NULL, "4,3", "4,5", NULL, 1, 0, &y));
     assert_string_equal(ty(y), "f32[3,5]");
-    fails(gemm("g_k", "2,3", "4,5", NULL, 0, 0, &y), AGLM_ERR_SHAPE, "node 'g_k' (Gemm)", "f32[2,3] and f32[4,5]");
-    fails(gemm("g_c", "2,3", "3,5", "2,4", 0, 0, &y), AGLM_ERR_SHAPE, "node 'g_c' (Gemm)", "f32[2,4]");
-    fails(gemm("g_r", "2,3,1", "3,5", NULL, 0, 0, &y), AGLM_ERR_SHAPE, "node 'g_r' (Gemm)", "f32[2,3,1]");
+    fails(gemm("g_k", "2,3", "4,5", NULL, 0, 0, &y), AGLM_ERR_SHAPE, "node 'g_k' (Gemm)",
+          "f32[2,3] and f32[4,5]");
+    fails(gemm("g_c", "2,3", "3,5", "2,4", 0, 0, &y), AGLM_ERR_SHAPE, "node 'g_c' (Gemm)",
+          "f32[2,4]");
+    fails(gemm("g_r", "2,3,1", "3,5", NULL, 0, 0, &y), AGLM_ERR_SHAPE, "node 'g_r' (Gemm)",
+          "f32[2,3,1]");
 }
 
 static void test_softmax_axis_by_opset(void **state)
@@ -402,8 +415,8 @@ static void test_softmax_axis_by_opset(void **state)
     assert_string_equal(ty(y), "f32[5]");
 }
 
-static aglm_value *reduce(const char *op, const char *shape, int nax, const int64_t *axes, int as_input, int keep,
-                          aglm_node **np)
+static aglm_value *reduce(const char *op, const char *shape, int nax, const int64_t *axes,
+                          int as_input, int keep, aglm_node **np)
 {
     aglm_value *in[2] = {val(NULL, AGLM_F32, shape), as_input ? init_i64(NULL, nax, axes) : NULL};
     aglm_node *n;
@@ -454,9 +467,11 @@ static void test_reduce(void **state)
 
 /* ---- nn ---------------------------------------------------------------------------------- */
 
-static aglm_node *conv(const char *name, const char *x, const char *w, const char *b, aglm_value **y)
+static aglm_node *conv(const char *name, const char *x, const char *w, const char *b,
+                       aglm_value **y)
 {
-    aglm_value *in[3] = {val(NULL, AGLM_F32, x), val(NULL, AGLM_F32, w), b ? val(NULL, AGLM_F32, b) : NULL};
+    aglm_value *in[3] = {val(NULL, AGLM_F32, x), val(NULL, AGLM_F32, w),
+                         b ? val(NULL, AGLM_F32, b) : NULL};
     aglm_node *n;
     *y = op1("Conv", name, b ? 3 : 2, in, &n);
     return n;
@@ -537,9 +552,12 @@ static void test_conv_errors(void **state)
     aglm_value *y;
     fails(conv("c1", "1,4,8,8", "8,3,3,3", NULL, &y), AGLM_ERR_SHAPE, "node 'c1' (Conv)",
           "input f32[1,4,8,8] has 4 channels but weight f32[8,3,3,3] expects 3");
-    fails(conv("c2", "1,3,8,8", "8,3,3,3", "4", &y), AGLM_ERR_SHAPE, "node 'c2' (Conv)", "bias f32[4]");
-    fails(conv("c3", "1,3,2,2", "8,3,3,3", NULL, &y), AGLM_ERR_SHAPE, "node 'c3' (Conv)", "f32[1,3,2,2]");
-    fails(conv("c4", "1,3,8", "8,3,3,3", NULL, &y), AGLM_ERR_SHAPE, "node 'c4' (Conv)", "f32[8,3,3,3]");
+    fails(conv("c2", "1,3,8,8", "8,3,3,3", "4", &y), AGLM_ERR_SHAPE, "node 'c2' (Conv)",
+          "bias f32[4]");
+    fails(conv("c3", "1,3,2,2", "8,3,3,3", NULL, &y), AGLM_ERR_SHAPE, "node 'c3' (Conv)",
+          "f32[1,3,2,2]");
+    fails(conv("c4", "1,3,8", "8,3,3,3", NULL, &y), AGLM_ERR_SHAPE, "node 'c4' (Conv)",
+          "f32[8,3,3,3]");
     aglm_node *n = conv("c5", "1,4,8,8", "6,2,3,3", NULL, &y);
     assert_int_equal(aglm_node_set_int(n, "group", 4), AGLM_OK);
     fails(n, AGLM_ERR_SHAPE, "node 'c5' (Conv)", "group 4");
@@ -548,8 +566,8 @@ static void test_conv_errors(void **state)
     fails(n, AGLM_ERR_TYPE, "node 'c6' (Conv)", "f16[8,3,3,3]");
 }
 
-static aglm_node *pool(const char *op, const char *name, const char *x, int64_t k, int64_t s, const int64_t *pads,
-                       int ceil, aglm_value **outs, size_t n_out)
+static aglm_node *pool(const char *op, const char *name, const char *x, int64_t k, int64_t s,
+                       const int64_t *pads, int ceil, aglm_value **outs, size_t n_out)
 {
     aglm_value *in = val(NULL, AGLM_F32, x);
     for (size_t i = 0; i < n_out; i++)
@@ -588,8 +606,8 @@ static void test_pool(void **state)
     ok(n);
     assert_string_equal(ty(y[0]), "f32[1,2,4,4]");
 
-    fails(pool("MaxPool", "mp_big", "1,1,2,2", 3, 1, NULL, 0, y, 1), AGLM_ERR_SHAPE, "node 'mp_big' (MaxPool)",
-          "f32[1,1,2,2]");
+    fails(pool("MaxPool", "mp_big", "1,1,2,2", 3, 1, NULL, 0, y, 1), AGLM_ERR_SHAPE,
+          "node 'mp_big' (MaxPool)", "f32[1,1,2,2]");
     aglm_value *x = val(NULL, AGLM_F32, "1,1,4,4");
     op1("MaxPool", "mp_nok", 1, &x, &n);
     fails(n, AGLM_ERR_INVALID, "node 'mp_nok' (MaxPool)", "kernel_shape");
@@ -607,21 +625,24 @@ static void test_global_pool_and_batchnorm(void **state)
     ok(n);
     assert_string_equal(ty(y), "f32[N,C,1,1]");
 
-    aglm_value *bn[5] = {val(NULL, AGLM_F32, "N,3,4,4"), val(NULL, AGLM_F32, "3"), val(NULL, AGLM_F32, "3"),
-                         val(NULL, AGLM_F32, "3"), val(NULL, AGLM_F32, "3")};
+    aglm_value *bn[5] = {val(NULL, AGLM_F32, "N,3,4,4"), val(NULL, AGLM_F32, "3"),
+                         val(NULL, AGLM_F32, "3"), val(NULL, AGLM_F32, "3"),
+                         val(NULL, AGLM_F32, "3")};
     y = op1("BatchNormalization", NULL, 5, bn, &n);
     ok(n);
     assert_string_equal(ty(y), "f32[N,3,4,4]");
 
-    aglm_value *bad[5] = {val(NULL, AGLM_F32, "1,3,4,4"), val(NULL, AGLM_F32, "4"), val(NULL, AGLM_F32, "3"),
-                          val(NULL, AGLM_F32, "3"), val(NULL, AGLM_F32, "3")};
+    aglm_value *bad[5] = {val(NULL, AGLM_F32, "1,3,4,4"), val(NULL, AGLM_F32, "4"),
+                          val(NULL, AGLM_F32, "3"), val(NULL, AGLM_F32, "3"),
+                          val(NULL, AGLM_F32, "3")};
     op1("BatchNormalization", "bn1", 5, bad, &n);
     fails(n, AGLM_ERR_SHAPE, "node 'bn1' (BatchNormalization)", "scale f32[4]");
 }
 
 /* ---- tensor ------------------------------------------------------------------------------ */
 
-static aglm_node *reshape(const char *name, const char *x, int n, const int64_t *shape, aglm_value **y)
+static aglm_node *reshape(const char *name, const char *x, int n, const int64_t *shape,
+                          aglm_value **y)
 {
     aglm_value *in[2] = {val(NULL, AGLM_F32, x), init_i64(NULL, n, shape)};
     aglm_node *node_;
@@ -633,7 +654,8 @@ static void test_reshape(void **state)
 {
     (void)state;
     aglm_value *y;
-    int64_t s0m1[] = {0, -1}, m1[] = {-1}, s4m12[] = {4, -1, 2}, s42[] = {4, 2}, s2m1m1[] = {2, -1, -1};
+    int64_t s0m1[] = {0, -1}, m1[] = {-1}, s4m12[] = {4, -1, 2}, s42[] = {4, 2},
+            s2m1m1[] = {2, -1, -1};
     ok(reshape(NULL, "2,3,4", 2, s0m1, &y));
     assert_string_equal(ty(y), "f32[2,12]");
     ok(reshape(NULL, "N,3,4", 2, s0m1, &y));
@@ -649,8 +671,10 @@ static void test_reshape(void **state)
     ok(reshape(NULL, "N,4", 2, sm1_4, &y));
     assert_string_equal(ty(y), "f32[N,4]");
 
-    fails(reshape("r1", "2,3", 2, s42, &y), AGLM_ERR_SHAPE, "node 'r1' (Reshape)", "cannot reshape f32[2,3]");
-    fails(reshape("r2", "2,3", 3, s2m1m1, &y), AGLM_ERR_INVALID, "node 'r2' (Reshape)", "more than one -1");
+    fails(reshape("r1", "2,3", 2, s42, &y), AGLM_ERR_SHAPE, "node 'r1' (Reshape)",
+          "cannot reshape f32[2,3]");
+    fails(reshape("r2", "2,3", 3, s2m1m1, &y), AGLM_ERR_INVALID, "node 'r2' (Reshape)",
+          "more than one -1");
     int64_t s5m1[] = {5, -1};
     fails(reshape("r3", "2,3", 2, s5m1, &y), AGLM_ERR_SHAPE, "node 'r3' (Reshape)", "f32[2,3]");
     int64_t s000[] = {0, 0, 0};
@@ -750,7 +774,8 @@ static void test_flatten_transpose(void **state)
 static void test_concat(void **state)
 {
     (void)state;
-    aglm_value *in[3] = {val(NULL, AGLM_F32, "N,2"), val(NULL, AGLM_F32, "N,3"), val(NULL, AGLM_F32, "?,1")};
+    aglm_value *in[3] = {val(NULL, AGLM_F32, "N,2"), val(NULL, AGLM_F32, "N,3"),
+                         val(NULL, AGLM_F32, "?,1")};
     aglm_node *n;
     aglm_value *y = op1("Concat", NULL, 3, in, &n);
     assert_int_equal(aglm_node_set_int(n, "axis", -1), AGLM_OK);
@@ -873,11 +898,13 @@ static void test_shape_constant_gather(void **state)
     fails(n, AGLM_ERR_INVALID, "node 'g2' (Gather)", "axis 1");
 }
 
-static aglm_node *slice(const char *name, const char *x, int n, const int64_t *starts, const int64_t *ends,
-                        const int64_t *axes, const int64_t *steps, aglm_value **y)
+static aglm_node *slice(const char *name, const char *x, int n, const int64_t *starts,
+                        const int64_t *ends, const int64_t *axes, const int64_t *steps,
+                        aglm_value **y)
 {
     aglm_value *in[5] = {val(NULL, AGLM_F32, x), init_i64(NULL, n, starts), init_i64(NULL, n, ends),
-                         axes ? init_i64(NULL, n, axes) : NULL, steps ? init_i64(NULL, n, steps) : NULL};
+                         axes ? init_i64(NULL, n, axes) : NULL,
+                         steps ? init_i64(NULL, n, steps) : NULL};
     aglm_node *node_;
     *y = op1("Slice", name, steps ? 5 : axes ? 4 : 3, in, &node_);
     return node_;
@@ -905,9 +932,11 @@ static void test_slice(void **state)
     ok(slice(NULL, "4,10", 1, s5, e2b, a1, NULL, &y));
     assert_string_equal(ty(y), "f32[4,0]");
     int64_t st0[] = {0};
-    fails(slice("sl0", "4,10", 1, s0, e10, a1, st0, &y), AGLM_ERR_INVALID, "node 'sl0' (Slice)", "step");
+    fails(slice("sl0", "4,10", 1, s0, e10, a1, st0, &y), AGLM_ERR_INVALID, "node 'sl0' (Slice)",
+          "step");
     int64_t a5[] = {5};
-    fails(slice("sl1", "4,10", 1, s0, e10, a5, NULL, &y), AGLM_ERR_INVALID, "node 'sl1' (Slice)", "axis 5");
+    fails(slice("sl1", "4,10", 1, s0, e10, a5, NULL, &y), AGLM_ERR_INVALID, "node 'sl1' (Slice)",
+          "axis 5");
 
     /* before opset 10: attributes */
     opset(9);
@@ -1018,7 +1047,8 @@ static void test_tile_pad_constant_of_shape(void **state)
 static void test_qdq_and_argmax(void **state)
 {
     (void)state;
-    aglm_value *q[3] = {val(NULL, AGLM_F32, "N,8"), val(NULL, AGLM_F32, ""), val(NULL, AGLM_I8, "")};
+    aglm_value *q[3] = {val(NULL, AGLM_F32, "N,8"), val(NULL, AGLM_F32, ""),
+                        val(NULL, AGLM_I8, "")};
     aglm_node *n;
     aglm_value *y = op1("QuantizeLinear", NULL, 3, q, &n);
     ok(n);
@@ -1026,7 +1056,8 @@ static void test_qdq_and_argmax(void **state)
     y = op1("QuantizeLinear", NULL, 2, q, &n);
     ok(n);
     assert_string_equal(ty(y), "u8[N,8]");
-    aglm_value *dq[3] = {val(NULL, AGLM_I8, "N,8"), val(NULL, AGLM_F32, ""), val(NULL, AGLM_I8, "")};
+    aglm_value *dq[3] = {val(NULL, AGLM_I8, "N,8"), val(NULL, AGLM_F32, ""),
+                         val(NULL, AGLM_I8, "")};
     y = op1("DequantizeLinear", NULL, 3, dq, &n);
     ok(n);
     assert_string_equal(ty(y), "f32[N,8]");
@@ -1062,7 +1093,8 @@ static void test_loop_outputs(void **state)
     assert_int_equal(aglm_graph_add_output(body, v_out), AGLM_OK);
     assert_int_equal(aglm_graph_add_output(body, scan), AGLM_OK);
 
-    aglm_value *in[3] = {val("m", AGLM_I64, ""), val("c", AGLM_BOOL, ""), val("v0", AGLM_F32, "B,2")};
+    aglm_value *in[3] = {val("m", AGLM_I64, ""), val("c", AGLM_BOOL, ""),
+                         val("v0", AGLM_F32, "B,2")};
     aglm_value *outs[2] = {out(), out()};
     aglm_node *n = node("Loop", "loop1", 3, in, 2, outs);
     assert_int_equal(aglm_node_set_graph(n, "body", body), AGLM_OK);
@@ -1099,7 +1131,8 @@ static void test_failed_inference_changes_nothing(void **state)
     aglm_value *ad[2] = {r, val("z", AGLM_F32, "4")};
     aglm_value *y = op1("Add", "add1", 2, ad, NULL);
     assert_int_equal(aglm_infer_shapes(g), AGLM_ERR_SHAPE);
-    assert_string_equal(aglm_last_error(), "node 'add1' (Add): cannot broadcast f32[2,3] with f32[4]");
+    assert_string_equal(aglm_last_error(),
+                        "node 'add1' (Add): cannot broadcast f32[2,3] with f32[4]");
     assert_int_equal(aglm_value_rank(r), -1);
     assert_int_equal(aglm_value_dtype(r), AGLM_UNDEFINED);
     assert_int_equal(aglm_value_rank(y), -1);
@@ -1119,11 +1152,48 @@ static void test_declared_output_kept_where_rule_knows_less(void **state)
 static void test_rules_and_unknown_ops(void **state)
 {
     (void)state;
-    const char *ops[] = {"Add", "Sub", "Mul", "Div", "Pow", "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg",
-                         "Abs", "Erf", "LeakyRelu", "Clip", "Identity", "Dropout", "Cast", "MatMul", "Gemm", "Conv",
-                         "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization",
-                         "Reshape", "Flatten", "Transpose", "Concat", "Softmax", "LogSoftmax", "Squeeze", "Unsqueeze",
-                         "Shape", "Constant", "Gather", "Slice", "ReduceMean", "ReduceSum", "ReduceMax"};
+    const char *ops[] = {"Add",
+                         "Sub",
+                         "Mul",
+                         "Div",
+                         "Pow",
+                         "Relu",
+                         "Sigmoid",
+                         "Tanh",
+                         "Exp",
+                         "Log",
+                         "Sqrt",
+                         "Neg",
+                         "Abs",
+                         "Erf",
+                         "LeakyRelu",
+                         "Clip",
+                         "Identity",
+                         "Dropout",
+                         "Cast",
+                         "MatMul",
+                         "Gemm",
+                         "Conv",
+                         "MaxPool",
+                         "AveragePool",
+                         "GlobalAveragePool",
+                         "GlobalMaxPool",
+                         "BatchNormalization",
+                         "Reshape",
+                         "Flatten",
+                         "Transpose",
+                         "Concat",
+                         "Softmax",
+                         "LogSoftmax",
+                         "Squeeze",
+                         "Unsqueeze",
+                         "Shape",
+                         "Constant",
+                         "Gather",
+                         "Slice",
+                         "ReduceMean",
+                         "ReduceSum",
+                         "ReduceMax"};
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         if (!aglm_infer_has_rule(ops[i], ""))
             fail_msg("no rule for %s", ops[i]);
@@ -1190,7 +1260,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unary_float_only_rejects_int, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_input_gives_unknown_shape, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broadcasting, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_broadcast_error_names_node_and_shapes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_broadcast_error_names_node_and_shapes, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_type_mismatch_names_both_dtypes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_public_broadcast_shapes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compare_where_pow, setup, teardown),
@@ -1222,7 +1293,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_loop_outputs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_symbolic_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_inference_changes_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_declared_output_kept_where_rule_knows_less, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_declared_output_kept_where_rule_knows_less, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_rules_and_unknown_ops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_default_opset_is_newest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_if_merges_branches, setup, teardown),

@@ -22,7 +22,8 @@ static aglm_value *in(aglm_graph *g, const char *name, aglm_dtype dt, int rank, 
 }
 
 /* A constant of dtype dt holding vals (as doubles), 1-D of n, or a scalar when n is 0. */
-static aglm_value *cst(aglm_graph *g, const char *name, aglm_dtype dt, int64_t n, const double *vals)
+static aglm_value *cst(aglm_graph *g, const char *name, aglm_dtype dt, int64_t n,
+                       const double *vals)
 {
     aglm_tensor t;
     assert_int_equal(aglm_tensor_alloc(&t, dt, n ? 1 : 0, &n), AGLM_OK);
@@ -63,7 +64,8 @@ static void check(const char *op, int64_t opset, size_t n_in, aglm_value **ins, 
 
 static void keep_not_larger(aglm_node *n)
 {
-    assert_int_equal(aglm_node_set_string(n, "keep_aspect_ratio_policy", "not_larger", 10), AGLM_OK);
+    assert_int_equal(aglm_node_set_string(n, "keep_aspect_ratio_policy", "not_larger", 10),
+                     AGLM_OK);
     assert_int_equal(aglm_node_set_ints(n, "axes", (const int64_t[]){2, 3}, 2), AGLM_OK);
 }
 
@@ -200,12 +202,9 @@ static void test_bad_dft_axis(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_resize),
-        cmocka_unit_test(test_grid_ops),
-        cmocka_unit_test(test_detection),
-        cmocka_unit_test(test_nn_extras),
-        cmocka_unit_test(test_signal),
-        cmocka_unit_test(test_bad_dft_axis),
+        cmocka_unit_test(test_resize),    cmocka_unit_test(test_grid_ops),
+        cmocka_unit_test(test_detection), cmocka_unit_test(test_nn_extras),
+        cmocka_unit_test(test_signal),    cmocka_unit_test(test_bad_dft_axis),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,7 +67,8 @@ static void test_scan(void **state)
           "    }, num_scan_inputs=1}",
           8, W("s", "f32[5,2]", "ys", "f32[5,7,2]"));
     check_error("(%x: f32[3]) -> (%ys)",
-                "  %ys = Scan(%x) {body=graph b(%xi) -> (%y) {\n      %y = Identity(%xi)\n    }, num_scan_inputs=2}",
+                "  %ys = Scan(%x) {body=graph b(%xi) -> (%y) {\n      %y = Identity(%xi)\n    }, "
+                "num_scan_inputs=2}",
                 16, "num_scan_inputs");
 }
 
@@ -104,12 +105,15 @@ static void test_recurrent(void **state)
 static void test_attention(void **state)
 {
     (void)state;
-    check("(%q: f32[2,9,4,8], %k: f32[2,3,6,8], %v: f32[2,3,6,10], %pk: f32[2,3,12,8], %pv: f32[2,3,12,10]) "
+    check("(%q: f32[2,9,4,8], %k: f32[2,3,6,8], %v: f32[2,3,6,10], %pk: f32[2,3,12,8], %pv: "
+          "f32[2,3,12,10]) "
           "-> (%y, %ok, %ov, %qk)",
           "  %y, %ok, %ov, %qk = Attention(%q, %k, %v, _, %pk, %pv)", 23,
-          W("y", "f32[2,9,4,10]", "ok", "f32[2,3,18,8]", "ov", "f32[2,3,18,10]", "qk", "f32[2,9,4,18]"));
+          W("y", "f32[2,9,4,10]", "ok", "f32[2,3,18,8]", "ov", "f32[2,3,18,10]", "qk",
+            "f32[2,9,4,18]"));
     check("(%q: f16[2,4,72], %k: f16[2,6,24], %v: f16[2,6,30]) -> (%y)",
-          "  %y = Attention(%q, %k, %v) {q_num_heads=9, kv_num_heads=3}", 23, W("y", "f16[2,4,90]"));
+          "  %y = Attention(%q, %k, %v) {q_num_heads=9, kv_num_heads=3}", 23,
+          W("y", "f16[2,4,90]"));
     check_error("(%q: f32[2,4,72], %k: f32[2,6,24], %v: f32[2,6,24]) -> (%y)",
                 "  %y = Attention(%q, %k, %v)", 23, "q_num_heads");
     check("(%x: f32[2,3,4,8], %c: f32[10,4], %s: f32[10,4], %p: i64[2,4]) -> (%y)",
@@ -119,7 +123,8 @@ static void test_attention(void **state)
 static void test_state_mixers(void **state)
 {
     (void)state;
-    check("(%q: f32[2,5,32], %k: f32[2,5,16], %v: f32[2,5,24], %g: f32[2,5,2], %b: f32[2,5,2]) -> (%y, %s)",
+    check("(%q: f32[2,5,32], %k: f32[2,5,16], %v: f32[2,5,24], %g: f32[2,5,2], %b: f32[2,5,2]) -> "
+          "(%y, %s)",
           "  %y, %s = LinearAttention(%q, %k, %v, _, %g, %b) {q_num_heads=4, kv_num_heads=2}", 23,
           W("y", "f32[2,5,48]", "s", "f32[2,2,8,12]"));
 }
@@ -127,10 +132,8 @@ static void test_state_mixers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scan),
-        cmocka_unit_test(test_if_branch_that_cannot_be_typed),
-        cmocka_unit_test(test_recurrent),
-        cmocka_unit_test(test_attention),
+        cmocka_unit_test(test_scan),         cmocka_unit_test(test_if_branch_that_cannot_be_typed),
+        cmocka_unit_test(test_recurrent),    cmocka_unit_test(test_attention),
         cmocka_unit_test(test_state_mixers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

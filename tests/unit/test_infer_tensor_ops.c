@@ -139,10 +139,8 @@ static void test_einsum(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gather_scatter),
-        cmocka_unit_test(test_data_dependent),
-        cmocka_unit_test(test_generators),
-        cmocka_unit_test(test_layout),
+        cmocka_unit_test(test_gather_scatter), cmocka_unit_test(test_data_dependent),
+        cmocka_unit_test(test_generators),     cmocka_unit_test(test_layout),
         cmocka_unit_test(test_einsum),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,15 +13,16 @@
 #include <string.h>
 #include "aglm/aglm.h"
 
-static aglm_value *typed(aglm_graph *g, const char *name, aglm_dtype dt, int rank, const aglm_dim *dims)
+static aglm_value *typed(aglm_graph *g, const char *name, aglm_dtype dt, int rank,
+                         const aglm_dim *dims)
 {
     aglm_value *v = aglm_graph_new_value(g, name, dt, rank, dims);
     assert_non_null(v);
     return v;
 }
 
-static aglm_value *add_const(aglm_graph *g, const char *name, aglm_dtype dt, int rank, const int64_t *dims,
-                             const void *data)
+static aglm_value *add_const(aglm_graph *g, const char *name, aglm_dtype dt, int rank,
+                             const int64_t *dims, const void *data)
 {
     aglm_tensor t;
     aglm_tensor_wrap(&t, dt, rank, dims, (void *)data);
@@ -30,8 +31,8 @@ static aglm_value *add_const(aglm_graph *g, const char *name, aglm_dtype dt, int
     return v;
 }
 
-static aglm_node *add(aglm_graph *g, const char *op, const char *domain, const char *name, size_t n_in,
-                      aglm_value *const *in, size_t n_out, aglm_value *const *out)
+static aglm_node *add(aglm_graph *g, const char *op, const char *domain, const char *name,
+                      size_t n_in, aglm_value *const *in, size_t n_out, aglm_value *const *out)
 {
     aglm_node *n = aglm_graph_add_node(g, op, domain, name, n_in, in, n_out, out);
     assert_non_null(n);
@@ -48,7 +49,10 @@ static aglm_graph *full_graph(void)
     aglm_graph_set_meta(g, "producer", "aglm test");
     aglm_graph_set_meta(g, "doc string", "line1\nline2 \"quoted\" \\ tab\t");
 
-    aglm_dim xd[4] = {{AGLM_DIM_DYNAMIC, "N"}, {3, NULL}, {AGLM_DIM_DYNAMIC, NULL}, {AGLM_DIM_DYNAMIC, "odd sym/1"}};
+    aglm_dim xd[4] = {{AGLM_DIM_DYNAMIC, "N"},
+                      {3, NULL},
+                      {AGLM_DIM_DYNAMIC, NULL},
+                      {AGLM_DIM_DYNAMIC, "odd sym/1"}};
     aglm_value *x = typed(g, "x", AGLM_F32, 4, xd);
     aglm_value *u = typed(g, "unknown", AGLM_UNDEFINED, -1, NULL);
     aglm_value *cond = typed(g, "cond", AGLM_BOOL, 0, NULL);
@@ -154,7 +158,8 @@ static aglm_graph *full_graph(void)
     aglm_value *lin[2] = {k, cond};
     aglm_node *loop = add(then_g, "Loop", NULL, "loop", 2, lin, 1, &t_out);
     aglm_graph *body = aglm_graph_new_subgraph(then_g, "body");
-    aglm_value *it = typed(body, "it", AGLM_I64, 0, NULL), *bc = typed(body, "bc", AGLM_BOOL, 0, NULL);
+    aglm_value *it = typed(body, "it", AGLM_I64, 0, NULL),
+               *bc = typed(body, "bc", AGLM_BOOL, 0, NULL);
     aglm_graph_add_input(body, it);
     aglm_graph_add_input(body, bc);
     aglm_value *bo = typed(body, "bo", AGLM_F32, -1, NULL);
@@ -168,7 +173,8 @@ static aglm_graph *full_graph(void)
     aglm_graph_add_output(else_g, dr);
     aglm_node_set_graph(ifn, "then_branch", then_g);
     aglm_node_set_graph(ifn, "else_branch", else_g);
-    aglm_graph *alt1 = aglm_graph_new_subgraph(g, "alt1"), *alt2 = aglm_graph_new_subgraph(g, "alt2");
+    aglm_graph *alt1 = aglm_graph_new_subgraph(g, "alt1"),
+               *alt2 = aglm_graph_new_subgraph(g, "alt2");
     aglm_graph_add_output(alt1, x);
     aglm_graph_add_output(alt2, c);
     aglm_graph *alts[2] = {alt1, alt2};
@@ -200,23 +206,35 @@ static void test_round_trip_everything(void **state)
     assert_non_null(text);
     /* Spot checks of the syntax docs/ir-text.md describes. */
     const char *fragments[] = {
-        "graph main(%x: f32[N,3,?,\"odd sym/1\"], %unknown, %cond: bool[], %k: i64[2]) -> (%r: f32, ",
-        "opset ai.onnx 17\n", "opset com.microsoft 1\n", "meta \"doc string\" = \"line1\\nline2 \\\"quoted\\\" \\\\ tab\\t\"",
+        "graph main(%x: f32[N,3,?,\"odd sym/1\"], %unknown, %cond: bool[], %k: i64[2]) -> (%r: "
+        "f32, ",
+        "opset ai.onnx 17\n",
+        "opset com.microsoft 1\n",
+        "meta \"doc string\" = \"line1\\nline2 \\\"quoted\\\" \\\\ tab\\t\"",
         "const %k: i64[2] = [7, -7]\n",
-        "const %c_f32: f32[8] = [0.1, 0.33333334, -0, 1.4013e-45, 3.4028235e+38, inf, -inf, 16777216]",
-        "const %c_u64: u64[2] = [0, 18446744073709551615]", "const %c_bool: bool[2] = [true, false]",
-        "const %c_scalar: f32[] = [2.5]", "const %c_empty: f32[0,3] = []", "value %\"loose value\": i32[?]",
+        "const %c_f32: f32[8] = [0.1, 0.33333334, -0, 1.4013e-45, 3.4028235e+38, inf, -inf, "
+        "16777216]",
+        "const %c_u64: u64[2] = [0, 18446744073709551615]",
+        "const %c_bool: bool[2] = [true, false]",
+        "const %c_scalar: f32[] = [2.5]",
+        "const %c_empty: f32[0,3] = []",
+        "value %\"loose value\": i32[?]",
         "%\"/conv1/Conv_output_0\": f32[N,4] = Conv(%x, %\"onnx::Conv_w\", _) {group=1, ",
-        "alpha=1.0, beta=0.1, gamma=-inf, delta=nan, auto_pad=\"NOTSET\", bytes=\"a\\x00\\\"\\\\\\x01\xff\"",
+        "alpha=1.0, beta=0.1, gamma=-inf, delta=nan, auto_pad=\"NOTSET\", "
+        "bytes=\"a\\x00\\\"\\\\\\x01\xff\"",
         "kernel_shape=[3, 3], \"no ints\"=ints[], scales=[1.0, 0.5, 1e-30], no_floats=floats[]",
         "names=[\"a\", \"\", \"with \\\"quote\\\"\"], no_strings=strings[]",
-        "value=tensor f32[2,2] [1, 2, 3, 4.5], pair=[tensor f32[2,2] [1, 2, 3, 4.5], tensor i64[] [42]], "
+        "value=tensor f32[2,2] [1, 2, 3, 4.5], pair=[tensor f32[2,2] [1, 2, 3, 4.5], tensor i64[] "
+        "[42]], "
         "no_tensors=tensors[]} @\"/conv1/Conv\"\n",
-        "%dr: f32, _ = Dropout(%\"/conv1/Conv_output_0\") @drop\n", "%fused: f32 = aglm.FusedConv(%dr, %k)\n",
-        "%odd = \"weird domain\".\"op.with.dots\"(%fused) @graph\n", "  aglm.Print(%odd) @sink\n",
+        "%dr: f32, _ = Dropout(%\"/conv1/Conv_output_0\") @drop\n",
+        "%fused: f32 = aglm.FusedConv(%dr, %k)\n",
+        "%odd = \"weird domain\".\"op.with.dots\"(%fused) @graph\n",
+        "  aglm.Print(%odd) @sink\n",
         "  \"value\"(%odd) @keyword_op\n",
         "%r: f32 = If(%cond) {then_branch=graph then() -> (%t_out: f32) {\n"
-        "      %t_out: f32 = Loop(%k, %cond) {body=graph body(%it: i64[], %bc: bool[]) -> (%bc: bool[], %bo: f32) {\n"
+        "      %t_out: f32 = Loop(%k, %cond) {body=graph body(%it: i64[], %bc: bool[]) -> (%bc: "
+        "bool[], %bo: f32) {\n"
         "          %bo: f32 = Mul(%fused, %it)\n"
         "        }} @loop\n"
         "    }, else_branch=graph else() -> (%dr: f32) {\n"
@@ -264,9 +282,11 @@ static void test_round_trip_everything(void **state)
     const aglm_node *ifn = aglm_graph_node(back, 6);
     const aglm_graph *then_g = aglm_attr_graph(aglm_node_attr(ifn, "then_branch"));
     const aglm_graph *body = aglm_attr_graph(aglm_node_attr(aglm_graph_node(then_g, 0), "body"));
-    assert_ptr_equal(aglm_node_input(aglm_graph_node(body, 0), 0), aglm_graph_find_value(back, "fused"));
-    assert_ptr_equal(aglm_graph_output(aglm_attr_graphs(aglm_node_attr(ifn, "alternatives"), &len)[0], 0),
-                     aglm_graph_find_value(back, "x"));
+    assert_ptr_equal(aglm_node_input(aglm_graph_node(body, 0), 0),
+                     aglm_graph_find_value(back, "fused"));
+    assert_ptr_equal(
+        aglm_graph_output(aglm_attr_graphs(aglm_node_attr(ifn, "alternatives"), &len)[0], 0),
+        aglm_graph_find_value(back, "x"));
 
     /* aglm_graph_print writes the same text. */
     FILE *f = tmpfile();
@@ -303,12 +323,14 @@ static void test_elided_constants(void **state)
     aglm_graph_add_output(g, y);
     char *text = aglm_graph_to_text(g, AGLM_PRINT_ELIDE_CONSTANTS);
     assert_non_null(strstr(text, "const %big: f32[17] = <17 elements>\n"));
-    assert_non_null(strstr(text, "const %small: f32[16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]\n"));
+    assert_non_null(
+        strstr(text, "const %small: f32[16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]\n"));
     assert_non_null(strstr(text, "value=tensor f32[17] <17 elements>"));
     aglm_graph *back = NULL;
     assert_int_equal(aglm_graph_parse(text, &back), AGLM_ERR_PARSE);
     assert_null(back);
-    assert_non_null(strstr(aglm_last_error(), "line 2, column 25: the data of constant %big was elided"));
+    assert_non_null(
+        strstr(aglm_last_error(), "line 2, column 25: the data of constant %big was elided"));
     free(text);
     text = aglm_graph_to_text(g, 0);
     assert_null(strstr(text, "elements>"));
@@ -359,7 +381,8 @@ static void test_hand_written_text(void **state)
     assert_float_equal(aglm_node_get_floats(n, "f", &cnt)[0], 1.0f, 0);
     assert_int_equal(cnt, 2);
     assert_int_equal(aglm_node_get_ints(n, "i", &cnt)[1], 2);
-    assert_int_equal(((const uint8_t *)aglm_value_const(aglm_graph_find_value(g, "b"))->data)[0], 1);
+    assert_int_equal(((const uint8_t *)aglm_value_const(aglm_graph_find_value(g, "b"))->data)[0],
+                     1);
     aglm_graph_free(g);
 }
 
@@ -373,34 +396,49 @@ static void test_parse_errors(void **state)
     (void)state;
     const bad_case cases[] = {
         {"", "line 1, column 1: expected 'graph' but found end of input"},
-        {"graph g(%x: f32) -> (%x) {\n  %y = Relu(%x,\n}\n", "line 3, column 1: expected an input (%name or '_') but found '}'"},
+        {"graph g(%x: f32) -> (%x) {\n  %y = Relu(%x,\n}\n",
+         "line 3, column 1: expected an input (%name or '_') but found '}'"},
         {"graph g(%x: f33[2]) -> () {\n}", "line 1, column 13: unknown dtype 'f33'"},
-        {"graph g(%x: f32) -> (%x) {\n  %x = Relu(%x)\n}", "line 2, column 3: value %x is already defined"},
+        {"graph g(%x: f32) -> (%x) {\n  %x = Relu(%x)\n}",
+         "line 2, column 3: value %x is already defined"},
         {"graph g(%x: f32) -> (%x, %y) {\n}", "line 1, column 26: output %y is never defined"},
-        {"graph g(%x: f32) -> (%y) {\n  %y = Relu(%z)\n}", "line 2, column 13: value %z is used but never defined"},
+        {"graph g(%x: f32) -> (%y) {\n  %y = Relu(%z)\n}",
+         "line 2, column 13: value %z is used but never defined"},
         {"graph g(%x: f32[2]) -> (%y: f32[3]) {\n  %y: f32[2] = Relu(%x)\n}",
          "line 1, column 25: output %y is declared f32[3] but defined as f32[2]"},
-        {"graph g() -> () {\n  const %k: u8[2] = [1, 300]\n}", "line 2, column 25: 300 is out of range for u8"},
+        {"graph g() -> () {\n  const %k: u8[2] = [1, 300]\n}",
+         "line 2, column 25: 300 is out of range for u8"},
         {"graph g() -> () {\n  const %k: f32[3] = [1, 2]\n}",
          "line 2, column 22: constant %k: 2 elements given but its type holds 3"},
-        {"graph g() -> () {\n  const %k: f32[1] = [1, 2]\n}", "line 2, column 26: constant %k: more than the 1 elements"},
-        {"graph g() -> () {\n  const %k: f32[N] = [1]\n}", "line 2, column 22: constant %k needs a static shape"},
-        {"graph g() -> () {\n  const %k: i32[1] = [1.5]\n}", "line 2, column 23: expected an integer but found number 1.5"},
-        {"graph g() -> () {\n  X() {a=1, a=2}\n}", "line 2, column 13: attribute 'a' is given twice"},
+        {"graph g() -> () {\n  const %k: f32[1] = [1, 2]\n}",
+         "line 2, column 26: constant %k: more than the 1 elements"},
+        {"graph g() -> () {\n  const %k: f32[N] = [1]\n}",
+         "line 2, column 22: constant %k needs a static shape"},
+        {"graph g() -> () {\n  const %k: i32[1] = [1.5]\n}",
+         "line 2, column 23: expected an integer but found number 1.5"},
+        {"graph g() -> () {\n  X() {a=1, a=2}\n}",
+         "line 2, column 13: attribute 'a' is given twice"},
         {"graph g() -> () {\n  X() {a=[]}\n}", "line 2, column 10: an empty list needs its kind"},
-        {"graph g() -> () {\n  X() {a=[1, \"s\"]}\n}", "line 2, column 14: a list cannot mix kinds: expected an integer"},
+        {"graph g() -> () {\n  X() {a=[1, \"s\"]}\n}",
+         "line 2, column 14: a list cannot mix kinds: expected an integer"},
         {"graph g() -> () {\n  X() {a=\"abc\n}\n}", "line 2, column 10: unterminated string"},
         {"graph g() -> () {\n  X() {a=\"\\q\"}\n}", "line 2, column 10: bad escape"},
         {"graph g() -> () {\n  X() $\n}", "line 2, column 7: unexpected character '$'"},
-        {"graph g() -> () {\n  X() {a=1}\n}\ngraph h() -> () {}", "line 4, column 1: expected end of input but found 'graph'"},
-        {"graph g() -> () {\n  opset ai.onnx 0\n}", "line 2, column 17: opset version must be positive"},
-        {"graph g() -> () {\n  X() {a=99999999999999999999}\n}", "line 2, column 10: integer 99999999999999999999 does not fit"},
-        {"graph g(%x: f32[1,2,3,4,5,6,7,8,9]) -> () {\n}", "line 1, column 33: rank exceeds the maximum of 8"},
-        {"graph g() -> () {\n  X() {g=graph s() -> (%q) {\n      %q = Neg(%later)\n    }}\n  %later = Y()\n}",
+        {"graph g() -> () {\n  X() {a=1}\n}\ngraph h() -> () {}",
+         "line 4, column 1: expected end of input but found 'graph'"},
+        {"graph g() -> () {\n  opset ai.onnx 0\n}",
+         "line 2, column 17: opset version must be positive"},
+        {"graph g() -> () {\n  X() {a=99999999999999999999}\n}",
+         "line 2, column 10: integer 99999999999999999999 does not fit"},
+        {"graph g(%x: f32[1,2,3,4,5,6,7,8,9]) -> () {\n}",
+         "line 1, column 33: rank exceeds the maximum of 8"},
+        {"graph g() -> () {\n  X() {g=graph s() -> (%q) {\n      %q = Neg(%later)\n    }}\n  "
+         "%later = Y()\n}",
          "line 3, column 16: value %later is used but never defined"},
         {"graph g() -> () {\n  X() @\"\"\n}", "line 2, column 8: a node name cannot be empty"},
         {"graph g(%\"\": f32) -> () {\n}", "line 1, column 9: a value name cannot be empty"},
-        {"graph g(%\"a\\x00b\": f32) -> () {\n}", "line 1, column 9: a value name cannot contain a NUL byte"},
+        {"graph g(%\"a\\x00b\": f32) -> () {\n}",
+         "line 1, column 9: a value name cannot contain a NUL byte"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         aglm_graph *g = (aglm_graph *)&g; /* must be reset to NULL on failure */
@@ -519,12 +557,9 @@ static void test_deep_nesting_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip_everything),
-        cmocka_unit_test(test_elided_constants),
-        cmocka_unit_test(test_hand_written_text),
-        cmocka_unit_test(test_parse_errors),
-        cmocka_unit_test(test_truncated_input),
-        cmocka_unit_test(test_mangled_input),
+        cmocka_unit_test(test_round_trip_everything), cmocka_unit_test(test_elided_constants),
+        cmocka_unit_test(test_hand_written_text),     cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_truncated_input),       cmocka_unit_test(test_mangled_input),
         cmocka_unit_test(test_deep_nesting_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

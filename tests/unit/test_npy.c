@@ -34,7 +34,8 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "%s/aglm-test-npy-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    snprintf(dir, sizeof dir, "%s/aglm-test-npy-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     return mkdtemp(dir) ? 0 : -1;
 }
 
@@ -77,7 +78,8 @@ static size_t read_bytes(const char *path, unsigned char *buf, size_t cap)
 }
 
 /* Writes a well-formed .npy of format `major`.0 around a header dict and raw data. */
-static const char *npy_file(const char *name, int major, const char *dict, const void *data, size_t dlen)
+static const char *npy_file(const char *name, int major, const char *dict, const void *data,
+                            size_t dlen)
 {
     unsigned char buf[4096];
     size_t pre = major == 1 ? 10 : 12, len = strlen(dict);
@@ -125,8 +127,8 @@ static void round_trip(aglm_dtype dt, int rank, const int64_t *dims)
     snprintf(name, sizeof name, "rt_%s_%d.npy", aglm_dtype_name(dt), rank);
     const char *path = path_of(name);
     if (aglm_npy_save(path, &t) != AGLM_OK)
-        fail_msg("save %s %s: %s", aglm_dtype_name(dt), aglm_shape_str(rank, dims, shape, sizeof shape),
-                 aglm_last_error());
+        fail_msg("save %s %s: %s", aglm_dtype_name(dt),
+                 aglm_shape_str(rank, dims, shape, sizeof shape), aglm_last_error());
     if (aglm_npy_load(path, &back) != AGLM_OK)
         fail_msg("load %s: %s", path, aglm_last_error());
     assert_int_equal(back.dtype, dt);
@@ -271,14 +273,16 @@ static void test_read_format_2_and_3(void **state)
     const int16_t v2[] = {1, -2, 3};
     const uint32_t v3[] = {7, 4000000000u};
     aglm_tensor t;
-    const char *p = npy_file("v2.npy", 2, "{'descr': '<i2', 'fortran_order': False, 'shape': (3,), }", v2, sizeof v2);
+    const char *p = npy_file(
+        "v2.npy", 2, "{'descr': '<i2', 'fortran_order': False, 'shape': (3,), }", v2, sizeof v2);
     assert_int_equal(aglm_npy_load(p, &t), AGLM_OK);
     assert_int_equal(t.dtype, AGLM_I16);
     assert_int_equal(t.rank, 1);
     assert_int_equal(t.dims[0], 3);
     assert_memory_equal(t.data, v2, sizeof v2);
     aglm_tensor_free(&t);
-    p = npy_file("v3.npy", 3, "{'descr': '<u4', 'fortran_order': False, 'shape': (1, 2), }", v3, sizeof v3);
+    p = npy_file("v3.npy", 3, "{'descr': '<u4', 'fortran_order': False, 'shape': (1, 2), }", v3,
+                 sizeof v3);
     assert_int_equal(aglm_npy_load(p, &t), AGLM_OK);
     assert_int_equal(t.dtype, AGLM_U32);
     assert_true(aglm_tensor_get_f64(&t, 1) == 4000000000.0);
@@ -291,24 +295,44 @@ static void test_read_big_endian(void **state)
     aglm_tensor t;
     /* 1.5 and -2.25 as big-endian doubles */
     const unsigned char f8[] = {0x3F, 0xF8, 0, 0, 0, 0, 0, 0, 0xC0, 0x02, 0, 0, 0, 0, 0, 0};
-    assert_int_equal(aglm_npy_load(npy_file("be_f8.npy", 1, "{'descr': '>f8', 'fortran_order': False, 'shape': (2,), }", f8, sizeof f8), &t), AGLM_OK);
+    assert_int_equal(
+        aglm_npy_load(npy_file("be_f8.npy", 1,
+                               "{'descr': '>f8', 'fortran_order': False, 'shape': (2,), }", f8,
+                               sizeof f8),
+                      &t),
+        AGLM_OK);
     assert_int_equal(t.dtype, AGLM_F64);
     assert_true(aglm_tensor_get_f64(&t, 0) == 1.5);
     assert_true(aglm_tensor_get_f64(&t, 1) == -2.25);
     aglm_tensor_free(&t);
     const unsigned char i4[] = {0xFF, 0xFF, 0xFF, 0xFE, 0x01, 0x02, 0x03, 0x04};
-    assert_int_equal(aglm_npy_load(npy_file("be_i4.npy", 1, "{'descr': '>i4', 'fortran_order': False, 'shape': (2,), }", i4, sizeof i4), &t), AGLM_OK);
+    assert_int_equal(
+        aglm_npy_load(npy_file("be_i4.npy", 1,
+                               "{'descr': '>i4', 'fortran_order': False, 'shape': (2,), }", i4,
+                               sizeof i4),
+                      &t),
+        AGLM_OK);
     assert_true(aglm_tensor_get_f64(&t, 0) == -2.0);
     assert_true(aglm_tensor_get_f64(&t, 1) == 0x01020304);
     aglm_tensor_free(&t);
     const unsigned char f2[] = {0x3C, 0x00, 0xC1, 0x00}; /* 1.0, -2.5 */
-    assert_int_equal(aglm_npy_load(npy_file("be_f2.npy", 1, "{'descr': '>f2', 'fortran_order': False, 'shape': (2,), }", f2, sizeof f2), &t), AGLM_OK);
+    assert_int_equal(
+        aglm_npy_load(npy_file("be_f2.npy", 1,
+                               "{'descr': '>f2', 'fortran_order': False, 'shape': (2,), }", f2,
+                               sizeof f2),
+                      &t),
+        AGLM_OK);
     assert_int_equal(t.dtype, AGLM_F16);
     assert_true(aglm_tensor_get_f64(&t, 0) == 1.0);
     assert_true(aglm_tensor_get_f64(&t, 1) == -2.5);
     aglm_tensor_free(&t);
     const unsigned char u8be[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08};
-    assert_int_equal(aglm_npy_load(npy_file("be_u8.npy", 1, "{'descr': '>u8', 'fortran_order': False, 'shape': (), }", u8be, sizeof u8be), &t), AGLM_OK);
+    assert_int_equal(
+        aglm_npy_load(npy_file("be_u8.npy", 1,
+                               "{'descr': '>u8', 'fortran_order': False, 'shape': (), }", u8be,
+                               sizeof u8be),
+                      &t),
+        AGLM_OK);
     assert_int_equal(t.rank, 0);
     uint64_t u;
     memcpy(&u, t.data, 8);
@@ -322,7 +346,12 @@ static void test_read_fortran_order(void **state)
     aglm_tensor t;
     /* [[1,2,3],[4,5,6]] stored column by column */
     const int32_t col[] = {1, 4, 2, 5, 3, 6};
-    assert_int_equal(aglm_npy_load(npy_file("f2d.npy", 1, "{'descr': '<i4', 'fortran_order': True, 'shape': (2, 3), }", col, sizeof col), &t), AGLM_OK);
+    assert_int_equal(
+        aglm_npy_load(npy_file("f2d.npy", 1,
+                               "{'descr': '<i4', 'fortran_order': True, 'shape': (2, 3), }", col,
+                               sizeof col),
+                      &t),
+        AGLM_OK);
     for (int i = 0; i < 6; i++)
         assert_true(aglm_tensor_get_f64(&t, i) == i + 1);
     aglm_tensor_free(&t);
@@ -331,7 +360,12 @@ static void test_read_fortran_order(void **state)
     float f[24];
     for (int i = 0; i < 24; i++)
         f[i] = (float)i;
-    assert_int_equal(aglm_npy_load(npy_file("f3d.npy", 1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3, 4), }", f, sizeof f), &t), AGLM_OK);
+    assert_int_equal(
+        aglm_npy_load(npy_file("f3d.npy", 1,
+                               "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3, 4), }", f,
+                               sizeof f),
+                      &t),
+        AGLM_OK);
     for (int i = 0; i < 2; i++)
         for (int j = 0; j < 3; j++)
             for (int k = 0; k < 4; k++)
@@ -340,7 +374,12 @@ static void test_read_fortran_order(void **state)
 
     /* Big-endian and Fortran order together: [[1,2],[3,4],[5,6]] */
     const unsigned char be[] = {0, 1, 0, 3, 0, 5, 0, 2, 0, 4, 0, 6};
-    assert_int_equal(aglm_npy_load(npy_file("fbe.npy", 1, "{'descr': '>i2', 'fortran_order': True, 'shape': (3, 2), }", be, sizeof be), &t), AGLM_OK);
+    assert_int_equal(
+        aglm_npy_load(npy_file("fbe.npy", 1,
+                               "{'descr': '>i2', 'fortran_order': True, 'shape': (3, 2), }", be,
+                               sizeof be),
+                      &t),
+        AGLM_OK);
     for (int i = 0; i < 6; i++)
         assert_true(aglm_tensor_get_f64(&t, i) == i + 1);
     aglm_tensor_free(&t);
@@ -358,13 +397,16 @@ static void test_header_spellings(void **state)
         {"{ 'descr' : '|u1' ,'fortran_order':False,'shape':( 4 , ) }", 1, 4},
         {"{'descr': '|u1', 'fortran_order': False, 'shape': (2L, 2L), }", 2, 2},
         {"{'fortran_order': False, 'shape': [4], 'descr': '|u1'}", 1, 4},
-        {"{'descr': '|u1', 'extra': [1, (2, 3), {'a': 'b,}'}], 'fortran_order': False, 'shape': (4,),}", 1, 4},
+        {"{'descr': '|u1', 'extra': [1, (2, 3), {'a': 'b,}'}], 'fortran_order': False, 'shape': "
+         "(4,),}",
+         1, 4},
         {"\t{'descr':'u1','fortran_order':False,'shape':(1,1,4)}", 3, 1},
     };
     const unsigned char data[] = {1, 2, 3, 4};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         aglm_tensor t;
-        if (aglm_npy_load(npy_file("spell.npy", 1, cases[k].dict, data, sizeof data), &t) != AGLM_OK)
+        if (aglm_npy_load(npy_file("spell.npy", 1, cases[k].dict, data, sizeof data), &t) !=
+            AGLM_OK)
             fail_msg("%s: %s", cases[k].dict, aglm_last_error());
         assert_int_equal(t.dtype, AGLM_U8);
         assert_int_equal(t.rank, cases[k].rank);
@@ -375,11 +417,19 @@ static void test_header_spellings(void **state)
     /* NumPy's two spellings of bool; any non-zero byte loads as 1. */
     const unsigned char b[] = {0, 2, 1};
     aglm_tensor t;
-    assert_int_equal(aglm_npy_load(npy_file("b1.npy", 1, "{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }", b, 3), &t), AGLM_OK);
+    assert_int_equal(
+        aglm_npy_load(npy_file("b1.npy", 1,
+                               "{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }", b, 3),
+                      &t),
+        AGLM_OK);
     assert_int_equal(t.dtype, AGLM_BOOL);
     assert_memory_equal(t.data, "\0\1\1", 3);
     aglm_tensor_free(&t);
-    assert_int_equal(aglm_npy_load(npy_file("b2.npy", 1, "{'descr': '?', 'fortran_order': False, 'shape': (3,), }", b, 3), &t), AGLM_OK);
+    assert_int_equal(
+        aglm_npy_load(
+            npy_file("b2.npy", 1, "{'descr': '?', 'fortran_order': False, 'shape': (3,), }", b, 3),
+            &t),
+        AGLM_OK);
     assert_int_equal(t.dtype, AGLM_BOOL);
     aglm_tensor_free(&t);
 }
@@ -422,45 +472,71 @@ static void test_malformed_files(void **state)
     write_bytes(path_of("v9.npy"), "\x93NUMPY\x09\x00\x02\x00{}", 12);
     expect_load_error(path_of("v9.npy"), AGLM_ERR_UNSUPPORTED, "version 9.0");
 
-    expect_load_error(npy_file("c8.npy", 1, "{'descr': '<c8', 'fortran_order': False, 'shape': (3,), }", six, 24),
-                      AGLM_ERR_UNSUPPORTED, "'<c8'");
-    expect_load_error(npy_file("obj.npy", 1, "{'descr': '|O', 'fortran_order': False, 'shape': (3,), }", six, 24),
-                      AGLM_ERR_UNSUPPORTED, "'|O'");
-    expect_load_error(npy_file("rec.npy", 1, "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,), }", six, 24),
+    expect_load_error(
+        npy_file("c8.npy", 1, "{'descr': '<c8', 'fortran_order': False, 'shape': (3,), }", six, 24),
+        AGLM_ERR_UNSUPPORTED, "'<c8'");
+    expect_load_error(
+        npy_file("obj.npy", 1, "{'descr': '|O', 'fortran_order': False, 'shape': (3,), }", six, 24),
+        AGLM_ERR_UNSUPPORTED, "'|O'");
+    expect_load_error(npy_file("rec.npy", 1,
+                               "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,), }",
+                               six, 24),
                       AGLM_ERR_UNSUPPORTED, "structured");
 
     /* data shorter than the shape needs: the message says both sizes */
-    const char *p = npy_file("short.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", six, 12);
+    const char *p = npy_file(
+        "short.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", six, 12);
     char want[600];
     snprintf(want, sizeof want, "%s: data is 12 bytes, shape [2,3] of f32 needs 24", p);
     aglm_tensor t;
     assert_int_equal(aglm_npy_load(p, &t), AGLM_ERR_PARSE);
     assert_string_equal(aglm_last_error(), want);
     /* a shape far beyond the file is refused before anything is allocated */
-    expect_load_error(npy_file("huge.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, 1000000), }", six, 24),
-                      AGLM_ERR_PARSE, "needs 4000000000000000000");
-    expect_load_error(npy_file("ovf.npy", 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 4), }", six, 24),
-                      AGLM_ERR_PARSE, "too large");
-    expect_load_error(npy_file("neg.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, -3), }", six, 24),
+    expect_load_error(
+        npy_file("huge.npy", 1,
+                 "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, 1000000), }",
+                 six, 24),
+        AGLM_ERR_PARSE, "needs 4000000000000000000");
+    expect_load_error(
+        npy_file("ovf.npy", 1,
+                 "{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 4), }",
+                 six, 24),
+        AGLM_ERR_PARSE, "too large");
+    expect_load_error(npy_file("neg.npy", 1,
+                               "{'descr': '<f4', 'fortran_order': False, 'shape': (2, -3), }", six,
+                               24),
                       AGLM_ERR_PARSE, "shape (2, -3) has a negative dim");
-    expect_load_error(npy_file("rank9.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,1), }", six, 24),
-                      AGLM_ERR_UNSUPPORTED, "rank");
+    expect_load_error(
+        npy_file("rank9.npy", 1,
+                 "{'descr': '<f4', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,1), }", six,
+                 24),
+        AGLM_ERR_UNSUPPORTED, "rank");
 
     /* header syntax */
     expect_load_error(npy_file("nobrace.npy", 1, "'descr': '<f4'", six, 24), AGLM_ERR_PARSE, "'{'");
-    expect_load_error(npy_file("nocomma.npy", 1, "{'descr': '<f4' 'fortran_order': False, 'shape': (6,)}", six, 24),
+    expect_load_error(npy_file("nocomma.npy", 1,
+                               "{'descr': '<f4' 'fortran_order': False, 'shape': (6,)}", six, 24),
                       AGLM_ERR_PARSE, "',' or '}'");
     expect_load_error(npy_file("nokey.npy", 1, "{'descr': '<f4', 'fortran_order': False}", six, 24),
                       AGLM_ERR_PARSE, "'shape'");
-    expect_load_error(npy_file("badbool.npy", 1, "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (6,)}", six, 24),
+    expect_load_error(npy_file("badbool.npy", 1,
+                               "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (6,)}", six, 24),
                       AGLM_ERR_PARSE, "True or False");
-    expect_load_error(npy_file("badshape.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, x)}", six, 24),
+    expect_load_error(npy_file("badshape.npy", 1,
+                               "{'descr': '<f4', 'fortran_order': False, 'shape': (2, x)}", six,
+                               24),
                       AGLM_ERR_PARSE, "an integer");
-    expect_load_error(npy_file("openstr.npy", 1, "{'descr': '<f4", six, 24), AGLM_ERR_PARSE, "closing quote");
-    expect_load_error(npy_file("tail.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (6,)} junk", six, 24),
+    expect_load_error(npy_file("openstr.npy", 1, "{'descr': '<f4", six, 24), AGLM_ERR_PARSE,
+                      "closing quote");
+    expect_load_error(npy_file("tail.npy", 1,
+                               "{'descr': '<f4', 'fortran_order': False, 'shape': (6,)} junk", six,
+                               24),
                       AGLM_ERR_PARSE, "end of the header");
-    expect_load_error(npy_file("bigint.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,)}", six, 24),
-                      AGLM_ERR_PARSE, "out of range");
+    expect_load_error(
+        npy_file("bigint.npy", 1,
+                 "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,)}", six,
+                 24),
+        AGLM_ERR_PARSE, "out of range");
 }
 
 static void test_file_stem(void **state)
@@ -506,8 +582,10 @@ static void test_numpy_interop(void **state)
     static const char script[] =
         "import sys, numpy as np\n"
         "d = sys.argv[1]\n"
-        "specs = [('f32','<f4'),('f16','<f2'),('f64','<f8'),('i8','|i1'),('u8','|u1'),('i16','<i2'),\n"
-        "         ('u16','<u2'),('i32','<i4'),('u32','<u4'),('i64','<i8'),('u64','<u8'),('bool','|b1')]\n"
+        "specs = "
+        "[('f32','<f4'),('f16','<f2'),('f64','<f8'),('i8','|i1'),('u8','|u1'),('i16','<i2'),\n"
+        "         "
+        "('u16','<u2'),('i32','<i4'),('u32','<u4'),('i64','<i8'),('u64','<u8'),('bool','|b1')]\n"
         "i = np.arange(6)\n"
         "for name, descr in specs:\n"
         "    a = np.load('%s/np_%s.npy' % (d, name))\n"
@@ -516,7 +594,8 @@ static void test_numpy_interop(void **state)
         "    assert a.shape == (2, 3), (name, a.shape)\n"
         "    want = {'f': i * 0.5 - 1.25, 'i': i * 3 - 5, 'u': i * 7, 'b': i % 2 == 1}[dt.kind]\n"
         "    assert (a.ravel() == want.astype(dt)).all(), (name, a)\n"
-        "np.save(d + '/from_np_f.npy', np.asfortranarray(np.arange(24, dtype='>f8').reshape(2, 3, 4)))\n"
+        "np.save(d + '/from_np_f.npy', np.asfortranarray(np.arange(24, dtype='>f8').reshape(2, 3, "
+        "4)))\n"
         "np.save(d + '/from_np_s.npy', np.float32(3.5))\n"
         "np.save(d + '/from_np_b.npy', np.array([[True, False, True]]))\n";
     write_bytes(path_of("check.py"), script, sizeof script - 1);

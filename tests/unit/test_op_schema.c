@@ -239,8 +239,8 @@ static void test_inference_ops_have_schema(void **state)
     globfree(&gl);
     assert_true(found > 150);
     static const char *const aglm_ops[] = {
-        AGLM_OP_FUSED_CONV, AGLM_OP_FUSED_MATMUL, AGLM_OP_LAYER_NORM, AGLM_OP_GELU,
-        AGLM_OP_ELEMENTWISE,
+        AGLM_OP_FUSED_CONV, AGLM_OP_FUSED_MATMUL, AGLM_OP_LAYER_NORM,
+        AGLM_OP_GELU,       AGLM_OP_ELEMENTWISE,
     };
     for (size_t i = 0; i < sizeof aglm_ops / sizeof aglm_ops[0]; i++) {
         assert_true(aglm_infer_has_rule(aglm_ops[i], AGLM_DOMAIN));
@@ -253,11 +253,37 @@ static void test_kernel_ops_spot_check(void **state)
 {
     (void)state;
     static const char *const onnx_ops[] = {
-        "Abs", "Add", "And", "Attention", "BitShift", "CastLike", "CausalConvWithState",
-        "Col2Im", "Concat", "ConvInteger", "CumProd", "DeformConv", "DynamicQuantizeLinear",
-        "Einsum", "GatherND", "GridSample", "LinearAttention", "Loop", "LpPool", "MelWeightMatrix",
-        "NonMaxSuppression", "QLinearConv", "ReduceLogSumExp", "RotaryEmbedding", "STFT",
-        "Scatter", "SoftmaxCrossEntropyLoss", "TensorScatter", "Trilu", "Unique", "Upsample",
+        "Abs",
+        "Add",
+        "And",
+        "Attention",
+        "BitShift",
+        "CastLike",
+        "CausalConvWithState",
+        "Col2Im",
+        "Concat",
+        "ConvInteger",
+        "CumProd",
+        "DeformConv",
+        "DynamicQuantizeLinear",
+        "Einsum",
+        "GatherND",
+        "GridSample",
+        "LinearAttention",
+        "Loop",
+        "LpPool",
+        "MelWeightMatrix",
+        "NonMaxSuppression",
+        "QLinearConv",
+        "ReduceLogSumExp",
+        "RotaryEmbedding",
+        "STFT",
+        "Scatter",
+        "SoftmaxCrossEntropyLoss",
+        "TensorScatter",
+        "Trilu",
+        "Unique",
+        "Upsample",
     };
     for (size_t i = 0; i < sizeof onnx_ops / sizeof onnx_ops[0]; i++)
         if (!aglm_op_schema_find("", onnx_ops[i]))
@@ -311,19 +337,21 @@ static void test_window_axis(void **state)
 
     /* ConvTranspose: stride * (in - 1) + output_padding + dilated kernel, less the pads */
     pb = pe = 1;
-    assert_int_equal(aglm_window_transpose_axis(3, 3, 2, 1, 1, -1, AGLM_AUTO_PAD_NOTSET, &pb, &pe,
-                                                &o), AGLM_OK);
+    assert_int_equal(
+        aglm_window_transpose_axis(3, 3, 2, 1, 1, -1, AGLM_AUTO_PAD_NOTSET, &pb, &pe, &o), AGLM_OK);
     assert_int_equal(o, 6);
-    assert_int_equal(aglm_window_transpose_axis(3, 3, 2, 1, 0, -1, AGLM_AUTO_PAD_SAME_UPPER, &pb,
-                                                &pe, &o), AGLM_OK);
+    assert_int_equal(
+        aglm_window_transpose_axis(3, 3, 2, 1, 0, -1, AGLM_AUTO_PAD_SAME_UPPER, &pb, &pe, &o),
+        AGLM_OK);
     assert_int_equal(o, 6);
     assert_int_equal(pb + pe, 1);
-    assert_int_equal(aglm_window_transpose_axis(3, 3, 2, 1, 0, 10, AGLM_AUTO_PAD_NOTSET, &pb, &pe,
-                                                &o), AGLM_OK);
+    assert_int_equal(
+        aglm_window_transpose_axis(3, 3, 2, 1, 0, 10, AGLM_AUTO_PAD_NOTSET, &pb, &pe, &o), AGLM_OK);
     assert_int_equal(o, 10);
     pb = pe = 5;
-    assert_int_equal(aglm_window_transpose_axis(1, 1, 1, 1, 0, -1, AGLM_AUTO_PAD_NOTSET, &pb, &pe,
-                                                &o), AGLM_ERR_SHAPE);
+    assert_int_equal(
+        aglm_window_transpose_axis(1, 1, 1, 1, 0, -1, AGLM_AUTO_PAD_NOTSET, &pb, &pe, &o),
+        AGLM_ERR_SHAPE);
 }
 
 static void test_window_init(void **state)

@@ -5,11 +5,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-
 #include "aglm/aglm.h"
 
-#define OPTS(...)                                                                            \
-    static const aglm_kv items_[] = {__VA_ARGS__};                                           \
+#define OPTS(...)                                                                                  \
+    static const aglm_kv items_[] = {__VA_ARGS__};                                                 \
     const aglm_options opts = {sizeof items_ / sizeof items_[0], items_}
 
 static void test_get_last_wins(void **state)
@@ -46,7 +45,8 @@ static void test_get_int(void **state)
 static void test_get_float(void **state)
 {
     (void)state;
-    OPTS({"a", "2.5"}, {"b", "1e3"}, {"c", "abc"}, {"d", "1.5x"}, {"e", "1e999"}, {"f", "-4"}, {"g", ""});
+    OPTS({"a", "2.5"}, {"b", "1e3"}, {"c", "abc"}, {"d", "1.5x"}, {"e", "1e999"}, {"f", "-4"},
+         {"g", ""});
     assert_true(aglm_options_get_float(&opts, "a", -1) == 2.5);
     assert_true(aglm_options_get_float(&opts, "b", -1) == 1000.0);
     assert_true(aglm_options_get_float(&opts, "c", -1) == -1);

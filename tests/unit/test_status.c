@@ -15,8 +15,9 @@ static void test_error_sets_message_and_returns_status(void **state)
     (void)state;
     aglm_clear_error();
     assert_string_equal(aglm_last_error(), "");
-    assert_int_equal(aglm_error(AGLM_ERR_SHAPE, "node %s: input %d has shape %s", "conv1", 2, "[1,3]"),
-                     AGLM_ERR_SHAPE);
+    assert_int_equal(
+        aglm_error(AGLM_ERR_SHAPE, "node %s: input %d has shape %s", "conv1", 2, "[1,3]"),
+        AGLM_ERR_SHAPE);
     assert_string_equal(aglm_last_error(), "node conv1: input 2 has shape [1,3]");
     aglm_clear_error();
     assert_string_equal(aglm_last_error(), "");
@@ -45,11 +46,12 @@ static void test_message_may_be_its_own_argument(void **state)
 {
     (void)state;
     aglm_error(AGLM_ERR_IO, "disk full");
-    aglm_error(AGLM_ERR_IO, "save failed (%s), retry said: %s", aglm_last_error(), aglm_last_error());
+    aglm_error(AGLM_ERR_IO, "save failed (%s), retry said: %s", aglm_last_error(),
+               aglm_last_error());
     assert_string_equal(aglm_last_error(), "save failed (disk full), retry said: disk full");
     aglm_error_wrap(AGLM_ERR_IO, "[%s]", aglm_last_error());
-    assert_string_equal(aglm_last_error(),
-                        "[save failed (disk full), retry said: disk full]: save failed (disk full), retry said: disk full");
+    assert_string_equal(aglm_last_error(), "[save failed (disk full), retry said: disk full]: save "
+                                           "failed (disk full), retry said: disk full");
 }
 
 static void test_long_message_is_truncated_and_terminated(void **state)
@@ -119,7 +121,8 @@ static void test_status_names(void **state)
     for (int a = AGLM_OK; a <= AGLM_ERR_INTERNAL; a++) {
         assert_string_not_equal(aglm_status_str((aglm_status)a), "unknown status");
         for (int b = a + 1; b <= AGLM_ERR_INTERNAL; b++)
-            assert_string_not_equal(aglm_status_str((aglm_status)a), aglm_status_str((aglm_status)b));
+            assert_string_not_equal(aglm_status_str((aglm_status)a),
+                                    aglm_status_str((aglm_status)b));
     }
 }
 

@@ -107,10 +107,10 @@ static void test_alloc_in_region(void **state)
     assert_null(t.data);
 }
 
-/* Plugins built against ABI 1.0 headers lend planned memory by flag bits 2 (reserved) and 4
- * (no zero) on the descriptor; aglm_tensor_alloc still honours them (the ABI test loads such a
- * plugin too). */
-static void test_alloc_honours_abi_1_0_flags(void **state)
+/* The descriptor aglm_tensor_alloc fills is output only: whatever it held before (garbage, or the
+ * flag bits 2 and 4 with which ABI 1.0 lent a buffer) is not read, and the tensor gets fresh
+ * owned memory. */
+static void test_alloc_ignores_what_the_descriptor_held(void **state)
 {
     (void)state;
     unsigned char buf[256];
@@ -120,14 +120,15 @@ static void test_alloc_honours_abi_1_0_flags(void **state)
     aglm_tensor_wrap(&t, AGLM_U8, 1, (const int64_t[]){256}, buf);
     t.flags = 2u | 4u;
     assert_int_equal(aglm_tensor_alloc(&t, AGLM_F32, 1, &cap), AGLM_OK);
-    assert_ptr_equal(t.data, buf);
-    assert_int_equal(buf[0], 0xcd);
-    assert_int_equal(t.flags, 0);
-    aglm_tensor_wrap(&t, AGLM_U8, 1, (const int64_t[]){256}, buf);
-    t.flags = 2u;
+    assert_true(t.data != buf);
+    assert_int_equal(t.flags, AGLM_TENSOR_OWNS_DATA);
+    assert_int_equal(((float *)t.data)[0], 0);
+    aglm_tensor_free(&t);
+    memset(&t, 0xa5, sizeof t); /* garbage, as an uninitialised local */
     assert_int_equal(aglm_tensor_alloc(&t, AGLM_F32, 1, &cap), AGLM_OK);
-    assert_ptr_equal(t.data, buf);
-    assert_int_equal(buf[0], 0);
+    assert_int_equal(t.flags, AGLM_TENSOR_OWNS_DATA);
+    aglm_tensor_free(&t);
+    assert_int_equal(buf[0], 0xcd);
 }
 
 static void test_alloc_scalar_and_empty(void **state)
@@ -274,12 +275,12 @@ static void test_same_shape(void **state)
 }
 
 /* Raw storage read back with memcpy, so the test does not trust get_f64 for set_f64. */
-#define DEFINE_RAW(T)                                                                        \
-    static T raw_##T(const aglm_tensor *t, int i)                                            \
-    {                                                                                        \
-        T v;                                                                                 \
-        memcpy(&v, (const char *)t->data + (size_t)i * sizeof v, sizeof v);                  \
-        return v;                                                                            \
+#define DEFINE_RAW(T)                                                                              \
+    static T raw_##T(const aglm_tensor *t, int i)                                                  \
+    {                                                                                              \
+        T v;                                                                                       \
+        memcpy(&v, (const char *)t->data + (size_t)i * sizeof v, sizeof v);                        \
+        return v;                                                                                  \
     }
 DEFINE_RAW(int8_t)
 DEFINE_RAW(uint8_t)
@@ -294,8 +295,8 @@ static void test_set_and_get_every_dtype(void **state)
     (void)state;
     const int64_t dims[] = {8};
     const double vals[] = {0, 1, -1, 2.75, 100, -100, 1e20, -1e20};
-    const aglm_dtype dts[] = {AGLM_F32, AGLM_F16, AGLM_BF16, AGLM_F64, AGLM_I8, AGLM_U8, AGLM_I16,
-                              AGLM_U16, AGLM_I32, AGLM_U32, AGLM_I64, AGLM_U64, AGLM_BOOL};
+    const aglm_dtype dts[] = {AGLM_F32, AGLM_F16, AGLM_BF16, AGLM_F64, AGLM_I8,  AGLM_U8,  AGLM_I16,
+                              AGLM_U16, AGLM_I32, AGLM_U32,  AGLM_I64, AGLM_U64, AGLM_BOOL};
     for (size_t k = 0; k < sizeof dts / sizeof dts[0]; k++) {
         aglm_tensor t;
         assert_int_equal(aglm_tensor_alloc(&t, dts[k], 1, dims), AGLM_OK);
@@ -402,7 +403,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alloc_is_zeroed_aligned_and_owned),
         cmocka_unit_test(test_alloc_in_region),
-        cmocka_unit_test(test_alloc_honours_abi_1_0_flags),
+        cmocka_unit_test(test_alloc_ignores_what_the_descriptor_held),
         cmocka_unit_test(test_alloc_scalar_and_empty),
         cmocka_unit_test(test_alloc_rejects_bad_input),
         cmocka_unit_test(test_wrap_borrows),

@@ -17,8 +17,8 @@ static aglm_value *val(aglm_graph *g, const char *name)
     return v;
 }
 
-static aglm_node *node(aglm_graph *g, const char *op, const char *name, aglm_value *a, aglm_value *b,
-                       aglm_value *out)
+static aglm_node *node(aglm_graph *g, const char *op, const char *name, aglm_value *a,
+                       aglm_value *b, aglm_value *out)
 {
     aglm_value *ins[2] = {a, b}, *outs[1] = {out};
     aglm_node *n = aglm_graph_add_node(g, op, NULL, name, b ? 2 : 1, ins, out ? 1 : 0, outs);
@@ -84,8 +84,10 @@ static void test_used_before_defined(void **state)
     node(g, "Conv", "conv1", x, w, c);
     node(g, "Neg", "make_w", x, NULL, w);
     aglm_graph_add_output(g, c);
-    expect_error(g, (const char *[]){"graph 'main': node 'conv1' (Conv): input 1 'w' is used before it is defined",
-                                     NULL});
+    expect_error(
+        g,
+        (const char *[]){
+            "graph 'main': node 'conv1' (Conv): input 1 'w' is used before it is defined", NULL});
     assert_int_equal(aglm_graph_toposort(g), AGLM_OK);
     assert_int_equal(aglm_graph_verify(g), AGLM_OK);
     aglm_graph_free(g);
@@ -97,7 +99,8 @@ static void test_input_never_defined(void **state)
     aglm_graph *g = valid_graph();
     aglm_value *ghost = val(g, "ghost");
     assert_int_equal(aglm_node_set_input(aglm_graph_node(g, 1), 1, ghost), AGLM_OK);
-    expect_error(g, (const char *[]){"graph 'main'", "node 'relu1' (Relu)", "input 1 'ghost'", "never defined", NULL});
+    expect_error(g, (const char *[]){"graph 'main'", "node 'relu1' (Relu)", "input 1 'ghost'",
+                                     "never defined", NULL});
     aglm_graph_free(g);
 }
 
@@ -129,9 +132,11 @@ static void test_constant_with_producer(void **state)
     int64_t d[1] = {4};
     aglm_tensor t;
     aglm_tensor_wrap(&t, AGLM_F32, 1, d, f);
-    assert_int_equal(aglm_value_set_const(c, &t), AGLM_OK); /* folded, but its node is still there */
-    expect_error(g, (const char *[]){"graph 'main'", "'c'", "both a constant and the output of node 'conv1' (Conv)",
-                                     NULL});
+    assert_int_equal(aglm_value_set_const(c, &t),
+                     AGLM_OK); /* folded, but its node is still there */
+    expect_error(g,
+                 (const char *[]){"graph 'main'", "'c'",
+                                  "both a constant and the output of node 'conv1' (Conv)", NULL});
     aglm_graph_free(g);
 }
 
@@ -158,8 +163,9 @@ static void test_subgraph_errors_name_the_path(void **state)
     node(then_g, "Add", "inner_add", aglm_graph_find_value(g, "y"), undefined, t);
     aglm_graph_add_output(then_g, t);
     assert_int_equal(aglm_node_set_graph(ifn, "then_branch", then_g), AGLM_OK);
-    expect_error(g, (const char *[]){"graph 'main': node 'if1' (If): attribute 'then_branch'",
-                                     "graph 'then_body': node 'inner_add' (Add): input 1 'u'", NULL});
+    expect_error(g,
+                 (const char *[]){"graph 'main': node 'if1' (If): attribute 'then_branch'",
+                                  "graph 'then_body': node 'inner_add' (Add): input 1 'u'", NULL});
     /* Defined now: the subgraph verifies, on its own and within main. */
     aglm_node *mk = node(then_g, "Neg", "mk_u", aglm_graph_find_value(g, "x"), NULL, undefined);
     expect_error(g, (const char *[]){"inner_add", "before it is defined", NULL});
@@ -174,8 +180,8 @@ static void test_subgraph_reads_outer_value_defined_later(void **state)
 {
     (void)state;
     aglm_graph *g = aglm_graph_new("main");
-    aglm_value *cond = aglm_graph_new_value(g, "cond", AGLM_BOOL, 0, NULL), *x = val(g, "x"), *r = val(g, "r"),
-               *late = val(g, "late");
+    aglm_value *cond = aglm_graph_new_value(g, "cond", AGLM_BOOL, 0, NULL), *x = val(g, "x"),
+               *r = val(g, "r"), *late = val(g, "late");
     aglm_graph_add_input(g, cond);
     aglm_graph_add_input(g, x);
     aglm_node *ifn = node(g, "If", "if1", cond, NULL, r);
@@ -186,8 +192,10 @@ static void test_subgraph_reads_outer_value_defined_later(void **state)
     aglm_node_set_graph(ifn, "then_branch", body);
     node(g, "Neg", "make_late", x, NULL, late);
     aglm_graph_add_output(g, r);
-    expect_error(g, (const char *[]){"node 'if1' (If)", "node 'reads_late' (Neg): input 0 'late' is used before it is defined",
-                                     NULL});
+    expect_error(
+        g, (const char *[]){"node 'if1' (If)",
+                            "node 'reads_late' (Neg): input 0 'late' is used before it is defined",
+                            NULL});
     assert_int_equal(aglm_graph_toposort(g), AGLM_OK);
     assert_int_equal(aglm_graph_verify(g), AGLM_OK);
     aglm_graph_free(g);
@@ -205,7 +213,8 @@ static void test_subgraph_value_shadows_outer(void **state)
     node(body, "Neg", "n", aglm_graph_find_value(g, "x"), NULL, c);
     aglm_graph_add_output(body, c);
     aglm_node_set_graph(ifn, "then_branch", body);
-    expect_error(g, (const char *[]){"graph 'then_body'", "value 'c' shadows a value of enclosing graph 'main'", NULL});
+    expect_error(g, (const char *[]){"graph 'then_body'",
+                                     "value 'c' shadows a value of enclosing graph 'main'", NULL});
     aglm_graph_free(g);
 }
 

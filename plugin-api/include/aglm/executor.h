@@ -27,12 +27,12 @@ typedef struct aglm_run aglm_run;
 
 /* What a step function gets. */
 typedef struct aglm_step_io {
-    const aglm_sched *sched;       /* the schedule the step belongs to (a subgraph's, maybe) */
+    const aglm_sched *sched; /* the schedule the step belongs to (a subgraph's, maybe) */
     const aglm_step *step;
-    const aglm_tensor *const *in;  /* step->n_in inputs, NULL for an absent one */
-    aglm_tensor *out;              /* step->n_out empty descriptors for the step to fill */
-    const aglm_region *out_mem;    /* step->n_out regions of planned memory (data NULL: none) */
-    aglm_run *run;                 /* the run, for aglm_run_sub */
+    const aglm_tensor *const *in; /* step->n_in inputs, NULL for an absent one */
+    aglm_tensor *out;             /* step->n_out empty descriptors for the step to fill */
+    const aglm_region *out_mem;   /* step->n_out regions of planned memory (data NULL: none) */
+    aglm_run *run;                /* the run, for aglm_run_sub */
 } aglm_step_io;
 
 /* Runs one step: fills every io->out[i] (planned memory through aglm_tensor_alloc_in or the

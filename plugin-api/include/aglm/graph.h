@@ -87,11 +87,12 @@ AGLM_API const char *aglm_graph_meta_key(const aglm_graph *g, size_t i);
 /* Adds a value. `name` NULL or "" gets a fresh unique name; a name already used in this graph is
  * an AGLM_ERR_EXISTS error. rank -1 means the shape is unknown (dims ignored); dims may be NULL
  * with rank >= 0 to mean all dims dynamic. */
-AGLM_API aglm_value *aglm_graph_new_value(aglm_graph *g, const char *name, aglm_dtype dt,
-                                          int rank, const aglm_dim *dims);
+AGLM_API aglm_value *aglm_graph_new_value(aglm_graph *g, const char *name, aglm_dtype dt, int rank,
+                                          const aglm_dim *dims);
 
 /* Adds a constant value (an initialiser) holding a deep copy of `t`; its type comes from `t`. */
-AGLM_API aglm_value *aglm_graph_add_initializer(aglm_graph *g, const char *name, const aglm_tensor *t);
+AGLM_API aglm_value *aglm_graph_add_initializer(aglm_graph *g, const char *name,
+                                                const aglm_tensor *t);
 
 /* The value named `name` in this graph only, or NULL. */
 AGLM_API aglm_value *aglm_graph_find_value(const aglm_graph *g, const char *name);
@@ -124,7 +125,8 @@ AGLM_API aglm_dim aglm_value_dim(const aglm_value *v, int i);
 /* 1 when the rank is known and every dim is static. */
 AGLM_API int aglm_value_is_static(const aglm_value *v);
 /* Sets dtype and shape (rank -1: unknown); symbol names are interned. */
-AGLM_API aglm_status aglm_value_set_type(aglm_value *v, aglm_dtype dt, int rank, const aglm_dim *dims);
+AGLM_API aglm_status aglm_value_set_type(aglm_value *v, aglm_dtype dt, int rank,
+                                         const aglm_dim *dims);
 /* Writes "f32[1,3,N,?]" (at most n bytes, terminated); returns buf. */
 AGLM_API char *aglm_value_type_str(const aglm_value *v, char *buf, size_t n);
 
@@ -217,14 +219,20 @@ AGLM_API const float *aglm_node_get_floats(const aglm_node *n, const char *name,
  * moves to the node (their parent must be the node's graph). */
 AGLM_API aglm_status aglm_node_set_int(aglm_node *n, const char *name, int64_t v);
 AGLM_API aglm_status aglm_node_set_float(aglm_node *n, const char *name, float v);
-AGLM_API aglm_status aglm_node_set_string(aglm_node *n, const char *name, const char *s, size_t len);
-AGLM_API aglm_status aglm_node_set_ints(aglm_node *n, const char *name, const int64_t *v, size_t count);
-AGLM_API aglm_status aglm_node_set_floats(aglm_node *n, const char *name, const float *v, size_t count);
-AGLM_API aglm_status aglm_node_set_strings(aglm_node *n, const char *name, const char *const *v, size_t count);
+AGLM_API aglm_status aglm_node_set_string(aglm_node *n, const char *name, const char *s,
+                                          size_t len);
+AGLM_API aglm_status aglm_node_set_ints(aglm_node *n, const char *name, const int64_t *v,
+                                        size_t count);
+AGLM_API aglm_status aglm_node_set_floats(aglm_node *n, const char *name, const float *v,
+                                          size_t count);
+AGLM_API aglm_status aglm_node_set_strings(aglm_node *n, const char *name, const char *const *v,
+                                           size_t count);
 AGLM_API aglm_status aglm_node_set_tensor(aglm_node *n, const char *name, const aglm_tensor *t);
-AGLM_API aglm_status aglm_node_set_tensors(aglm_node *n, const char *name, const aglm_tensor *t, size_t count);
+AGLM_API aglm_status aglm_node_set_tensors(aglm_node *n, const char *name, const aglm_tensor *t,
+                                           size_t count);
 AGLM_API aglm_status aglm_node_set_graph(aglm_node *n, const char *name, aglm_graph *sub);
-AGLM_API aglm_status aglm_node_set_graphs(aglm_node *n, const char *name, aglm_graph *const *subs, size_t count);
+AGLM_API aglm_status aglm_node_set_graphs(aglm_node *n, const char *name, aglm_graph *const *subs,
+                                          size_t count);
 AGLM_API aglm_status aglm_node_remove_attr(aglm_node *n, const char *name);
 
 /* ---- checking and text form ------------------------------------------------------------ */
@@ -236,7 +244,8 @@ AGLM_API aglm_status aglm_node_remove_attr(aglm_node *n, const char *name);
 AGLM_API aglm_status aglm_graph_verify(const aglm_graph *g);
 
 /* Printing flags. */
-#define AGLM_PRINT_ELIDE_CONSTANTS 1u /* print constants of more than 16 elements as "<N elements>" */
+#define AGLM_PRINT_ELIDE_CONSTANTS                                                                 \
+    1u /* print constants of more than 16 elements as "<N elements>" */
 
 /* Writes the readable text form (docs/ir-text.md) to f. */
 AGLM_API aglm_status aglm_graph_print(const aglm_graph *g, FILE *f, unsigned flags);

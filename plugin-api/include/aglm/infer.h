@@ -23,13 +23,14 @@ AGLM_API int aglm_infer_has_rule(const char *op, const char *domain);
 
 /* Multidirectional (NumPy) broadcasting of two static shapes into out_dims (AGLM_MAX_RANK).
  * AGLM_ERR_SHAPE, with both shapes in the message, when they do not broadcast. */
-AGLM_API aglm_status aglm_broadcast_shapes(int rank_a, const int64_t *a, int rank_b, const int64_t *b,
-                                           int *out_rank, int64_t *out_dims);
+AGLM_API aglm_status aglm_broadcast_shapes(int rank_a, const int64_t *a, int rank_b,
+                                           const int64_t *b, int *out_rank, int64_t *out_dims);
 
 /* Checks run-time inputs against the graph's declared inputs: count, dtype, rank, static dims,
  * and that each symbolic dim gets one value across all inputs. The error names the input and
  * gives the declared and actual types ("input 'x': expected f32[1,3,N,N], got f32[1,3,4,5]"). */
-AGLM_API aglm_status aglm_graph_check_inputs(const aglm_graph *g, size_t n, const aglm_tensor *inputs);
+AGLM_API aglm_status aglm_graph_check_inputs(const aglm_graph *g, size_t n,
+                                             const aglm_tensor *inputs);
 
 /* Checks inputs as aglm_graph_check_inputs does, then fixes the graph's input shapes to theirs and
  * re-infers every shape: the way a backend specialises a graph for one input shape. */

@@ -30,10 +30,11 @@ extern "C" {
 /* ---- the planner ---------------------------------------------------------------------- */
 
 typedef struct aglm_plan_value {
-    int first, last; /* steps producing it and reading it last (inclusive); first < 0: not planned */
-    uint64_t bytes;  /* 0: not planned */
-    int32_t share;   /* a value whose region this one takes over in place (the step producing this
-                      * one reads that one last), or -1 */
+    int first,
+        last;       /* steps producing it and reading it last (inclusive); first < 0: not planned */
+    uint64_t bytes; /* 0: not planned */
+    int32_t share;  /* a value whose region this one takes over in place (the step producing this
+                     * one reads that one last), or -1 */
 } aglm_plan_value;
 
 /* Fills offset[i] for each of the n values (AGLM_PLAN_NONE for one not planned) and
@@ -49,9 +50,9 @@ AGLM_API uint64_t aglm_plan_round(uint64_t bytes);
 
 /* A region of the run's arena lent to one output of a step. */
 typedef struct aglm_region {
-    void *data;      /* NULL: nothing lent (allocate as usual) */
-    uint64_t bytes;  /* its capacity */
-    int no_zero;     /* 1: the op writes every element, the region is handed over as it is */
+    void *data;     /* NULL: nothing lent (allocate as usual) */
+    uint64_t bytes; /* its capacity */
+    int no_zero;    /* 1: the op writes every element, the region is handed over as it is */
 } aglm_region;
 
 /* Fills *t (host memory) for dtype dt and shape dims: in region r when r lends one and the
@@ -72,16 +73,16 @@ typedef struct aglm_memory aglm_memory;
 typedef struct aglm_lease {
     void *plan;
     unsigned char *arena;
-    uint64_t *bytes;     /* recording: per slot, bytes its producer made */
-    aglm_dtype *dtypes;  /* recording: per slot, its dtype */
+    uint64_t *bytes;    /* recording: per slot, bytes its producer made */
+    aglm_dtype *dtypes; /* recording: per slot, its dtype */
 } aglm_lease;
 
 /* The planning state of top-level schedule s, arenas allocated through mem (state: its state
  * argument). Which values are planned and which steps run in place come from the op schema.
  * When every planned value of s has a static shape, the plan for s's input shapes is built at
  * once. */
-AGLM_API aglm_status aglm_memory_new(const aglm_sched *s, const aglm_device_mem *mem,
-                                     void *state, aglm_memory **out);
+AGLM_API aglm_status aglm_memory_new(const aglm_sched *s, const aglm_device_mem *mem, void *state,
+                                     aglm_memory **out);
 
 /* Frees m, its plans and arenas; no run may hold a lease. NULL is a no-op. */
 AGLM_API void aglm_memory_free(aglm_memory *m);

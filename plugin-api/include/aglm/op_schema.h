@@ -44,13 +44,13 @@ typedef enum aglm_op_flops {
 } aglm_op_flops;
 
 typedef struct aglm_op_schema {
-    const char *domain;       /* "" for ai.onnx, "ai.onnx.preview", "aglm" */
-    const char *op;           /* "Conv", "FusedConv" */
-    uint8_t min_inputs;       /* the first min_inputs inputs are required */
-    uint8_t max_inputs;       /* AGLM_OP_VARIADIC: any number */
+    const char *domain; /* "" for ai.onnx, "ai.onnx.preview", "aglm" */
+    const char *op;     /* "Conv", "FusedConv" */
+    uint8_t min_inputs; /* the first min_inputs inputs are required */
+    uint8_t max_inputs; /* AGLM_OP_VARIADIC: any number */
     uint8_t min_outputs;
-    uint8_t max_outputs;      /* AGLM_OP_VARIADIC: any number */
-    uint32_t flags;           /* AGLM_OPF_* */
+    uint8_t max_outputs; /* AGLM_OP_VARIADIC: any number */
+    uint32_t flags;      /* AGLM_OPF_* */
     aglm_op_flops flops;
 } aglm_op_schema;
 

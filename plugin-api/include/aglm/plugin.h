@@ -27,7 +27,7 @@ extern "C" {
 /* 1 when table `tbl` (a pointer to a struct of `type` that begins with struct_size) is long
  * enough to hold `member`: how a reader checks an optional field a newer minor version appended
  * before it reads it. The field may still be NULL. */
-#define AGLM_HAS_MEMBER(type, tbl, member)                                                       \
+#define AGLM_HAS_MEMBER(type, tbl, member)                                                         \
     ((tbl) != NULL && (tbl)->struct_size >= offsetof(type, member) + sizeof((tbl)->member))
 
 typedef enum aglm_plugin_kind {
@@ -88,10 +88,10 @@ struct aglm_plugin_desc {
     size_t struct_size;
     uint16_t abi_major;
     uint16_t abi_minor;
-    const char *name;     /* registry key: [a-z0-9_-]+, at most 63 characters */
-    const char *version;  /* the plugin's own version, free-form ("1.2.0") */
+    const char *name;    /* registry key: [a-z0-9_-]+, at most 63 characters */
+    const char *version; /* the plugin's own version, free-form ("1.2.0") */
     aglm_plugin_kind kind;
-    const char *summary;  /* one line */
+    const char *summary;         /* one line */
     const char *const *requires; /* NULL-terminated names of plugins that must be loaded, or NULL */
     /* Lifecycle; each may be NULL. init's state is passed to every other callback and op. A
      * failing init or start is rolled back: the host calls nothing else and unloads the file. */
@@ -137,15 +137,16 @@ typedef struct aglm_calib_set {
 typedef struct aglm_quantizer_ops {
     size_t struct_size;
     /* Rewrites g into QDQ form using calibration data (may be NULL for weight-only schemes). */
-    aglm_status (*quantize)(void *state, aglm_graph *g, const aglm_calib_set *calib, const aglm_options *opts);
+    aglm_status (*quantize)(void *state, aglm_graph *g, const aglm_calib_set *calib,
+                            const aglm_options *opts);
 } aglm_quantizer_ops;
 
 typedef struct aglm_backend_info {
     size_t struct_size;
     aglm_device device;
     int num_devices;
-    char device_name[128];   /* "x86-64 (AVX2, 16 threads)", "NVIDIA H100 80GB HBM3" */
-    uint64_t memory_bytes;   /* usable device memory, 0 if unknown */
+    char device_name[128]; /* "x86-64 (AVX2, 16 threads)", "NVIDIA H100 80GB HBM3" */
+    uint64_t memory_bytes; /* usable device memory, 0 if unknown */
 } aglm_backend_info;
 
 /* A compiled executable; its layout belongs to the backend. */
@@ -153,8 +154,8 @@ typedef struct aglm_exec aglm_exec;
 
 /* Time spent in one node over the profiled runs. */
 typedef struct aglm_profile_entry {
-    const char *node;   /* node name */
-    const char *op;     /* op type ("Conv", "aglm.FusedConv") */
+    const char *node; /* node name */
+    const char *op;   /* op type ("Conv", "aglm.FusedConv") */
     uint64_t calls;
     double total_ms;
 } aglm_profile_entry;
@@ -165,12 +166,12 @@ typedef struct aglm_profile {
     size_t count;
     const aglm_profile_entry *entries; /* one per node, in execution order */
     uint64_t runs;                     /* runs profiled */
-    uint64_t peak_bytes;               /* peak bytes of intermediate tensors in one run (0: unknown) */
-    uint64_t flops;                    /* floating-point operations summed over the runs: 2 per
-                                        * multiply-add of convolutions and matrix products, the
-                                        * rest not counted (0: unknown) */
-    uint64_t arena_bytes;              /* of peak_bytes, the memory-planned arena of one run (0:
-                                        * none or unknown); the rest went to the heap */
+    uint64_t peak_bytes;  /* peak bytes of intermediate tensors in one run (0: unknown) */
+    uint64_t flops;       /* floating-point operations summed over the runs: 2 per
+                           * multiply-add of convolutions and matrix products, the
+                           * rest not counted (0: unknown) */
+    uint64_t arena_bytes; /* of peak_bytes, the memory-planned arena of one run (0:
+                           * none or unknown); the rest went to the heap */
 } aglm_profile;
 
 /* Device memory a backend provides (ABI 1.1): the runtime layer plans, allocates and frees a
@@ -197,7 +198,8 @@ typedef struct aglm_backend_ops {
     int (*supports)(void *state, const aglm_graph *g, const aglm_node *n);
     /* Compiles g (the backend copies what it needs; g may be freed afterwards). A graph with
      * unsupported ops fails with one error listing every such node and op. */
-    aglm_status (*compile)(void *state, const aglm_graph *g, const aglm_options *opts, aglm_exec **out);
+    aglm_status (*compile)(void *state, const aglm_graph *g, const aglm_options *opts,
+                           aglm_exec **out);
     /* Runs exec on inputs (graph input order) and fills outputs (graph output order) with tensors
      * that own their data (aglm_tensor_alloc; the caller calls aglm_tensor_free). Wrong input
      * count, dtype or shape is an error naming the input. Safe to call from several threads on
@@ -221,15 +223,15 @@ typedef struct aglm_backend_ops {
  *                        .summary = "removes nodes whose results nothing uses",
  *                        .ops = &dce_ops)
  */
-#define AGLM_DEFINE_PLUGIN(...)                                                                \
-    AGLM_API const aglm_plugin_desc *aglm_plugin_entry(void);                                  \
-    AGLM_API const aglm_plugin_desc *aglm_plugin_entry(void)                                   \
-    {                                                                                          \
-        static const aglm_plugin_desc aglm_desc_ = {.struct_size = sizeof(aglm_plugin_desc),   \
-                                                    .abi_major = AGLM_ABI_MAJOR,               \
-                                                    .abi_minor = AGLM_ABI_MINOR,               \
-                                                    __VA_ARGS__};                              \
-        return &aglm_desc_;                                                                    \
+#define AGLM_DEFINE_PLUGIN(...)                                                                    \
+    AGLM_API const aglm_plugin_desc *aglm_plugin_entry(void);                                      \
+    AGLM_API const aglm_plugin_desc *aglm_plugin_entry(void)                                       \
+    {                                                                                              \
+        static const aglm_plugin_desc aglm_desc_ = {.struct_size = sizeof(aglm_plugin_desc),       \
+                                                    .abi_major = AGLM_ABI_MAJOR,                   \
+                                                    .abi_minor = AGLM_ABI_MINOR,                   \
+                                                    __VA_ARGS__};                                  \
+        return &aglm_desc_;                                                                        \
     }
 
 #ifdef __cplusplus

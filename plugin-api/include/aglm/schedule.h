@@ -32,7 +32,7 @@ typedef enum aglm_slot_kind {
 
 typedef struct aglm_slot {
     aglm_slot_kind kind;
-    size_t index;                /* INPUT: graph input index; OUTER: capture index */
+    size_t index; /* INPUT: graph input index; OUTER: capture index */
     const aglm_value *value;
     const aglm_tensor *constant; /* CONST: the initialiser */
     int32_t producer;            /* NODE: the step writing it, -1 for none */
@@ -43,22 +43,22 @@ typedef struct aglm_sched aglm_sched;
 
 /* A graph attribute of a step's node, scheduled. */
 typedef struct aglm_sched_sub {
-    const char *attr;         /* the attribute's name ("body", "then_branch") */
+    const char *attr; /* the attribute's name ("body", "then_branch") */
     aglm_sched *sched;
-    int32_t *capture_slot;    /* per capture of sched: the slot of the calling schedule */
+    int32_t *capture_slot; /* per capture of sched: the slot of the calling schedule */
 } aglm_sched_sub;
 
 typedef struct aglm_step {
     const aglm_node *node;
     const aglm_op_schema *schema; /* NULL for an op the schema does not know */
     size_t n_in, n_out;
-    int32_t *in;              /* slot per input, -1 for an absent one */
-    int32_t *out;             /* slot per output, -1 for an output the node leaves unnamed */
+    int32_t *in;  /* slot per input, -1 for an absent one */
+    int32_t *out; /* slot per output, -1 for an output the node leaves unnamed */
     size_t n_free;
-    int32_t *free;            /* NODE slots whose last reader is this step */
+    int32_t *free; /* NODE slots whose last reader is this step */
     size_t n_subs;
     aglm_sched_sub *subs;
-    void *user;               /* the backend's, set by its bind callback */
+    void *user; /* the backend's, set by its bind callback */
 } aglm_step;
 
 struct aglm_sched {
@@ -71,12 +71,12 @@ struct aglm_sched {
     size_t n_steps;
     aglm_step *steps;
     size_t n_outputs;
-    int32_t *out_slot;        /* per graph output, its slot */
-    unsigned char *out_move;  /* 1: the run hands the slot's tensor over; 0: copies it */
+    int32_t *out_slot;       /* per graph output, its slot */
+    unsigned char *out_move; /* 1: the run hands the slot's tensor over; 0: copies it */
     size_t n_captures;
     const aglm_value **captures; /* outer values read here, in slot order after the graph's */
-    size_t max_in, max_out;   /* the most inputs / outputs of any step */
-    void *user;               /* the backend's */
+    size_t max_in, max_out;      /* the most inputs / outputs of any step */
+    void *user;                  /* the backend's */
 };
 
 /* What a backend tells the scheduler. Only name is required. */

@@ -14,18 +14,18 @@ extern "C" {
 
 typedef enum aglm_status {
     AGLM_OK = 0,
-    AGLM_ERR_INVALID = 1,      /* bad argument or malformed input */
-    AGLM_ERR_NOMEM = 2,        /* allocation failed */
-    AGLM_ERR_IO = 3,           /* file or socket I/O failed */
-    AGLM_ERR_PARSE = 4,        /* a file or text could not be parsed */
-    AGLM_ERR_UNSUPPORTED = 5,  /* op, dtype or feature not supported */
-    AGLM_ERR_SHAPE = 6,        /* shapes disagree */
-    AGLM_ERR_TYPE = 7,         /* dtypes disagree */
-    AGLM_ERR_NOT_FOUND = 8,    /* a named thing does not exist */
-    AGLM_ERR_EXISTS = 9,       /* a named thing already exists */
-    AGLM_ERR_ABI = 10,         /* plugin ABI mismatch */
-    AGLM_ERR_STATE = 11,       /* operation not allowed in the current state */
-    AGLM_ERR_INTERNAL = 12     /* a bug: an invariant did not hold */
+    AGLM_ERR_INVALID = 1,     /* bad argument or malformed input */
+    AGLM_ERR_NOMEM = 2,       /* allocation failed */
+    AGLM_ERR_IO = 3,          /* file or socket I/O failed */
+    AGLM_ERR_PARSE = 4,       /* a file or text could not be parsed */
+    AGLM_ERR_UNSUPPORTED = 5, /* op, dtype or feature not supported */
+    AGLM_ERR_SHAPE = 6,       /* shapes disagree */
+    AGLM_ERR_TYPE = 7,        /* dtypes disagree */
+    AGLM_ERR_NOT_FOUND = 8,   /* a named thing does not exist */
+    AGLM_ERR_EXISTS = 9,      /* a named thing already exists */
+    AGLM_ERR_ABI = 10,        /* plugin ABI mismatch */
+    AGLM_ERR_STATE = 11,      /* operation not allowed in the current state */
+    AGLM_ERR_INTERNAL = 12    /* a bug: an invariant did not hold */
 } aglm_status;
 
 /* The message of the last failure on this thread ("" if none). Valid until the next call that

@@ -23,17 +23,17 @@ typedef enum aglm_device {
 
 /* Set in aglm_tensor.flags when the descriptor owns data (allocated by aglm_tensor_alloc). */
 #define AGLM_TENSOR_OWNS_DATA 1u
-/* Flag bits 2 and 4 were ABI 1.0's way to lend planned memory to a kernel; they are reserved
- * (1.1 lends it through aglm_region, aglm/memplan.h). */
+/* Flag bits 2 and 4 were ABI 1.0's way to lend planned memory to a kernel; they are reserved and
+ * ignored (1.1 lends it through aglm_region, aglm/memplan.h). */
 
 typedef struct aglm_tensor {
     aglm_dtype dtype;
-    int32_t rank;                 /* 0 for a scalar */
-    int64_t dims[AGLM_MAX_RANK];  /* dims[0..rank-1]; each >= 0 */
-    void *data;                   /* host or device pointer, per `device` */
+    int32_t rank;                /* 0 for a scalar */
+    int64_t dims[AGLM_MAX_RANK]; /* dims[0..rank-1]; each >= 0 */
+    void *data;                  /* host or device pointer, per `device` */
     aglm_device device;
     int32_t device_id;
-    uint32_t flags;               /* AGLM_TENSOR_OWNS_DATA */
+    uint32_t flags; /* AGLM_TENSOR_OWNS_DATA */
 } aglm_tensor;
 
 /* Number of elements (1 for a scalar; 0 if any dim is 0). */
@@ -43,12 +43,15 @@ AGLM_API int64_t aglm_tensor_numel(const aglm_tensor *t);
 AGLM_API size_t aglm_tensor_nbytes(const aglm_tensor *t);
 
 /* Fills *t with a CPU tensor that owns zeroed, 64-byte-aligned storage. Fails on a bad dtype,
- * rank or dim, or on overflow. On failure *t is left empty (data NULL). To allocate in planned
- * memory an executor lends, use aglm_tensor_alloc_in (aglm/memplan.h). */
-AGLM_API aglm_status aglm_tensor_alloc(aglm_tensor *t, aglm_dtype dt, int rank, const int64_t *dims);
+ * rank or dim, or on overflow. On failure *t is left empty (data NULL). *t is output only (it
+ * may come in uninitialised). To allocate in planned memory an executor lends, use
+ * aglm_tensor_alloc_in (aglm/memplan.h). */
+AGLM_API aglm_status aglm_tensor_alloc(aglm_tensor *t, aglm_dtype dt, int rank,
+                                       const int64_t *dims);
 
 /* Fills *t with a descriptor that borrows `data` (not freed by aglm_tensor_free). */
-AGLM_API void aglm_tensor_wrap(aglm_tensor *t, aglm_dtype dt, int rank, const int64_t *dims, void *data);
+AGLM_API void aglm_tensor_wrap(aglm_tensor *t, aglm_dtype dt, int rank, const int64_t *dims,
+                               void *data);
 
 /* Deep-copies a CPU tensor into *dst (which then owns its data). */
 AGLM_API aglm_status aglm_tensor_copy(aglm_tensor *dst, const aglm_tensor *src);

@@ -35,14 +35,14 @@ typedef enum aglm_auto_pad {
 } aglm_auto_pad;
 
 typedef struct aglm_window {
-    int nd;                         /* spatial dims of the op: 1 to AGLM_WINDOW_DIMS */
-    int64_t in[AGLM_WINDOW_DIMS];   /* input spatial size */
-    int64_t out[AGLM_WINDOW_DIMS];  /* output spatial size */
-    int64_t k[AGLM_WINDOW_DIMS];    /* kernel size (taps) */
-    int64_t s[AGLM_WINDOW_DIMS];    /* stride */
-    int64_t d[AGLM_WINDOW_DIMS];    /* dilation */
-    int64_t pb[AGLM_WINDOW_DIMS];   /* padding before */
-    int64_t pe[AGLM_WINDOW_DIMS];   /* padding after */
+    int nd;                        /* spatial dims of the op: 1 to AGLM_WINDOW_DIMS */
+    int64_t in[AGLM_WINDOW_DIMS];  /* input spatial size */
+    int64_t out[AGLM_WINDOW_DIMS]; /* output spatial size */
+    int64_t k[AGLM_WINDOW_DIMS];   /* kernel size (taps) */
+    int64_t s[AGLM_WINDOW_DIMS];   /* stride */
+    int64_t d[AGLM_WINDOW_DIMS];   /* dilation */
+    int64_t pb[AGLM_WINDOW_DIMS];  /* padding before */
+    int64_t pe[AGLM_WINDOW_DIMS];  /* padding after */
 } aglm_window;
 
 /* Node's auto_pad attribute (absent or "" is NOTSET); AGLM_ERR_INVALID "attribute auto_pad 'X'
@@ -65,8 +65,7 @@ AGLM_API aglm_status aglm_window_axis(int64_t in, int64_t kernel, int64_t stride
 AGLM_API aglm_status aglm_window_transpose_axis(int64_t in, int64_t kernel, int64_t stride,
                                                 int64_t dilation, int64_t output_padding,
                                                 int64_t output_shape, aglm_auto_pad pad,
-                                                int64_t *pad_begin, int64_t *pad_end,
-                                                int64_t *out);
+                                                int64_t *pad_begin, int64_t *pad_end, int64_t *out);
 
 /* Resolves Conv's or a pool's window attributes on `node` for an input of spatial sizes
  * in[0..nd). `kernel` gives the kernel size when the op takes it from a weight (Conv; a

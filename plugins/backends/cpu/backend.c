@@ -86,7 +86,7 @@ static aglm_status cpu_query(void *state, aglm_backend_info *info)
 #if defined(__x86_64__) && defined(__GNUC__)
     __builtin_cpu_init();
     const char *isa = __builtin_cpu_supports("avx512f") ? "AVX-512"
-                      : __builtin_cpu_supports("avx2") ? "AVX2"
+                      : __builtin_cpu_supports("avx2")  ? "AVX2"
                                                         : "SSE2";
     snprintf(info->device_name, sizeof info->device_name, "x86-64 (simd %s, cpu %s, %d threads)",
              path, isa, b->threads);
@@ -173,5 +173,5 @@ static const aglm_backend_ops cpu_ops = {
 };
 
 AGLM_DEFINE_PLUGIN(.name = "cpu", .version = "0.1.0", .kind = AGLM_KIND_BACKEND,
-                   .summary = "runs graphs on the host CPU with a thread pool",
-                   .init = cpu_init, .destroy = cpu_destroy, .ops = &cpu_ops)
+                   .summary = "runs graphs on the host CPU with a thread pool", .init = cpu_init,
+                   .destroy = cpu_destroy, .ops = &cpu_ops)

@@ -109,8 +109,8 @@ static aglm_status run_step(void *ctx, const aglm_step_io *io)
 {
     cpu_exec *x = ctx;
     const cpu_step *cs = io->step->user;
-    cpu_kctx k = {io->step->node, cs->opset,   x->pool,         io, cs->prepared,
-                  io->out,        io->step->n_out, io->out_mem};
+    cpu_kctx k = {io->step->node, cs->opset, x->pool,         io,
+                  cs->prepared,   io->out,   io->step->n_out, io->out_mem};
     return cs->kernel->run(&k, io->step->n_in, io->in, io->step->n_out, io->out);
 }
 
@@ -143,8 +143,7 @@ aglm_status cpu_exec_compile(const aglm_graph *g, const aglm_options *opts, cpu_
         x->pool = x->own_pool;
     }
     aglm_executor_desc d = {
-        .sched = {.name = "cpu", .supports = supports_cb, .bind = bind, .unbind = unbind,
-                  .ctx = x},
+        .sched = {.name = "cpu", .supports = supports_cb, .bind = bind, .unbind = unbind, .ctx = x},
         .step = run_step,
         .memory = aglm_host_memory(),
     };

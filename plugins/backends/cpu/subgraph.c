@@ -13,8 +13,8 @@ const aglm_graph *cpu_sub_graph(const cpu_sub *sub)
     return sub->sched->graph;
 }
 
-aglm_status cpu_sub_run(const cpu_kctx *k, const cpu_sub *sub, size_t n_in,
-                        const aglm_tensor *in, size_t n_out, aglm_tensor *out)
+aglm_status cpu_sub_run(const cpu_kctx *k, const cpu_sub *sub, size_t n_in, const aglm_tensor *in,
+                        size_t n_out, aglm_tensor *out)
 {
     return aglm_run_sub(k->io, sub->attr, n_in, in, n_out, out);
 }

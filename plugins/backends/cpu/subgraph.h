@@ -22,7 +22,7 @@ const aglm_graph *cpu_sub_graph(const cpu_sub *sub);
 
 /* Runs sub on n_in borrowed inputs (its graph's inputs, in order); outputs are tensors the caller
  * owns. Counts and declared input dtypes are checked; on failure every output is left empty. */
-aglm_status cpu_sub_run(const cpu_kctx *k, const cpu_sub *sub, size_t n_in,
-                        const aglm_tensor *in, size_t n_out, aglm_tensor *out);
+aglm_status cpu_sub_run(const cpu_kctx *k, const cpu_sub *sub, size_t n_in, const aglm_tensor *in,
+                        size_t n_out, aglm_tensor *out);
 
 #endif

@@ -36,9 +36,9 @@ struct cpu_pool {
      * without the lock; its release store publishes the loop's fields below. */
     atomic_ulong generation;
     atomic_int stopping;
-    atomic_int busy_workers;  /* workers still inside the current loop */
-    int sleepers;             /* workers waiting on `wake` (under mu) */
-    int caller_waiting;       /* the caller waits on `done` (under mu) */
+    atomic_int busy_workers; /* workers still inside the current loop */
+    int sleepers;            /* workers waiting on `wake` (under mu) */
+    int caller_waiting;      /* the caller waits on `done` (under mu) */
     /* The current loop. */
     cpu_range_fn fn;
     void *ctx;
@@ -150,7 +150,8 @@ aglm_status cpu_pool_new(int threads, cpu_pool **out)
 {
     *out = NULL;
     if (threads < 1)
-        return aglm_error(AGLM_ERR_INVALID, "thread pool: %d threads, expected at least 1", threads);
+        return aglm_error(AGLM_ERR_INVALID, "thread pool: %d threads, expected at least 1",
+                          threads);
     cpu_pool *p = calloc(1, sizeof *p);
     if (!p)
         return aglm_error(AGLM_ERR_NOMEM, "thread pool: out of memory");

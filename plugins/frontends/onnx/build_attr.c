@@ -21,9 +21,10 @@ static int64_t guess_type(const ox_attr *a)
     static const struct {
         unsigned field;
         int64_t type;
-    } map[] = {{2, AGLM_ATTR_FLOAT}, {3, AGLM_ATTR_INT}, {4, AGLM_ATTR_STRING}, {5, AGLM_ATTR_TENSOR},
-               {6, AGLM_ATTR_GRAPH}, {7, AGLM_ATTR_FLOATS}, {8, AGLM_ATTR_INTS}, {9, AGLM_ATTR_STRINGS},
-               {10, AGLM_ATTR_TENSORS}, {11, AGLM_ATTR_GRAPHS}, {14, ATTR_TYPE_PROTO}, {15, ATTR_TYPE_PROTOS},
+    } map[] = {{2, AGLM_ATTR_FLOAT},     {3, AGLM_ATTR_INT},       {4, AGLM_ATTR_STRING},
+               {5, AGLM_ATTR_TENSOR},    {6, AGLM_ATTR_GRAPH},     {7, AGLM_ATTR_FLOATS},
+               {8, AGLM_ATTR_INTS},      {9, AGLM_ATTR_STRINGS},   {10, AGLM_ATTR_TENSORS},
+               {11, AGLM_ATTR_GRAPHS},   {14, ATTR_TYPE_PROTO},    {15, ATTR_TYPE_PROTOS},
                {22, ATTR_SPARSE_TENSOR}, {23, ATTR_SPARSE_TENSORS}};
     for (size_t i = 0; i < sizeof map / sizeof *map; i++)
         if (a->present & (1u << map[i].field))
@@ -31,8 +32,9 @@ static int64_t guess_type(const ox_attr *a)
     return AGLM_ATTR_UNDEFINED;
 }
 
-static aglm_status build_subgraph(ox_build *b, ox_scope *sc, aglm_node *n, const char *what, const char *aname,
-                                  const ox_graph *gp, const ox_call *call, aglm_graph **out)
+static aglm_status build_subgraph(ox_build *b, ox_scope *sc, aglm_node *n, const char *what,
+                                  const char *aname, const ox_graph *gp, const ox_call *call,
+                                  aglm_graph **out)
 {
     *out = NULL;
     char *gname;
@@ -57,8 +59,8 @@ static aglm_status build_subgraph(ox_build *b, ox_scope *sc, aglm_node *n, const
     return AGLM_OK;
 }
 
-static aglm_status set_tensors(ox_build *b, aglm_node *n, const char *what, const char *aname, const ox_attr *a,
-                               int sparse)
+static aglm_status set_tensors(ox_build *b, aglm_node *n, const char *what, const char *aname,
+                               const ox_attr *a, int sparse)
 {
     size_t count = sparse ? a->n_sparses : a->n_tensors;
     aglm_tensor *ts = calloc(count + 1, sizeof *ts);
@@ -80,8 +82,8 @@ static aglm_status set_tensors(ox_build *b, aglm_node *n, const char *what, cons
     return st;
 }
 
-static aglm_status set_graphs(ox_build *b, ox_scope *sc, aglm_node *n, const char *what, const char *aname,
-                              const ox_attr *a, const ox_call *call)
+static aglm_status set_graphs(ox_build *b, ox_scope *sc, aglm_node *n, const char *what,
+                              const char *aname, const ox_attr *a, const ox_call *call)
 {
     aglm_graph **gs = calloc(a->n_graphs + 1, sizeof *gs);
     if (!gs)
@@ -104,7 +106,8 @@ static aglm_status set_graphs(ox_build *b, ox_scope *sc, aglm_node *n, const cha
 }
 
 /* strings or type texts as C strings, then set as a list of strings. */
-static aglm_status set_strings(aglm_node *n, const char *what, const char *aname, const ox_attr *a, int types)
+static aglm_status set_strings(aglm_node *n, const char *what, const char *aname, const ox_attr *a,
+                               int types)
 {
     size_t count = types ? a->n_types : a->n_strings;
     char **ss = calloc(count + 1, sizeof *ss);
@@ -119,7 +122,8 @@ static aglm_status set_strings(aglm_node *n, const char *what, const char *aname
             st = aglm_error_wrap(st, "%s", what);
         }
     }
-    if (st == AGLM_OK && (st = aglm_node_set_strings(n, aname, (const char *const *)ss, count)) != AGLM_OK)
+    if (st == AGLM_OK &&
+        (st = aglm_node_set_strings(n, aname, (const char *const *)ss, count)) != AGLM_OK)
         st = aglm_error_wrap(st, "%s", what);
     for (size_t i = 0; i < count; i++)
         free(ss[i]);
@@ -133,8 +137,8 @@ static aglm_status set_result(aglm_status st, const char *what)
     return st == AGLM_OK ? st : aglm_error_wrap(st, "%s", what);
 }
 
-static aglm_status set_value(ox_build *b, ox_scope *sc, aglm_node *n, const char *what, const char *aname,
-                             const ox_attr *a, const ox_call *call)
+static aglm_status set_value(ox_build *b, ox_scope *sc, aglm_node *n, const char *what,
+                             const char *aname, const ox_attr *a, const ox_call *call)
 {
     int64_t type = a->has_type ? a->type : guess_type(a);
     aglm_tensor t;
@@ -142,20 +146,15 @@ static aglm_status set_value(ox_build *b, ox_scope *sc, aglm_node *n, const char
     aglm_status st;
     char *text;
     switch (type) {
-    case AGLM_ATTR_FLOAT:
-        return set_result(aglm_node_set_float(n, aname, a->f), what);
-    case AGLM_ATTR_INT:
-        return set_result(aglm_node_set_int(n, aname, a->i), what);
+    case AGLM_ATTR_FLOAT: return set_result(aglm_node_set_float(n, aname, a->f), what);
+    case AGLM_ATTR_INT: return set_result(aglm_node_set_int(n, aname, a->i), what);
     case AGLM_ATTR_STRING:
         return set_result(aglm_node_set_string(n, aname, (const char *)a->s.p, a->s.n), what);
     case AGLM_ATTR_FLOATS:
         return set_result(aglm_node_set_floats(n, aname, a->floats, a->n_floats), what);
-    case AGLM_ATTR_INTS:
-        return set_result(aglm_node_set_ints(n, aname, a->ints, a->n_ints), what);
-    case AGLM_ATTR_STRINGS:
-        return set_strings(n, what, aname, a, 0);
-    case ATTR_TYPE_PROTOS:
-        return set_strings(n, what, aname, a, 1);
+    case AGLM_ATTR_INTS: return set_result(aglm_node_set_ints(n, aname, a->ints, a->n_ints), what);
+    case AGLM_ATTR_STRINGS: return set_strings(n, what, aname, a, 0);
+    case ATTR_TYPE_PROTOS: return set_strings(n, what, aname, a, 1);
     case AGLM_ATTR_TENSOR:
     case ATTR_SPARSE_TENSOR:
         if (type == AGLM_ATTR_TENSOR ? !a->t : !a->sparse)
@@ -168,8 +167,7 @@ static aglm_status set_value(ox_build *b, ox_scope *sc, aglm_node *n, const char
         aglm_tensor_free(&t);
         return set_result(st, what);
     case AGLM_ATTR_TENSORS:
-    case ATTR_SPARSE_TENSORS:
-        return set_tensors(b, n, what, aname, a, type == ATTR_SPARSE_TENSORS);
+    case ATTR_SPARSE_TENSORS: return set_tensors(b, n, what, aname, a, type == ATTR_SPARSE_TENSORS);
     case AGLM_ATTR_GRAPH:
         if (!a->g)
             return aglm_error(AGLM_ERR_PARSE, "%s: a graph attribute without a graph", what);
@@ -178,8 +176,7 @@ static aglm_status set_value(ox_build *b, ox_scope *sc, aglm_node *n, const char
         if ((st = aglm_node_set_graph(n, aname, g)) != AGLM_OK)
             aglm_graph_free(g);
         return set_result(st, what);
-    case AGLM_ATTR_GRAPHS:
-        return set_graphs(b, sc, n, what, aname, a, call);
+    case AGLM_ATTR_GRAPHS: return set_graphs(b, sc, n, what, aname, a, call);
     case ATTR_TYPE_PROTO:
         if (!a->tp)
             return aglm_error(AGLM_ERR_PARSE, "%s: a type attribute without a type", what);
@@ -191,7 +188,8 @@ static aglm_status set_value(ox_build *b, ox_scope *sc, aglm_node *n, const char
     case AGLM_ATTR_UNDEFINED:
         return aglm_error(AGLM_ERR_PARSE, "%s has neither a type nor a value", what);
     default:
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "%s has unknown attribute type %lld", what, (long long)type);
+        return aglm_error(AGLM_ERR_UNSUPPORTED, "%s has unknown attribute type %lld", what,
+                          (long long)type);
     }
 }
 
@@ -235,8 +233,10 @@ aglm_status ox_set_attr(ox_build *b, ox_scope *sc, aglm_node *n, const char *who
     /* a reference may lead to another reference of the caller's own function */
     for (int hops = 0; src->ref_attr_name.n; hops++) {
         if (!frame || hops > OX_MAX_CALL_DEPTH) {
-            st = aglm_error(AGLM_ERR_PARSE, "%s refers to attribute '%.*s' of an enclosing function, but the node "
-                            "is not inside a function", what, OX_FMT(src->ref_attr_name));
+            st = aglm_error(AGLM_ERR_PARSE,
+                            "%s refers to attribute '%.*s' of an enclosing function, but the node "
+                            "is not inside a function",
+                            what, OX_FMT(src->ref_attr_name));
             goto done;
         }
         const ox_call *next;

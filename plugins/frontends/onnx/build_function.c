@@ -54,15 +54,16 @@ static ox_str arg(const ox_str *list, size_t n, size_t i)
 }
 
 /* Binds the function's inputs and outputs in fs to the call's values. */
-static aglm_status bind(const ox_scope *caller, ox_scope *fs, const ox_node *np, const ox_function *fn,
-                        const char *who)
+static aglm_status bind(const ox_scope *caller, ox_scope *fs, const ox_node *np,
+                        const ox_function *fn, const char *who)
 {
     aglm_status st;
     for (size_t i = 0; i < fn->n_inputs; i++) {
         ox_str a = arg(np->inputs, np->n_inputs, i);
         aglm_value *v = NULL;
         if (a.n && !ox_scope_lookup(caller, a, &v))
-            return aglm_error(AGLM_ERR_NOT_FOUND, "%s: input %zu '%.*s' is not defined", who, i, OX_FMT(a));
+            return aglm_error(AGLM_ERR_NOT_FOUND, "%s: input %zu '%.*s' is not defined", who, i,
+                              OX_FMT(a));
         if ((st = ox_scope_put(fs, fn->inputs[i], v)) != AGLM_OK)
             return st;
     }
@@ -79,12 +80,13 @@ static aglm_status bind(const ox_scope *caller, ox_scope *fs, const ox_node *np,
 }
 
 /* Call outputs the body left unproduced: a function output that is one of its inputs. */
-static aglm_status pass_through(ox_scope *caller, const ox_scope *fs, const ox_node *np, const ox_function *fn,
-                                const char *who)
+static aglm_status pass_through(ox_scope *caller, const ox_scope *fs, const ox_node *np,
+                                const ox_function *fn, const char *who)
 {
     for (size_t i = 0; i < fn->n_outputs && i < np->n_outputs; i++) {
         aglm_value *out = NULL, *src = NULL;
-        if (!np->outputs[i].n || !ox_scope_get(caller, np->outputs[i], &out) || aglm_value_producer(out))
+        if (!np->outputs[i].n || !ox_scope_get(caller, np->outputs[i], &out) ||
+            aglm_value_producer(out))
             continue;
         if (!ox_scope_get(fs, fn->outputs[i], &src) || !src || src == out)
             return aglm_error(AGLM_ERR_INVALID, "%s: function output '%.*s' is never produced", who,
@@ -95,15 +97,17 @@ static aglm_status pass_through(ox_scope *caller, const ox_scope *fs, const ox_n
     return AGLM_OK;
 }
 
-aglm_status ox_inline_call(ox_build *b, ox_scope *sc, const ox_node *np, const char *who, size_t index,
-                           const ox_call *call)
+aglm_status ox_inline_call(ox_build *b, ox_scope *sc, const ox_node *np, const char *who,
+                           size_t index, const ox_call *call)
 {
     const ox_function *fn = &b->model->functions[index];
     if (b->fn_active[index])
-        return aglm_error(AGLM_ERR_INVALID, "%s: function '%.*s' calls itself (recursion is not allowed)", who,
+        return aglm_error(AGLM_ERR_INVALID,
+                          "%s: function '%.*s' calls itself (recursion is not allowed)", who,
                           OX_FMT(fn->name));
     if (b->call_depth >= OX_MAX_CALL_DEPTH)
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "%s: functions nest more than %d deep", who, OX_MAX_CALL_DEPTH);
+        return aglm_error(AGLM_ERR_UNSUPPORTED, "%s: functions nest more than %d deep", who,
+                          OX_MAX_CALL_DEPTH);
     char prefix[512];
     if (np->name.n)
         snprintf(prefix, sizeof prefix, "%s%.*s/", call ? call->prefix : "", OX_FMT(np->name));

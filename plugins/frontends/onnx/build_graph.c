@@ -57,12 +57,13 @@ aglm_status ox_declare_outputs(ox_scope *sc, const ox_node *nodes, size_t n, con
             if (name.n == 0)
                 continue;
             if (ox_scope_get(sc, name, &v)) {
-                if (v && !aglm_value_producer(v) && !aglm_value_is_graph_input(v) && !aglm_value_const(v) &&
-                    is_function_output(fn, name))
+                if (v && !aglm_value_producer(v) && !aglm_value_is_graph_input(v) &&
+                    !aglm_value_const(v) && is_function_output(fn, name))
                     continue;
                 char who[300];
                 ox_node_label(np, i, who, sizeof who);
-                return aglm_error(AGLM_ERR_EXISTS, "%s: output '%.*s' is already defined in this graph", who,
+                return aglm_error(AGLM_ERR_EXISTS,
+                                  "%s: output '%.*s' is already defined in this graph", who,
                                   OX_FMT(name));
             }
             aglm_status st = ox_new_value(sc, name, prefix, &v);
@@ -127,13 +128,16 @@ static aglm_status check_default(const ox_value_info *vi, aglm_value *v, const c
     if (vi->type.has_shape) {
         ok = ok && vi->type.n_dims == (size_t)c->rank;
         for (size_t i = 0; ok && i < vi->type.n_dims; i++)
-            if (vi->type.dims[i].kind == 1 && vi->type.dims[i].value >= 0 && vi->type.dims[i].value != c->dims[i])
+            if (vi->type.dims[i].kind == 1 && vi->type.dims[i].value >= 0 &&
+                vi->type.dims[i].value != c->dims[i])
                 ok = 0;
     }
     if (!ok) {
         char shape[200];
-        return aglm_error(AGLM_ERR_TYPE, "%s is also an initializer, and its declared type does not match the "
-                          "initializer's %s%s", what, aglm_dtype_name(c->dtype),
+        return aglm_error(AGLM_ERR_TYPE,
+                          "%s is also an initializer, and its declared type does not match the "
+                          "initializer's %s%s",
+                          what, aglm_dtype_name(c->dtype),
                           aglm_shape_str(c->rank, c->dims, shape, sizeof shape));
     }
     return AGLM_OK;
@@ -169,12 +173,14 @@ static aglm_status build_inputs(ox_build *b, const ox_graph *gp, ox_scope *sc)
 
 /* Declared types of node outputs (value_info, and the graph's outputs). Values of enclosing
  * graphs, inputs and constants already have their types and are left alone. */
-static aglm_status declare_types(const ox_scope *sc, const ox_value_info *list, size_t n, const char *kind)
+static aglm_status declare_types(const ox_scope *sc, const ox_value_info *list, size_t n,
+                                 const char *kind)
 {
     char what[300];
     for (size_t i = 0; i < n; i++) {
         aglm_value *v;
-        if (!list[i].has_type || !ox_scope_get(sc, list[i].name, &v) || !v || !aglm_value_producer(v))
+        if (!list[i].has_type || !ox_scope_get(sc, list[i].name, &v) || !v ||
+            !aglm_value_producer(v))
             continue;
         snprintf(what, sizeof what, "%s '%.*s'", kind, OX_FMT(list[i].name));
         aglm_status st = ox_apply_type(&list[i].type, v, what);
@@ -190,9 +196,10 @@ static aglm_status build_outputs(const ox_graph *gp, ox_scope *sc)
         const ox_value_info *vi = &gp->outputs[i];
         aglm_value *v = NULL;
         if (!ox_scope_lookup(sc, vi->name, &v) || !v)
-            return aglm_error(AGLM_ERR_NOT_FOUND,
-                              "output '%.*s' is not defined (no input, initializer or node output has that name)",
-                              OX_FMT(vi->name));
+            return aglm_error(
+                AGLM_ERR_NOT_FOUND,
+                "output '%.*s' is not defined (no input, initializer or node output has that name)",
+                OX_FMT(vi->name));
         aglm_status st = aglm_graph_add_output(sc->g, v);
         if (st != AGLM_OK)
             return st;
@@ -203,8 +210,10 @@ static aglm_status build_outputs(const ox_graph *gp, ox_scope *sc)
 aglm_status ox_build_graph(ox_build *b, const ox_graph *gp, ox_scope *sc, const ox_call *call)
 {
     aglm_status st;
-    if ((st = build_initializers(b, gp, sc)) != AGLM_OK || (st = build_inputs(b, gp, sc)) != AGLM_OK ||
-        (st = ox_declare_outputs(sc, gp->nodes, gp->n_nodes, call ? call->prefix : NULL, NULL)) != AGLM_OK)
+    if ((st = build_initializers(b, gp, sc)) != AGLM_OK ||
+        (st = build_inputs(b, gp, sc)) != AGLM_OK ||
+        (st = ox_declare_outputs(sc, gp->nodes, gp->n_nodes, call ? call->prefix : NULL, NULL)) !=
+            AGLM_OK)
         return st;
     for (size_t i = 0; i < gp->n_nodes; i++)
         if ((st = ox_build_node(b, sc, &gp->nodes[i], i, call)) != AGLM_OK)

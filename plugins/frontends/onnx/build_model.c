@@ -26,10 +26,12 @@ static aglm_status set_opsets(ox_build *b, const ox_model *m)
         }
         int64_t have = aglm_graph_opset(b->top, dom);
         if (v < 1)
-            st = aglm_error(AGLM_ERR_PARSE, "opset_import of '%s' has version %lld", shown, (long long)v);
+            st = aglm_error(AGLM_ERR_PARSE, "opset_import of '%s' has version %lld", shown,
+                            (long long)v);
         else if ((have && have != read_as) || (read_as != v && b->old_opset != v))
-            st = aglm_error(AGLM_ERR_PARSE, "opset_import lists '%s' twice, with versions %lld and %lld", shown,
-                            (long long)(b->old_opset && !dom[0] ? b->old_opset : have), (long long)v);
+            st = aglm_error(
+                AGLM_ERR_PARSE, "opset_import lists '%s' twice, with versions %lld and %lld", shown,
+                (long long)(b->old_opset && !dom[0] ? b->old_opset : have), (long long)v);
         else
             st = aglm_graph_set_opset(b->top, dom, read_as);
         free(d);
@@ -52,9 +54,9 @@ static aglm_status put_meta(aglm_graph *g, const char *key, ox_str value)
     return st;
 }
 
-static const char *const fixed_keys[] = {"ir_version", "producer_name", "producer_version", "domain",
-                                         "model_version", "doc_string", "graph_doc_string", "local_functions",
-                                         NULL};
+static const char *const fixed_keys[] = {"ir_version",       "producer_name",   "producer_version",
+                                         "domain",           "model_version",   "doc_string",
+                                         "graph_doc_string", "local_functions", NULL};
 
 /* Model fields under their ModelProto names; metadata_props under their own keys, except one
  * that would hide a model field, which goes under "metadata_props.KEY"; the graph's own
@@ -102,8 +104,8 @@ static aglm_status set_meta(aglm_graph *g, const ox_model *m)
         list[0] = '\0';
         for (size_t i = 0; i < m->n_functions; i++) {
             const ox_function *fn = &m->functions[i];
-            len += (size_t)snprintf(list + len, cap - len, "%s%.*s%s%.*s", i ? ", " : "", OX_FMT(fn->domain),
-                                    fn->domain.n ? "." : "", OX_FMT(fn->name));
+            len += (size_t)snprintf(list + len, cap - len, "%s%.*s%s%.*s", i ? ", " : "",
+                                    OX_FMT(fn->domain), fn->domain.n ? "." : "", OX_FMT(fn->name));
             if (len >= cap)
                 len = cap - 1;
         }
@@ -113,7 +115,8 @@ static aglm_status set_meta(aglm_graph *g, const ox_model *m)
     return st;
 }
 
-aglm_status ox_build_model(const ox_model *m, const ox_env *env, const char *default_name, aglm_graph **out)
+aglm_status ox_build_model(const ox_model *m, const ox_env *env, const char *default_name,
+                           aglm_graph **out)
 {
     *out = NULL;
     if (!m->has_ir_version)

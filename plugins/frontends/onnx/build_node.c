@@ -41,8 +41,8 @@ static int64_t domain_version(const ox_build *b, ox_str domain, const ox_call *c
 }
 
 /* Node inputs: "" is an absent optional input; trailing absent ones are dropped. */
-static aglm_status resolve_inputs(const ox_scope *sc, const ox_node *np, const char *who, aglm_value **vals,
-                                  size_t *n)
+static aglm_status resolve_inputs(const ox_scope *sc, const ox_node *np, const char *who,
+                                  aglm_value **vals, size_t *n)
 {
     size_t count = np->n_inputs;
     while (count && np->inputs[count - 1].n == 0)
@@ -71,7 +71,8 @@ static void resolve_outputs(const ox_scope *sc, const ox_node *np, aglm_value **
     *n = count;
 }
 
-aglm_status ox_build_node(ox_build *b, ox_scope *sc, const ox_node *np, size_t index, const ox_call *call)
+aglm_status ox_build_node(ox_build *b, ox_scope *sc, const ox_node *np, size_t index,
+                          const ox_call *call)
 {
     char who[400];
     ox_node_label(np, index, who, sizeof who);
@@ -92,8 +93,10 @@ aglm_status ox_build_node(ox_build *b, ox_scope *sc, const ox_node *np, size_t i
         goto done;
     }
     if (domain_version(b, np->domain, call) == 0) {
-        st = aglm_error(AGLM_ERR_NOT_FOUND, "%s: domain '%s' is not imported (the model's opset_import has no "
-                        "entry for it)", who, onnx ? "ai.onnx" : domain);
+        st = aglm_error(AGLM_ERR_NOT_FOUND,
+                        "%s: domain '%s' is not imported (the model's opset_import has no "
+                        "entry for it)",
+                        who, onnx ? "ai.onnx" : domain);
         goto done;
     }
     if (onnx && b->old_opset && (st = ox_check_old_op(b->old_opset, op, who)) != AGLM_OK)
@@ -114,7 +117,8 @@ aglm_status ox_build_node(ox_build *b, ox_scope *sc, const ox_node *np, size_t i
         snprintf(buf, sizeof buf, "%s%s", call->prefix, name);
         full = buf;
     }
-    aglm_node *n = aglm_graph_add_node(sc->g, op, domain, full[0] ? full : NULL, n_in, vals, n_out, vals + n_in);
+    aglm_node *n = aglm_graph_add_node(sc->g, op, domain, full[0] ? full : NULL, n_in, vals, n_out,
+                                       vals + n_in);
     if (!n) {
         st = aglm_error_wrap(AGLM_ERR_INVALID, "%s", who);
         goto done;

@@ -29,21 +29,21 @@ aglm_status ox_decode_tensor(ox_arena *a, pb_reader *r, ox_tensor *out)
     memset(out, 0, sizeof *out);
     out->offset = pb_offset(r, r->p);
     if ((st = ox_count_fields(r, counts)) != AGLM_OK ||
-        (st = ox_read_scalars(a, r, 1, PB_S_VARINT, "TensorProto.dims", (void **)&out->dims, &out->n_dims)) !=
-            AGLM_OK ||
-        (st = ox_read_scalars(a, r, 4, PB_S_FIXED32, "TensorProto.float_data", (void **)&out->float_data,
-                              &out->n_float)) != AGLM_OK ||
-        (st = ox_read_scalars(a, r, 5, PB_S_VARINT, "TensorProto.int32_data", (void **)&out->int32_data,
-                              &out->n_int32)) != AGLM_OK ||
-        (st = ox_read_scalars(a, r, 7, PB_S_VARINT, "TensorProto.int64_data", (void **)&out->int64_data,
-                              &out->n_int64)) != AGLM_OK ||
-        (st = ox_read_scalars(a, r, 10, PB_S_FIXED64, "TensorProto.double_data", (void **)&out->double_data,
-                              &out->n_double)) != AGLM_OK ||
-        (st = ox_read_scalars(a, r, 11, PB_S_VARINT, "TensorProto.uint64_data", (void **)&out->uint64_data,
-                              &out->n_uint64)) != AGLM_OK)
+        (st = ox_read_scalars(a, r, 1, PB_S_VARINT, "TensorProto.dims", (void **)&out->dims,
+                              &out->n_dims)) != AGLM_OK ||
+        (st = ox_read_scalars(a, r, 4, PB_S_FIXED32, "TensorProto.float_data",
+                              (void **)&out->float_data, &out->n_float)) != AGLM_OK ||
+        (st = ox_read_scalars(a, r, 5, PB_S_VARINT, "TensorProto.int32_data",
+                              (void **)&out->int32_data, &out->n_int32)) != AGLM_OK ||
+        (st = ox_read_scalars(a, r, 7, PB_S_VARINT, "TensorProto.int64_data",
+                              (void **)&out->int64_data, &out->n_int64)) != AGLM_OK ||
+        (st = ox_read_scalars(a, r, 10, PB_S_FIXED64, "TensorProto.double_data",
+                              (void **)&out->double_data, &out->n_double)) != AGLM_OK ||
+        (st = ox_read_scalars(a, r, 11, PB_S_VARINT, "TensorProto.uint64_data",
+                              (void **)&out->uint64_data, &out->n_uint64)) != AGLM_OK)
         return st;
-    if ((st = ox_array(a, counts[13], sizeof *out->external, "external_data entries", (void **)&out->external)) !=
-        AGLM_OK)
+    if ((st = ox_array(a, counts[13], sizeof *out->external, "external_data entries",
+                       (void **)&out->external)) != AGLM_OK)
         return st;
     pb_reader c = *r;
     while (pb_more(&c)) {
@@ -56,16 +56,12 @@ aglm_status ox_decode_tensor(ox_arena *a, pb_reader *r, ox_tensor *out)
             st = ox_int(&f, "TensorProto.data_type", &out->dtype);
             out->has_dtype = 1;
             break;
-        case 3:
-            st = decode_segment(&c, &f, out);
-            break;
+        case 3: st = decode_segment(&c, &f, out); break;
         case 6:
             st = pb_expect(&f, PB_LEN, "TensorProto.string_data");
             out->n_string++;
             break;
-        case 8:
-            st = ox_string(&f, "TensorProto.name", &out->name);
-            break;
+        case 8: st = ox_string(&f, "TensorProto.name", &out->name); break;
         case 9:
             st = ox_string(&f, "TensorProto.raw_data", &out->raw);
             out->has_raw = 1;
@@ -74,11 +70,8 @@ aglm_status ox_decode_tensor(ox_arena *a, pb_reader *r, ox_tensor *out)
             if ((st = ox_enter(&c, &f, "TensorProto.external_data", &sub)) == AGLM_OK)
                 st = ox_decode_strpair(a, &sub, &out->external[out->n_external++]);
             break;
-        case 14:
-            st = ox_int(&f, "TensorProto.data_location", &out->data_location);
-            break;
-        default:
-            break; /* repeated scalars were read above; unknown fields are skipped */
+        case 14: st = ox_int(&f, "TensorProto.data_location", &out->data_location); break;
+        default: break; /* repeated scalars were read above; unknown fields are skipped */
         }
         if (st != AGLM_OK)
             return st;
@@ -89,8 +82,8 @@ aglm_status ox_decode_tensor(ox_arena *a, pb_reader *r, ox_tensor *out)
 aglm_status ox_decode_sparse(ox_arena *a, pb_reader *r, ox_sparse *out)
 {
     memset(out, 0, sizeof *out);
-    aglm_status st = ox_read_scalars(a, r, 3, PB_S_VARINT, "SparseTensorProto.dims", (void **)&out->dims,
-                                     &out->n_dims);
+    aglm_status st = ox_read_scalars(a, r, 3, PB_S_VARINT, "SparseTensorProto.dims",
+                                     (void **)&out->dims, &out->n_dims);
     pb_reader c = *r;
     while (st == AGLM_OK && pb_more(&c)) {
         pb_field f;

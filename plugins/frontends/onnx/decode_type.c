@@ -109,8 +109,7 @@ aglm_status ox_decode_type(ox_arena *a, pb_reader *r, ox_type *out)
             else
                 st = decode_wrapper(a, &sub, out);
             break;
-        default:
-            break;
+        default: break;
         }
     }
     return st;

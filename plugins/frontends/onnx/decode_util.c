@@ -25,8 +25,8 @@ aglm_status ox_array(ox_arena *a, size_t n, size_t size, const char *what, void 
     return AGLM_OK;
 }
 
-aglm_status ox_read_scalars(ox_arena *a, const pb_reader *r, uint32_t num, pb_scalar k, const char *what,
-                            void **out, size_t *n)
+aglm_status ox_read_scalars(ox_arena *a, const pb_reader *r, uint32_t num, pb_scalar k,
+                            const char *what, void **out, size_t *n)
 {
     size_t total = 0, elem = k == PB_S_FIXED32 ? sizeof(float) : sizeof(int64_t);
     pb_reader c = *r;

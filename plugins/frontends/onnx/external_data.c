@@ -21,8 +21,8 @@ static aglm_status parse_size(ox_str s, const char *key, const char *what, uint6
     for (size_t i = 0; i < s.n; i++) {
         unsigned d = (unsigned)s.p[i] - '0';
         if (d > 9 || v > (UINT64_MAX - d) / 10)
-            return aglm_error(AGLM_ERR_PARSE, "%s: external_data '%s' is not a byte count: '%.*s'", what, key,
-                              OX_FMT(s));
+            return aglm_error(AGLM_ERR_PARSE, "%s: external_data '%s' is not a byte count: '%.*s'",
+                              what, key, OX_FMT(s));
         v = v * 10 + d;
     }
     *out = v;
@@ -49,7 +49,8 @@ static aglm_status resolve(const char *dir, const char *location, const char *wh
 {
     *out = NULL;
     if (location[0] == '/' || has_dotdot(location))
-        return aglm_error(AGLM_ERR_INVALID, "%s: external data location '%s' escapes the model's folder", what,
+        return aglm_error(AGLM_ERR_INVALID,
+                          "%s: external data location '%s' escapes the model's folder", what,
                           location);
     size_t n = strlen(dir) + strlen(location) + 2;
     char *joined = malloc(n);
@@ -60,7 +61,8 @@ static aglm_status resolve(const char *dir, const char *location, const char *wh
     if (!real) {
         int e = errno;
         aglm_status st = aglm_error(e == ENOENT ? AGLM_ERR_NOT_FOUND : AGLM_ERR_IO,
-                                    "%s: external data file '%s' cannot be opened: %s", what, joined, strerror(e));
+                                    "%s: external data file '%s' cannot be opened: %s", what,
+                                    joined, strerror(e));
         free(joined);
         return st;
     }
@@ -68,9 +70,10 @@ static aglm_status resolve(const char *dir, const char *location, const char *wh
     size_t dl = strlen(dir);
     /* a symlink may still point elsewhere: the resolved path must lie under dir */
     if (strncmp(real, dir, dl) != 0 || (real[dl] != '/' && !(dl == 1 && dir[0] == '/'))) {
-        aglm_status st = aglm_error(AGLM_ERR_INVALID,
-                                    "%s: external data location '%s' escapes the model's folder (it resolves to '%s')",
-                                    what, location, real);
+        aglm_status st = aglm_error(
+            AGLM_ERR_INVALID,
+            "%s: external data location '%s' escapes the model's folder (it resolves to '%s')",
+            what, location, real);
         free(real);
         return st;
     }
@@ -78,13 +81,16 @@ static aglm_status resolve(const char *dir, const char *location, const char *wh
     return AGLM_OK;
 }
 
-aglm_status ox_read_external(const ox_env *env, const ox_tensor *tp, const char *what, aglm_dtype dt, int rank,
-                             const int64_t *dims, size_t nbytes, aglm_tensor *out)
+aglm_status ox_read_external(const ox_env *env, const ox_tensor *tp, const char *what,
+                             aglm_dtype dt, int rank, const int64_t *dims, size_t nbytes,
+                             aglm_tensor *out)
 {
     memset(out, 0, sizeof *out);
     if (!env || !env->dir)
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "%s: external data needs the model's folder, and this model was "
-                          "not loaded from a file", what);
+        return aglm_error(AGLM_ERR_UNSUPPORTED,
+                          "%s: external data needs the model's folder, and this model was "
+                          "not loaded from a file",
+                          what);
     ox_str loc = {0};
     uint64_t offset = 0, length = nbytes;
     int has_loc = 0, has_length = 0;
@@ -107,7 +113,8 @@ aglm_status ox_read_external(const ox_env *env, const ox_tensor *tp, const char 
     if (!has_loc || loc.n == 0)
         return aglm_error(AGLM_ERR_PARSE, "%s: external data has no 'location'", what);
     if (has_length && length != nbytes)
-        return aglm_error(AGLM_ERR_PARSE, "%s: external data length is %llu bytes, but %s needs %zu", what,
+        return aglm_error(AGLM_ERR_PARSE,
+                          "%s: external data length is %llu bytes, but %s needs %zu", what,
                           (unsigned long long)length, ox_dtype_name(dt), nbytes);
     char *location;
     if ((st = ox_cstr(loc, "external data location", &location)) != AGLM_OK)
@@ -120,13 +127,16 @@ aglm_status ox_read_external(const ox_env *env, const ox_tensor *tp, const char 
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        st = aglm_error(AGLM_ERR_IO, "%s: external data file '%s' is not a readable regular file", what, path);
+        st = aglm_error(AGLM_ERR_IO, "%s: external data file '%s' is not a readable regular file",
+                        what, path);
         goto done;
     }
     uint64_t size = (uint64_t)sb.st_size;
     if (offset > size || nbytes > size - offset) {
-        st = aglm_error(AGLM_ERR_PARSE, "%s: external data at offset %llu, %zu bytes, runs past the end of '%s' "
-                        "(%llu bytes)", what, (unsigned long long)offset, nbytes, path, (unsigned long long)size);
+        st = aglm_error(AGLM_ERR_PARSE,
+                        "%s: external data at offset %llu, %zu bytes, runs past the end of '%s' "
+                        "(%llu bytes)",
+                        what, (unsigned long long)offset, nbytes, path, (unsigned long long)size);
         goto done;
     }
     if ((st = aglm_tensor_alloc(out, dt, rank, dims)) != AGLM_OK) {
@@ -139,8 +149,8 @@ aglm_status ox_read_external(const ox_env *env, const ox_tensor *tp, const char 
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
-            st = aglm_error(AGLM_ERR_IO, "%s: reading external data from '%s' failed: %s", what, path,
-                            r < 0 ? strerror(errno) : "unexpected end of file");
+            st = aglm_error(AGLM_ERR_IO, "%s: reading external data from '%s' failed: %s", what,
+                            path, r < 0 ? strerror(errno) : "unexpected end of file");
             aglm_tensor_free(out);
             goto done;
         }

@@ -11,7 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-aglm_status onnx_load_buffer(const void *buf, size_t len, const char *dir, const char *name, aglm_graph **out)
+aglm_status onnx_load_buffer(const void *buf, size_t len, const char *dir, const char *name,
+                             aglm_graph **out)
 {
     *out = NULL;
     if (len == 0)
@@ -70,7 +71,8 @@ aglm_status onnx_load_tensor_buffer(const void *buf, size_t len, const char *dir
     }
     ox_arena_free(&arena);
     if (st != AGLM_OK && looks_like_container(buf, len))
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "sequence values are not supported (the file holds a SequenceProto "
+        return aglm_error(AGLM_ERR_UNSUPPORTED,
+                          "sequence values are not supported (the file holds a SequenceProto "
                           "or OptionalProto, not a TensorProto)");
     return st;
 }
@@ -94,7 +96,8 @@ static aglm_status map_file(const char *path, mapped *m)
     memset(m, 0, sizeof *m);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return aglm_error(errno == ENOENT ? AGLM_ERR_NOT_FOUND : AGLM_ERR_IO, "cannot open: %s", strerror(errno));
+        return aglm_error(errno == ENOENT ? AGLM_ERR_NOT_FOUND : AGLM_ERR_IO, "cannot open: %s",
+                          strerror(errno));
     struct stat sb;
     aglm_status st = AGLM_OK;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {

@@ -32,13 +32,16 @@ const char *ox_dtype_name(int64_t onnx_dtype);
 aglm_status ox_map_dtype(int64_t onnx_dtype, const char *what, aglm_dtype *out);
 /* A TensorProto's value as an owning aglm_tensor (raw_data, typed fields or external data).
  * Sizes are checked against the bytes present before anything is allocated. */
-aglm_status ox_tensor_to_aglm(const ox_env *env, const ox_tensor *tp, const char *what, aglm_tensor *out);
+aglm_status ox_tensor_to_aglm(const ox_env *env, const ox_tensor *tp, const char *what,
+                              aglm_tensor *out);
 /* A SparseTensorProto expanded to a dense tensor (at most 64 x the input size plus 1 MiB). */
-aglm_status ox_sparse_to_aglm(const ox_env *env, const ox_sparse *sp, const char *what, aglm_tensor *out);
+aglm_status ox_sparse_to_aglm(const ox_env *env, const ox_sparse *sp, const char *what,
+                              aglm_tensor *out);
 /* Reads tp's external data (data_location EXTERNAL) into a new tensor of dt and dims, which
  * needs nbytes; the file must lie inside env->dir and hold the bytes before any is allocated. */
-aglm_status ox_read_external(const ox_env *env, const ox_tensor *tp, const char *what, aglm_dtype dt, int rank,
-                             const int64_t *dims, size_t nbytes, aglm_tensor *out);
+aglm_status ox_read_external(const ox_env *env, const ox_tensor *tp, const char *what,
+                             aglm_dtype dt, int rank, const int64_t *dims, size_t nbytes,
+                             aglm_tensor *out);
 /* Byte-swaps n elements of es bytes on big-endian hosts (ONNX stores little-endian). */
 void ox_from_le(void *data, size_t n, size_t es);
 
@@ -87,14 +90,15 @@ typedef struct ox_build {
     const ox_env *env;
     const ox_model *model;
     aglm_graph *top;
-    int64_t old_opset;          /* the ai.onnx version imported when older than 7, else 0 */
-    unsigned char *fn_active;   /* per model function: being inlined now (recursion check) */
+    int64_t old_opset;        /* the ai.onnx version imported when older than 7, else 0 */
+    unsigned char *fn_active; /* per model function: being inlined now (recursion check) */
     int call_depth;
-    uint64_t fresh;             /* counter behind generated names */
+    uint64_t fresh; /* counter behind generated names */
 } ox_build;
 
 /* build_model.c: the whole model, verified and with shapes inferred; *out is NULL on failure. */
-aglm_status ox_build_model(const ox_model *m, const ox_env *env, const char *default_name, aglm_graph **out);
+aglm_status ox_build_model(const ox_model *m, const ox_env *env, const char *default_name,
+                           aglm_graph **out);
 
 /* build_graph.c: fills sc->g (empty) from gp: initializers, inputs, nodes, value_info,
  * outputs, then sorts it topologically. */
@@ -114,7 +118,8 @@ aglm_status ox_declare_outputs(ox_scope *sc, const ox_node *nodes, size_t n, con
 void ox_node_label(const ox_node *np, size_t index, char *buf, size_t n);
 
 /* build_node.c: adds node np (outputs already declared) or inlines the local function it calls. */
-aglm_status ox_build_node(ox_build *b, ox_scope *sc, const ox_node *np, size_t index, const ox_call *call);
+aglm_status ox_build_node(ox_build *b, ox_scope *sc, const ox_node *np, size_t index,
+                          const ox_call *call);
 
 /* build_attr.c: sets attribute a on node n. */
 aglm_status ox_set_attr(ox_build *b, ox_scope *sc, aglm_node *n, const char *who, const ox_attr *a,
@@ -123,8 +128,8 @@ aglm_status ox_set_attr(ox_build *b, ox_scope *sc, aglm_node *n, const char *who
 /* build_function.c: the model-local function node np calls, or NULL. */
 const ox_function *ox_find_function(const ox_build *b, const ox_node *np, size_t *index);
 /* build_function.c: inlines function fn (model function number `index`) for node np. */
-aglm_status ox_inline_call(ox_build *b, ox_scope *sc, const ox_node *np, const char *who, size_t index,
-                           const ox_call *call);
+aglm_status ox_inline_call(ox_build *b, ox_scope *sc, const ox_node *np, const char *who,
+                           size_t index, const ox_call *call);
 
 /* opset_compat.c: for models importing ai.onnx older than 7: AGLM_ERR_UNSUPPORTED unless op is
  * defined the same at `version` as at 7 (so the graph can be read as opset 7). */
@@ -134,7 +139,8 @@ aglm_status ox_check_old_op(int64_t version, const char *op, const char *who);
 
 /* Decodes and builds a model held in memory. dir is the canonical folder external data may come
  * from (NULL: none); name names the graph when the model gives none. */
-aglm_status onnx_load_buffer(const void *buf, size_t len, const char *dir, const char *name, aglm_graph **out);
+aglm_status onnx_load_buffer(const void *buf, size_t len, const char *dir, const char *name,
+                             aglm_graph **out);
 /* Reads a .onnx file; errors are prefixed with its path. */
 aglm_status onnx_load_file(const char *path, aglm_graph **out);
 /* A serialized TensorProto in memory (dir as above). Sequence and optional values are

@@ -214,8 +214,8 @@ aglm_status ox_count_fields(const pb_reader *r, size_t counts[32]);
 aglm_status ox_array(ox_arena *a, size_t n, size_t size, const char *what, void **out);
 /* Values of the repeated scalar field `num` (packed and unpacked occurrences together) into an
  * arena array: int64_t for PB_S_VARINT, float for PB_S_FIXED32, double for PB_S_FIXED64. */
-aglm_status ox_read_scalars(ox_arena *a, const pb_reader *r, uint32_t num, pb_scalar k, const char *what,
-                            void **out, size_t *n);
+aglm_status ox_read_scalars(ox_arena *a, const pb_reader *r, uint32_t num, pb_scalar k,
+                            const char *what, void **out, size_t *n);
 /* Checks that f is length-delimited and opens a reader over it (depth-checked). */
 aglm_status ox_enter(const pb_reader *r, const pb_field *f, const char *what, pb_reader *sub);
 /* A string field: length-delimited, any bytes. */
@@ -226,11 +226,12 @@ aglm_status ox_int(const pb_field *f, const char *what, int64_t *out);
 /* One case of a decoder's field switch for a repeated message field: decodes element `count` of
  * `arr` with `fn` and prefixes an error with "what count". Uses the decoder's locals a, c, f,
  * sub and st. */
-#define OX_DECODE_REPEATED(field_num, arr, count, what, fn)                                       \
-    case field_num:                                                                               \
-        if ((st = ox_enter(&c, &f, what, &sub)) == AGLM_OK && (st = fn(a, &sub, &(arr)[count])) != AGLM_OK) \
-            st = aglm_error_wrap(st, "%s %zu", what, count);                                      \
-        (count)++;                                                                                \
+#define OX_DECODE_REPEATED(field_num, arr, count, what, fn)                                        \
+    case field_num:                                                                                \
+        if ((st = ox_enter(&c, &f, what, &sub)) == AGLM_OK &&                                      \
+            (st = fn(a, &sub, &(arr)[count])) != AGLM_OK)                                          \
+            st = aglm_error_wrap(st, "%s %zu", what, count);                                       \
+        (count)++;                                                                                 \
         break;
 
 #endif

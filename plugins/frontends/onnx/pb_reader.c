@@ -4,8 +4,9 @@
 
 #include <string.h>
 
-static const char *const wire_names[8] = {"varint", "fixed64", "length-delimited", "start-group",
-                                          "end-group", "fixed32", "wire type 6", "wire type 7"};
+static const char *const wire_names[8] = {"varint",      "fixed64",    "length-delimited",
+                                          "start-group", "end-group",  "fixed32",
+                                          "wire type 6", "wire type 7"};
 
 void pb_init(pb_reader *r, const void *buf, size_t len)
 {
@@ -49,7 +50,8 @@ int pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 aglm_status pb_sub(const pb_reader *r, const pb_field *f, pb_reader *sub)
 {
     if (r->depth + 1 > PB_MAX_DEPTH)
-        return aglm_error(AGLM_ERR_PARSE, "at byte %zu: messages nest more than %d deep", f->offset, PB_MAX_DEPTH);
+        return aglm_error(AGLM_ERR_PARSE, "at byte %zu: messages nest more than %d deep", f->offset,
+                          PB_MAX_DEPTH);
     sub->base = r->base;
     sub->p = f->bytes.p;
     sub->end = f->bytes.p + f->bytes.n;
@@ -63,7 +65,8 @@ aglm_status pb_next(pb_reader *r, pb_field *f)
     f->offset = pb_offset(r, r->p);
     uint64_t tag;
     if (pb_varint(&r->p, r->end, &tag))
-        return aglm_error(AGLM_ERR_PARSE, "at byte %zu: truncated or overlong field tag", f->offset);
+        return aglm_error(AGLM_ERR_PARSE, "at byte %zu: truncated or overlong field tag",
+                          f->offset);
     f->wire = (int)(tag & 7);
     if ((tag >> 3) == 0 || (tag >> 3) > 0x1fffffff)
         return aglm_error(AGLM_ERR_PARSE, "at byte %zu: invalid field number %llu", f->offset,
@@ -73,14 +76,16 @@ aglm_status pb_next(pb_reader *r, pb_field *f)
     switch (f->wire) {
     case PB_VARINT:
         if (pb_varint(&r->p, r->end, &f->u))
-            return aglm_error(AGLM_ERR_PARSE, "at byte %zu: field %u: truncated or overlong varint", f->offset, f->num);
+            return aglm_error(AGLM_ERR_PARSE, "at byte %zu: field %u: truncated or overlong varint",
+                              f->offset, f->num);
         return AGLM_OK;
     case PB_I64:
     case PB_I32: {
         size_t w = f->wire == PB_I64 ? 8 : 4;
         left = (size_t)(r->end - r->p);
         if (left < w)
-            return aglm_error(AGLM_ERR_PARSE, "at byte %zu: field %u: %zu-byte value truncated (%zu bytes left)",
+            return aglm_error(AGLM_ERR_PARSE,
+                              "at byte %zu: field %u: %zu-byte value truncated (%zu bytes left)",
                               f->offset, f->num, w, left);
         uint64_t x = 0;
         for (size_t i = 0; i < w; i++)
@@ -92,19 +97,22 @@ aglm_status pb_next(pb_reader *r, pb_field *f)
     case PB_LEN: {
         uint64_t len;
         if (pb_varint(&r->p, r->end, &len))
-            return aglm_error(AGLM_ERR_PARSE, "at byte %zu: field %u: truncated or overlong length", f->offset, f->num);
+            return aglm_error(AGLM_ERR_PARSE, "at byte %zu: field %u: truncated or overlong length",
+                              f->offset, f->num);
         left = (size_t)(r->end - r->p);
         if (len > left)
-            return aglm_error(AGLM_ERR_PARSE, "at byte %zu: field %u: length %llu runs past the end (%zu bytes left)",
-                              f->offset, f->num, (unsigned long long)len, left);
+            return aglm_error(
+                AGLM_ERR_PARSE,
+                "at byte %zu: field %u: length %llu runs past the end (%zu bytes left)", f->offset,
+                f->num, (unsigned long long)len, left);
         f->bytes.p = r->p;
         f->bytes.n = (size_t)len;
         r->p += len;
         return AGLM_OK;
     }
     default:
-        return aglm_error(AGLM_ERR_PARSE, "at byte %zu: field %u: unsupported %s", f->offset, f->num,
-                          wire_names[f->wire]);
+        return aglm_error(AGLM_ERR_PARSE, "at byte %zu: field %u: unsupported %s", f->offset,
+                          f->num, wire_names[f->wire]);
     }
 }
 
@@ -112,8 +120,8 @@ aglm_status pb_expect(const pb_field *f, int wire, const char *what)
 {
     if (f->wire == wire)
         return AGLM_OK;
-    return aglm_error(AGLM_ERR_PARSE, "at byte %zu: %s (field %u) is %s, expected %s", f->offset, what, f->num,
-                      wire_names[f->wire & 7], wire_names[wire & 7]);
+    return aglm_error(AGLM_ERR_PARSE, "at byte %zu: %s (field %u) is %s, expected %s", f->offset,
+                      what, f->num, wire_names[f->wire & 7], wire_names[wire & 7]);
 }
 
 static int scalar_wire(pb_scalar k)
@@ -133,8 +141,10 @@ aglm_status pb_scalar_count(const pb_field *f, pb_scalar k, const char *what, si
     if (k != PB_S_VARINT) {
         size_t w = k == PB_S_FIXED32 ? 4 : 8;
         if (f->bytes.n % w)
-            return aglm_error(AGLM_ERR_PARSE, "at byte %zu: %s (field %u): packed length %zu is not a multiple of %zu",
-                              f->offset, what, f->num, f->bytes.n, w);
+            return aglm_error(
+                AGLM_ERR_PARSE,
+                "at byte %zu: %s (field %u): packed length %zu is not a multiple of %zu", f->offset,
+                what, f->num, f->bytes.n, w);
         *n = f->bytes.n / w;
         return AGLM_OK;
     }
@@ -143,8 +153,10 @@ aglm_status pb_scalar_count(const pb_field *f, pb_scalar k, const char *what, si
     while (p < end) {
         uint64_t v;
         if (pb_varint(&p, end, &v))
-            return aglm_error(AGLM_ERR_PARSE, "at byte %zu: %s (field %u): packed varint %zu is truncated or overlong",
-                              f->offset, what, f->num, count);
+            return aglm_error(
+                AGLM_ERR_PARSE,
+                "at byte %zu: %s (field %u): packed varint %zu is truncated or overlong", f->offset,
+                what, f->num, count);
         count++;
     }
     *n = count;

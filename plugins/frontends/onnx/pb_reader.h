@@ -44,7 +44,7 @@ typedef struct pb_field {
 
 /* Scalar encodings of repeated fields, each packed (one PB_LEN) or not (one field per value). */
 typedef enum pb_scalar {
-    PB_S_VARINT, /* int32, int64, uint64, bool, enum */
+    PB_S_VARINT,  /* int32, int64, uint64, bool, enum */
     PB_S_FIXED32, /* float */
     PB_S_FIXED64  /* double */
 } pb_scalar;

@@ -30,7 +30,8 @@ static int onnx_probe(void *state, const char *path, const unsigned char *head, 
     return head && head_len > 0 && head[0] == 0x08 ? 60 : 0;
 }
 
-static aglm_status onnx_load(void *state, const char *path, const aglm_options *opts, aglm_graph **out)
+static aglm_status onnx_load(void *state, const char *path, const aglm_options *opts,
+                             aglm_graph **out)
 {
     (void)state;
     (void)opts;

@@ -8,10 +8,12 @@
 #include <string.h>
 
 static const char *const dtype_names[] = {
-    "undefined", "float", "uint8", "int8", "uint16", "int16", "int32", "int64", "string",
-    "bool", "float16", "double", "uint32", "uint64", "complex64", "complex128", "bfloat16",
-    "float8e4m3fn", "float8e4m3fnuz", "float8e5m2", "float8e5m2fnuz", "uint4", "int4",
-    "float4e2m1", "float8e8m0", "uint2", "int2"};
+    "undefined",      "float",    "uint8",        "int8",           "uint16",
+    "int16",          "int32",    "int64",        "string",         "bool",
+    "float16",        "double",   "uint32",       "uint64",         "complex64",
+    "complex128",     "bfloat16", "float8e4m3fn", "float8e4m3fnuz", "float8e5m2",
+    "float8e5m2fnuz", "uint4",    "int4",         "float4e2m1",     "float8e8m0",
+    "uint2",          "int2"};
 
 const char *ox_dtype_name(int64_t dt)
 {
@@ -24,20 +26,28 @@ aglm_status ox_map_dtype(int64_t dt, const char *what, aglm_dtype *out)
 {
     /* aglm numbers its dtypes as ONNX does, so a supported one maps to itself */
     switch (dt) {
-    case AGLM_F32: case AGLM_U8: case AGLM_I8: case AGLM_U16: case AGLM_I16: case AGLM_I32:
-    case AGLM_I64: case AGLM_BOOL: case AGLM_F16: case AGLM_F64: case AGLM_U32: case AGLM_U64:
-    case AGLM_BF16:
-        *out = (aglm_dtype)dt;
-        return AGLM_OK;
-    default:
-        break;
+    case AGLM_F32:
+    case AGLM_U8:
+    case AGLM_I8:
+    case AGLM_U16:
+    case AGLM_I16:
+    case AGLM_I32:
+    case AGLM_I64:
+    case AGLM_BOOL:
+    case AGLM_F16:
+    case AGLM_F64:
+    case AGLM_U32:
+    case AGLM_U64:
+    case AGLM_BF16: *out = (aglm_dtype)dt; return AGLM_OK;
+    default: break;
     }
     *out = AGLM_UNDEFINED;
     const char *name = ox_dtype_name(dt);
     if (dt == 0)
         return aglm_error(AGLM_ERR_PARSE, "%s: data type is undefined (0)", what);
     if (!name)
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "%s: dtype %lld is not a known ONNX data type", what, (long long)dt);
+        return aglm_error(AGLM_ERR_UNSUPPORTED, "%s: dtype %lld is not a known ONNX data type",
+                          what, (long long)dt);
     return aglm_error(AGLM_ERR_UNSUPPORTED, "%s: dtype %s not supported", what, name);
 }
 
@@ -62,12 +72,13 @@ void ox_from_le(void *data, size_t n, size_t es)
 static aglm_status check_dims(const int64_t *dims, size_t n_dims, const char *what, int64_t *numel)
 {
     if (n_dims > AGLM_MAX_RANK)
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "%s: rank %zu, more than the %d aglm supports", what, n_dims,
-                          AGLM_MAX_RANK);
+        return aglm_error(AGLM_ERR_UNSUPPORTED, "%s: rank %zu, more than the %d aglm supports",
+                          what, n_dims, AGLM_MAX_RANK);
     int64_t n = 1;
     for (size_t i = 0; i < n_dims; i++) {
         if (dims[i] < 0)
-            return aglm_error(AGLM_ERR_PARSE, "%s: dim %zu is negative (%lld)", what, i, (long long)dims[i]);
+            return aglm_error(AGLM_ERR_PARSE, "%s: dim %zu is negative (%lld)", what, i,
+                              (long long)dims[i]);
         if (dims[i] && n > INT64_MAX / dims[i])
             return aglm_error(AGLM_ERR_PARSE, "%s: dims overflow a 64-bit element count", what);
         n *= dims[i];
@@ -83,7 +94,8 @@ static int typed_field(aglm_dtype dt)
     case AGLM_F32: return 4;
     case AGLM_I64: return 7;
     case AGLM_F64: return 10;
-    case AGLM_U32: case AGLM_U64: return 11;
+    case AGLM_U32:
+    case AGLM_U64: return 11;
     default: return 5;
     }
 }
@@ -105,34 +117,50 @@ static const char *field_name(int num)
 static void int32_range(aglm_dtype dt, int64_t *lo, int64_t *hi)
 {
     switch (dt) {
-    case AGLM_U8: *lo = 0; *hi = UINT8_MAX; break;
-    case AGLM_I8: *lo = INT8_MIN; *hi = INT8_MAX; break;
-    case AGLM_U16: case AGLM_F16: case AGLM_BF16: *lo = 0; *hi = UINT16_MAX; break;
-    case AGLM_I16: *lo = INT16_MIN; *hi = INT16_MAX; break;
-    case AGLM_BOOL: *lo = 0; *hi = 1; break;
-    default: *lo = INT32_MIN; *hi = INT32_MAX; break;
+    case AGLM_U8:
+        *lo = 0;
+        *hi = UINT8_MAX;
+        break;
+    case AGLM_I8:
+        *lo = INT8_MIN;
+        *hi = INT8_MAX;
+        break;
+    case AGLM_U16:
+    case AGLM_F16:
+    case AGLM_BF16:
+        *lo = 0;
+        *hi = UINT16_MAX;
+        break;
+    case AGLM_I16:
+        *lo = INT16_MIN;
+        *hi = INT16_MAX;
+        break;
+    case AGLM_BOOL:
+        *lo = 0;
+        *hi = 1;
+        break;
+    default:
+        *lo = INT32_MIN;
+        *hi = INT32_MAX;
+        break;
     }
 }
 
-static aglm_status fill_typed(const ox_tensor *tp, int field, const char *what, aglm_tensor *t, int64_t numel)
+static aglm_status fill_typed(const ox_tensor *tp, int field, const char *what, aglm_tensor *t,
+                              int64_t numel)
 {
     size_t n = (size_t)numel;
     switch (field) {
-    case 4:
-        memcpy(t->data, tp->float_data, n * sizeof(float));
-        return AGLM_OK;
-    case 10:
-        memcpy(t->data, tp->double_data, n * sizeof(double));
-        return AGLM_OK;
-    case 7:
-        memcpy(t->data, tp->int64_data, n * sizeof(int64_t));
-        return AGLM_OK;
+    case 4: memcpy(t->data, tp->float_data, n * sizeof(float)); return AGLM_OK;
+    case 10: memcpy(t->data, tp->double_data, n * sizeof(double)); return AGLM_OK;
+    case 7: memcpy(t->data, tp->int64_data, n * sizeof(int64_t)); return AGLM_OK;
     case 11:
         for (size_t i = 0; i < n; i++) {
             uint64_t v = (uint64_t)tp->uint64_data[i];
             if (t->dtype == AGLM_U32) {
                 if (v > UINT32_MAX)
-                    return aglm_error(AGLM_ERR_PARSE, "%s: uint64_data value %llu at index %zu does not fit uint32",
+                    return aglm_error(AGLM_ERR_PARSE,
+                                      "%s: uint64_data value %llu at index %zu does not fit uint32",
                                       what, (unsigned long long)v, i);
                 ((uint32_t *)t->data)[i] = (uint32_t)v;
             } else {
@@ -140,20 +168,23 @@ static aglm_status fill_typed(const ox_tensor *tp, int field, const char *what, 
             }
         }
         return AGLM_OK;
-    default:
-        break;
+    default: break;
     }
     int64_t lo, hi;
     int32_range(t->dtype, &lo, &hi);
     for (size_t i = 0; i < n; i++) {
         int64_t v = tp->int32_data[i];
         if (v < lo || v > hi)
-            return aglm_error(AGLM_ERR_PARSE, "%s: int32_data value %lld at index %zu does not fit %s", what,
+            return aglm_error(AGLM_ERR_PARSE,
+                              "%s: int32_data value %lld at index %zu does not fit %s", what,
                               (long long)v, i, ox_dtype_name(t->dtype));
         switch (t->dtype) {
-        case AGLM_U8: case AGLM_BOOL: ((uint8_t *)t->data)[i] = (uint8_t)v; break;
+        case AGLM_U8:
+        case AGLM_BOOL: ((uint8_t *)t->data)[i] = (uint8_t)v; break;
         case AGLM_I8: ((int8_t *)t->data)[i] = (int8_t)v; break;
-        case AGLM_U16: case AGLM_F16: case AGLM_BF16: ((uint16_t *)t->data)[i] = (uint16_t)v; break;
+        case AGLM_U16:
+        case AGLM_F16:
+        case AGLM_BF16: ((uint16_t *)t->data)[i] = (uint16_t)v; break;
         case AGLM_I16: ((int16_t *)t->data)[i] = (int16_t)v; break;
         default: ((int32_t *)t->data)[i] = (int32_t)v; break;
         }
@@ -173,7 +204,8 @@ static size_t typed_count(const ox_tensor *tp, int field)
     }
 }
 
-aglm_status ox_tensor_to_aglm(const ox_env *env, const ox_tensor *tp, const char *what, aglm_tensor *out)
+aglm_status ox_tensor_to_aglm(const ox_env *env, const ox_tensor *tp, const char *what,
+                              aglm_tensor *out)
 {
     memset(out, 0, sizeof *out);
     aglm_dtype dt;
@@ -184,7 +216,8 @@ aglm_status ox_tensor_to_aglm(const ox_env *env, const ox_tensor *tp, const char
     if ((st = ox_map_dtype(tp->dtype, what, &dt)) != AGLM_OK)
         return st;
     if (tp->has_segment)
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "%s: segmented tensors (TensorProto.segment) are not supported", what);
+        return aglm_error(AGLM_ERR_UNSUPPORTED,
+                          "%s: segmented tensors (TensorProto.segment) are not supported", what);
     if ((st = check_dims(tp->dims, tp->n_dims, what, &numel)) != AGLM_OK)
         return st;
     int rank = (int)tp->n_dims;
@@ -192,8 +225,8 @@ aglm_status ox_tensor_to_aglm(const ox_env *env, const ox_tensor *tp, const char
     aglm_shape_str(rank, tp->dims, shape, sizeof shape);
     size_t es = aglm_dtype_size(dt);
     if ((uint64_t)numel > SIZE_MAX / es)
-        return aglm_error(AGLM_ERR_PARSE, "%s: dims %s of %s overflow the address space", what, shape,
-                          ox_dtype_name(dt));
+        return aglm_error(AGLM_ERR_PARSE, "%s: dims %s of %s overflow the address space", what,
+                          shape, ox_dtype_name(dt));
     size_t nbytes = (size_t)numel * es;
 
     /* exactly one place may hold the values */
@@ -211,28 +244,29 @@ aglm_status ox_tensor_to_aglm(const ox_env *env, const ox_tensor *tp, const char
             field = typed[i];
         }
     if (tp->data_location != 0 && tp->data_location != 1)
-        return aglm_error(AGLM_ERR_PARSE, "%s: data_location %lld is neither DEFAULT (0) nor EXTERNAL (1)", what,
+        return aglm_error(AGLM_ERR_PARSE,
+                          "%s: data_location %lld is neither DEFAULT (0) nor EXTERNAL (1)", what,
                           (long long)tp->data_location);
     if (n_sources > 1)
-        return aglm_error(AGLM_ERR_PARSE, "%s: values are given twice, in %s and in %s", what, sources[0],
-                          sources[1]);
+        return aglm_error(AGLM_ERR_PARSE, "%s: values are given twice, in %s and in %s", what,
+                          sources[0], sources[1]);
     if (tp->data_location == 1)
         return ox_read_external(env, tp, what, dt, rank, tp->dims, nbytes, out);
     if (tp->has_raw) {
         if (tp->raw.n != nbytes)
-            return aglm_error(AGLM_ERR_PARSE, "%s: raw_data holds %zu bytes, but %s %s needs %zu", what, tp->raw.n,
-                              ox_dtype_name(dt), shape, nbytes);
+            return aglm_error(AGLM_ERR_PARSE, "%s: raw_data holds %zu bytes, but %s %s needs %zu",
+                              what, tp->raw.n, ox_dtype_name(dt), shape, nbytes);
     } else if (field) {
         if (field != typed_field(dt))
-            return aglm_error(AGLM_ERR_PARSE, "%s: %s cannot hold %s values (they go in %s)", what, field_name(field),
-                              ox_dtype_name(dt), field_name(typed_field(dt)));
+            return aglm_error(AGLM_ERR_PARSE, "%s: %s cannot hold %s values (they go in %s)", what,
+                              field_name(field), ox_dtype_name(dt), field_name(typed_field(dt)));
         size_t have = typed_count(tp, field);
         if (have != (uint64_t)numel)
             return aglm_error(AGLM_ERR_PARSE, "%s: %s holds %zu values, but %s %s needs %lld", what,
                               field_name(field), have, ox_dtype_name(dt), shape, (long long)numel);
     } else if (numel > 0) {
-        return aglm_error(AGLM_ERR_PARSE, "%s: no values (%s %s needs %lld)", what, ox_dtype_name(dt), shape,
-                          (long long)numel);
+        return aglm_error(AGLM_ERR_PARSE, "%s: no values (%s %s needs %lld)", what,
+                          ox_dtype_name(dt), shape, (long long)numel);
     }
     if ((st = aglm_tensor_alloc(out, dt, rank, tp->dims)) != AGLM_OK)
         return aglm_error_wrap(st, "%s", what);
@@ -257,7 +291,8 @@ static size_t sparse_limit(const ox_env *env)
     return 64 * len + ((size_t)1 << 20);
 }
 
-aglm_status ox_sparse_to_aglm(const ox_env *env, const ox_sparse *sp, const char *what, aglm_tensor *out)
+aglm_status ox_sparse_to_aglm(const ox_env *env, const ox_sparse *sp, const char *what,
+                              aglm_tensor *out)
 {
     memset(out, 0, sizeof *out);
     char sub[300];
@@ -277,17 +312,21 @@ aglm_status ox_sparse_to_aglm(const ox_env *env, const ox_sparse *sp, const char
     char shape[200];
     aglm_shape_str(rank, sp->dims, shape, sizeof shape);
     if (nnz < 0) {
-        st = aglm_error(AGLM_ERR_PARSE, "%s: sparse values must be 1-D, not rank %d", what, (int)vals.rank);
+        st = aglm_error(AGLM_ERR_PARSE, "%s: sparse values must be 1-D, not rank %d", what,
+                        (int)vals.rank);
         goto done;
     }
     if ((uint64_t)numel > sparse_limit(env) / es) {
-        st = aglm_error(AGLM_ERR_UNSUPPORTED, "%s: sparse tensor %s of %s expands past %zu bytes, the most a %zu-byte "
-                        "model may expand to", what, shape, ox_dtype_name(vals.dtype), sparse_limit(env),
+        st = aglm_error(AGLM_ERR_UNSUPPORTED,
+                        "%s: sparse tensor %s of %s expands past %zu bytes, the most a %zu-byte "
+                        "model may expand to",
+                        what, shape, ox_dtype_name(vals.dtype), sparse_limit(env),
                         env ? env->input_len : 0);
         goto done;
     }
     if (nnz > 0 && !sp->has_indices) {
-        st = aglm_error(AGLM_ERR_PARSE, "%s: sparse tensor has %lld values but no indices", what, (long long)nnz);
+        st = aglm_error(AGLM_ERR_PARSE, "%s: sparse tensor has %lld values but no indices", what,
+                        (long long)nnz);
         goto done;
     }
     if (sp->has_indices) {
@@ -298,9 +337,12 @@ aglm_status ox_sparse_to_aglm(const ox_env *env, const ox_sparse *sp, const char
         int coords = idx.rank == 2 && idx.dims[0] == nnz && idx.dims[1] == rank;
         if (idx.dtype != AGLM_I64 || (!linear && !coords)) {
             char is[200];
-            st = aglm_error(AGLM_ERR_PARSE, "%s: indices are %s%s; %lld values of a rank-%d tensor need int64[%lld] or "
-                            "int64[%lld,%d]", what, ox_dtype_name(idx.dtype), aglm_shape_str(idx.rank, idx.dims, is,
-                            sizeof is), (long long)nnz, rank, (long long)nnz, (long long)nnz, rank);
+            st = aglm_error(
+                AGLM_ERR_PARSE,
+                "%s: indices are %s%s; %lld values of a rank-%d tensor need int64[%lld] or "
+                "int64[%lld,%d]",
+                what, ox_dtype_name(idx.dtype), aglm_shape_str(idx.rank, idx.dims, is, sizeof is),
+                (long long)nnz, rank, (long long)nnz, (long long)nnz, rank);
             goto done;
         }
     }
@@ -324,12 +366,13 @@ aglm_status ox_sparse_to_aglm(const ox_env *env, const ox_sparse *sp, const char
             }
         }
         if (at < 0 || at >= numel) {
-            st = aglm_error(AGLM_ERR_PARSE, "%s: index %lld of the sparse tensor lies outside %s", what, (long long)k,
-                            shape);
+            st = aglm_error(AGLM_ERR_PARSE, "%s: index %lld of the sparse tensor lies outside %s",
+                            what, (long long)k, shape);
             aglm_tensor_free(out);
             goto done;
         }
-        memcpy((unsigned char *)out->data + (size_t)at * es, (unsigned char *)vals.data + (size_t)k * es, es);
+        memcpy((unsigned char *)out->data + (size_t)at * es,
+               (unsigned char *)vals.data + (size_t)k * es, es);
     }
 done:
     aglm_tensor_free(&vals);

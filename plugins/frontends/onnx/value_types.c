@@ -20,8 +20,8 @@ aglm_status ox_apply_type(const ox_type *t, aglm_value *v, const char *what)
     if (!t->has_shape)
         return aglm_value_set_type(v, dt, -1, NULL);
     if (t->n_dims > AGLM_MAX_RANK)
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "%s: rank %zu, more than the %d aglm supports", what, t->n_dims,
-                          AGLM_MAX_RANK);
+        return aglm_error(AGLM_ERR_UNSUPPORTED, "%s: rank %zu, more than the %d aglm supports",
+                          what, t->n_dims, AGLM_MAX_RANK);
     aglm_dim dims[AGLM_MAX_RANK];
     char *syms[AGLM_MAX_RANK] = {0};
     st = AGLM_OK;
@@ -53,30 +53,20 @@ static void type_text(const ox_type *t, char *buf, size_t cap, size_t *len)
         snprintf(num, sizeof num, "%lld", (long long)t->elem_type);
         dn = num;
     }
-#define PUT(...)                                                                                  \
-    do {                                                                                          \
-        if (*len < cap) {                                                                         \
-            int k_ = snprintf(buf + *len, cap - *len, __VA_ARGS__);                               \
-            *len = k_ < 0 ? cap : (*len + (size_t)k_ > cap ? cap : *len + (size_t)k_);            \
-        }                                                                                         \
+#define PUT(...)                                                                                   \
+    do {                                                                                           \
+        if (*len < cap) {                                                                          \
+            int k_ = snprintf(buf + *len, cap - *len, __VA_ARGS__);                                \
+            *len = k_ < 0 ? cap : (*len + (size_t)k_ > cap ? cap : *len + (size_t)k_);             \
+        }                                                                                          \
     } while (0)
     switch (t->kind) {
-    case OX_TYPE_TENSOR:
-        PUT("tensor(%s)", dn);
-        return;
-    case OX_TYPE_SPARSE:
-        PUT("sparse_tensor(%s)", dn);
-        return;
+    case OX_TYPE_TENSOR: PUT("tensor(%s)", dn); return;
+    case OX_TYPE_SPARSE: PUT("sparse_tensor(%s)", dn); return;
     case OX_TYPE_SEQUENCE:
-    case OX_TYPE_OPTIONAL:
-        PUT("%s", t->kind == OX_TYPE_SEQUENCE ? "seq(" : "optional(");
-        break;
-    case OX_TYPE_MAP:
-        PUT("map(%s,", dn);
-        break;
-    default:
-        PUT("undefined");
-        return;
+    case OX_TYPE_OPTIONAL: PUT("%s", t->kind == OX_TYPE_SEQUENCE ? "seq(" : "optional("); break;
+    case OX_TYPE_MAP: PUT("map(%s,", dn); break;
+    default: PUT("undefined"); return;
     }
     if (t->elem)
         type_text(t->elem, buf, cap, len);

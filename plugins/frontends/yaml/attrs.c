@@ -17,7 +17,8 @@ static aglm_status ir_result(yml_ctx *c, const yaml_node_t *v, const char *what,
     return ydoc_wrap(c->doc, v, aglm_error_wrap(st, "%s", what));
 }
 
-static aglm_status set_scalar(yml_ctx *c, aglm_node *n, const char *name, const yaml_node_t *v, const char *what)
+static aglm_status set_scalar(yml_ctx *c, aglm_node *n, const char *name, const yaml_node_t *v,
+                              const char *what)
 {
     ydoc *d = c->doc;
     aglm_status st;
@@ -43,15 +44,16 @@ static aglm_status set_scalar(yml_ctx *c, aglm_node *n, const char *name, const 
     }
     case YS_STRING:
         st = ir_result(c, v, what,
-                       aglm_node_set_string(n, name, (const char *)v->data.scalar.value, v->data.scalar.length));
+                       aglm_node_set_string(n, name, (const char *)v->data.scalar.value,
+                                            v->data.scalar.length));
         break;
-    default:
-        return ydoc_fail(d, v, AGLM_ERR_PARSE, "%s has no value", what);
+    default: return ydoc_fail(d, v, AGLM_ERR_PARSE, "%s has no value", what);
     }
     return st;
 }
 
-static aglm_status set_list(yml_ctx *c, aglm_node *n, const char *name, const yaml_node_t *v, const char *what)
+static aglm_status set_list(yml_ctx *c, aglm_node *n, const char *name, const yaml_node_t *v,
+                            const char *what)
 {
     ydoc *d = c->doc;
     size_t len = ydoc_seq_len(v);
@@ -60,16 +62,18 @@ static aglm_status set_list(yml_ctx *c, aglm_node *n, const char *name, const ya
         yaml_node_t *item = ydoc_seq_item(d, v, i);
         yscalar_kind k = ydoc_is_scalar(item) ? ydoc_scalar_kind(item) : YS_NULL;
         if (!ydoc_is_scalar(item) || k == YS_NULL)
-            return ydoc_fail(d, item, AGLM_ERR_PARSE,
-                             "%s: a list holds numbers or strings, not %s (tensors and graphs go in "
-                             "{tensors: [...]} or {graphs: [...]})",
-                             what, ydoc_kind_name(item));
+            return ydoc_fail(
+                d, item, AGLM_ERR_PARSE,
+                "%s: a list holds numbers or strings, not %s (tensors and graphs go in "
+                "{tensors: [...]} or {graphs: [...]})",
+                what, ydoc_kind_name(item));
         strings += k == YS_STRING;
         numbers += k != YS_STRING;
         floats += k == YS_FLOAT;
     }
     if (strings && numbers)
-        return ydoc_fail(d, v, AGLM_ERR_PARSE, "%s: a list must hold only numbers or only strings", what);
+        return ydoc_fail(d, v, AGLM_ERR_PARSE, "%s: a list must hold only numbers or only strings",
+                         what);
 
     aglm_status st = AGLM_OK;
     if (strings) {
@@ -115,7 +119,8 @@ static aglm_status set_list(yml_ctx *c, aglm_node *n, const char *name, const ya
     return st;
 }
 
-static aglm_status read_attr_tensor(yml_ctx *c, const yaml_node_t *m, const char *what, aglm_tensor *t)
+static aglm_status read_attr_tensor(yml_ctx *c, const yaml_node_t *m, const char *what,
+                                    aglm_tensor *t)
 {
     aglm_status st = ydoc_check_map(c->doc, m, what, tensor_keys);
     if (st != AGLM_OK)
@@ -123,7 +128,8 @@ static aglm_status read_attr_tensor(yml_ctx *c, const yaml_node_t *m, const char
     return yml_read_tensor(c, m, what, t);
 }
 
-static aglm_status set_tensors(yml_ctx *c, aglm_node *n, const char *name, const yaml_node_t *list, const char *what)
+static aglm_status set_tensors(yml_ctx *c, aglm_node *n, const char *name, const yaml_node_t *list,
+                               const char *what)
 {
     ydoc *d = c->doc;
     aglm_status st = ydoc_expect_seq(d, list, what);
@@ -143,7 +149,8 @@ static aglm_status set_tensors(yml_ctx *c, aglm_node *n, const char *name, const
     return st;
 }
 
-static aglm_status set_graphs(yml_ctx *c, aglm_node *n, const char *name, const yaml_node_t *list, const char *what)
+static aglm_status set_graphs(yml_ctx *c, aglm_node *n, const char *name, const yaml_node_t *list,
+                              const char *what)
 {
     ydoc *d = c->doc;
     aglm_status st = ydoc_expect_seq(d, list, what);
@@ -158,7 +165,8 @@ static aglm_status set_graphs(yml_ctx *c, aglm_node *n, const char *name, const 
         snprintf(sub_name, sizeof sub_name, "%s_%s_%zu", aglm_node_name(n), name, i);
         st = yml_build_subgraph(c, aglm_node_graph(n), ydoc_seq_item(d, list, i), sub_name, &gs[i]);
     }
-    if (st == AGLM_OK && (st = ir_result(c, list, what, aglm_node_set_graphs(n, name, gs, len))) == AGLM_OK) {
+    if (st == AGLM_OK &&
+        (st = ir_result(c, list, what, aglm_node_set_graphs(n, name, gs, len))) == AGLM_OK) {
         free(gs);
         return AGLM_OK;
     }
@@ -168,14 +176,16 @@ static aglm_status set_graphs(yml_ctx *c, aglm_node *n, const char *name, const 
     return st;
 }
 
-static aglm_status set_wrapped(yml_ctx *c, aglm_node *n, const char *name, const yaml_node_t *m, const char *what)
+static aglm_status set_wrapped(yml_ctx *c, aglm_node *n, const char *name, const yaml_node_t *m,
+                               const char *what)
 {
     ydoc *d = c->doc;
     aglm_status st = ydoc_check_map(d, m, what, wrapper_keys);
     if (st != AGLM_OK)
         return st;
     if (ydoc_map_len(m) != 1)
-        return ydoc_fail(d, m, AGLM_ERR_PARSE, "%s: a mapping value holds exactly one of tensor, tensors, graph, graphs",
+        return ydoc_fail(d, m, AGLM_ERR_PARSE,
+                         "%s: a mapping value holds exactly one of tensor, tensors, graph, graphs",
                          what);
     yaml_node_t *key, *v;
     ydoc_map_pair(d, m, 0, &key, &v);
@@ -206,7 +216,8 @@ aglm_status yml_set_attrs(yml_ctx *c, aglm_node *n, const yaml_node_t *attrs, co
 {
     ydoc *d = c->doc;
     if (!ydoc_is_map(attrs))
-        return ydoc_fail(d, attrs, AGLM_ERR_PARSE, "%s: attrs must be a mapping, not %s", who, ydoc_kind_name(attrs));
+        return ydoc_fail(d, attrs, AGLM_ERR_PARSE, "%s: attrs must be a mapping, not %s", who,
+                         ydoc_kind_name(attrs));
     size_t count = ydoc_map_len(attrs);
     for (size_t i = 0; i < count; i++) {
         yaml_node_t *key, *v;
@@ -219,7 +230,8 @@ aglm_status yml_set_attrs(yml_ctx *c, aglm_node *n, const yaml_node_t *attrs, co
             yaml_node_t *k2, *v2;
             ydoc_map_pair(d, attrs, j, &k2, &v2);
             if (ydoc_is_scalar(k2) && strcmp((const char *)k2->data.scalar.value, name) == 0)
-                return ydoc_fail(d, key, AGLM_ERR_PARSE, "%s: attribute '%s' is given twice", who, name);
+                return ydoc_fail(d, key, AGLM_ERR_PARSE, "%s: attribute '%s' is given twice", who,
+                                 name);
         }
         char what[256];
         snprintf(what, sizeof what, "%s: attribute '%s'", who, name);

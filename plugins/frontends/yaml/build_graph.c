@@ -8,9 +8,10 @@
 
 #define DEFAULT_OPSET 17
 
-static const char *const model_keys[] = {"name", "opset", "opsets", "metadata", "inputs",
-                                         "outputs", "initializers", "nodes", NULL};
-static const char *const subgraph_keys[] = {"name", "inputs", "outputs", "initializers", "nodes", NULL};
+static const char *const model_keys[] = {"name",    "opset",        "opsets", "metadata", "inputs",
+                                         "outputs", "initializers", "nodes",  NULL};
+static const char *const subgraph_keys[] = {"name",         "inputs", "outputs",
+                                            "initializers", "nodes",  NULL};
 static const char *const value_keys[] = {"name", "dtype", "shape", NULL};
 static const char *const init_keys[] = {"name", "dtype", "shape", "data", "fill", "npy", NULL};
 static const char *const node_keys[] = {"op", "name", "domain", "inputs", "outputs", "attrs", NULL};
@@ -124,7 +125,8 @@ static aglm_status node_inputs(yml_ctx *c, aglm_graph *g, const yaml_node_t *lis
             continue;
         vals[i] = aglm_graph_lookup_value(g, name);
         if (!vals[i])
-            return ydoc_fail(d, item, AGLM_ERR_NOT_FOUND, "%s: input '%s' is not defined", who, name);
+            return ydoc_fail(d, item, AGLM_ERR_NOT_FOUND, "%s: input '%s' is not defined", who,
+                             name);
     }
     return AGLM_OK;
 }
@@ -143,7 +145,8 @@ static aglm_status node_outputs(yml_ctx *c, aglm_graph *g, const yaml_node_t *li
         if (st != AGLM_OK)
             return st;
         if (*name && aglm_graph_lookup_value(g, name))
-            return ydoc_fail(d, item, AGLM_ERR_EXISTS, "%s: output '%s' is already defined", who, name);
+            return ydoc_fail(d, item, AGLM_ERR_EXISTS, "%s: output '%s' is already defined", who,
+                             name);
         vals[i] = aglm_graph_new_value(g, *name ? name : NULL, AGLM_UNDEFINED, -1, NULL);
         if (!vals[i])
             return ydoc_wrap(d, item, AGLM_ERR_INVALID);
@@ -182,14 +185,16 @@ static aglm_status build_node(yml_ctx *c, aglm_graph *g, const yaml_node_t *m, s
     /* Extension ops of the aglm domain are created by passes and may have no rule yet. */
     if (strcmp(domain, "aglm") != 0 && !aglm_infer_has_rule(op, domain)) {
         if (*domain)
-            return ydoc_fail(d, op_n, AGLM_ERR_UNSUPPORTED, "%s: unknown op '%s' in domain '%s'", who, op, domain);
+            return ydoc_fail(d, op_n, AGLM_ERR_UNSUPPORTED, "%s: unknown op '%s' in domain '%s'",
+                             who, op, domain);
         return ydoc_fail(d, op_n, AGLM_ERR_UNSUPPORTED, "%s: unknown op '%s'", who, op);
     }
     snprintf(who + strlen(who), sizeof who - strlen(who), " (%s)", op);
 
     yaml_node_t *ins_n = ydoc_get(d, m, "inputs"), *outs_n = ydoc_get(d, m, "outputs");
     if (ins_n && !ydoc_is_seq(ins_n))
-        return ydoc_fail(d, ins_n, AGLM_ERR_PARSE, "%s: inputs must be a list, not %s", who, ydoc_kind_name(ins_n));
+        return ydoc_fail(d, ins_n, AGLM_ERR_PARSE, "%s: inputs must be a list, not %s", who,
+                         ydoc_kind_name(ins_n));
     if (!outs_n)
         return ydoc_fail(d, m, AGLM_ERR_PARSE, "%s has no outputs", who);
     if (!ydoc_is_seq(outs_n))
@@ -233,13 +238,15 @@ static aglm_status find_output(yml_ctx *c, aglm_graph *g, const yaml_node_t *m, 
         return st;
     *out = aglm_graph_lookup_value(g, name);
     if (!*out)
-        return ydoc_fail(d, ydoc_get(d, m, "name"), AGLM_ERR_NOT_FOUND,
-                         "output '%s' is not defined (no input, initializer or node output has that name)", name);
+        return ydoc_fail(
+            d, ydoc_get(d, m, "name"), AGLM_ERR_NOT_FOUND,
+            "output '%s' is not defined (no input, initializer or node output has that name)",
+            name);
     return AGLM_OK;
 }
 
-static aglm_status declared_type(yml_ctx *c, const yaml_node_t *m, const char *what, aglm_dtype *dt, int *rank,
-                                 aglm_dim *dims)
+static aglm_status declared_type(yml_ctx *c, const yaml_node_t *m, const char *what, aglm_dtype *dt,
+                                 int *rank, aglm_dim *dims)
 {
     ydoc *d = c->doc;
     yaml_node_t *dtype_n = ydoc_get(d, m, "dtype"), *shape_n = ydoc_get(d, m, "shape");
@@ -263,13 +270,15 @@ static aglm_status build_outputs(yml_ctx *c, aglm_graph *g, const yaml_node_t *l
         if (st != AGLM_OK)
             return st;
         /* In a subgraph, a declared type stands in for inference the enclosing op may not do. */
-        if (hint_types && aglm_value_graph(v) == g && aglm_value_producer(v) && aglm_value_dtype(v) == AGLM_UNDEFINED) {
+        if (hint_types && aglm_value_graph(v) == g && aglm_value_producer(v) &&
+            aglm_value_dtype(v) == AGLM_UNDEFINED) {
             aglm_dtype dt;
             int rank;
             aglm_dim dims[AGLM_MAX_RANK];
             if ((st = declared_type(c, m, "output", &dt, &rank, dims)) != AGLM_OK)
                 return st;
-            if ((dt != AGLM_UNDEFINED || rank >= 0) && (st = aglm_value_set_type(v, dt, rank, dims)) != AGLM_OK)
+            if ((dt != AGLM_UNDEFINED || rank >= 0) &&
+                (st = aglm_value_set_type(v, dt, rank, dims)) != AGLM_OK)
                 return ydoc_wrap(d, m, st);
         }
         if ((st = aglm_graph_add_output(g, v)) != AGLM_OK)
@@ -284,12 +293,16 @@ static aglm_status build_body(yml_ctx *c, aglm_graph *g, const yaml_node_t *m, i
     ydoc *d = c->doc;
     yaml_node_t *inputs, *inits, *nodes, *outputs;
     aglm_status st;
-    if ((st = section(d, m, "inputs", &inputs)) != AGLM_OK || (st = section(d, m, "initializers", &inits)) != AGLM_OK ||
-        (st = section(d, m, "nodes", &nodes)) != AGLM_OK || (st = section(d, m, "outputs", &outputs)) != AGLM_OK)
+    if ((st = section(d, m, "inputs", &inputs)) != AGLM_OK ||
+        (st = section(d, m, "initializers", &inits)) != AGLM_OK ||
+        (st = section(d, m, "nodes", &nodes)) != AGLM_OK ||
+        (st = section(d, m, "outputs", &outputs)) != AGLM_OK)
         return st;
     if (!outputs || ydoc_seq_len(outputs) == 0)
-        return ydoc_fail(d, outputs ? outputs : m, AGLM_ERR_PARSE, "%s has no outputs", top ? "the model" : "a subgraph");
-    if ((st = build_inputs(c, g, inputs)) != AGLM_OK || (st = build_initializers(c, g, inits)) != AGLM_OK)
+        return ydoc_fail(d, outputs ? outputs : m, AGLM_ERR_PARSE, "%s has no outputs",
+                         top ? "the model" : "a subgraph");
+    if ((st = build_inputs(c, g, inputs)) != AGLM_OK ||
+        (st = build_initializers(c, g, inits)) != AGLM_OK)
         return st;
     for (size_t i = 0; i < ydoc_seq_len(nodes); i++)
         if ((st = build_node(c, g, ydoc_seq_item(d, nodes, i), i)) != AGLM_OK)
@@ -297,8 +310,8 @@ static aglm_status build_body(yml_ctx *c, aglm_graph *g, const yaml_node_t *m, i
     return build_outputs(c, g, outputs, !top);
 }
 
-aglm_status yml_build_subgraph(yml_ctx *c, aglm_graph *parent, const yaml_node_t *m, const char *name,
-                               aglm_graph **out)
+aglm_status yml_build_subgraph(yml_ctx *c, aglm_graph *parent, const yaml_node_t *m,
+                               const char *name, aglm_graph **out)
 {
     ydoc *d = c->doc;
     *out = NULL;
@@ -349,7 +362,8 @@ static aglm_status read_header(yml_ctx *c, const yaml_node_t *root)
         return ydoc_fail(d, opsets, AGLM_ERR_PARSE, "give either opset or opsets, not both");
     if (opsets) {
         if (!ydoc_is_map(opsets))
-            return ydoc_fail(d, opsets, AGLM_ERR_PARSE, "opsets must be a mapping of domain to version, not %s",
+            return ydoc_fail(d, opsets, AGLM_ERR_PARSE,
+                             "opsets must be a mapping of domain to version, not %s",
                              ydoc_kind_name(opsets));
         for (size_t i = 0; i < ydoc_map_len(opsets); i++) {
             yaml_node_t *k, *v;
@@ -372,7 +386,8 @@ static aglm_status read_header(yml_ctx *c, const yaml_node_t *root)
     }
     if (meta) {
         if (!ydoc_is_map(meta))
-            return ydoc_fail(d, meta, AGLM_ERR_PARSE, "metadata must be a mapping, not %s", ydoc_kind_name(meta));
+            return ydoc_fail(d, meta, AGLM_ERR_PARSE, "metadata must be a mapping, not %s",
+                             ydoc_kind_name(meta));
         for (size_t i = 0; i < ydoc_map_len(meta); i++) {
             yaml_node_t *k, *v;
             const char *key, *value;
@@ -397,7 +412,8 @@ static void type_text(aglm_dtype dt, int rank, const aglm_dim *dims, char *buf, 
         if (dims[i].value >= 0)
             used += (size_t)snprintf(buf + used, n - used, "%s%lld", sep, (long long)dims[i].value);
         else
-            used += (size_t)snprintf(buf + used, n - used, "%s%s", sep, dims[i].sym ? dims[i].sym : "?");
+            used += (size_t)snprintf(buf + used, n - used, "%s%s", sep,
+                                     dims[i].sym ? dims[i].sym : "?");
     }
     if (used < n)
         snprintf(buf + used, n - used, rank ? "]" : "[]");
@@ -430,7 +446,8 @@ static aglm_status check_declared_output(yml_ctx *c, aglm_value *v, const yaml_n
         char a[128], b[128];
         type_text(want_dt != AGLM_UNDEFINED ? want_dt : dt, want_rank, want, a, sizeof a);
         aglm_value_type_str(v, b, sizeof b);
-        return ydoc_fail(d, m, AGLM_ERR_SHAPE, "%s is declared %s but the model computes %s", what, a, b);
+        return ydoc_fail(d, m, AGLM_ERR_SHAPE, "%s is declared %s but the model computes %s", what,
+                         a, b);
     }
     if (want_dt == AGLM_UNDEFINED && want_rank < 0)
         return AGLM_OK;
@@ -451,7 +468,8 @@ static aglm_status check_declared_output(yml_ctx *c, aglm_value *v, const yaml_n
 
 /* Inference names the node but not where it is in the file: infer node by node, in order, until
  * one fails, and put that node's line and column in front of its message. */
-static aglm_status locate_infer_error(yml_ctx *c, aglm_graph *g, const yaml_node_t *root, aglm_status st)
+static aglm_status locate_infer_error(yml_ctx *c, aglm_graph *g, const yaml_node_t *root,
+                                      aglm_status st)
 {
     ydoc *d = c->doc;
     char *first = strdup(aglm_last_error());
@@ -481,7 +499,8 @@ static aglm_status finish(yml_ctx *c, aglm_graph *g, const yaml_node_t *root)
         return locate_infer_error(c, g, root, st);
     yaml_node_t *outputs = ydoc_get(d, root, "outputs");
     for (size_t i = 0; i < ydoc_seq_len(outputs); i++)
-        if ((st = check_declared_output(c, aglm_graph_output(g, i), ydoc_seq_item(d, outputs, i))) != AGLM_OK)
+        if ((st = check_declared_output(c, aglm_graph_output(g, i),
+                                        ydoc_seq_item(d, outputs, i))) != AGLM_OK)
             return st;
     return AGLM_OK;
 }

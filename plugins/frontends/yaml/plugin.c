@@ -35,8 +35,8 @@ static aglm_status read_file(const char *path, unsigned char **buf, size_t *len)
     *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f)
-        return aglm_error(errno == ENOENT ? AGLM_ERR_NOT_FOUND : AGLM_ERR_IO, "%s: cannot open: %s", path,
-                          strerror(errno));
+        return aglm_error(errno == ENOENT ? AGLM_ERR_NOT_FOUND : AGLM_ERR_IO, "%s: cannot open: %s",
+                          path, strerror(errno));
     struct stat sb;
     if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
         fclose(f);
@@ -44,7 +44,8 @@ static aglm_status read_file(const char *path, unsigned char **buf, size_t *len)
     }
     if ((size_t)sb.st_size > MAX_FILE_BYTES) {
         fclose(f);
-        return aglm_error(AGLM_ERR_IO, "%s: %lld bytes is too large for a yaml model", path, (long long)sb.st_size);
+        return aglm_error(AGLM_ERR_IO, "%s: %lld bytes is too large for a yaml model", path,
+                          (long long)sb.st_size);
     }
     size_t size = (size_t)sb.st_size;
     unsigned char *data = malloc(size ? size : 1);
@@ -73,7 +74,8 @@ static aglm_status model_dir(const char *path, char **out)
         return aglm_error(AGLM_ERR_NOMEM, "out of memory");
     *out = realpath(dir, NULL);
     if (!*out) {
-        aglm_status st = aglm_error(AGLM_ERR_IO, "%s: cannot resolve its folder '%s': %s", path, dir, strerror(errno));
+        aglm_status st = aglm_error(AGLM_ERR_IO, "%s: cannot resolve its folder '%s': %s", path,
+                                    dir, strerror(errno));
         free(dir);
         return st;
     }
@@ -92,7 +94,8 @@ static void file_stem(const char *path, char *out, size_t n)
         *dot = '\0';
 }
 
-static aglm_status yaml_load(void *state, const char *path, const aglm_options *opts, aglm_graph **out)
+static aglm_status yaml_load(void *state, const char *path, const aglm_options *opts,
+                             aglm_graph **out)
 {
     (void)state;
     (void)opts;
@@ -132,4 +135,5 @@ static const aglm_frontend_ops yaml_ops = {
 };
 
 AGLM_DEFINE_PLUGIN(.name = "yaml", .version = "1.0.0", .kind = AGLM_KIND_FRONTEND,
-                   .summary = "reads models written as YAML graphs (docs/yaml-format.md)", .ops = &yaml_ops)
+                   .summary = "reads models written as YAML graphs (docs/yaml-format.md)",
+                   .ops = &yaml_ops)

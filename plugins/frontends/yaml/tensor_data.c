@@ -19,23 +19,28 @@ aglm_status yml_read_dtype(yml_ctx *c, const yaml_node_t *n, const char *what, a
     aglm_dtype dt = aglm_dtype_from_name(s);
     if (dt == AGLM_UNDEFINED)
         return ydoc_fail(c->doc, n, AGLM_ERR_PARSE,
-                         "%s: unknown dtype '%s' (f32, f16, bf16, f64, i8, u8, i16, u16, i32, u32, i64, u64, bool)",
+                         "%s: unknown dtype '%s' (f32, f16, bf16, f64, i8, u8, i16, u16, i32, u32, "
+                         "i64, u64, bool)",
                          what, s);
     if (dt == AGLM_STRING)
-        return ydoc_fail(c->doc, n, AGLM_ERR_UNSUPPORTED, "%s: string tensors are not supported", what);
+        return ydoc_fail(c->doc, n, AGLM_ERR_UNSUPPORTED, "%s: string tensors are not supported",
+                         what);
     *out = dt;
     return AGLM_OK;
 }
 
-aglm_status yml_read_dims(yml_ctx *c, const yaml_node_t *n, const char *what, int *rank, aglm_dim *dims)
+aglm_status yml_read_dims(yml_ctx *c, const yaml_node_t *n, const char *what, int *rank,
+                          aglm_dim *dims)
 {
     ydoc *d = c->doc;
     aglm_status st;
     if (!ydoc_is_seq(n))
-        return ydoc_fail(d, n, AGLM_ERR_PARSE, "%s: shape must be a list, not %s", what, ydoc_kind_name(n));
+        return ydoc_fail(d, n, AGLM_ERR_PARSE, "%s: shape must be a list, not %s", what,
+                         ydoc_kind_name(n));
     size_t len = ydoc_seq_len(n);
     if (len > AGLM_MAX_RANK)
-        return ydoc_fail(d, n, AGLM_ERR_UNSUPPORTED, "%s: shape has rank %zu; at most %d is supported", what, len,
+        return ydoc_fail(d, n, AGLM_ERR_UNSUPPORTED,
+                         "%s: shape has rank %zu; at most %d is supported", what, len,
                          AGLM_MAX_RANK);
     for (size_t i = 0; i < len; i++) {
         yaml_node_t *item = ydoc_seq_item(d, n, i);
@@ -44,13 +49,15 @@ aglm_status yml_read_dims(yml_ctx *c, const yaml_node_t *n, const char *what, in
             if ((st = ydoc_int(d, item, what, &v)) != AGLM_OK)
                 return st;
             if (v < 0)
-                return ydoc_fail(d, item, AGLM_ERR_PARSE, "%s: shape dim %zu is %lld; a dim is >= 0, a symbol or \"?\"",
+                return ydoc_fail(d, item, AGLM_ERR_PARSE,
+                                 "%s: shape dim %zu is %lld; a dim is >= 0, a symbol or \"?\"",
                                  what, i, (long long)v);
             dims[i] = (aglm_dim){.value = v, .sym = NULL};
             continue;
         }
         if (!ydoc_is_scalar(item) || ydoc_scalar_kind(item) != YS_STRING)
-            return ydoc_fail(d, item, AGLM_ERR_PARSE, "%s: shape dim %zu must be an integer, a symbol or \"?\", not %s",
+            return ydoc_fail(d, item, AGLM_ERR_PARSE,
+                             "%s: shape dim %zu must be an integer, a symbol or \"?\", not %s",
                              what, i, ydoc_kind_name(item));
         const char *sym;
         if ((st = ydoc_text(d, item, what, &sym)) != AGLM_OK)
@@ -62,7 +69,8 @@ aglm_status yml_read_dims(yml_ctx *c, const yaml_node_t *n, const char *what, in
 }
 
 /* A constant's shape must be static. */
-static aglm_status read_static_shape(yml_ctx *c, const yaml_node_t *n, const char *what, int *rank, int64_t *dims)
+static aglm_status read_static_shape(yml_ctx *c, const yaml_node_t *n, const char *what, int *rank,
+                                     int64_t *dims)
 {
     aglm_dim d[AGLM_MAX_RANK];
     aglm_status st = yml_read_dims(c, n, what, rank, d);
@@ -99,7 +107,8 @@ static aglm_status int_range(aglm_dtype dt, int64_t *lo, int64_t *hi)
 }
 
 /* Element i of t from scalar n; integers are stored exactly (through int64, not double). */
-static aglm_status store(yml_ctx *c, aglm_tensor *t, int64_t i, const yaml_node_t *n, const char *what)
+static aglm_status store(yml_ctx *c, aglm_tensor *t, int64_t i, const yaml_node_t *n,
+                         const char *what)
 {
     ydoc *d = c->doc;
     aglm_status st;
@@ -127,33 +136,63 @@ static aglm_status store(yml_ctx *c, aglm_tensor *t, int64_t i, const yaml_node_
                          aglm_dtype_name(t->dtype));
     char *p = (char *)t->data + (size_t)i * aglm_dtype_size(t->dtype);
     switch (t->dtype) {
-    case AGLM_I8: { int8_t x = (int8_t)v; memcpy(p, &x, 1); break; }
+    case AGLM_I8: {
+        int8_t x = (int8_t)v;
+        memcpy(p, &x, 1);
+        break;
+    }
     case AGLM_U8:
-    case AGLM_BOOL: { uint8_t x = (uint8_t)v; memcpy(p, &x, 1); break; }
-    case AGLM_I16: { int16_t x = (int16_t)v; memcpy(p, &x, 2); break; }
-    case AGLM_U16: { uint16_t x = (uint16_t)v; memcpy(p, &x, 2); break; }
-    case AGLM_I32: { int32_t x = (int32_t)v; memcpy(p, &x, 4); break; }
-    case AGLM_U32: { uint32_t x = (uint32_t)v; memcpy(p, &x, 4); break; }
-    default: { memcpy(p, &v, 8); break; } /* i64, u64 */
+    case AGLM_BOOL: {
+        uint8_t x = (uint8_t)v;
+        memcpy(p, &x, 1);
+        break;
+    }
+    case AGLM_I16: {
+        int16_t x = (int16_t)v;
+        memcpy(p, &x, 2);
+        break;
+    }
+    case AGLM_U16: {
+        uint16_t x = (uint16_t)v;
+        memcpy(p, &x, 2);
+        break;
+    }
+    case AGLM_I32: {
+        int32_t x = (int32_t)v;
+        memcpy(p, &x, 4);
+        break;
+    }
+    case AGLM_U32: {
+        uint32_t x = (uint32_t)v;
+        memcpy(p, &x, 4);
+        break;
+    }
+    default: {
+        memcpy(p, &v, 8);
+        break;
+    } /* i64, u64 */
     }
     return AGLM_OK;
 }
 
 typedef struct flat {
-    int64_t count;   /* leaves seen */
-    int64_t want;    /* leaves the shape needs */
-    int64_t budget;  /* nodes we may still visit: aliases could otherwise make the walk explode */
+    int64_t count;  /* leaves seen */
+    int64_t want;   /* leaves the shape needs */
+    int64_t budget; /* nodes we may still visit: aliases could otherwise make the walk explode */
 } flat;
 
 /* Walks nested lists in row-major order; with t set, stores each leaf, otherwise only counts
  * (stopping once past `want`). */
-static aglm_status walk(yml_ctx *c, const yaml_node_t *n, int depth, flat *f, aglm_tensor *t, const char *what)
+static aglm_status walk(yml_ctx *c, const yaml_node_t *n, int depth, flat *f, aglm_tensor *t,
+                        const char *what)
 {
     if (--f->budget < 0)
-        return ydoc_fail(c->doc, n, AGLM_ERR_PARSE, "%s: data is nested too much for its shape", what);
+        return ydoc_fail(c->doc, n, AGLM_ERR_PARSE, "%s: data is nested too much for its shape",
+                         what);
     if (ydoc_is_seq(n)) {
         if (depth >= MAX_DATA_DEPTH)
-            return ydoc_fail(c->doc, n, AGLM_ERR_PARSE, "%s: data lists nest deeper than %d", what, MAX_DATA_DEPTH);
+            return ydoc_fail(c->doc, n, AGLM_ERR_PARSE, "%s: data lists nest deeper than %d", what,
+                             MAX_DATA_DEPTH);
         size_t len = ydoc_seq_len(n);
         for (size_t i = 0; i < len && f->count <= f->want; i++) {
             aglm_status st = walk(c, ydoc_seq_item(c->doc, n, i), depth + 1, f, t, what);
@@ -174,8 +213,8 @@ static aglm_status walk(yml_ctx *c, const yaml_node_t *n, int depth, flat *f, ag
     return AGLM_OK;
 }
 
-static aglm_status fill_from_data(yml_ctx *c, const yaml_node_t *data, aglm_tensor *t, const char *dims_text,
-                                  const char *what)
+static aglm_status fill_from_data(yml_ctx *c, const yaml_node_t *data, aglm_tensor *t,
+                                  const char *dims_text, const char *what)
 {
     int64_t want = aglm_tensor_numel(t);
     flat f = {.count = 0, .want = want, .budget = (want + 1) * (MAX_DATA_DEPTH + 2)};
@@ -183,10 +222,12 @@ static aglm_status fill_from_data(yml_ctx *c, const yaml_node_t *data, aglm_tens
     if (st != AGLM_OK)
         return st;
     if (f.count > want)
-        return ydoc_fail(c->doc, data, AGLM_ERR_SHAPE, "%s: data has more than the %lld values shape %s holds",
-                         what, (long long)want, dims_text);
+        return ydoc_fail(c->doc, data, AGLM_ERR_SHAPE,
+                         "%s: data has more than the %lld values shape %s holds", what,
+                         (long long)want, dims_text);
     if (f.count < want)
-        return ydoc_fail(c->doc, data, AGLM_ERR_SHAPE, "%s: data has %lld values but shape %s needs %lld", what,
+        return ydoc_fail(c->doc, data, AGLM_ERR_SHAPE,
+                         "%s: data has %lld values but shape %s needs %lld", what,
                          (long long)f.count, dims_text, (long long)want);
     f = (flat){.count = 0, .want = want, .budget = (want + 1) * (MAX_DATA_DEPTH + 2)};
     return walk(c, data, 0, &f, t, what);
@@ -200,7 +241,8 @@ static aglm_status resolve_npy(yml_ctx *c, const yaml_node_t *n, const char *rel
 {
     ydoc *d = c->doc;
     if (rel[0] == '/')
-        return ydoc_fail(d, n, AGLM_ERR_INVALID, "npy path '%s' must be relative to the model's folder", rel);
+        return ydoc_fail(d, n, AGLM_ERR_INVALID,
+                         "npy path '%s' must be relative to the model's folder", rel);
     int depth = 0;
     for (const char *p = rel; *p;) {
         size_t len = strcspn(p, "/");
@@ -209,7 +251,8 @@ static aglm_status resolve_npy(yml_ctx *c, const yaml_node_t *n, const char *rel
         else if (len > 0 && !(len == 1 && p[0] == '.'))
             depth++;
         if (depth < 0)
-            return ydoc_fail(d, n, AGLM_ERR_INVALID, "npy path '%s' leaves the model's folder", rel);
+            return ydoc_fail(d, n, AGLM_ERR_INVALID, "npy path '%s' leaves the model's folder",
+                             rel);
         p += len;
         while (*p == '/')
             p++;
@@ -221,16 +264,19 @@ static aglm_status resolve_npy(yml_ctx *c, const yaml_node_t *n, const char *rel
     if (!real) {
         int err = errno;
         aglm_status st = ydoc_fail(d, n, err == ENOENT ? AGLM_ERR_NOT_FOUND : AGLM_ERR_IO,
-                                   "npy file '%s' cannot be read: %s (looked for %s)", rel, strerror(err), joined);
+                                   "npy file '%s' cannot be read: %s (looked for %s)", rel,
+                                   strerror(err), joined);
         free(joined);
         return st;
     }
     free(joined);
     size_t dl = strlen(c->dir);
-    int inside = strncmp(real, c->dir, dl) == 0 && (real[dl] == '/' || (dl == 1 && c->dir[0] == '/'));
+    int inside =
+        strncmp(real, c->dir, dl) == 0 && (real[dl] == '/' || (dl == 1 && c->dir[0] == '/'));
     if (!inside) {
-        aglm_status st = ydoc_fail(d, n, AGLM_ERR_INVALID, "npy path '%s' leaves the model's folder (it leads to %s)",
-                                   rel, real);
+        aglm_status st =
+            ydoc_fail(d, n, AGLM_ERR_INVALID,
+                      "npy path '%s' leaves the model's folder (it leads to %s)", rel, real);
         free(real);
         return st;
     }
@@ -256,7 +302,8 @@ static aglm_status load_npy(yml_ctx *c, const yaml_node_t *n, const char *what, 
 
 /* ---- tensors --------------------------------------------------------------------------- */
 
-static aglm_status check_npy_against(yml_ctx *c, const yaml_node_t *m, const char *what, const aglm_tensor *t)
+static aglm_status check_npy_against(yml_ctx *c, const yaml_node_t *m, const char *what,
+                                     const aglm_tensor *t)
 {
     ydoc *d = c->doc;
     yaml_node_t *dtype_n = ydoc_get(d, m, "dtype"), *shape_n = ydoc_get(d, m, "shape");
@@ -266,7 +313,8 @@ static aglm_status check_npy_against(yml_ctx *c, const yaml_node_t *m, const cha
         if ((st = yml_read_dtype(c, dtype_n, what, &dt)) != AGLM_OK)
             return st;
         if (dt != t->dtype)
-            return ydoc_fail(d, dtype_n, AGLM_ERR_TYPE, "%s: declared dtype %s but the npy file holds %s", what,
+            return ydoc_fail(d, dtype_n, AGLM_ERR_TYPE,
+                             "%s: declared dtype %s but the npy file holds %s", what,
                              aglm_dtype_name(dt), aglm_dtype_name(t->dtype));
     }
     if (shape_n) {
@@ -278,8 +326,8 @@ static aglm_status check_npy_against(yml_ctx *c, const yaml_node_t *m, const cha
             char want[96], got[96];
             aglm_shape_str(rank, dims, want, sizeof want);
             aglm_shape_str(t->rank, t->dims, got, sizeof got);
-            return ydoc_fail(d, shape_n, AGLM_ERR_SHAPE, "%s: declared shape %s but the npy file holds %s", what,
-                             want, got);
+            return ydoc_fail(d, shape_n, AGLM_ERR_SHAPE,
+                             "%s: declared shape %s but the npy file holds %s", what, want, got);
         }
     }
     return AGLM_OK;
@@ -289,10 +337,12 @@ aglm_status yml_read_tensor(yml_ctx *c, const yaml_node_t *m, const char *what, 
 {
     ydoc *d = c->doc;
     memset(out, 0, sizeof *out);
-    yaml_node_t *data = ydoc_get(d, m, "data"), *fill = ydoc_get(d, m, "fill"), *npy = ydoc_get(d, m, "npy");
+    yaml_node_t *data = ydoc_get(d, m, "data"), *fill = ydoc_get(d, m, "fill"),
+                *npy = ydoc_get(d, m, "npy");
     int sources = (data != NULL) + (fill != NULL) + (npy != NULL);
     if (sources != 1)
-        return ydoc_fail(d, m, AGLM_ERR_PARSE, "%s needs exactly one of data, fill or npy (found %d)", what, sources);
+        return ydoc_fail(d, m, AGLM_ERR_PARSE,
+                         "%s needs exactly one of data, fill or npy (found %d)", what, sources);
 
     aglm_status st;
     if (npy) {
@@ -333,7 +383,8 @@ aglm_status yml_read_tensor(yml_ctx *c, const yaml_node_t *m, const char *what, 
     if (fill) {
         int64_t numel = aglm_tensor_numel(out);
         if (!ydoc_is_scalar(fill))
-            st = ydoc_fail(d, fill, AGLM_ERR_PARSE, "%s: fill must be one number, not %s", what, ydoc_kind_name(fill));
+            st = ydoc_fail(d, fill, AGLM_ERR_PARSE, "%s: fill must be one number, not %s", what,
+                           ydoc_kind_name(fill));
         else if (numel > 0 && (st = store(c, out, 0, fill, what)) == AGLM_OK) {
             size_t es = aglm_dtype_size(dt);
             for (int64_t i = 1; i < numel; i++)

@@ -25,9 +25,10 @@ static aglm_status parser_error(const char *path, const yaml_parser_t *p)
                           p->problem_offset);
     default:
         if (p->context)
-            return aglm_error(AGLM_ERR_PARSE, "%s:%lu:%lu: malformed yaml: %s (%s at line %lu column %lu)",
-                              path, LINE(p->problem_mark), COL(p->problem_mark), problem,
-                              p->context, LINE(p->context_mark), COL(p->context_mark));
+            return aglm_error(AGLM_ERR_PARSE,
+                              "%s:%lu:%lu: malformed yaml: %s (%s at line %lu column %lu)", path,
+                              LINE(p->problem_mark), COL(p->problem_mark), problem, p->context,
+                              LINE(p->context_mark), COL(p->context_mark));
         return aglm_error(AGLM_ERR_PARSE, "%s:%lu:%lu: malformed yaml: %s", path,
                           LINE(p->problem_mark), COL(p->problem_mark), problem);
     }
@@ -67,8 +68,9 @@ aglm_status ydoc_parse(ydoc *d, const char *path, const unsigned char *text, siz
         yaml_document_delete(&extra);
         yaml_parser_delete(&p);
         ydoc_free(d);
-        return aglm_error(AGLM_ERR_PARSE, "%s:%lu:%lu: a second yaml document; a model file holds one",
-                          path, LINE(m), COL(m));
+        return aglm_error(AGLM_ERR_PARSE,
+                          "%s:%lu:%lu: a second yaml document; a model file holds one", path,
+                          LINE(m), COL(m));
     }
     yaml_document_delete(&extra);
     yaml_parser_delete(&p);
@@ -87,13 +89,15 @@ yaml_node_t *ydoc_root(ydoc *d)
     return yaml_document_get_root_node(&d->doc);
 }
 
-static aglm_status vfail(const ydoc *d, const yaml_node_t *n, aglm_status st, const char *fmt, va_list ap)
+static aglm_status vfail(const ydoc *d, const yaml_node_t *n, aglm_status st, const char *fmt,
+                         va_list ap)
 {
     char *msg = NULL;
     if (vasprintf(&msg, fmt, ap) < 0)
         return aglm_error(st, "%s: (message lost: out of memory)", d->path);
     if (n)
-        st = aglm_error(st, "%s:%lu:%lu: %s", d->path, LINE(n->start_mark), COL(n->start_mark), msg);
+        st =
+            aglm_error(st, "%s:%lu:%lu: %s", d->path, LINE(n->start_mark), COL(n->start_mark), msg);
     else
         st = aglm_error(st, "%s: %s", d->path, msg);
     free(msg);
@@ -285,34 +289,28 @@ const char *ydoc_kind_name(const yaml_node_t *n)
     if (!n)
         return "nothing";
     switch (n->type) {
-    case YAML_SEQUENCE_NODE:
-        return "a list";
-    case YAML_MAPPING_NODE:
-        return "a mapping";
+    case YAML_SEQUENCE_NODE: return "a list";
+    case YAML_MAPPING_NODE: return "a mapping";
     case YAML_SCALAR_NODE:
         switch (ydoc_scalar_kind(n)) {
-        case YS_NULL:
-            return "null";
-        case YS_BOOL:
-            return "a bool";
-        case YS_INT:
-            return "an integer";
-        case YS_FLOAT:
-            return "a float";
-        case YS_STRING:
-            return "a string";
+        case YS_NULL: return "null";
+        case YS_BOOL: return "a bool";
+        case YS_INT: return "an integer";
+        case YS_FLOAT: return "a float";
+        case YS_STRING: return "a string";
         }
         break;
-    default:
-        break;
+    default: break;
     }
     return "nothing";
 }
 
-aglm_status ydoc_check_map(ydoc *d, const yaml_node_t *m, const char *what, const char *const *allowed)
+aglm_status ydoc_check_map(ydoc *d, const yaml_node_t *m, const char *what,
+                           const char *const *allowed)
 {
     if (!ydoc_is_map(m))
-        return ydoc_fail(d, m, AGLM_ERR_PARSE, "%s must be a mapping, not %s", what, ydoc_kind_name(m));
+        return ydoc_fail(d, m, AGLM_ERR_PARSE, "%s must be a mapping, not %s", what,
+                         ydoc_kind_name(m));
     size_t n = ydoc_map_len(m);
     for (size_t i = 0; i < n; i++) {
         yaml_node_t *k, *v;
@@ -328,9 +326,10 @@ aglm_status ydoc_check_map(ydoc *d, const yaml_node_t *m, const char *what, cons
             char list[512] = "";
             size_t used = 0;
             for (j = 0; allowed[j] && used < sizeof list; j++)
-                used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", j ? ", " : "", allowed[j]);
-            return ydoc_fail(d, k, AGLM_ERR_PARSE, "unknown key '%s' in %s (expected one of: %s)", key,
-                             what, list);
+                used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", j ? ", " : "",
+                                         allowed[j]);
+            return ydoc_fail(d, k, AGLM_ERR_PARSE, "unknown key '%s' in %s (expected one of: %s)",
+                             key, what, list);
         }
         for (size_t q = 0; q < i; q++) {
             yaml_node_t *k2, *v2;
@@ -353,7 +352,8 @@ aglm_status ydoc_text(ydoc *d, const yaml_node_t *n, const char *what, const cha
 {
     /* Names like `1` or `true` are fine as text; only null and collections are not. */
     if (!ydoc_is_scalar(n) || ydoc_scalar_kind(n) == YS_NULL)
-        return ydoc_fail(d, n, AGLM_ERR_PARSE, "%s must be a string, not %s", what, ydoc_kind_name(n));
+        return ydoc_fail(d, n, AGLM_ERR_PARSE, "%s must be a string, not %s", what,
+                         ydoc_kind_name(n));
     if (strlen((const char *)n->data.scalar.value) != n->data.scalar.length)
         return ydoc_fail(d, n, AGLM_ERR_PARSE, "%s contains a NUL character", what);
     *out = (const char *)n->data.scalar.value;
@@ -363,7 +363,8 @@ aglm_status ydoc_text(ydoc *d, const yaml_node_t *n, const char *what, const cha
 aglm_status ydoc_int(ydoc *d, const yaml_node_t *n, const char *what, int64_t *out)
 {
     if (!ydoc_is_scalar(n) || ydoc_scalar_kind(n) != YS_INT)
-        return ydoc_fail(d, n, AGLM_ERR_PARSE, "%s must be an integer, not %s", what, ydoc_kind_name(n));
+        return ydoc_fail(d, n, AGLM_ERR_PARSE, "%s must be an integer, not %s", what,
+                         ydoc_kind_name(n));
     const char *s = (const char *)n->data.scalar.value;
     int base = 10;
     if (strncmp(s, "0o", 2) == 0)
@@ -391,7 +392,8 @@ aglm_status ydoc_float(ydoc *d, const yaml_node_t *n, const char *what, double *
         return st;
     }
     if (!ydoc_is_scalar(n) || k != YS_FLOAT)
-        return ydoc_fail(d, n, AGLM_ERR_PARSE, "%s must be a number, not %s", what, ydoc_kind_name(n));
+        return ydoc_fail(d, n, AGLM_ERR_PARSE, "%s must be a number, not %s", what,
+                         ydoc_kind_name(n));
     const char *s = (const char *)n->data.scalar.value;
     const char *body = (*s == '-' || *s == '+') ? s + 1 : s;
     if (one_of(body, inf_words)) {
@@ -415,7 +417,8 @@ aglm_status ydoc_float(ydoc *d, const yaml_node_t *n, const char *what, double *
 aglm_status ydoc_bool(ydoc *d, const yaml_node_t *n, const char *what, int *out)
 {
     if (!ydoc_is_scalar(n) || ydoc_scalar_kind(n) != YS_BOOL)
-        return ydoc_fail(d, n, AGLM_ERR_PARSE, "%s must be true or false, not %s", what, ydoc_kind_name(n));
+        return ydoc_fail(d, n, AGLM_ERR_PARSE, "%s must be true or false, not %s", what,
+                         ydoc_kind_name(n));
     *out = one_of((const char *)n->data.scalar.value, true_words);
     return AGLM_OK;
 }

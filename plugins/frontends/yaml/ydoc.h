@@ -14,13 +14,7 @@ typedef struct ydoc {
 } ydoc;
 
 /* What a plain scalar resolves to under the YAML 1.2 core schema; a quoted scalar is a string. */
-typedef enum yscalar_kind {
-    YS_NULL,
-    YS_BOOL,
-    YS_INT,
-    YS_FLOAT,
-    YS_STRING
-} yscalar_kind;
+typedef enum yscalar_kind { YS_NULL, YS_BOOL, YS_INT, YS_FLOAT, YS_STRING } yscalar_kind;
 
 /* Parses `len` bytes of `text` into *d (its first document). Empty input, or input with no
  * document, is an error; so is libyaml's own error, reported with its line and column. */
@@ -55,7 +49,8 @@ yaml_node_t *ydoc_seq_item(ydoc *d, const yaml_node_t *s, size_t i);
 
 /* Checks that m is a mapping whose keys are plain strings out of `allowed` (NULL-terminated),
  * each at most once; `what` names m in messages ("node", "input"). */
-aglm_status ydoc_check_map(ydoc *d, const yaml_node_t *m, const char *what, const char *const *allowed);
+aglm_status ydoc_check_map(ydoc *d, const yaml_node_t *m, const char *what,
+                           const char *const *allowed);
 
 /* Requires n to be a sequence; `what` names it in the message. */
 aglm_status ydoc_expect_seq(ydoc *d, const yaml_node_t *n, const char *what);

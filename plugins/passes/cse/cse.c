@@ -45,8 +45,8 @@ static aglm_status table_grow(table *t)
 }
 
 /* The representative equal to `item`, or NULL after inserting `item` as one. */
-static aglm_status table_find_or_add(table *t, uint64_t hash, void *item, int (*eq)(const void *, const void *),
-                                     void **found)
+static aglm_status table_find_or_add(table *t, uint64_t hash, void *item,
+                                     int (*eq)(const void *, const void *), void **found)
 {
     *found = NULL;
     if ((t->count + 1) * 2 > t->cap) {
@@ -98,7 +98,8 @@ static int mergeable(const aglm_node *n)
 /* 1 when uses of `from` can move to `to` without renaming a value users see. */
 static int can_redirect(const aglm_value *from, const aglm_value *to)
 {
-    return !aglm_value_is_graph_output(from) || (!aglm_value_is_graph_output(to) && !aglm_value_is_graph_input(to));
+    return !aglm_value_is_graph_output(from) ||
+           (!aglm_value_is_graph_output(to) && !aglm_value_is_graph_input(to));
 }
 
 static aglm_status merge_constants(aglm_graph *g, size_t *merged)
@@ -108,11 +109,13 @@ static aglm_status merge_constants(aglm_graph *g, size_t *merged)
     for (size_t i = 0; i < aglm_graph_num_values(g) && st == AGLM_OK; i++) {
         aglm_value *v = aglm_graph_value(g, i);
         const aglm_tensor *c = aglm_value_const(v);
-        if (!c || aglm_value_is_graph_input(v) || aglm_value_num_uses(v) + aglm_value_is_graph_output(v) == 0)
+        if (!c || aglm_value_is_graph_input(v) ||
+            aglm_value_num_uses(v) + aglm_value_is_graph_output(v) == 0)
             continue;
         void *rep;
         st = table_find_or_add(&t, cse_tensor_hash(c), v, const_eq, &rep);
-        if (st == AGLM_OK && rep && can_redirect(v, rep) && (st = aglm_graph_replace_uses(g, v, rep)) == AGLM_OK)
+        if (st == AGLM_OK && rep && can_redirect(v, rep) &&
+            (st = aglm_graph_replace_uses(g, v, rep)) == AGLM_OK)
             (*merged)++;
     }
     free(t.slots);
@@ -203,7 +206,8 @@ static aglm_status cse_run(void *state, aglm_graph *g, const aglm_options *opts,
             *changed = 1;
     }
     if (st != AGLM_OK)
-        return aglm_error_wrap(st, "cse on graph '%s'", aglm_graph_name(g) ? aglm_graph_name(g) : "?");
+        return aglm_error_wrap(st, "cse on graph '%s'",
+                               aglm_graph_name(g) ? aglm_graph_name(g) : "?");
     return AGLM_OK;
 }
 
@@ -213,5 +217,6 @@ static const aglm_pass_ops cse_ops = {
 };
 
 AGLM_DEFINE_PLUGIN(.name = "cse", .version = "1.0.0", .kind = AGLM_KIND_PASS,
-                   .summary = "merges nodes with the same op, attributes and inputs, and equal constants",
+                   .summary =
+                       "merges nodes with the same op, attributes and inputs, and equal constants",
                    .ops = &cse_ops)

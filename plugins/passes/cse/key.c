@@ -75,8 +75,7 @@ static int attr_equal(const aglm_attr *a, const aglm_attr *b)
         return 0;
     size_t na = 0, nb = 0;
     switch (k) {
-    case AGLM_ATTR_INT:
-        return aglm_attr_i(a) == aglm_attr_i(b);
+    case AGLM_ATTR_INT: return aglm_attr_i(a) == aglm_attr_i(b);
     case AGLM_ATTR_FLOAT: {
         float fa = aglm_attr_f(a), fb = aglm_attr_f(b);
         return floats_equal(&fa, &fb, 1);
@@ -85,8 +84,7 @@ static int attr_equal(const aglm_attr *a, const aglm_attr *b)
         const char *sa = aglm_attr_s(a, &na), *sb = aglm_attr_s(b, &nb);
         return na == nb && memcmp(sa, sb, na) == 0;
     }
-    case AGLM_ATTR_TENSOR:
-        return cse_tensor_equal(aglm_attr_tensor(a), aglm_attr_tensor(b));
+    case AGLM_ATTR_TENSOR: return cse_tensor_equal(aglm_attr_tensor(a), aglm_attr_tensor(b));
     case AGLM_ATTR_FLOATS: {
         const float *fa = aglm_attr_floats(a, &na), *fb = aglm_attr_floats(b, &nb);
         return na == nb && floats_equal(fa, fb, na);
@@ -113,16 +111,17 @@ static int attr_equal(const aglm_attr *a, const aglm_attr *b)
                 return 0;
         return 1;
     }
-    default:
-        return 0; /* subgraphs: nodes holding them are never merged (cse.c) */
+    default: return 0; /* subgraphs: nodes holding them are never merged (cse.c) */
     }
 }
 
 int cse_node_equal(const aglm_node *a, const aglm_node *b)
 {
-    if (strcmp(aglm_node_op(a), aglm_node_op(b)) != 0 || strcmp(aglm_node_domain(a), aglm_node_domain(b)) != 0)
+    if (strcmp(aglm_node_op(a), aglm_node_op(b)) != 0 ||
+        strcmp(aglm_node_domain(a), aglm_node_domain(b)) != 0)
         return 0;
-    if (aglm_node_num_inputs(a) != aglm_node_num_inputs(b) || aglm_node_num_attrs(a) != aglm_node_num_attrs(b) ||
+    if (aglm_node_num_inputs(a) != aglm_node_num_inputs(b) ||
+        aglm_node_num_attrs(a) != aglm_node_num_attrs(b) ||
         aglm_node_num_outputs(a) != aglm_node_num_outputs(b))
         return 0;
     for (size_t i = 0; i < aglm_node_num_inputs(a); i++)

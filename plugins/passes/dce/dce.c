@@ -97,7 +97,8 @@ static aglm_status mark_outputs_of(marks *m, const aglm_graph *g)
 }
 
 /* Calls fn on every subgraph held by an attribute of n. */
-static aglm_status each_subgraph(const aglm_node *n, aglm_status (*fn)(void *ctx, aglm_graph *sub), void *ctx)
+static aglm_status each_subgraph(const aglm_node *n, aglm_status (*fn)(void *ctx, aglm_graph *sub),
+                                 void *ctx)
 {
     for (size_t i = 0; i < aglm_node_num_attrs(n); i++) {
         const aglm_attr *a = aglm_node_attr_at(n, i);
@@ -181,7 +182,8 @@ static aglm_status dce_run(void *state, aglm_graph *g, const aglm_options *opts,
     if (changed)
         *changed = s.removed > 0;
     if (st != AGLM_OK)
-        return aglm_error_wrap(st, "dce on graph '%s'", aglm_graph_name(g) ? aglm_graph_name(g) : "?");
+        return aglm_error_wrap(st, "dce on graph '%s'",
+                               aglm_graph_name(g) ? aglm_graph_name(g) : "?");
     return AGLM_OK;
 }
 

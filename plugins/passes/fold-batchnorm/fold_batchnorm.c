@@ -115,7 +115,8 @@ static aglm_status fold_into(aglm_graph *g, aglm_node *p, const bn_consts *bn, i
     if (gemm) {
         if (w->rank != 2 || w->dims[trans_b ? 0 : 1] != c)
             return AGLM_OK;
-        if (b && aglm_tensor_numel(b) != 1 && !(aglm_tensor_numel(b) == c && b->dims[b->rank - 1] == c))
+        if (b && aglm_tensor_numel(b) != 1 &&
+            !(aglm_tensor_numel(b) == c && b->dims[b->rank - 1] == c))
             return AGLM_OK; /* a bias with rows would need a per-row fold */
     } else if (w->rank < 3 || w->dims[0] != c || (b && aglm_tensor_numel(b) != c)) {
         return AGLM_OK;
@@ -146,7 +147,8 @@ static aglm_status fold_into(aglm_graph *g, aglm_node *p, const bn_consts *bn, i
     if (!wv)
         aglm_tensor_free(&nb);
     if (!nbv)
-        return aglm_error_wrap(AGLM_ERR_NOMEM, "fold-batchnorm: adding the folded constants of node '%s'", base);
+        return aglm_error_wrap(AGLM_ERR_NOMEM,
+                               "fold-batchnorm: adding the folded constants of node '%s'", base);
     st = aglm_node_set_input(p, 2, nbv); /* appends the bias when p had none */
     if (st == AGLM_OK)
         st = aglm_node_set_input(p, 1, wv);
@@ -182,7 +184,8 @@ static int64_t channels_of(const aglm_node *p)
 
 /* Reads Mul or Add n of x by a constant f32 scalar (of a rank that does not widen x) as the
  * per-channel affine map of x's producer p; 0 when n is not one. */
-static int read_scalar_affine(const aglm_node *n, aglm_value *x, const aglm_node *p, bn_consts *out, int *nomem)
+static int read_scalar_affine(const aglm_node *n, aglm_value *x, const aglm_node *p, bn_consts *out,
+                              int *nomem)
 {
     if (aglm_node_num_inputs(n) != 2 || aglm_node_num_outputs(n) != 1)
         return 0;
@@ -225,7 +228,8 @@ static aglm_status fold_one(aglm_graph *g, aglm_node *n, int *folded)
     bn_consts c = {0};
     int nomem = 0;
     if (!(bn ? read_bn(n, &c, &nomem) : read_scalar_affine(n, x, p, &c, &nomem)))
-        return nomem ? aglm_error(AGLM_ERR_NOMEM, "fold-batchnorm: out of memory at node '%s'", aglm_node_name(n))
+        return nomem ? aglm_error(AGLM_ERR_NOMEM, "fold-batchnorm: out of memory at node '%s'",
+                                  aglm_node_name(n))
                      : AGLM_OK;
     aglm_status st = fold_into(g, p, &c, folded);
     bn_free(&c);
@@ -268,7 +272,8 @@ static aglm_status fold_run(void *state, aglm_graph *g, const aglm_options *opts
     if (changed)
         *changed = count > 0;
     if (st != AGLM_OK)
-        return aglm_error_wrap(st, "fold-batchnorm on graph '%s'", aglm_graph_name(g) ? aglm_graph_name(g) : "?");
+        return aglm_error_wrap(st, "fold-batchnorm on graph '%s'",
+                               aglm_graph_name(g) ? aglm_graph_name(g) : "?");
     return AGLM_OK;
 }
 

@@ -17,7 +17,10 @@
  * int8 kernels); ops whose result is not a function of their inputs the op schema flags
  * AGLM_OPF_NONDETERMINISTIC. */
 static const char *const never_fold[] = {
-    "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", NULL,
+    "QuantizeLinear",
+    "DequantizeLinear",
+    "DynamicQuantizeLinear",
+    NULL,
 };
 
 typedef struct fold_run {
@@ -150,7 +153,8 @@ static aglm_status read_max_bytes(const aglm_options *opts, size_t *out)
     char *end;
     long long v = strtoll(s, &end, 10);
     if (end == s || *end != '\0' || v < 0)
-        return aglm_error(AGLM_ERR_INVALID, "fold-constants: option max_bytes=%s: expected an integer >= 0", s);
+        return aglm_error(AGLM_ERR_INVALID,
+                          "fold-constants: option max_bytes=%s: expected an integer >= 0", s);
     *out = (size_t)v;
     return AGLM_OK;
 }
@@ -172,14 +176,16 @@ static aglm_status fold_run_pass(void *state, aglm_graph *g, const aglm_options 
     aglm_status st = read_max_bytes(opts, &r.max_bytes);
     if (st != AGLM_OK)
         return st;
-    aglm_plugin_ref *ref = host && host->acquire ? host->acquire(host, "cpu", AGLM_KIND_BACKEND) : NULL;
+    aglm_plugin_ref *ref =
+        host && host->acquire ? host->acquire(host, "cpu", AGLM_KIND_BACKEND) : NULL;
     if (ref) {
         r.be.ops = host->ref_desc(ref)->ops;
         r.be.state = host->ref_state(ref);
     } else {
         aglm_clear_error();
         if (host)
-            host->log(host, AGLM_LOG_DEBUG, "no cpu backend loaded: folding Constant and Shape/Size only");
+            host->log(host, AGLM_LOG_DEBUG,
+                      "no cpu backend loaded: folding Constant and Shape/Size only");
     }
     st = fold_graph(&r, g);
     if (ref)
@@ -191,7 +197,8 @@ static aglm_status fold_run_pass(void *state, aglm_graph *g, const aglm_options 
             host->log(host, AGLM_LOG_DEBUG, "folded %zu nodes", r.folded);
     }
     if (st != AGLM_OK)
-        return aglm_error_wrap(st, "fold-constants on graph '%s'", aglm_graph_name(g) ? aglm_graph_name(g) : "?");
+        return aglm_error_wrap(st, "fold-constants on graph '%s'",
+                               aglm_graph_name(g) ? aglm_graph_name(g) : "?");
     return AGLM_OK;
 }
 
@@ -201,5 +208,6 @@ static const aglm_pass_ops fold_ops = {
 };
 
 AGLM_DEFINE_PLUGIN(.name = "fold-constants", .version = "1.0.0", .kind = AGLM_KIND_PASS,
-                   .summary = "evaluates nodes whose inputs are all constants, shape arithmetic included",
+                   .summary =
+                       "evaluates nodes whose inputs are all constants, shape arithmetic included",
                    .init = fold_init, .ops = &fold_ops)

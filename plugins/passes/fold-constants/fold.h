@@ -17,7 +17,7 @@ aglm_status fold_direct(const aglm_node *n, size_t max_bytes, aglm_tensor *out, 
 /* Evaluates node n, all of whose inputs are constants, on the backend through a one-node graph.
  * *done is 1 when out[0..num_outputs) were filled (absent outputs stay empty); 0 when the node
  * cannot be evaluated there or an output would exceed max_bytes (nothing is filled then). */
-aglm_status fold_eval(const fold_backend *be, const aglm_node *n, size_t max_bytes, aglm_tensor *out,
-                      int *done);
+aglm_status fold_eval(const fold_backend *be, const aglm_node *n, size_t max_bytes,
+                      aglm_tensor *out, int *done);
 
 #endif

@@ -12,16 +12,13 @@ static aglm_status copy_attr(aglm_node *n, const aglm_attr *a)
     const char *name = aglm_attr_name(a);
     size_t count = 0, len = 0;
     switch (aglm_attr_kind(a)) {
-    case AGLM_ATTR_INT:
-        return aglm_node_set_int(n, name, aglm_attr_i(a));
-    case AGLM_ATTR_FLOAT:
-        return aglm_node_set_float(n, name, aglm_attr_f(a));
+    case AGLM_ATTR_INT: return aglm_node_set_int(n, name, aglm_attr_i(a));
+    case AGLM_ATTR_FLOAT: return aglm_node_set_float(n, name, aglm_attr_f(a));
     case AGLM_ATTR_STRING: {
         const char *s = aglm_attr_s(a, &len);
         return aglm_node_set_string(n, name, s, len);
     }
-    case AGLM_ATTR_TENSOR:
-        return aglm_node_set_tensor(n, name, aglm_attr_tensor(a));
+    case AGLM_ATTR_TENSOR: return aglm_node_set_tensor(n, name, aglm_attr_tensor(a));
     case AGLM_ATTR_INTS: {
         const int64_t *v = aglm_attr_ints(a, &count);
         return aglm_node_set_ints(n, name, v, count);
@@ -39,8 +36,9 @@ static aglm_status copy_attr(aglm_node *n, const aglm_attr *a)
         return aglm_node_set_tensors(n, name, v, count);
     }
     default:
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "fold-constants: attribute '%s' of node '%s' holds a graph",
-                          name, aglm_node_name(n));
+        return aglm_error(AGLM_ERR_UNSUPPORTED,
+                          "fold-constants: attribute '%s' of node '%s' holds a graph", name,
+                          aglm_node_name(n));
     }
 }
 
@@ -59,7 +57,8 @@ static aglm_status one_node_graph(const aglm_node *n, aglm_graph **out)
     size_t n_in = aglm_node_num_inputs(n), n_out = aglm_node_num_outputs(n);
     aglm_value *ins[64], *outs[64];
     if (n_in > 64 || n_out > 64)
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "fold-constants: node '%s' has too many inputs or outputs",
+        return aglm_error(AGLM_ERR_UNSUPPORTED,
+                          "fold-constants: node '%s' has too many inputs or outputs",
                           aglm_node_name(n));
     aglm_graph *g = aglm_graph_new("fold");
     if (!g)
@@ -82,8 +81,8 @@ static aglm_status one_node_graph(const aglm_node *n, aglm_graph **out)
             st = AGLM_ERR_NOMEM;
     }
     aglm_node *copy = NULL;
-    if (st == AGLM_OK && !(copy = aglm_graph_add_node(g, aglm_node_op(n), aglm_node_domain(n), aglm_node_name(n),
-                                                      n_in, ins, n_out, outs)))
+    if (st == AGLM_OK && !(copy = aglm_graph_add_node(g, aglm_node_op(n), aglm_node_domain(n),
+                                                      aglm_node_name(n), n_in, ins, n_out, outs)))
         st = AGLM_ERR_INVALID;
     for (size_t i = 0; copy && i < aglm_node_num_attrs(n) && st == AGLM_OK; i++)
         st = copy_attr(copy, aglm_node_attr_at(n, i));
@@ -118,8 +117,8 @@ static int outputs_fit(const aglm_graph *g, size_t max_bytes)
     return 1;
 }
 
-aglm_status fold_eval(const fold_backend *be, const aglm_node *n, size_t max_bytes, aglm_tensor *out,
-                      int *done)
+aglm_status fold_eval(const fold_backend *be, const aglm_node *n, size_t max_bytes,
+                      aglm_tensor *out, int *done)
 {
     *done = 0;
     aglm_graph *g;

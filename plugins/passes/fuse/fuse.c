@@ -31,7 +31,8 @@ static aglm_status fuse_run(void *state, aglm_graph *g, const aglm_options *opts
     if (changed)
         *changed = fused > 0;
     if (st != AGLM_OK)
-        return aglm_error_wrap(st, "fuse on graph '%s'", aglm_graph_name(g) ? aglm_graph_name(g) : "?");
+        return aglm_error_wrap(st, "fuse on graph '%s'",
+                               aglm_graph_name(g) ? aglm_graph_name(g) : "?");
     return AGLM_OK;
 }
 
@@ -41,6 +42,7 @@ static const aglm_pass_ops fuse_ops = {
 };
 
 AGLM_DEFINE_PLUGIN(.name = "fuse", .version = "1.1.0", .kind = AGLM_KIND_PASS,
-                   .summary = "fuses LayerNorm/Gelu/Softmax patterns, Conv/MatMul/Gemm epilogues and "
-                              "element-wise chains into single ops",
+                   .summary =
+                       "fuses LayerNorm/Gelu/Softmax patterns, Conv/MatMul/Gemm epilogues and "
+                       "element-wise chains into single ops",
                    .ops = &fuse_ops)

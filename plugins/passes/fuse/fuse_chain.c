@@ -18,8 +18,8 @@
 #define MAX_OPERANDS AGLM_ELEMENTWISE_MAX_OPERANDS
 
 static const char *const unary_ops[] = {
-    "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Abs", "Neg", "Sqrt", "Reciprocal", "Erf", "HardSwish", "Floor", "Ceil",
-    NULL,
+    "Relu", "Sigmoid",    "Tanh", "Exp",       "Log",   "Abs",  "Neg",
+    "Sqrt", "Reciprocal", "Erf",  "HardSwish", "Floor", "Ceil", NULL,
 };
 static const char *const binary_ops[] = {"Add", "Sub", "Mul", "Div", "Max", "Min", NULL};
 
@@ -98,7 +98,8 @@ static int match_chain(aglm_node *first, chain *c)
     c->inputs[c->n_inputs++] = x;
     if (!add_step(c, first, x))
         return 0;
-    for (aglm_node *u; c->n < MAX_STEPS && (u = fuse_sole_user(aglm_node_output(c->nodes[c->n - 1], 0)));)
+    for (aglm_node *u;
+         c->n < MAX_STEPS && (u = fuse_sole_user(aglm_node_output(c->nodes[c->n - 1], 0)));)
         if (!add_step(c, u, aglm_node_output(c->nodes[c->n - 1], 0)))
             break;
     return c->n >= 3;

@@ -14,7 +14,8 @@ aglm_node *fuse_sole_user(const aglm_value *v)
 
 int fuse_same_type(const aglm_value *a, const aglm_value *b)
 {
-    if (aglm_value_rank(a) < 0 || aglm_value_dtype(a) != aglm_value_dtype(b) || aglm_value_rank(a) != aglm_value_rank(b))
+    if (aglm_value_rank(a) < 0 || aglm_value_dtype(a) != aglm_value_dtype(b) ||
+        aglm_value_rank(a) != aglm_value_rank(b))
         return 0;
     for (int i = 0; i < aglm_value_rank(a); i++) {
         aglm_dim x = aglm_value_dim(a, i), y = aglm_value_dim(b, i);
@@ -126,7 +127,8 @@ static int match_paddle_hard_swish(fuse_epilogue *m, aglm_value *v, aglm_node *a
         aglm_node_input(clip, 0) != aglm_node_output(add, 0) || !fuse_clip_bounds(clip, &lo, &hi) ||
         lo != 0.0f || hi != 6.0f)
         return 0;
-    if (fuse_sole_user(aglm_node_output(clip, 0)) != mul || fuse_other_input(mul, v) != aglm_node_output(clip, 0))
+    if (fuse_sole_user(aglm_node_output(clip, 0)) != mul ||
+        fuse_other_input(mul, v) != aglm_node_output(clip, 0))
         return 0;
     aglm_node *div = fuse_sole_user(aglm_node_output(mul, 0));
     if (!div || !aglm_node_is(div, "", "Div") ||
@@ -156,8 +158,8 @@ static int match_gate(fuse_epilogue *m, aglm_value *v, aglm_node *g, aglm_node *
     aglm_value *k = aglm_node_is(g, "", "Mul") ? fuse_other_input(g, v) : NULL;
     if (k) {
         aglm_node *s = fuse_sole_user(aglm_node_output(g, 0));
-        if (!fuse_scalar(k, &alpha, &rank) || rank > aglm_value_rank(v) || aglm_value_rank(v) < 0 || !s ||
-            !aglm_node_is(s, "", "Sigmoid") || aglm_node_num_outputs(s) != 1)
+        if (!fuse_scalar(k, &alpha, &rank) || rank > aglm_value_rank(v) || aglm_value_rank(v) < 0 ||
+            !s || !aglm_node_is(s, "", "Sigmoid") || aglm_node_num_outputs(s) != 1)
             return 0;
         nodes[n++] = s;
         act = "Swish";
@@ -189,9 +191,11 @@ static int match_activation(fuse_epilogue *m, aglm_value *v)
 {
     if (aglm_value_num_uses(v) == 2 && !aglm_value_is_graph_output(v)) {
         aglm_node *a = aglm_value_use(v, 0, NULL), *b = aglm_value_use(v, 1, NULL);
-        if (aglm_node_graph(a) != aglm_value_graph(v) || aglm_node_graph(b) != aglm_value_graph(v) || a == b)
+        if (aglm_node_graph(a) != aglm_value_graph(v) ||
+            aglm_node_graph(b) != aglm_value_graph(v) || a == b)
             return 0;
-        return match_paddle_hard_swish(m, v, a, b) || match_gate(m, v, a, b) || match_gate(m, v, b, a);
+        return match_paddle_hard_swish(m, v, a, b) || match_gate(m, v, a, b) ||
+               match_gate(m, v, b, a);
     }
     aglm_node *u = fuse_sole_user(v);
     if (!u || aglm_node_num_outputs(u) != 1 || aglm_node_input(u, 0) != v)
@@ -242,7 +246,8 @@ static int match_residual(fuse_epilogue *m, aglm_value *v)
         return 0;
     aglm_value *a = aglm_node_input(u, 0), *b = aglm_node_input(u, 1);
     aglm_value *r = a == v ? b : a;
-    if (r == v || !fuse_same_type(r, v) || !fuse_same_type(aglm_node_output(u, 0), v) || !fuse_absorb(m, u))
+    if (r == v || !fuse_same_type(r, v) || !fuse_same_type(aglm_node_output(u, 0), v) ||
+        !fuse_absorb(m, u))
         return 0;
     m->residual = r;
     return 1;
@@ -255,8 +260,8 @@ static int match_scalar_op(fuse_epilogue *m, aglm_value *v, const char *op, floa
     aglm_node *u = fuse_sole_user(v);
     int rank;
     aglm_value *k = u && aglm_node_is(u, "", op) ? fuse_other_input(u, v) : NULL;
-    if (!k || aglm_node_num_outputs(u) != 1 || !fuse_scalar(k, c, &rank) || aglm_value_rank(v) < 0 ||
-        rank > aglm_value_rank(v))
+    if (!k || aglm_node_num_outputs(u) != 1 || !fuse_scalar(k, c, &rank) ||
+        aglm_value_rank(v) < 0 || rank > aglm_value_rank(v))
         return 0;
     return fuse_absorb(m, u);
 }

@@ -158,8 +158,8 @@ static int match_layer_norm(aglm_node *rm, ln_match *m)
     int rank;
     aglm_value *e = fuse_other_input(add, aglm_node_output(rm2, 0));
     aglm_node *sqrt_n = next_op(add, "Sqrt");
-    if (!e || !fuse_scalar(e, &eps, &rank) || !(eps >= 0.0f) || !sqrt_n || next_op(sqrt_n, "Div") != div ||
-        aglm_node_input(div, 1) != aglm_node_output(sqrt_n, 0))
+    if (!e || !fuse_scalar(e, &eps, &rank) || !(eps >= 0.0f) || !sqrt_n ||
+        next_op(sqrt_n, "Div") != div || aglm_node_input(div, 1) != aglm_node_output(sqrt_n, 0))
         return 0;
     aglm_node *nodes[] = {rm, sub, sq, rm2, add, sqrt_n, div};
     for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++)
@@ -181,8 +181,9 @@ static int match_layer_norm(aglm_node *rm, ln_match *m)
 }
 
 /* Removes the pattern's nodes and adds `op` computing its last value from `inputs`. */
-static aglm_status replace(aglm_graph *g, const pattern *p, const char *op, const char *domain, const char *name,
-                           size_t n_in, aglm_value *const *inputs, aglm_value *last, aglm_node **out)
+static aglm_status replace(aglm_graph *g, const pattern *p, const char *op, const char *domain,
+                           const char *name, size_t n_in, aglm_value *const *inputs,
+                           aglm_value *last, aglm_node **out)
 {
     char keep[256];
     snprintf(keep, sizeof keep, "%s", name ? name : "");
@@ -204,7 +205,10 @@ static aglm_status rewrite_layer_norm(aglm_graph *g, const ln_match *m)
     aglm_node *n;
     aglm_status st = replace(g, &m->p, onnx ? "LayerNormalization" : AGLM_OP_LAYER_NORM,
                              onnx ? "" : AGLM_DOMAIN, aglm_node_name(m->p.nodes[0]),
-                             m->bias ? 3 : m->scale ? 2 : 1, in, m->last, &n);
+                             m->bias    ? 3
+                             : m->scale ? 2
+                                        : 1,
+                             in, m->last, &n);
     if (st == AGLM_OK)
         st = aglm_node_set_int(n, "axis", -m->k);
     if (st == AGLM_OK)
@@ -261,21 +265,24 @@ static int match_gelu(aglm_node *t, gelu_match *m)
         /* x / sqrt 2 or x * (1 / sqrt 2) */
         x = aglm_node_input(s, 0);
         if (!(aglm_node_is(s, "", "Div") && scalar_operand(s, x, 1.41421356f, 1e-4f)) &&
-            !(aglm_node_is(s, "", "Mul") && ((scalar_operand(s, x, 0.70710678f, 1e-4f)) ||
-                                         scalar_operand(s, x = aglm_node_input(s, 1), 0.70710678f, 1e-4f))))
+            !(aglm_node_is(s, "", "Mul") &&
+              ((scalar_operand(s, x, 0.70710678f, 1e-4f)) ||
+               scalar_operand(s, x = aglm_node_input(s, 1), 0.70710678f, 1e-4f))))
             return 0;
         take(&m->p, s);
     } else {
         /* Mul(sqrt(2/pi), Add(x, Mul(0.044715, Pow(x, 3)))) */
         aglm_value *sum = aglm_node_input(s, 0);
-        if (!aglm_node_is(s, "", "Mul") || (!scalar_operand(s, sum, 0.7978845608f, 1e-4f) &&
-                                         !scalar_operand(s, sum = aglm_node_input(s, 1), 0.7978845608f, 1e-4f)))
+        if (!aglm_node_is(s, "", "Mul") ||
+            (!scalar_operand(s, sum, 0.7978845608f, 1e-4f) &&
+             !scalar_operand(s, sum = aglm_node_input(s, 1), 0.7978845608f, 1e-4f)))
             return 0;
         aglm_node *add = aglm_value_producer(sum);
         if (!add || !aglm_node_is(add, "", "Add") || fuse_sole_user(sum) != s)
             return 0;
         for (int i = 0; i < 2 && !x; i++) {
-            aglm_value *c = aglm_node_input(add, (size_t)i), *px = aglm_node_input(add, (size_t)(1 - i));
+            aglm_value *c = aglm_node_input(add, (size_t)i),
+                       *px = aglm_node_input(add, (size_t)(1 - i));
             aglm_node *cm = aglm_value_producer(c), *pw;
             aglm_value *cube = cm && aglm_node_is(cm, "", "Mul") ? aglm_node_input(cm, 0) : NULL;
             if (cube && !scalar_operand(cm, cube, 0.044715f, 1e-5f))
@@ -326,8 +333,8 @@ static int match_softmax(aglm_node *rm, softmax_match *m)
         return 0;
     aglm_value *x = aglm_node_input(rm, 0);
     aglm_node *sub = next_op(rm, "Sub"), *ex = next_op(sub, "Exp"), *users[2];
-    if (aglm_value_dtype(x) != AGLM_F32 || trailing_axes(rm, aglm_value_rank(x)) != 1 || !sub || !ex ||
-        aglm_node_input(sub, 0) != x || aglm_node_input(sub, 1) != aglm_node_output(rm, 0))
+    if (aglm_value_dtype(x) != AGLM_F32 || trailing_axes(rm, aglm_value_rank(x)) != 1 || !sub ||
+        !ex || aglm_node_input(sub, 0) != x || aglm_node_input(sub, 1) != aglm_node_output(rm, 0))
         return 0;
     aglm_value *e = aglm_node_output(ex, 0);
     if (readers(e, users, 2) != 2)
@@ -350,7 +357,8 @@ static int match_softmax(aglm_node *rm, softmax_match *m)
 static aglm_status rewrite_softmax(aglm_graph *g, const softmax_match *m)
 {
     aglm_node *n;
-    aglm_status st = replace(g, &m->p, "Softmax", "", aglm_node_name(m->p.nodes[0]), 1, &m->x, m->last, &n);
+    aglm_status st =
+        replace(g, &m->p, "Softmax", "", aglm_node_name(m->p.nodes[0]), 1, &m->x, m->last, &n);
     return st == AGLM_OK ? aglm_node_set_int(n, "axis", -1) : st;
 }
 

@@ -46,7 +46,8 @@ static int keeps_shape(const aglm_value *x, int c_rank, const int64_t *c_dims)
 static int is_unit_for(const aglm_value *x, const aglm_value *c, double unit)
 {
     const aglm_tensor *t = fixed_const(c);
-    return t && aglm_value_dtype(x) == t->dtype && all_equal(t, unit) && keeps_shape(x, t->rank, t->dims);
+    return t && aglm_value_dtype(x) == t->dtype && all_equal(t, unit) &&
+           keeps_shape(x, t->rank, t->dims);
 }
 
 /* x+0, 0+x, x-0, x*1, 1*x, x/1. */
@@ -83,13 +84,15 @@ static aglm_status div_to_mul(aglm_graph *g, aglm_node *n, int *fired)
     /* Named after the divisor so the rewrite reads well in printed IR; a fresh name if taken. */
     char name[256];
     snprintf(name, sizeof name, "%s.reciprocal", aglm_value_name(in_at(n, 1)));
-    aglm_value *rv = aglm_graph_find_value(g, name) ? NULL : aglm_graph_add_initializer(g, name, &r);
+    aglm_value *rv =
+        aglm_graph_find_value(g, name) ? NULL : aglm_graph_add_initializer(g, name, &r);
     if (!rv)
         rv = aglm_graph_add_initializer(g, NULL, &r);
     aglm_tensor_free(&r);
     if (!rv)
         return aglm_error_wrap(AGLM_ERR_NOMEM, "node '%s'", aglm_node_name(n));
-    if ((st = aglm_node_set_input(n, 1, rv)) == AGLM_OK && (st = aglm_node_set_op(n, "Mul", "")) == AGLM_OK)
+    if ((st = aglm_node_set_input(n, 1, rv)) == AGLM_OK &&
+        (st = aglm_node_set_op(n, "Mul", "")) == AGLM_OK)
         *fired = 1;
     return st;
 }
@@ -121,7 +124,8 @@ static aglm_status cast_same(aglm_graph *g, aglm_node *n, int *fired)
 
 static int same_static_shape(const aglm_value *a, const aglm_value *b)
 {
-    if (!aglm_value_is_static(a) || !aglm_value_is_static(b) || aglm_value_rank(a) != aglm_value_rank(b))
+    if (!aglm_value_is_static(a) || !aglm_value_is_static(b) ||
+        aglm_value_rank(a) != aglm_value_rank(b))
         return 0;
     for (int i = 0; i < aglm_value_rank(a); i++)
         if (aglm_value_dim(a, i).value != aglm_value_dim(b, i).value)

@@ -24,7 +24,8 @@ aglm_status simplify_drop_if_dead(aglm_graph *g, aglm_node *n)
     return n && aglm_node_graph(n) == g && is_dead(n) ? aglm_graph_remove_node(g, n) : AGLM_OK;
 }
 
-aglm_status simplify_forward(aglm_graph *g, aglm_node *n, aglm_value *out, aglm_value *in, int *fired)
+aglm_status simplify_forward(aglm_graph *g, aglm_node *n, aglm_value *out, aglm_value *in,
+                             int *fired)
 {
     *fired = 0;
     if (!out || !in || out == in)
@@ -32,7 +33,8 @@ aglm_status simplify_forward(aglm_graph *g, aglm_node *n, aglm_value *out, aglm_
     if (aglm_value_dtype(out) != AGLM_UNDEFINED && aglm_value_dtype(in) != aglm_value_dtype(out))
         return AGLM_OK;
     if (aglm_value_is_graph_output(out) &&
-        (aglm_value_is_graph_input(in) || aglm_value_is_graph_output(in) || aglm_value_graph(in) != g))
+        (aglm_value_is_graph_input(in) || aglm_value_is_graph_output(in) ||
+         aglm_value_graph(in) != g))
         return AGLM_OK;
     aglm_status st = aglm_graph_replace_uses(g, out, in);
     if (st == AGLM_OK)
@@ -54,7 +56,8 @@ static aglm_status simplify_graph(aglm_graph *g, size_t *rewrites)
             continue;
         }
         if (++*rewrites >= MAX_REWRITES)
-            return aglm_error(AGLM_ERR_INTERNAL, "simplify: no fixed point after %d rewrites", MAX_REWRITES);
+            return aglm_error(AGLM_ERR_INTERNAL, "simplify: no fixed point after %d rewrites",
+                              MAX_REWRITES);
         i = 0;
     }
     return AGLM_OK;
@@ -76,7 +79,8 @@ static aglm_status simplify_run(void *state, aglm_graph *g, const aglm_options *
             *changed = 1;
     }
     if (st != AGLM_OK)
-        return aglm_error_wrap(st, "simplify on graph '%s'", aglm_graph_name(g) ? aglm_graph_name(g) : "?");
+        return aglm_error_wrap(st, "simplify on graph '%s'",
+                               aglm_graph_name(g) ? aglm_graph_name(g) : "?");
     return AGLM_OK;
 }
 

@@ -29,8 +29,8 @@ static int can_fold(const aglm_graph *g, aglm_value *in, aglm_value *out)
 static int is_identity(const aglm_node *n)
 {
     return strcmp(aglm_node_op(n), "Identity") == 0 && aglm_node_domain(n)[0] == '\0' &&
-           aglm_node_num_inputs(n) == 1 && aglm_node_num_outputs(n) == 1 &&
-           aglm_node_input(n, 0) && aglm_node_output(n, 0);
+           aglm_node_num_inputs(n) == 1 && aglm_node_num_outputs(n) == 1 && aglm_node_input(n, 0) &&
+           aglm_node_output(n, 0);
 }
 
 static aglm_status fold_graph(fold_state *s, aglm_graph *g, size_t *removed);
@@ -123,8 +123,7 @@ static aglm_status fold_init(const aglm_host *host, void **state)
 {
     const char *report = host->config(host, "report");
     if (report && strcmp(report, "true") != 0 && strcmp(report, "false") != 0)
-        return aglm_error(AGLM_ERR_INVALID,
-                          "[plugin.%s] report = '%s': expected true or false",
+        return aglm_error(AGLM_ERR_INVALID, "[plugin.%s] report = '%s': expected true or false",
                           host->plugin_name, report);
     fold_state *s = calloc(1, sizeof *s);
     if (!s)

@@ -12,7 +12,8 @@
  *
  * FlexAttention (domain ai.onnx.preview) computes scaled Q·Kᵀ for every head at once, hands the
  * whole score tensor to the score_mod graph, takes the softmax, hands the probabilities to the
- * prob_mod graph and multiplies by V; query head h reads key/value head h / (q_heads / kv_heads). */
+ * prob_mod graph and multiplies by V; query head h reads key/value head h / (q_heads / kv_heads).
+ */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,29 +25,31 @@
 
 typedef struct att_job {
     int64_t batch, qh, kvh, sq, skv, past, total, dk, dv;
-    int q3d;                 /* Q (and Y) are 3-D */
+    int q3d; /* Q (and Y) are 3-D */
     const float *q;
-    const float *pk, *pv;    /* present key/value, [batch, kvh, total, d] */
-    const float *mask;       /* attention bias broadcast as mdims, or NULL */
+    const float *pk, *pv;       /* present key/value, [batch, kvh, total, d] */
+    const float *mask;          /* attention bias broadcast as mdims, or NULL */
     const unsigned char *bmask; /* bool mask instead */
-    int64_t mdims[4];        /* mask dims aligned right onto [batch, qh, sq, mask_len] */
+    int64_t mdims[4];           /* mask dims aligned right onto [batch, qh, sq, mask_len] */
     int causal;
-    const int64_t *nonpad;   /* [batch] or NULL */
+    const int64_t *nonpad; /* [batch] or NULL */
     float scale, softcap;
     int mode;
-    float *y;                /* [batch, qh, sq, dv] or [batch, sq, qh*dv] */
-    float *qk;               /* [batch, qh, sq, total] or NULL */
-    float *scores;           /* per (b, h) task: total floats */
+    float *y;      /* [batch, qh, sq, dv] or [batch, sq, qh*dv] */
+    float *qk;     /* [batch, qh, sq, total] or NULL */
+    float *scores; /* per (b, h) task: total floats */
 } att_job;
 
 static inline const float *q_row(const att_job *j, int64_t b, int64_t h, int64_t i)
 {
-    return j->q3d ? j->q + ((b * j->sq + i) * j->qh + h) * j->dk : j->q + ((b * j->qh + h) * j->sq + i) * j->dk;
+    return j->q3d ? j->q + ((b * j->sq + i) * j->qh + h) * j->dk
+                  : j->q + ((b * j->qh + h) * j->sq + i) * j->dk;
 }
 
 static inline float *y_row(const att_job *j, int64_t b, int64_t h, int64_t i)
 {
-    return j->q3d ? j->y + ((b * j->sq + i) * j->qh + h) * j->dv : j->y + ((b * j->qh + h) * j->sq + i) * j->dv;
+    return j->q3d ? j->y + ((b * j->sq + i) * j->qh + h) * j->dv
+                  : j->y + ((b * j->qh + h) * j->sq + i) * j->dv;
 }
 
 /* The attn_mask bias of (b, h, i, c): -inf past the mask's own length. */
@@ -57,7 +60,9 @@ static float mask_bias(const att_job *j, int64_t b, int64_t h, int64_t i, int64_
     if (c >= j->mdims[3])
         return -INFINITY;
     const int64_t *m = j->mdims;
-    int64_t idx = (((m[0] == 1 ? 0 : b) * m[1] + (m[1] == 1 ? 0 : h)) * m[2] + (m[2] == 1 ? 0 : i)) * m[3] + c;
+    int64_t idx =
+        (((m[0] == 1 ? 0 : b) * m[1] + (m[1] == 1 ? 0 : h)) * m[2] + (m[2] == 1 ? 0 : i)) * m[3] +
+        c;
     if (j->bmask)
         return j->bmask[idx] ? 0.0f : -INFINITY;
     return j->mask[idx];
@@ -71,7 +76,8 @@ static void attend(void *ctx, size_t begin, size_t end, int worker)
     for (size_t task = begin; task < end; task++) {
         int64_t b = (int64_t)task / j->qh, h = (int64_t)task % j->qh, kh = h / reps;
         float *s = j->scores + (int64_t)task * T;
-        const float *kb = j->pk + (b * j->kvh + kh) * T * j->dk, *vb = j->pv + (b * j->kvh + kh) * T * j->dv;
+        const float *kb = j->pk + (b * j->kvh + kh) * T * j->dk,
+                    *vb = j->pv + (b * j->kvh + kh) * T * j->dv;
         int64_t offset = j->past;
         if (!j->past && j->nonpad)
             offset = j->nonpad[b] - j->sq;
@@ -129,8 +135,8 @@ static void attend(void *ctx, size_t begin, size_t end, int worker)
 
 /* Copies a K or V input (3-D [b, s, heads*d] or 4-D [b, heads, s, d]) after `past` rows of the
  * present buffer [b, heads, total, d]. */
-static void fill_present(float *dst, const float *past, const float *x, int x3d, int64_t batch, int64_t heads,
-                         int64_t np, int64_t ns, int64_t d)
+static void fill_present(float *dst, const float *past, const float *x, int x3d, int64_t batch,
+                         int64_t heads, int64_t np, int64_t ns, int64_t d)
 {
     int64_t total = np + ns;
     for (int64_t b = 0; b < batch; b++)
@@ -139,7 +145,8 @@ static void fill_present(float *dst, const float *past, const float *x, int x3d,
             if (np)
                 memcpy(o, past + (b * heads + h) * np * d, (size_t)(np * d) * sizeof *o);
             for (int64_t s = 0; s < ns; s++) {
-                const float *src = x3d ? x + ((b * ns + s) * heads + h) * d : x + ((b * heads + h) * ns + s) * d;
+                const float *src =
+                    x3d ? x + ((b * ns + s) * heads + h) * d : x + ((b * heads + h) * ns + s) * d;
                 memcpy(o + (np + s) * d, src, (size_t)d * sizeof *o);
             }
         }
@@ -166,11 +173,13 @@ static void views_free(att_views *v)
 static aglm_status shape_error(const char *what, const aglm_tensor *t, const char *expect)
 {
     char s[64];
-    return aglm_error(AGLM_ERR_SHAPE, "input %s has shape %s; %s", what, cpu_shape(t, s, sizeof s), expect);
+    return aglm_error(AGLM_ERR_SHAPE, "input %s has shape %s; %s", what, cpu_shape(t, s, sizeof s),
+                      expect);
 }
 
 /* Reads the dims of Q, K, V, past_key and past_value into j, checking that they agree. */
-static aglm_status att_shapes(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, att_job *j)
+static aglm_status att_shapes(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
+                              att_job *j)
 {
     const aglm_tensor *q = in[0], *kk = in[1], *v = in[2];
     if ((q->rank != 3 && q->rank != 4) || kk->rank != q->rank || v->rank != q->rank)
@@ -183,7 +192,8 @@ static aglm_status att_shapes(const cpu_kctx *k, size_t n_in, const aglm_tensor 
         j->qh = aglm_node_get_int(k->node, "q_num_heads", 0);
         j->kvh = aglm_node_get_int(k->node, "kv_num_heads", 0);
         if (j->qh <= 0 || j->kvh <= 0)
-            return aglm_error(AGLM_ERR_INVALID, "3-D inputs need attributes q_num_heads and kv_num_heads");
+            return aglm_error(AGLM_ERR_INVALID,
+                              "3-D inputs need attributes q_num_heads and kv_num_heads");
         if (q->dims[2] % j->qh || kk->dims[2] % j->kvh || v->dims[2] % j->kvh)
             return shape_error("Q", q, "hidden sizes must divide by the head counts");
         j->sq = q->dims[1];
@@ -207,17 +217,19 @@ static aglm_status att_shapes(const cpu_kctx *k, size_t n_in, const aglm_tensor 
             return shape_error("V", v, "its heads or sequence length differ from K's");
     }
     if (j->kvh <= 0 || j->qh % j->kvh)
-        return aglm_error(AGLM_ERR_SHAPE, "%lld query heads cannot share %lld key/value heads", (long long)j->qh,
-                          (long long)j->kvh);
+        return aglm_error(AGLM_ERR_SHAPE, "%lld query heads cannot share %lld key/value heads",
+                          (long long)j->qh, (long long)j->kvh);
     const aglm_tensor *pk = n_in > 4 ? in[4] : NULL, *pv = n_in > 5 ? in[5] : NULL;
     if ((pk == NULL) != (pv == NULL))
         return aglm_error(AGLM_ERR_INVALID, "past_key and past_value must be given together");
     if (pk) {
-        if (pk->rank != 4 || pk->dims[0] != j->batch || pk->dims[1] != j->kvh || pk->dims[3] != j->dk)
+        if (pk->rank != 4 || pk->dims[0] != j->batch || pk->dims[1] != j->kvh ||
+            pk->dims[3] != j->dk)
             return shape_error("past_key", pk, "expected [batch, kv_num_heads, past, head_size]");
-        if (pv->rank != 4 || pv->dims[0] != j->batch || pv->dims[1] != j->kvh || pv->dims[2] != pk->dims[2] ||
-            pv->dims[3] != j->dv)
-            return shape_error("past_value", pv, "expected [batch, kv_num_heads, past, v_head_size]");
+        if (pv->rank != 4 || pv->dims[0] != j->batch || pv->dims[1] != j->kvh ||
+            pv->dims[2] != pk->dims[2] || pv->dims[3] != j->dv)
+            return shape_error("past_value", pv,
+                               "expected [batch, kv_num_heads, past, v_head_size]");
         j->past = pk->dims[2];
     }
     j->total = j->past + j->skv;
@@ -235,7 +247,9 @@ static aglm_status att_mask(size_t n_in, const aglm_tensor *const *in, att_job *
         int64_t want[3] = {j->batch, j->qh, j->sq};
         for (int d = 0; d < 3; d++)
             if (j->mdims[d] != 1 && j->mdims[d] != want[d])
-                return shape_error("attn_mask", m, "it does not broadcast to [batch, q_num_heads, q_seq, total_seq]");
+                return shape_error(
+                    "attn_mask", m,
+                    "it does not broadcast to [batch, q_num_heads, q_seq, total_seq]");
         if (j->mdims[3] > j->total)
             return shape_error("attn_mask", m, "its last dim is longer than the total sequence");
         if (m->dtype == AGLM_BOOL)
@@ -259,8 +273,8 @@ static aglm_status att_mask(size_t n_in, const aglm_tensor *const *in, att_job *
     return AGLM_OK;
 }
 
-static aglm_status k_attention(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, size_t n_out,
-                               aglm_tensor *out)
+static aglm_status k_attention(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
+                               size_t n_out, aglm_tensor *out)
 {
     att_job j;
     memset(&j, 0, sizeof j);
@@ -269,8 +283,8 @@ static aglm_status k_attention(const cpu_kctx *k, size_t n_in, const aglm_tensor
     aglm_status st = att_shapes(k, n_in, in, &j);
     for (int i = 1; st == AGLM_OK && i < 6; i++)
         if (i != 3 && (size_t)i < n_in && in[i] && in[i]->dtype != in[0]->dtype)
-            st = aglm_error(AGLM_ERR_TYPE, "input %d is %s but Q is %s", i, aglm_dtype_name(in[i]->dtype),
-                            aglm_dtype_name(in[0]->dtype));
+            st = aglm_error(AGLM_ERR_TYPE, "input %d is %s but Q is %s", i,
+                            aglm_dtype_name(in[i]->dtype), aglm_dtype_name(in[0]->dtype));
     if (st == AGLM_OK)
         st = att_mask(n_in, in, &j, &v);
     const float *f[6] = {NULL};
@@ -286,10 +300,11 @@ static aglm_status k_attention(const cpu_kctx *k, size_t n_in, const aglm_tensor
     j.softcap = aglm_node_get_float(k->node, "softcap", 0.0f);
     j.mode = (int)aglm_node_get_int(k->node, "qk_matmul_output_mode", 0);
     j.scale = aglm_node_attr(k->node, "scale") ? aglm_node_get_float(k->node, "scale", 1.0f)
-                                                : (float)(1.0 / sqrt((double)j.dk));
+                                               : (float)(1.0 / sqrt((double)j.dk));
     if (j.mode < 0 || j.mode > 3) {
         views_free(&v);
-        return aglm_error(AGLM_ERR_INVALID, "attribute qk_matmul_output_mode = %d: expected 0 to 3", j.mode);
+        return aglm_error(AGLM_ERR_INVALID, "attribute qk_matmul_output_mode = %d: expected 0 to 3",
+                          j.mode);
     }
     size_t heads = (size_t)(j.batch * j.qh);
     v.pk = malloc((size_t)(j.batch * j.kvh * j.total * j.dk + 1) * sizeof(float));
@@ -316,11 +331,14 @@ static aglm_status k_attention(const cpu_kctx *k, size_t n_in, const aglm_tensor
     st = j.q3d ? cpu_alloc(k, &out[0], dt, 3, ydims3) : cpu_alloc(k, &out[0], dt, 4, ydims4);
     if (st == AGLM_OK)
         cpu_f32_store(&out[0], v.y);
-    if (st == AGLM_OK && n_out > 1 && (st = cpu_alloc(k, &out[1], dt, 4, (int64_t[]){j.batch, j.kvh, j.total, j.dk})) == AGLM_OK)
+    if (st == AGLM_OK && n_out > 1 &&
+        (st = cpu_alloc(k, &out[1], dt, 4, (int64_t[]){j.batch, j.kvh, j.total, j.dk})) == AGLM_OK)
         cpu_f32_store(&out[1], v.pk);
-    if (st == AGLM_OK && n_out > 2 && (st = cpu_alloc(k, &out[2], dt, 4, (int64_t[]){j.batch, j.kvh, j.total, j.dv})) == AGLM_OK)
+    if (st == AGLM_OK && n_out > 2 &&
+        (st = cpu_alloc(k, &out[2], dt, 4, (int64_t[]){j.batch, j.kvh, j.total, j.dv})) == AGLM_OK)
         cpu_f32_store(&out[2], v.pv);
-    if (st == AGLM_OK && n_out > 3 && (st = cpu_alloc(k, &out[3], dt, 4, (int64_t[]){j.batch, j.qh, j.sq, j.total})) == AGLM_OK)
+    if (st == AGLM_OK && n_out > 3 &&
+        (st = cpu_alloc(k, &out[3], dt, 4, (int64_t[]){j.batch, j.qh, j.sq, j.total})) == AGLM_OK)
         cpu_f32_store(&out[3], v.qk);
     views_free(&v);
     return st;
@@ -328,8 +346,8 @@ static aglm_status k_attention(const cpu_kctx *k, size_t n_in, const aglm_tensor
 
 /* ---- RotaryEmbedding --------------------------------------------------------------------- */
 
-static aglm_status k_rotary(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, size_t n_out,
-                            aglm_tensor *out)
+static aglm_status k_rotary(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
+                            size_t n_out, aglm_tensor *out)
 {
     (void)n_out;
     const aglm_tensor *x = in[0], *cosc = in[1], *sinc = in[2], *pos = n_in > 3 ? in[3] : NULL;
@@ -340,7 +358,8 @@ static aglm_status k_rotary(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
     } else if (x->rank == 3) {
         heads = aglm_node_get_int(k->node, "num_heads", 0);
         if (heads <= 0 || x->dims[2] % heads)
-            return aglm_error(AGLM_ERR_INVALID, "3-D input X %s needs attribute num_heads dividing its last dim",
+            return aglm_error(AGLM_ERR_INVALID,
+                              "3-D input X %s needs attribute num_heads dividing its last dim",
                               cpu_shape(x, s, sizeof s));
         batch = x->dims[0], seq = x->dims[1], d = x->dims[2] / heads;
     } else {
@@ -350,29 +369,35 @@ static aglm_status k_rotary(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
     if (rd <= 0)
         rd = d;
     if (rd > d || rd % 2)
-        return aglm_error(AGLM_ERR_INVALID, "attribute rotary_embedding_dim = %lld must be even and at most the "
-                          "head size %lld", (long long)rd, (long long)d);
+        return aglm_error(AGLM_ERR_INVALID,
+                          "attribute rotary_embedding_dim = %lld must be even and at most the "
+                          "head size %lld",
+                          (long long)rd, (long long)d);
     int64_t half = rd / 2, interleaved = aglm_node_get_int(k->node, "interleaved", 0);
     if (!aglm_tensor_same_shape(cosc, sinc))
         return shape_error("sin_cache", sinc, "it differs from cos_cache");
     int64_t row = cosc->rank > 0 ? cosc->dims[cosc->rank - 1] : 0;
     if (row < half)
-        return shape_error("cos_cache", cosc, "its last dim is shorter than rotary_embedding_dim / 2");
+        return shape_error("cos_cache", cosc,
+                           "its last dim is shorter than rotary_embedding_dim / 2");
     int64_t *ids = NULL;
     if (pos) {
         if (cosc->rank != 2)
-            return shape_error("cos_cache", cosc, "with position_ids it must be [max_position, dim / 2]");
+            return shape_error("cos_cache", cosc,
+                               "with position_ids it must be [max_position, dim / 2]");
         if (pos->rank != 2 || pos->dims[0] != batch || pos->dims[1] != seq)
             return shape_error("position_ids", pos, "expected [batch, sequence]");
         if (pos->dtype != AGLM_I64 && pos->dtype != AGLM_I32)
-            return aglm_error(AGLM_ERR_TYPE, "position_ids is %s; expected i64", aglm_dtype_name(pos->dtype));
+            return aglm_error(AGLM_ERR_TYPE, "position_ids is %s; expected i64",
+                              aglm_dtype_name(pos->dtype));
         ids = malloc((size_t)(batch * seq + 1) * sizeof *ids);
         aglm_status st = ids ? AGLM_OK : aglm_error(AGLM_ERR_NOMEM, "out of memory");
         for (int64_t i = 0; ids && i < batch * seq; i++)
             ids[i] = cpu_get_i(pos->data, pos->dtype, i);
         for (int64_t i = 0; st == AGLM_OK && i < batch * seq; i++)
             if (ids[i] < 0 || ids[i] >= cosc->dims[0])
-                st = aglm_error(AGLM_ERR_INVALID, "position_ids holds %lld, outside the cache's %lld positions",
+                st = aglm_error(AGLM_ERR_INVALID,
+                                "position_ids holds %lld, outside the cache's %lld positions",
                                 (long long)ids[i], (long long)cosc->dims[0]);
         if (st != AGLM_OK) {
             free(ids);
@@ -380,7 +405,8 @@ static aglm_status k_rotary(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
         }
     } else if (!(cosc->rank == 3 && cosc->dims[0] == batch && cosc->dims[1] == seq) &&
                !(cosc->rank == 2 && cosc->dims[0] == seq)) {
-        return shape_error("cos_cache", cosc, "without position_ids it must be [batch, sequence, dim / 2]");
+        return shape_error("cos_cache", cosc,
+                           "without position_ids it must be [batch, sequence, dim / 2]");
     }
     float *sx = NULL, *sc = NULL, *ss = NULL;
     const float *xf = cpu_f32_view(x, &sx), *cf = xf ? cpu_f32_view(cosc, &sc) : NULL,
@@ -395,11 +421,13 @@ static aglm_status k_rotary(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
                 int64_t crow = ids ? ids[b * seq + t] : cosc->rank == 3 ? b * seq + t : t;
                 const float *cv = cf + crow * row, *sv = sf + crow * row;
                 for (int64_t h = 0; h < heads; h++) {
-                    int64_t off = x->rank == 4 ? ((b * heads + h) * seq + t) * d : ((b * seq + t) * heads + h) * d;
+                    int64_t off = x->rank == 4 ? ((b * heads + h) * seq + t) * d
+                                               : ((b * seq + t) * heads + h) * d;
                     const float *xi = xf + off;
                     float *yo = y + off;
                     for (int64_t i = 0; i < half; i++) {
-                        int64_t i1 = interleaved ? 2 * i : i, i2 = interleaved ? 2 * i + 1 : i + half;
+                        int64_t i1 = interleaved ? 2 * i : i,
+                                i2 = interleaved ? 2 * i + 1 : i + half;
                         yo[i1] = cv[i] * xi[i1] - sv[i] * xi[i2];
                         yo[i2] = sv[i] * xi[i1] + cv[i] * xi[i2];
                     }
@@ -437,8 +465,8 @@ static aglm_status flex_mod(const cpu_kctx *k, const char *attr, aglm_tensor *t,
     const float *r = NULL;
     if (aglm_tensor_numel(&res) != aglm_tensor_numel(t)) {
         char a[64], b[64];
-        st = aglm_error(AGLM_ERR_SHAPE, "%s gave shape %s for scores of shape %s", attr, cpu_shape(&res, a, sizeof a),
-                        cpu_shape(t, b, sizeof b));
+        st = aglm_error(AGLM_ERR_SHAPE, "%s gave shape %s for scores of shape %s", attr,
+                        cpu_shape(&res, a, sizeof a), cpu_shape(t, b, sizeof b));
     } else if (!(r = cpu_f32_view(&res, &scratch))) {
         st = AGLM_ERR_TYPE;
     } else {
@@ -459,8 +487,8 @@ static aglm_dtype flex_compute_dtype(const cpu_kctx *k, aglm_dtype in)
     return in == AGLM_F64 ? AGLM_F64 : AGLM_F32;
 }
 
-static aglm_status k_flex_attention(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, size_t n_out,
-                                    aglm_tensor *out)
+static aglm_status k_flex_attention(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
+                                    size_t n_out, aglm_tensor *out)
 {
     (void)n_in;
     (void)n_out;
@@ -469,13 +497,16 @@ static aglm_status k_flex_attention(const cpu_kctx *k, size_t n_in, const aglm_t
         return shape_error("Q", q, "Q, K and V must be 4-D");
     int64_t B = q->dims[0], HQ = q->dims[1], L = q->dims[2], E = q->dims[3];
     int64_t HKV = kk->dims[1], S = kk->dims[2], EV = v->dims[3];
-    if (kk->dims[0] != B || v->dims[0] != B || kk->dims[3] != E || v->dims[1] != HKV || v->dims[2] != S)
-        return shape_error("K", kk, "K and V must match Q's batch and head size and each other's heads and length");
+    if (kk->dims[0] != B || v->dims[0] != B || kk->dims[3] != E || v->dims[1] != HKV ||
+        v->dims[2] != S)
+        return shape_error(
+            "K", kk,
+            "K and V must match Q's batch and head size and each other's heads and length");
     if (HKV <= 0 || HQ % HKV)
-        return aglm_error(AGLM_ERR_SHAPE, "%lld query heads cannot share %lld key/value heads", (long long)HQ,
-                          (long long)HKV);
+        return aglm_error(AGLM_ERR_SHAPE, "%lld query heads cannot share %lld key/value heads",
+                          (long long)HQ, (long long)HKV);
     float scale = aglm_node_attr(k->node, "scale") ? aglm_node_get_float(k->node, "scale", 1.0f)
-                                                    : (float)(1.0 / sqrt((double)E));
+                                                   : (float)(1.0 / sqrt((double)E));
     float *scratch[3] = {NULL};
     const float *f[3] = {NULL};
     aglm_status st = AGLM_OK;
@@ -483,7 +514,8 @@ static aglm_status k_flex_attention(const cpu_kctx *k, size_t n_in, const aglm_t
         if (!(f[i] = cpu_f32_view(in[i], &scratch[i])))
             st = AGLM_ERR_TYPE;
     int64_t rows = B * HQ * L, reps = HQ / HKV;
-    float *sc = malloc((size_t)(rows * S + 1) * sizeof *sc), *y = calloc((size_t)(rows * EV + 1), sizeof *y);
+    float *sc = malloc((size_t)(rows * S + 1) * sizeof *sc),
+          *y = calloc((size_t)(rows * EV + 1), sizeof *y);
     aglm_tensor t;
     memset(&t, 0, sizeof t);
     if (st == AGLM_OK && (!sc || !y))
@@ -521,7 +553,8 @@ static aglm_status k_flex_attention(const cpu_kctx *k, size_t n_in, const aglm_t
             for (int64_t d = 0; d < EV; d++)
                 y[r * EV + d] += sc[r * S + j] * vb[j * EV + d];
     }
-    if (st == AGLM_OK && (st = cpu_alloc(k, &out[0], v->dtype, 4, (int64_t[]){B, HQ, L, EV})) == AGLM_OK)
+    if (st == AGLM_OK &&
+        (st = cpu_alloc(k, &out[0], v->dtype, 4, (int64_t[]){B, HQ, L, EV})) == AGLM_OK)
         cpu_f32_store(&out[0], y);
     aglm_tensor_free(&t);
     for (int i = 0; i < 3; i++)

@@ -9,7 +9,7 @@
 #define lor_expr(C, x, y, p) ((x) | (y))
 #define lxor_expr(C, x, y, p) ((x) ^ (y))
 #define lnot_expr(C, x, p) ((x) ^ 1)
-#define bnot_expr(C, x, p) ((C)~(x))
+#define bnot_expr(C, x, p) ((C) ~(x))
 
 /* A shift by the type's width or more gives 0 (C leaves it undefined); shifts are logical, as
  * ONNX defines BitShift on unsigned types only. */
@@ -56,13 +56,13 @@ static aglm_status run(const cpu_kctx *k, const cpu_row_fn *loops, size_t n,
     return AGLM_OK;
 }
 
-#define KERNEL(NAME, LOOPS, N)                                                                 \
-    static aglm_status NAME(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,     \
-                            size_t n_out, aglm_tensor *out)                                    \
-    {                                                                                          \
-        (void)n_in;                                                                            \
-        (void)n_out;                                                                           \
-        return run(k, LOOPS, N, in, &out[0]);                                                  \
+#define KERNEL(NAME, LOOPS, N)                                                                     \
+    static aglm_status NAME(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,          \
+                            size_t n_out, aglm_tensor *out)                                        \
+    {                                                                                              \
+        (void)n_in;                                                                                \
+        (void)n_out;                                                                               \
+        return run(k, LOOPS, N, in, &out[0]);                                                      \
     }
 
 KERNEL(k_and, land_loops, 2)

@@ -1,18 +1,17 @@
-/* Cast and CastLike between every numeric dtype and bool, and BitCast. Integer to integer wraps (two's complement, as C
- * and NumPy do); float to integer truncates toward zero and saturates at the type's range, with
- * NaN giving 0 (ONNX leaves out-of-range casts undefined; saturating keeps them defined); any
- * value to bool is "not zero". */
+/* Cast and CastLike between every numeric dtype and bool, and BitCast. Integer to integer wraps
+ * (two's complement, as C and NumPy do); float to integer truncates toward zero and saturates at
+ * the type's range, with NaN giving 0 (ONNX leaves out-of-range casts undefined; saturating keeps
+ * them defined); any value to bool is "not zero". */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "kernels.h"
 
-#define CAST_TYPES                                                                             \
-    (CPU_DT(AGLM_F32) | CPU_DT(AGLM_F64) | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16) |              \
-     CPU_DT(AGLM_I8) | CPU_DT(AGLM_U8) | CPU_DT(AGLM_I16) | CPU_DT(AGLM_U16) |                 \
-     CPU_DT(AGLM_I32) | CPU_DT(AGLM_U32) | CPU_DT(AGLM_I64) | CPU_DT(AGLM_U64) |               \
-     CPU_DT(AGLM_BOOL))
+#define CAST_TYPES                                                                                 \
+    (CPU_DT(AGLM_F32) | CPU_DT(AGLM_F64) | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16) |                  \
+     CPU_DT(AGLM_I8) | CPU_DT(AGLM_U8) | CPU_DT(AGLM_I16) | CPU_DT(AGLM_U16) | CPU_DT(AGLM_I32) |  \
+     CPU_DT(AGLM_U32) | CPU_DT(AGLM_I64) | CPU_DT(AGLM_U64) | CPU_DT(AGLM_BOOL))
 
 static double load_float(const void *p, aglm_dtype dt, int64_t i)
 {
@@ -88,13 +87,34 @@ static uint64_t float_to_int(double v, aglm_dtype dt)
     }
     double lo, hi;
     switch (dt) {
-    case AGLM_I8: lo = INT8_MIN; hi = INT8_MAX; break;
-    case AGLM_U8: lo = 0; hi = UINT8_MAX; break;
-    case AGLM_I16: lo = INT16_MIN; hi = INT16_MAX; break;
-    case AGLM_U16: lo = 0; hi = UINT16_MAX; break;
-    case AGLM_I32: lo = INT32_MIN; hi = INT32_MAX; break;
-    case AGLM_U32: lo = 0; hi = UINT32_MAX; break;
-    default: lo = -9223372036854775808.0; hi = 9223372036854775807.0; break;
+    case AGLM_I8:
+        lo = INT8_MIN;
+        hi = INT8_MAX;
+        break;
+    case AGLM_U8:
+        lo = 0;
+        hi = UINT8_MAX;
+        break;
+    case AGLM_I16:
+        lo = INT16_MIN;
+        hi = INT16_MAX;
+        break;
+    case AGLM_U16:
+        lo = 0;
+        hi = UINT16_MAX;
+        break;
+    case AGLM_I32:
+        lo = INT32_MIN;
+        hi = INT32_MAX;
+        break;
+    case AGLM_U32:
+        lo = 0;
+        hi = UINT32_MAX;
+        break;
+    default:
+        lo = -9223372036854775808.0;
+        hi = 9223372036854775807.0;
+        break;
     }
     if (v <= lo)
         return (uint64_t)(int64_t)lo;
@@ -103,15 +123,14 @@ static uint64_t float_to_int(double v, aglm_dtype dt)
     return (uint64_t)(int64_t)v;
 }
 
-static aglm_status cast_to(const cpu_kctx *k, const aglm_tensor *x, aglm_dtype to,
-                           aglm_tensor *out)
+static aglm_status cast_to(const cpu_kctx *k, const aglm_tensor *x, aglm_dtype to, aglm_tensor *out)
 {
     aglm_status st = cpu_check_dtype(k, x, "input", CAST_TYPES);
     if (st != AGLM_OK)
         return st;
     if ((unsigned)to >= 32 || !(CAST_TYPES & CPU_DT(to)))
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "cast to dtype %d (%s) is not supported",
-                          (int)to, aglm_dtype_name(to));
+        return aglm_error(AGLM_ERR_UNSUPPORTED, "cast to dtype %d (%s) is not supported", (int)to,
+                          aglm_dtype_name(to));
     st = cpu_alloc(k, &out[0], to, x->rank, x->dims);
     if (st != AGLM_OK)
         return st;

@@ -34,16 +34,18 @@ static aglm_status k_causal_conv(const cpu_kctx *k, size_t n_in, const aglm_tens
     if (b && (b->rank != 1 || b->dims[0] != ch))
         return aglm_error(AGLM_ERR_SHAPE, "bias %s must be [%lld]", cpu_shape(b, sp, sizeof sp),
                           (long long)ch);
-    if (past && (past->rank != 3 || past->dims[0] != batch || past->dims[1] != ch ||
-                 past->dims[2] != hist))
+    if (past &&
+        (past->rank != 3 || past->dims[0] != batch || past->dims[1] != ch || past->dims[2] != hist))
         return aglm_error(AGLM_ERR_SHAPE, "past_state %s must be [%lld, %lld, %lld]",
                           cpu_shape(past, sp, sizeof sp), (long long)batch, (long long)ch,
                           (long long)hist);
     const char *act = aglm_node_get_string(k->node, "activation", "none");
     int silu = strcmp(act, "silu") == 0 || strcmp(act, "swish") == 0;
     if (!silu && strcmp(act, "none") != 0 && act[0])
-        return aglm_error(AGLM_ERR_INVALID, "attribute activation = '%s'; expected none, silu or "
-                          "swish", act);
+        return aglm_error(AGLM_ERR_INVALID,
+                          "attribute activation = '%s'; expected none, silu or "
+                          "swish",
+                          act);
     int low = x->dtype == AGLM_F16 || x->dtype == AGLM_BF16;
     int64_t sdims[3] = {batch, ch, hist};
     if ((st = cpu_alloc(k, &out[0], x->dtype, 3, x->dims)) != AGLM_OK)
@@ -56,8 +58,9 @@ static aglm_status k_causal_conv(const cpu_kctx *k, size_t n_in, const aglm_tens
         for (int64_t c = 0; c < ch; c++) {
             int64_t row = (n * ch + c) * len, prow = (n * ch + c) * hist;
             /* element t of the prefixed input: the state for t < hist, then the input */
-#define PADDED(t) ((t) < hist ? (past ? cpu_get_f(past->data, dt, prow + (t)) : 0.0) \
-                              : cpu_get_f(xd, dt, row + (t) - hist))
+#define PADDED(t)                                                                                  \
+    ((t) < hist ? (past ? cpu_get_f(past->data, dt, prow + (t)) : 0.0)                             \
+                : cpu_get_f(xd, dt, row + (t)-hist))
             for (int64_t t = 0; t < len; t++) {
                 double acc = b ? cpu_get_f(b->data, dt, c) : 0.0;
                 for (int64_t j = 0; j < kern; j++) {

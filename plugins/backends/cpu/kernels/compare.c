@@ -38,13 +38,13 @@ static aglm_status compare(const cpu_kctx *k, const cpu_row_fn *loops, const agl
     return AGLM_OK;
 }
 
-#define COMPARE_KERNEL(NAME, LOOPS)                                                            \
-    static aglm_status NAME(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,     \
-                            size_t n_out, aglm_tensor *out)                                    \
-    {                                                                                          \
-        (void)n_in;                                                                            \
-        (void)n_out;                                                                           \
-        return compare(k, LOOPS, in, &out[0]);                                                 \
+#define COMPARE_KERNEL(NAME, LOOPS)                                                                \
+    static aglm_status NAME(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,          \
+                            size_t n_out, aglm_tensor *out)                                        \
+    {                                                                                              \
+        (void)n_in;                                                                                \
+        (void)n_out;                                                                               \
+        return compare(k, LOOPS, in, &out[0]);                                                     \
     }
 
 COMPARE_KERNEL(k_equal, eq_loops)
@@ -55,22 +55,22 @@ COMPARE_KERNEL(k_greater_equal, ge_loops)
 
 /* Where moves elements without looking at them, so one loop per element size serves every
  * dtype. */
-#define WHERE_ROW(NAME, T)                                                                     \
-    static void NAME(int64_t n, const void *const *in, const int64_t *s, void *out,           \
-                     const cpu_ew_params *p)                                                   \
-    {                                                                                          \
-        const uint8_t *restrict c = in[0];                                                     \
-        const T *restrict x = in[1];                                                           \
-        const T *restrict y = in[2];                                                           \
-        T *restrict o = out;                                                                   \
-        (void)p;                                                                               \
-        if (s[0] && s[1] && s[2]) {                                                            \
-            for (int64_t i = 0; i < n; i++)                                                    \
-                o[i] = c[i] ? x[i] : y[i];                                                     \
-            return;                                                                            \
-        }                                                                                      \
-        for (int64_t i = 0; i < n; i++)                                                        \
-            o[i] = c[i * s[0]] ? x[i * s[1]] : y[i * s[2]];                                    \
+#define WHERE_ROW(NAME, T)                                                                         \
+    static void NAME(int64_t n, const void *const *in, const int64_t *s, void *out,                \
+                     const cpu_ew_params *p)                                                       \
+    {                                                                                              \
+        const uint8_t *restrict c = in[0];                                                         \
+        const T *restrict x = in[1];                                                               \
+        const T *restrict y = in[2];                                                               \
+        T *restrict o = out;                                                                       \
+        (void)p;                                                                                   \
+        if (s[0] && s[1] && s[2]) {                                                                \
+            for (int64_t i = 0; i < n; i++)                                                        \
+                o[i] = c[i] ? x[i] : y[i];                                                         \
+            return;                                                                                \
+        }                                                                                          \
+        for (int64_t i = 0; i < n; i++)                                                            \
+            o[i] = c[i * s[0]] ? x[i * s[1]] : y[i * s[2]];                                        \
     }
 
 WHERE_ROW(where_1, uint8_t)

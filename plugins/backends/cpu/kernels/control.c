@@ -113,8 +113,8 @@ static aglm_status same_elem(const aglm_tensor *stacked, int axis, const aglm_te
 
 /* ---- If ---------------------------------------------------------------------------------- */
 
-static aglm_status k_if(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
-                        size_t n_out, aglm_tensor *out)
+static aglm_status k_if(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, size_t n_out,
+                        aglm_tensor *out)
 {
     (void)n_in;
     double c = 0;
@@ -182,8 +182,8 @@ static aglm_status scan_finish(loop_state *ls, size_t j, const aglm_value *body_
     return st;
 }
 
-static aglm_status loop_iterate(const cpu_kctx *k, const cpu_sub *body, loop_state *ls,
-                                int has_max, int64_t max_trip, int keep)
+static aglm_status loop_iterate(const cpu_kctx *k, const cpu_sub *body, loop_state *ls, int has_max,
+                                int64_t max_trip, int keep)
 {
     size_t n_body_out = 1 + ls->n_carried + ls->n_scan;
     aglm_status st = cpu_alloc(k, &ls->body_in[0], AGLM_I64, 0, NULL);
@@ -224,12 +224,16 @@ static aglm_status k_loop(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
     loop_state ls;
     memset(&ls, 0, sizeof ls);
     if (n_in < 2)
-        return aglm_error(AGLM_ERR_INVALID, "%zu inputs; Loop takes M, cond and the loop-carried "
-                          "values (M and cond may be empty)", n_in);
+        return aglm_error(AGLM_ERR_INVALID,
+                          "%zu inputs; Loop takes M, cond and the loop-carried "
+                          "values (M and cond may be empty)",
+                          n_in);
     ls.n_carried = n_in - 2;
     if (n_out < ls.n_carried || aglm_graph_num_outputs(g) != 1 + n_out)
-        return aglm_error(AGLM_ERR_INVALID, "%zu loop-carried values and %zu outputs, but the body "
-                          "gives %zu outputs", ls.n_carried, n_out, aglm_graph_num_outputs(g));
+        return aglm_error(AGLM_ERR_INVALID,
+                          "%zu loop-carried values and %zu outputs, but the body "
+                          "gives %zu outputs",
+                          ls.n_carried, n_out, aglm_graph_num_outputs(g));
     ls.n_scan = n_out - ls.n_carried;
     int has_max = n_in > 0 && in[0] != NULL, keep = 1;
     int64_t max_trip = 0;
@@ -273,7 +277,8 @@ static aglm_status k_loop(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
         }
     }
     for (size_t j = 0; st == AGLM_OK && j < ls.n_scan; j++)
-        st = scan_finish(&ls, j, aglm_graph_output(g, 1 + ls.n_carried + j), &out[ls.n_carried + j]);
+        st =
+            scan_finish(&ls, j, aglm_graph_output(g, 1 + ls.n_carried + j), &out[ls.n_carried + j]);
     free_all(ls.carried, ls.n_carried);
     free_all(ls.scan, ls.n_scan);
     free(ls.carried);
@@ -287,13 +292,13 @@ static aglm_status k_loop(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
 /* ---- Scan -------------------------------------------------------------------------------- */
 
 typedef struct scan_spec {
-    size_t n_state, n_in, n_out;        /* states, scan inputs, scan outputs */
-    const aglm_tensor *const *state;    /* initial states */
-    const aglm_tensor *const *xs;       /* scan inputs */
+    size_t n_state, n_in, n_out;     /* states, scan inputs, scan outputs */
+    const aglm_tensor *const *state; /* initial states */
+    const aglm_tensor *const *xs;    /* scan inputs */
     int in_axis[32], in_rev[32];
     int out_axis[32], out_rev[32];
-    int64_t len;                        /* iterations */
-    int64_t pad_len;                    /* length of the stacked outputs (>= len) */
+    int64_t len;     /* iterations */
+    int64_t pad_len; /* length of the stacked outputs (>= len) */
 } scan_spec;
 
 /* Runs the body len times; fills states (n_state) and stacked scan outputs (n_out). */
@@ -331,8 +336,10 @@ static aglm_status scan_run(const cpu_kctx *k, const cpu_sub *body, const scan_s
             if (axis < 0)
                 axis += e->rank + 1;
             if (axis < 0 || axis > e->rank) {
-                st = aglm_error(AGLM_ERR_INVALID, "scan_output_axes[%zu] = %d is out of range for "
-                                "rank %d", j, sp->out_axis[j], e->rank + 1);
+                st = aglm_error(AGLM_ERR_INVALID,
+                                "scan_output_axes[%zu] = %d is out of range for "
+                                "rank %d",
+                                j, sp->out_axis[j], e->rank + 1);
                 break;
             }
             if (stacked[j].dtype == AGLM_UNDEFINED)
@@ -385,16 +392,18 @@ static aglm_status attr_list(const cpu_kctx *k, const char *name, size_t count, 
     return AGLM_OK;
 }
 
-static aglm_status scan_setup(const cpu_kctx *k, const cpu_sub *body, size_t n_state,
-                              size_t n_in, size_t n_out, scan_spec *sp)
+static aglm_status scan_setup(const cpu_kctx *k, const cpu_sub *body, size_t n_state, size_t n_in,
+                              size_t n_out, scan_spec *sp)
 {
     const aglm_graph *g = cpu_sub_graph(body);
     if (n_in > 32 || n_out > 32)
         return aglm_error(AGLM_ERR_UNSUPPORTED, "more than 32 scan inputs or outputs");
     if (aglm_graph_num_inputs(g) != n_state + n_in || aglm_graph_num_outputs(g) != n_state + n_out)
-        return aglm_error(AGLM_ERR_INVALID, "%zu states, %zu scan inputs and %zu scan outputs, but "
-                          "the body has %zu inputs and %zu outputs", n_state, n_in, n_out,
-                          aglm_graph_num_inputs(g), aglm_graph_num_outputs(g));
+        return aglm_error(AGLM_ERR_INVALID,
+                          "%zu states, %zu scan inputs and %zu scan outputs, but "
+                          "the body has %zu inputs and %zu outputs",
+                          n_state, n_in, n_out, aglm_graph_num_inputs(g),
+                          aglm_graph_num_outputs(g));
     sp->n_state = n_state;
     sp->n_in = n_in;
     sp->n_out = n_out;
@@ -439,9 +448,11 @@ static aglm_status k_scan9(const cpu_kctx *k, const cpu_sub *body, size_t n_in,
         sp.in_axis[j] = axis;
         if (sp.len >= 0 && x->dims[axis] != sp.len) {
             char s[64];
-            return aglm_error(AGLM_ERR_SHAPE, "scan input %zu has shape %s: %lld along axis %d, "
-                              "but scan input 0 has %lld", j, cpu_shape(x, s, sizeof s),
-                              (long long)x->dims[axis], axis, (long long)sp.len);
+            return aglm_error(AGLM_ERR_SHAPE,
+                              "scan input %zu has shape %s: %lld along axis %d, "
+                              "but scan input 0 has %lld",
+                              j, cpu_shape(x, s, sizeof s), (long long)x->dims[axis], axis,
+                              (long long)sp.len);
         }
         sp.len = x->dims[axis];
     }
@@ -511,8 +522,9 @@ static aglm_status k_scan8(const cpu_kctx *k, const cpu_sub *body, size_t n_in,
                               (long long)batch);
         for (int64_t b = 0; b < batch; b++)
             if (lens[b] < 0 || lens[b] > max_len)
-                return aglm_error(AGLM_ERR_INVALID, "sequence_lens[%lld] = %lld is outside [0, %lld]",
-                                  (long long)b, (long long)lens[b], (long long)max_len);
+                return aglm_error(AGLM_ERR_INVALID,
+                                  "sequence_lens[%lld] = %lld is outside [0, %lld]", (long long)b,
+                                  (long long)lens[b], (long long)max_len);
     }
     size_t n_parts = n_out * (size_t)(batch > 0 ? batch : 1);
     aglm_tensor *parts = calloc(n_parts + 1, sizeof *parts);

@@ -63,7 +63,8 @@ aglm_status cpu_conv_f32(const cpu_kctx *k, const aglm_tensor *x, const aglm_ten
     int64_t group = aglm_node_get_int(k->node, "group", 1);
     int64_t batch = x->dims[0], channels = x->dims[1], m = wt->dims[0], cg = wt->dims[1];
     if (group < 1 || m % group != 0 || cg * group != channels)
-        return aglm_error(AGLM_ERR_SHAPE, "X %s, W %s and group %lld disagree: need X channels "
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "X %s, W %s and group %lld disagree: need X channels "
                           "= W dim 1 x group, and W dim 0 divisible by group",
                           cpu_shape(x, sx, sizeof sx), cpu_shape(wt, sw, sizeof sw),
                           (long long)group);
@@ -127,7 +128,8 @@ static aglm_status k_conv(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
     (void)n_out;
     aglm_status st = cpu_check_dtype(k, in[0], "input X", CONV_DTYPES);
     if (st != AGLM_OK || in[0]->dtype == AGLM_F32)
-        return st != AGLM_OK ? st : cpu_conv_f32(k, in[0], in[1], n_in > 2 ? in[2] : NULL, NULL, out);
+        return st != AGLM_OK ? st
+                             : cpu_conv_f32(k, in[0], in[1], n_in > 2 ? in[2] : NULL, NULL, out);
     aglm_tensor wide[3], y;
     const aglm_tensor *win[3] = {NULL, NULL, NULL};
     memset(wide, 0, sizeof wide);
@@ -135,7 +137,8 @@ static aglm_status k_conv(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
     for (size_t i = 0; i < n_in && i < 3 && st == AGLM_OK; i++) {
         if (!in[i])
             continue;
-        if ((st = cpu_check_same_dtype(in[0], "input X", in[i], i == 1 ? "input W" : "input B")) != AGLM_OK ||
+        if ((st = cpu_check_same_dtype(in[0], "input X", in[i], i == 1 ? "input W" : "input B")) !=
+                AGLM_OK ||
             (st = cpu_alloc(k, &wide[i], AGLM_F32, in[i]->rank, in[i]->dims)) != AGLM_OK)
             break;
         float *d = wide[i].data;

@@ -10,8 +10,9 @@
  * input row into s phase rows (phase r holds columns r, r + s, r + 2s, ...), so the taps of a run
  * of outputs are again consecutive floats, of phase row (kw * dilation) % s. That is what makes
  * the stride-2 stems (3 input channels, kdim 27) run at GEMM speed instead of gather speed. Only
- * ragged row ends are gathered into one kdim x nr panel in the worker's scratch. Weights are packed once per node at compile time
- * (cpu_conv_prepare) in the layout of the SIMD path then active, since mr depends on it. */
+ * ragged row ends are gathered into one kdim x nr panel in the worker's scratch. Weights are packed
+ * once per node at compile time (cpu_conv_prepare) in the layout of the SIMD path then active,
+ * since mr depends on it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,8 +50,10 @@ aglm_status cpu_conv_pack(const float *w, int64_t group, int64_t mg, int64_t kdi
     size_t n = (size_t)(group * mgp * kdim);
     float *a = cpu_alloc_floats(n);
     if (!a)
-        return aglm_error(AGLM_ERR_NOMEM, "out of memory packing convolution weights "
-                          "(%lld floats)", (long long)n);
+        return aglm_error(AGLM_ERR_NOMEM,
+                          "out of memory packing convolution weights "
+                          "(%lld floats)",
+                          (long long)n);
     /* Per group, per mr-row panel: kdim steps of mr floats (row i of the panel at step p is
      * w[i][p]), the k-major panel the micro-kernels read. */
     float *dst = a;
@@ -74,20 +77,20 @@ void cpu_conv_packed_free(cpu_conv_packed *p)
 typedef struct conv_job {
     const cpu_gemm_kernel *kn;
     const aglm_window *w;
-    const float *x;        /* input, or its padded / phase-split copy: planes of pin[0..2] */
-    int64_t pin[3];        /* (padded) input plane dims */
-    int64_t phases, pw;    /* width stride s: phase rows per input row, floats per phase row */
-    int64_t row;           /* floats per input row in x: phases * pw */
-    int64_t in_size;       /* floats per input plane in x: pin[0] * pin[1] * row */
-    const int32_t *off;    /* per tap p = (c, kd, kh, kw): offset of its first input */
-    int flat;              /* 1x1, unit strides, no pads: any nr consecutive outputs are direct */
+    const float *x;     /* input, or its padded / phase-split copy: planes of pin[0..2] */
+    int64_t pin[3];     /* (padded) input plane dims */
+    int64_t phases, pw; /* width stride s: phase rows per input row, floats per phase row */
+    int64_t row;        /* floats per input row in x: phases * pw */
+    int64_t in_size;    /* floats per input plane in x: pin[0] * pin[1] * row */
+    const int32_t *off; /* per tap p = (c, kd, kh, kw): offset of its first input */
+    int flat;           /* 1x1, unit strides, no pads: any nr consecutive outputs are direct */
     const cpu_conv_packed *pk;
     const float *bias;
     const cpu_conv_epilogue *ep;
     float *y;
     int64_t channels, m, out_size;
     int64_t group, tiles_m, tiles_n, mb, tile_cols;
-    float *scratch;        /* per worker: kdim * nr floats */
+    float *scratch; /* per worker: kdim * nr floats */
     size_t scratch_floats;
 } conv_job;
 
@@ -124,8 +127,8 @@ static void gather_panel(const conv_job *j, const float *xg, int64_t p0, int64_t
 /* One work item: output channels [i0, i0 + mc) of group g of image n, positions [j0, j0 + nc).
  * K runs in blocks of the path's kc, so the taps of one run of outputs (kc cache lines) stay in
  * L1 while every register block of weights passes over them. */
-static void conv_tile(const conv_job *j, int64_t n, int64_t g, int64_t i0, int64_t mc,
-                      int64_t j0, int64_t nc, float *bp)
+static void conv_tile(const conv_job *j, int64_t n, int64_t g, int64_t i0, int64_t mc, int64_t j0,
+                      int64_t nc, float *bp)
 {
     const cpu_gemm_kernel *kn = j->kn;
     const cpu_conv_packed *pk = j->pk;
@@ -272,9 +275,17 @@ aglm_status cpu_conv_gemm(const cpu_kctx *k, const aglm_window *w, const float *
 {
     const cpu_gemm_kernel *kn = cpu_gemm_kernel_for(pk->simd);
     int64_t ksize = aglm_window_kernel_size(w), kdim = pk->kdim, cg = channels / pk->group;
-    conv_job j = {.kn = kn, .w = w, .x = x, .pk = pk, .bias = bias, .ep = ep, .y = y,
-                  .channels = channels, .m = pk->group * pk->mg,
-                  .out_size = aglm_window_out_size(w), .group = pk->group};
+    conv_job j = {.kn = kn,
+                  .w = w,
+                  .x = x,
+                  .pk = pk,
+                  .bias = bias,
+                  .ep = ep,
+                  .y = y,
+                  .channels = channels,
+                  .m = pk->group * pk->mg,
+                  .out_size = aglm_window_out_size(w),
+                  .group = pk->group};
     if (kdim == 0 || cg == 0) {
         conv_empty(&j, batch);
         return AGLM_OK;
@@ -294,8 +305,10 @@ aglm_status cpu_conv_gemm(const cpu_kctx *k, const aglm_window *w, const float *
     /* Offsets are int32 to keep the gather kernel's table small; a group's padded input must
      * fit (it always does for the models at hand: 2^31 floats is 8 GiB). */
     if ((double)cg * (double)j.in_size >= 2147483647.0)
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "convolution input group of %lld x %lld floats "
-                          "is over 2^31", (long long)cg, (long long)j.in_size);
+        return aglm_error(AGLM_ERR_UNSUPPORTED,
+                          "convolution input group of %lld x %lld floats "
+                          "is over 2^31",
+                          (long long)cg, (long long)j.in_size);
 
     double macs = (double)batch * (double)j.m * (double)j.out_size * (double)kdim;
     cpu_pool *pool = macs < PARALLEL_MACS ? NULL : k->pool;
@@ -336,9 +349,10 @@ aglm_status cpu_conv_gemm(const cpu_kctx *k, const aglm_window *w, const float *
         free(off);
         free(j.scratch);
         free(xp);
-        return aglm_error(AGLM_ERR_NOMEM, "out of memory for convolution scratch (%lld taps, "
-                          "%lld input floats)", (long long)kdim,
-                          (long long)(batch * channels * j.in_size));
+        return aglm_error(AGLM_ERR_NOMEM,
+                          "out of memory for convolution scratch (%lld taps, "
+                          "%lld input floats)",
+                          (long long)kdim, (long long)(batch * channels * j.in_size));
     }
     for (int64_t p = 0; p < kdim; p++) {
         int64_t t = p, kw = t % w->k[2];

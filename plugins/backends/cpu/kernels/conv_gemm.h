@@ -27,8 +27,8 @@ typedef struct cpu_conv_packed {
     int mr;
     int64_t kc;
     int64_t group, mg, kdim;
-    int64_t mgp; /* mg rounded up to mr */
-    float *a;    /* group * mgp * kdim floats, 64-byte aligned */
+    int64_t mgp;  /* mg rounded up to mr */
+    float *a;     /* group * mgp * kdim floats, 64-byte aligned */
     int winograd; /* 1: the 16 transformed planes of conv_winograd.c (group 16, kdim C) */
 } cpu_conv_packed;
 

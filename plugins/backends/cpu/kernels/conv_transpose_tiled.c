@@ -117,9 +117,9 @@ static void convt_rows(void *ctx, size_t begin, size_t end, int worker)
     }
 }
 
-aglm_status cpu_convt_tiled(const cpu_kctx *k, const aglm_window *w, const float *x,
-                            int64_t batch, int64_t channels, const float *wt, int64_t m,
-                            const float *bias, float *y)
+aglm_status cpu_convt_tiled(const cpu_kctx *k, const aglm_window *w, const float *x, int64_t batch,
+                            int64_t channels, const float *wt, int64_t m, const float *bias,
+                            float *y)
 {
     int64_t ksize = aglm_window_kernel_size(w), rows = m * ksize;
     int64_t in_size = aglm_window_in_size(w), out_size = aglm_window_out_size(w);
@@ -132,14 +132,17 @@ aglm_status cpu_convt_tiled(const cpu_kctx *k, const aglm_window *w, const float
         return AGLM_OK;
     }
     if ((double)channels * (double)in_size >= 2147483647.0)
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "ConvTranspose input of %lld x %lld floats is "
-                          "over 2^31", (long long)channels, (long long)in_size);
+        return aglm_error(AGLM_ERR_UNSUPPORTED,
+                          "ConvTranspose input of %lld x %lld floats is "
+                          "over 2^31",
+                          (long long)channels, (long long)in_size);
     /* W [channels, rows] transposed to [rows, channels], the layout cpu_conv_pack takes. */
     float *wtr = malloc((size_t)(rows * channels) * sizeof *wtr);
     int32_t *off = malloc((size_t)channels * sizeof *off);
     cpu_conv_packed pk = {0};
     aglm_status st = wtr && off ? AGLM_OK
-                                : aglm_error(AGLM_ERR_NOMEM, "out of memory transposing "
+                                : aglm_error(AGLM_ERR_NOMEM,
+                                             "out of memory transposing "
                                              "ConvTranspose weights (%lld floats)",
                                              (long long)(rows * channels));
     if (st == AGLM_OK) {

@@ -15,8 +15,8 @@ int cpu_convt_tiled_fits(const aglm_window *w, int64_t group);
 /* y[batch, m, out...] = ConvTranspose(x[batch, channels, in...], wt[channels, m, kernel...])
  * + bias (NULL: none), for a geometry cpu_convt_tiled_fits accepts. Every output element is
  * written (y need not be zeroed). AGLM_ERR_NOMEM when scratch cannot be had. */
-aglm_status cpu_convt_tiled(const cpu_kctx *k, const aglm_window *w, const float *x,
-                            int64_t batch, int64_t channels, const float *wt, int64_t m,
-                            const float *bias, float *y);
+aglm_status cpu_convt_tiled(const cpu_kctx *k, const aglm_window *w, const float *x, int64_t batch,
+                            int64_t channels, const float *wt, int64_t m, const float *bias,
+                            float *y);
 
 #endif

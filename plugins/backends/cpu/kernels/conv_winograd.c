@@ -26,9 +26,9 @@
 int cpu_conv_winograd_fits(const aglm_window *w, int64_t group, int64_t channels, int64_t m)
 {
     return group == 1 && channels >= MIN_CHANNELS && m >= MIN_CHANNELS / 2 && w->in[0] == 1 &&
-           w->out[1] * w->out[2] >= MIN_PLANE &&
-           w->k[0] == 1 && w->k[1] == 3 && w->k[2] == 3 && w->s[1] == 1 && w->s[2] == 1 &&
-           w->d[1] == 1 && w->d[2] == 1 && w->out[1] >= 2 && w->out[2] >= 2;
+           w->out[1] * w->out[2] >= MIN_PLANE && w->k[0] == 1 && w->k[1] == 3 && w->k[2] == 3 &&
+           w->s[1] == 1 && w->s[2] == 1 && w->d[1] == 1 && w->d[2] == 1 && w->out[1] >= 2 &&
+           w->out[2] >= 2;
 }
 
 aglm_status cpu_conv_winograd_pack(const float *w, int64_t m, int64_t channels, cpu_simd s,
@@ -38,8 +38,10 @@ aglm_status cpu_conv_winograd_pack(const float *w, int64_t m, int64_t channels, 
     size_t n = (size_t)(16 * m * channels);
     float *u = malloc((n ? n : 1) * sizeof *u);
     if (!u)
-        return aglm_error(AGLM_ERR_NOMEM, "out of memory transforming Winograd weights (%zu "
-                          "floats)", n);
+        return aglm_error(AGLM_ERR_NOMEM,
+                          "out of memory transforming Winograd weights (%zu "
+                          "floats)",
+                          n);
     /* u[xi][m][c] = (G g G^T)[i][j], xi = 4 i + j. */
     for (int64_t o = 0; o < m; o++)
         for (int64_t c = 0; c < channels; c++) {
@@ -83,8 +85,8 @@ typedef struct wino_job {
  * a constant TB or NP times (what -O2 vectorises). */
 enum { NP = TB + 8 };
 
-/* The column half of B^T d B for `runs` runs of nr tiles of one transformed row pair (es: even columns,
- * os: odd), into 4 planes `plane` floats apart, runs of nr tiles run_stride floats apart.
+/* The column half of B^T d B for `runs` runs of nr tiles of one transformed row pair (es: even
+ * columns, os: odd), into 4 planes `plane` floats apart, runs of nr tiles run_stride floats apart.
  * Inlined with nr a constant, so the inner loop has a fixed trip count and vectorises. */
 static inline __attribute__((always_inline)) void col_transform(const float *restrict es,
                                                                 const float *restrict os,
@@ -101,13 +103,13 @@ static inline __attribute__((always_inline)) void col_transform(const float *res
         }
 }
 
-/* V for channel c of the first `used` runs of nr tiles from t0 on tile row r (tiles past the row's end read zero
- * padding or real columns: finite values whose GEMM columns are never stored). Tile t's 4x4
- * patch starts at padded column 2 t, so its columns are even[t], odd[t], even[t + 1],
- * odd[t + 1] of the rows split by parity: every step below is then unit-stride. `row` holds
- * 8 * NP floats (then the output transform uses 4 * TB of it, hence the max). */
+/* V for channel c of the first `used` runs of nr tiles from t0 on tile row r (tiles past the row's
+ * end read zero padding or real columns: finite values whose GEMM columns are never stored). Tile
+ * t's 4x4 patch starts at padded column 2 t, so its columns are even[t], odd[t], even[t + 1], odd[t
+ * + 1] of the rows split by parity: every step below is then unit-stride. `row` holds 8 * NP floats
+ * (then the output transform uses 4 * TB of it, hence the max). */
 CPU_VECTORISE static void input_transform(const wino_job *j, const float *xc, int64_t r, int64_t t0,
-                                      int64_t used, float *row, float *v, int64_t c)
+                                          int64_t used, float *row, float *v, int64_t c)
 {
     const aglm_window *w = j->w;
     int64_t nr = j->kn->nr, runs = TB / nr, ch = j->channels, in2 = w->in[2];
@@ -269,8 +271,10 @@ aglm_status cpu_conv_winograd(const cpu_kctx *k, const aglm_window *w, const flo
 {
     const cpu_gemm_kernel *kn = cpu_gemm_kernel_for(u->simd);
     if (TB % kn->nr != 0)
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "Winograd tile block %d is not a multiple of "
-                          "the %s path's nr %d", TB, kn->name, kn->nr);
+        return aglm_error(AGLM_ERR_UNSUPPORTED,
+                          "Winograd tile block %d is not a multiple of "
+                          "the %s path's nr %d",
+                          TB, kn->name, kn->nr);
     wino_job j = {kn, w, x, u, bias, ep, y, channels, u->mg, 0, 0, 0, NULL, 0};
     j.th = (w->out[1] + 1) / 2;
     j.tw = (w->out[2] + 1) / 2;
@@ -278,8 +282,8 @@ aglm_status cpu_conv_winograd(const cpu_kctx *k, const aglm_window *w, const flo
     size_t items = (size_t)(batch * j.th * j.blocks);
     if (items == 0)
         return AGLM_OK;
-    j.scratch_floats = (size_t)((16 * channels + 16 * u->mgp) * TB + 8 * NP + 4 * TB + 15) /
-                       16 * 16;
+    j.scratch_floats =
+        (size_t)((16 * channels + 16 * u->mgp) * TB + 8 * NP + 4 * TB + 15) / 16 * 16;
     cpu_pool *pool = k->pool;
     int threads = cpu_pool_threads(pool);
     j.scratch = cpu_alloc_floats(j.scratch_floats * (size_t)threads);

@@ -12,8 +12,8 @@
 
 typedef struct col2im_job {
     const aglm_window *w;
-    const float *col;  /* rows (m, kd, kh, kw), columns = input positions */
-    float *y;          /* the group's first output channel */
+    const float *col; /* rows (m, kd, kh, kw), columns = input positions */
+    float *y;         /* the group's first output channel */
 } col2im_job;
 
 /* Output channels [b, e) of one group: adds every column entry to its output position. */
@@ -77,9 +77,11 @@ static aglm_status k_conv_transpose(const cpu_kctx *k, size_t n_in, const aglm_t
     int64_t group = aglm_node_get_int(k->node, "group", 1);
     int64_t batch = x->dims[0], channels = x->dims[1], mg = wt->dims[1];
     if (group < 1 || wt->dims[0] != channels || channels % group != 0)
-        return aglm_error(AGLM_ERR_SHAPE, "X %s, W %s and group %lld disagree: need W dim 0 = X "
-                          "channels, divisible by group", cpu_shape(x, sx, sizeof sx),
-                          cpu_shape(wt, sw, sizeof sw), (long long)group);
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "X %s, W %s and group %lld disagree: need W dim 0 = X "
+                          "channels, divisible by group",
+                          cpu_shape(x, sx, sizeof sx), cpu_shape(wt, sw, sizeof sw),
+                          (long long)group);
     int64_t m = mg * group, cg = channels / group;
     if (b && (b->rank != 1 || b->dims[0] != m))
         return aglm_error(AGLM_ERR_SHAPE, "B %s must be [%lld], one value per output channel",
@@ -96,8 +98,8 @@ static aglm_status k_conv_transpose(const cpu_kctx *k, size_t n_in, const aglm_t
         return st;
     /* Kernel == stride: every output element from one input position, no col2im. */
     if (cpu_convt_tiled_fits(&w, group))
-        return cpu_convt_tiled(k, &w, x->data, batch, channels, wt->data, m,
-                               b ? b->data : NULL, out[0].data);
+        return cpu_convt_tiled(k, &w, x->data, batch, channels, wt->data, m, b ? b->data : NULL,
+                               out[0].data);
     int64_t in_size = aglm_window_in_size(&w), out_size = aglm_window_out_size(&w);
     int64_t rows = mg * aglm_window_kernel_size(&w);
     float *col = cpu_alloc_floats((size_t)(rows * in_size > 0 ? rows * in_size : 1));
@@ -108,10 +110,18 @@ static aglm_status k_conv_transpose(const cpu_kctx *k, size_t n_in, const aglm_t
     float *yd = out[0].data;
     for (int64_t n = 0; n < batch && st == AGLM_OK; n++)
         for (int64_t g = 0; g < group && st == AGLM_OK; g++) {
-            cpu_gemm_args ga = {.trans_a = 1, .m = rows, .n = in_size, .k = cg, .alpha = 1.0f,
-                                .a = wd + g * cg * rows, .lda = rows,
-                                .b = xd + (n * channels + g * cg) * in_size, .ldb = in_size,
-                                .beta = 0.0f, .c = col, .ldc = in_size};
+            cpu_gemm_args ga = {.trans_a = 1,
+                                .m = rows,
+                                .n = in_size,
+                                .k = cg,
+                                .alpha = 1.0f,
+                                .a = wd + g * cg * rows,
+                                .lda = rows,
+                                .b = xd + (n * channels + g * cg) * in_size,
+                                .ldb = in_size,
+                                .beta = 0.0f,
+                                .c = col,
+                                .ldc = in_size};
             if (in_size > 0 && (st = cpu_sgemm(k->pool, &ga)) != AGLM_OK)
                 break;
             col2im_job job = {&w, col, yd + (n * m + g * mg) * out_size};

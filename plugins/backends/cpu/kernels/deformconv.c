@@ -121,8 +121,12 @@ static aglm_status k_deform_conv(const cpu_kctx *k, size_t n_in, const aglm_tens
     float *yd = out[0].data;
     int64_t mg = m / group, kdim = cg * ksize, in_size = aglm_window_in_size(&w);
     for (int64_t n = 0; n < batch && st == AGLM_OK; n++) {
-        deform_job job = {&w, xd + n * channels * in_size, od + n * ogroup * ksize * 2 * p_n,
-                          md ? md + n * ogroup * ksize * p_n : NULL, col, channels,
+        deform_job job = {&w,
+                          xd + n * channels * in_size,
+                          od + n * ogroup * ksize * 2 * p_n,
+                          md ? md + n * ogroup * ksize * p_n : NULL,
+                          col,
+                          channels,
                           channels / ogroup};
         cpu_parallel_for(k->pool, (size_t)channels, 1, deform_rows, &job);
         for (int64_t g = 0; g < group && st == AGLM_OK; g++) {
@@ -131,10 +135,17 @@ static aglm_status k_deform_conv(const cpu_kctx *k, size_t n_in, const aglm_tens
                 for (int64_t o = 0; o < mg; o++)
                     for (int64_t p = 0; p < p_n; p++)
                         y[o * p_n + p] = bd[g * mg + o];
-            cpu_gemm_args ga = {.m = mg, .n = p_n, .k = kdim, .alpha = 1.0f,
-                                .a = wd + g * mg * kdim, .lda = kdim,
-                                .b = col + g * kdim * p_n, .ldb = p_n,
-                                .beta = bd ? 1.0f : 0.0f, .c = y, .ldc = p_n};
+            cpu_gemm_args ga = {.m = mg,
+                                .n = p_n,
+                                .k = kdim,
+                                .alpha = 1.0f,
+                                .a = wd + g * mg * kdim,
+                                .lda = kdim,
+                                .b = col + g * kdim * p_n,
+                                .ldb = p_n,
+                                .beta = bd ? 1.0f : 0.0f,
+                                .c = y,
+                                .ldc = p_n};
             st = cpu_sgemm(k->pool, &ga);
         }
     }

@@ -1,3 +1,6 @@
+/* Depthwise convolution (group == channels, one filter per channel): row kernels that add each
+ * tap's contribution to a whole output row at once (AVX2 and portable), and the driver that
+ * splits channels over the pool (depthwise.h). */
 #include <string.h>
 
 #include "depthwise.h"
@@ -7,42 +10,42 @@
  * x * w over the run of outputs whose input column is inside the image. The run is contiguous
  * in x at stride 1, so the inner loop vectorises at whatever width the function is compiled
  * for, and the padding tests move out of it. */
-#define DEPTHWISE_BODY                                                                           \
-    int64_t o1 = w->out[1], o2 = w->out[2], s2 = w->s[2];                                        \
-    for (int64_t od = 0; od < w->out[0]; od++)                                                   \
-        for (int64_t oh = 0; oh < o1; oh++) {                                                    \
-            float *restrict yr = y + (od * o1 + oh) * o2;                                        \
-            for (int64_t ow = 0; ow < o2; ow++)                                                  \
-                yr[ow] = bias;                                                                   \
-            for (int64_t kd = 0; kd < w->k[0]; kd++) {                                           \
-                int64_t id = od * w->s[0] - w->pb[0] + kd * w->d[0];                             \
-                if (id < 0 || id >= w->in[0])                                                    \
-                    continue;                                                                    \
-                for (int64_t kh = 0; kh < w->k[1]; kh++) {                                       \
-                    int64_t ih = oh * w->s[1] - w->pb[1] + kh * w->d[1];                         \
-                    if (ih < 0 || ih >= w->in[1])                                                \
-                        continue;                                                                \
-                    const float *xr = x + (id * w->in[1] + ih) * w->in[2];                       \
-                    const float *wr = wt + (kd * w->k[1] + kh) * w->k[2];                        \
-                    for (int64_t kw = 0; kw < w->k[2]; kw++) {                                   \
-                        /* valid ow: 0 <= ow * s2 + off < in[2] */                               \
-                        int64_t off = kw * w->d[2] - w->pb[2];                                   \
-                        int64_t lo = off >= 0 ? 0 : (-off + s2 - 1) / s2;                        \
-                        int64_t hi = w->in[2] - off <= 0 ? 0 : (w->in[2] - off + s2 - 1) / s2;   \
-                        if (hi > o2)                                                             \
-                            hi = o2;                                                             \
-                        const float wv = wr[kw];                                                 \
-                        if (s2 == 1)                                                             \
-                            for (int64_t ow = lo; ow < hi; ow++)                                 \
-                                yr[ow] += xr[ow + off] * wv;                                     \
-                        else if (s2 == 2 && hi > lo)                                             \
-                            STRIDE2(yr + lo, xr + lo * 2 + off, wv, hi - lo);                    \
-                        else                                                                     \
-                            for (int64_t ow = lo; ow < hi; ow++)                                 \
-                                yr[ow] += xr[ow * s2 + off] * wv;                                \
-                    }                                                                            \
-                }                                                                                \
-            }                                                                                    \
+#define DEPTHWISE_BODY                                                                             \
+    int64_t o1 = w->out[1], o2 = w->out[2], s2 = w->s[2];                                          \
+    for (int64_t od = 0; od < w->out[0]; od++)                                                     \
+        for (int64_t oh = 0; oh < o1; oh++) {                                                      \
+            float *restrict yr = y + (od * o1 + oh) * o2;                                          \
+            for (int64_t ow = 0; ow < o2; ow++)                                                    \
+                yr[ow] = bias;                                                                     \
+            for (int64_t kd = 0; kd < w->k[0]; kd++) {                                             \
+                int64_t id = od * w->s[0] - w->pb[0] + kd * w->d[0];                               \
+                if (id < 0 || id >= w->in[0])                                                      \
+                    continue;                                                                      \
+                for (int64_t kh = 0; kh < w->k[1]; kh++) {                                         \
+                    int64_t ih = oh * w->s[1] - w->pb[1] + kh * w->d[1];                           \
+                    if (ih < 0 || ih >= w->in[1])                                                  \
+                        continue;                                                                  \
+                    const float *xr = x + (id * w->in[1] + ih) * w->in[2];                         \
+                    const float *wr = wt + (kd * w->k[1] + kh) * w->k[2];                          \
+                    for (int64_t kw = 0; kw < w->k[2]; kw++) {                                     \
+                        /* valid ow: 0 <= ow * s2 + off < in[2] */                                 \
+                        int64_t off = kw * w->d[2] - w->pb[2];                                     \
+                        int64_t lo = off >= 0 ? 0 : (-off + s2 - 1) / s2;                          \
+                        int64_t hi = w->in[2] - off <= 0 ? 0 : (w->in[2] - off + s2 - 1) / s2;     \
+                        if (hi > o2)                                                               \
+                            hi = o2;                                                               \
+                        const float wv = wr[kw];                                                   \
+                        if (s2 == 1)                                                               \
+                            for (int64_t ow = lo; ow < hi; ow++)                                   \
+                                yr[ow] += xr[ow + off] * wv;                                       \
+                        else if (s2 == 2 && hi > lo)                                               \
+                            STRIDE2(yr + lo, xr + lo * 2 + off, wv, hi - lo);                      \
+                        else                                                                       \
+                            for (int64_t ow = lo; ow < hi; ow++)                                   \
+                                yr[ow] += xr[ow * s2 + off] * wv;                                  \
+                    }                                                                              \
+                }                                                                                  \
+            }                                                                                      \
         }
 
 /* y[i] += x[2 i] * w for i < n: stride-2 rows (the downsampling depthwise convolutions). */
@@ -119,8 +122,8 @@ __attribute__((target("avx2,fma"))) static inline __m256 load8(const float *p, i
 {
     if (s2 == 1)
         return _mm256_loadu_ps(p);
-    __m256 v = _mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8),
-                                 _MM_SHUFFLE(2, 0, 2, 0));
+    __m256 v =
+        _mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8), _MM_SHUFFLE(2, 0, 2, 0));
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), _MM_SHUFFLE(3, 1, 2, 0)));
 }
 
@@ -129,9 +132,8 @@ __attribute__((target("avx2,fma"))) static inline __m256 load8(const float *p, i
  * the left and right padding add 0 * w; whole kernel rows in the top and bottom padding are
  * skipped, as the row loops skip them. */
 __attribute__((target("avx2,fma"))) static void plane_blocked_avx2(const aglm_window *w,
-                                                                   const float *x,
-                                                                   const float *wt, float bias,
-                                                                   float *y, float *pad)
+                                                                   const float *x, const float *wt,
+                                                                   float bias, float *y, float *pad)
 {
     int64_t pw = padded_row(w);
     /* Zero only what the copy leaves: the pad rows, and each row's margins and slack. */
@@ -182,8 +184,8 @@ __attribute__((target("avx2,fma"))) static void plane_blocked_avx2(const aglm_wi
                 const float *row = pad + (oh * s1 + kh * d1) * pw + ow * s2;
                 const float *wr = wt + kh * k2;
                 for (int64_t kw = 0; kw < k2; kw++)
-                    acc = _mm256_add_ps(acc, _mm256_mul_ps(load8(row + kw * d2, s2),
-                                                           _mm256_broadcast_ss(wr + kw)));
+                    acc = _mm256_add_ps(
+                        acc, _mm256_mul_ps(load8(row + kw * d2, s2), _mm256_broadcast_ss(wr + kw)));
             }
             if (ow + 8 <= o2) {
                 _mm256_storeu_ps(yr + ow, acc);

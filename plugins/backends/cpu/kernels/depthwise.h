@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include "kernels.h"
 
-
 /* y (w's output volume) = bias + the window's taps of x (one input channel, w's input volume)
  * weighted by wt (w's kernel volume). Each output sums its taps in (kd, kh, kw) order, as a
  * direct loop would, so the portable path's results do not depend on how rows are split.

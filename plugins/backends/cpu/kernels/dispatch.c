@@ -121,8 +121,8 @@ aglm_status cpu_bcast_alloc(const cpu_kctx *k, size_t n, const aglm_tensor *cons
     for (size_t i = 1; i < n; i++) {
         int64_t next[AGLM_MAX_RANK];
         int next_rank;
-        aglm_status st = aglm_broadcast_shapes(rank, dims, in[i]->rank, in[i]->dims, &next_rank,
-                                               next);
+        aglm_status st =
+            aglm_broadcast_shapes(rank, dims, in[i]->rank, in[i]->dims, &next_rank, next);
         if (st != AGLM_OK)
             return st;
         rank = next_rank;
@@ -139,8 +139,8 @@ void cpu_bcast_run(cpu_pool *pool, size_t n, const aglm_tensor *const *in, aglm_
     cpu_bcast_run_grain(pool, n, in, out, row, p, CPU_EW_GRAIN);
 }
 
-void cpu_bcast_run_grain(cpu_pool *pool, size_t n, const aglm_tensor *const *in,
-                         aglm_tensor *out, cpu_row_fn row, const cpu_ew_params *p, size_t grain)
+void cpu_bcast_run_grain(cpu_pool *pool, size_t n, const aglm_tensor *const *in, aglm_tensor *out,
+                         cpu_row_fn row, const cpu_ew_params *p, size_t grain)
 {
     int64_t total = aglm_tensor_numel(out);
     if (total == 0 || n == 0 || n > MAX_OPERANDS)
@@ -159,20 +159,20 @@ void cpu_bcast_run_grain(cpu_pool *pool, size_t n, const aglm_tensor *const *in,
     cpu_parallel_for(pool, (size_t)total, grain, bcast_range, &job);
 }
 
-#define COPY_ROW(NAME, T)                                                                      \
-    static void NAME(int64_t n, const void *const *in, const int64_t *s, void *out,           \
-                     const cpu_ew_params *p)                                                   \
-    {                                                                                          \
-        const T *a = in[0];                                                                    \
-        T *o = out;                                                                            \
-        (void)p;                                                                               \
-        if (s[0]) {                                                                            \
-            /* memmove: in place (o == a) is a no-op, not undefined */                         \
-            memmove(o, a, (size_t)n * sizeof(T));                                              \
-            return;                                                                            \
-        }                                                                                      \
-        for (int64_t i = 0; i < n; i++)                                                        \
-            o[i] = a[0];                                                                       \
+#define COPY_ROW(NAME, T)                                                                          \
+    static void NAME(int64_t n, const void *const *in, const int64_t *s, void *out,                \
+                     const cpu_ew_params *p)                                                       \
+    {                                                                                              \
+        const T *a = in[0];                                                                        \
+        T *o = out;                                                                                \
+        (void)p;                                                                                   \
+        if (s[0]) {                                                                                \
+            /* memmove: in place (o == a) is a no-op, not undefined */                             \
+            memmove(o, a, (size_t)n * sizeof(T));                                                  \
+            return;                                                                                \
+        }                                                                                          \
+        for (int64_t i = 0; i < n; i++)                                                            \
+            o[i] = a[0];                                                                           \
     }
 
 COPY_ROW(copy_1, uint8_t)
@@ -217,8 +217,9 @@ aglm_status cpu_pick_row(const cpu_kctx *k, const cpu_row_fn *loops, const aglm_
     if (*row)
         return AGLM_OK;
     aglm_status st = cpu_check_dtype(k, t, what, mask);
-    return st != AGLM_OK ? st : aglm_error(AGLM_ERR_UNSUPPORTED, "%s has dtype %s", what,
-                                           aglm_dtype_name(t->dtype));
+    return st != AGLM_OK ? st
+                         : aglm_error(AGLM_ERR_UNSUPPORTED, "%s has dtype %s", what,
+                                      aglm_dtype_name(t->dtype));
 }
 
 aglm_status cpu_ew_unary(const cpu_kctx *k, const cpu_row_fn *loops, const aglm_tensor *x,

@@ -26,33 +26,32 @@
 #define CPU_LD_SAME(v) (v)
 #define CPU_ST_SAME(v) (v)
 
-#define CPU_LIST_F32F64(X, OP)                                                                 \
-    X(OP, f32, float, float, CPU_LD_SAME, CPU_ST_SAME, AGLM_F32)                              \
+#define CPU_LIST_F32F64(X, OP)                                                                     \
+    X(OP, f32, float, float, CPU_LD_SAME, CPU_ST_SAME, AGLM_F32)                                   \
     X(OP, f64, double, double, CPU_LD_SAME, CPU_ST_SAME, AGLM_F64)
-#define CPU_LIST_HALF(X, OP)                                                                   \
-    X(OP, f16, uint16_t, float, aglm_f16_to_f32, aglm_f32_to_f16, AGLM_F16)                   \
+#define CPU_LIST_HALF(X, OP)                                                                       \
+    X(OP, f16, uint16_t, float, aglm_f16_to_f32, aglm_f32_to_f16, AGLM_F16)                        \
     X(OP, bf16, uint16_t, float, aglm_bf16_to_f32, aglm_f32_to_bf16, AGLM_BF16)
 #define CPU_LIST_FLOAT(X, OP) CPU_LIST_F32F64(X, OP) CPU_LIST_HALF(X, OP)
 /* Every float dtype but f32, for tables whose f32 entry is a vectorised loop of its own. */
-#define CPU_LIST_FLOAT_NOT_F32(X, OP)                                                          \
+#define CPU_LIST_FLOAT_NOT_F32(X, OP)                                                              \
     X(OP, f64, double, double, CPU_LD_SAME, CPU_ST_SAME, AGLM_F64) CPU_LIST_HALF(X, OP)
-#define CPU_LIST_SINT(X, OP)                                                                   \
-    X(OP, i8, int8_t, int8_t, CPU_LD_SAME, CPU_ST_SAME, AGLM_I8)                              \
-    X(OP, i16, int16_t, int16_t, CPU_LD_SAME, CPU_ST_SAME, AGLM_I16)                          \
-    X(OP, i32, int32_t, int32_t, CPU_LD_SAME, CPU_ST_SAME, AGLM_I32)                          \
+#define CPU_LIST_SINT(X, OP)                                                                       \
+    X(OP, i8, int8_t, int8_t, CPU_LD_SAME, CPU_ST_SAME, AGLM_I8)                                   \
+    X(OP, i16, int16_t, int16_t, CPU_LD_SAME, CPU_ST_SAME, AGLM_I16)                               \
+    X(OP, i32, int32_t, int32_t, CPU_LD_SAME, CPU_ST_SAME, AGLM_I32)                               \
     X(OP, i64, int64_t, int64_t, CPU_LD_SAME, CPU_ST_SAME, AGLM_I64)
-#define CPU_LIST_UINT(X, OP)                                                                   \
-    X(OP, u8, uint8_t, uint8_t, CPU_LD_SAME, CPU_ST_SAME, AGLM_U8)                            \
-    X(OP, u16, uint16_t, uint16_t, CPU_LD_SAME, CPU_ST_SAME, AGLM_U16)                        \
-    X(OP, u32, uint32_t, uint32_t, CPU_LD_SAME, CPU_ST_SAME, AGLM_U32)                        \
+#define CPU_LIST_UINT(X, OP)                                                                       \
+    X(OP, u8, uint8_t, uint8_t, CPU_LD_SAME, CPU_ST_SAME, AGLM_U8)                                 \
+    X(OP, u16, uint16_t, uint16_t, CPU_LD_SAME, CPU_ST_SAME, AGLM_U16)                             \
+    X(OP, u32, uint32_t, uint32_t, CPU_LD_SAME, CPU_ST_SAME, AGLM_U32)                             \
     X(OP, u64, uint64_t, uint64_t, CPU_LD_SAME, CPU_ST_SAME, AGLM_U64)
 #define CPU_LIST_INT(X, OP) CPU_LIST_SINT(X, OP) CPU_LIST_UINT(X, OP)
 #define CPU_LIST_NUMERIC(X, OP) CPU_LIST_FLOAT(X, OP) CPU_LIST_INT(X, OP)
 #define CPU_LIST_BOOL(X, OP) X(OP, b8, uint8_t, uint8_t, CPU_LD_SAME, CPU_ST_SAME, AGLM_BOOL)
 
 /* The same sets as CPU_DT masks, for cpu_kernel.dtypes. */
-#define CPU_M_FLOAT                                                                            \
-    (CPU_DT(AGLM_F32) | CPU_DT(AGLM_F64) | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16))
+#define CPU_M_FLOAT (CPU_DT(AGLM_F32) | CPU_DT(AGLM_F64) | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16))
 #define CPU_M_SINT (CPU_DT(AGLM_I8) | CPU_DT(AGLM_I16) | CPU_DT(AGLM_I32) | CPU_DT(AGLM_I64))
 #define CPU_M_UINT (CPU_DT(AGLM_U8) | CPU_DT(AGLM_U16) | CPU_DT(AGLM_U32) | CPU_DT(AGLM_U64))
 #define CPU_M_INT (CPU_M_SINT | CPU_M_UINT)
@@ -80,64 +79,64 @@ typedef void (*cpu_row_fn)(int64_t n, const void *const *in, const int64_t *s, v
 /* A unary loop NAME: out (type SO, stored with STO) = EXPR(C, x, p) of each input x.
  * No restrict anywhere in these loops: the memory planner may run them with out == in[0] (or
  * in[1]), which each loop handles by reading element i before writing element i. */
-#define CPU_UNARY_LOOP(NAME, S, C, LD, SO, STO, EXPR)                                          \
-    static void NAME(int64_t n, const void *const *in, const int64_t *s, void *out,           \
-                     const cpu_ew_params *p)                                                   \
-    {                                                                                          \
-        const S *a = in[0];                                                                    \
-        SO *o = out;                                                                           \
-        (void)s;                                                                               \
-        (void)p;                                                                               \
-        for (int64_t i = 0; i < n; i++) {                                                      \
-            const C x = LD(a[i]);                                                              \
-            o[i] = STO(EXPR(C, x, p));                                                         \
-        }                                                                                      \
+#define CPU_UNARY_LOOP(NAME, S, C, LD, SO, STO, EXPR)                                              \
+    static void NAME(int64_t n, const void *const *in, const int64_t *s, void *out,                \
+                     const cpu_ew_params *p)                                                       \
+    {                                                                                              \
+        const S *a = in[0];                                                                        \
+        SO *o = out;                                                                               \
+        (void)s;                                                                                   \
+        (void)p;                                                                                   \
+        for (int64_t i = 0; i < n; i++) {                                                          \
+            const C x = LD(a[i]);                                                                  \
+            o[i] = STO(EXPR(C, x, p));                                                             \
+        }                                                                                          \
     }
 
 /* A binary loop NAME: out = EXPR(C, x, y, p). The stride patterns get their own loops so the
  * compiler vectorises the common ones. */
-#define CPU_BINARY_LOOP(NAME, S, C, LD, SO, STO, EXPR)                                         \
-    static void NAME(int64_t n, const void *const *in, const int64_t *s, void *out,           \
-                     const cpu_ew_params *p)                                                   \
-    {                                                                                          \
-        const S *a = in[0];                                                                    \
-        const S *b = in[1];                                                                    \
-        SO *o = out;                                                                           \
-        (void)p;                                                                               \
-        if (s[0] && s[1]) {                                                                    \
-            for (int64_t i = 0; i < n; i++) {                                                  \
-                const C x = LD(a[i]), y = LD(b[i]);                                            \
-                o[i] = STO(EXPR(C, x, y, p));                                                  \
-            }                                                                                  \
-        } else if (s[0]) {                                                                     \
-            const C y = LD(b[0]);                                                              \
-            for (int64_t i = 0; i < n; i++) {                                                  \
-                const C x = LD(a[i]);                                                          \
-                o[i] = STO(EXPR(C, x, y, p));                                                  \
-            }                                                                                  \
-        } else if (s[1]) {                                                                     \
-            const C x = LD(a[0]);                                                              \
-            for (int64_t i = 0; i < n; i++) {                                                  \
-                const C y = LD(b[i]);                                                          \
-                o[i] = STO(EXPR(C, x, y, p));                                                  \
-            }                                                                                  \
-        } else {                                                                               \
-            const C x = LD(a[0]), y = LD(b[0]);                                                \
-            const SO v = STO(EXPR(C, x, y, p));                                                \
-            for (int64_t i = 0; i < n; i++)                                                    \
-                o[i] = v;                                                                      \
-        }                                                                                      \
+#define CPU_BINARY_LOOP(NAME, S, C, LD, SO, STO, EXPR)                                             \
+    static void NAME(int64_t n, const void *const *in, const int64_t *s, void *out,                \
+                     const cpu_ew_params *p)                                                       \
+    {                                                                                              \
+        const S *a = in[0];                                                                        \
+        const S *b = in[1];                                                                        \
+        SO *o = out;                                                                               \
+        (void)p;                                                                                   \
+        if (s[0] && s[1]) {                                                                        \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                const C x = LD(a[i]), y = LD(b[i]);                                                \
+                o[i] = STO(EXPR(C, x, y, p));                                                      \
+            }                                                                                      \
+        } else if (s[0]) {                                                                         \
+            const C y = LD(b[0]);                                                                  \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                const C x = LD(a[i]);                                                              \
+                o[i] = STO(EXPR(C, x, y, p));                                                      \
+            }                                                                                      \
+        } else if (s[1]) {                                                                         \
+            const C x = LD(a[0]);                                                                  \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                const C y = LD(b[i]);                                                              \
+                o[i] = STO(EXPR(C, x, y, p));                                                      \
+            }                                                                                      \
+        } else {                                                                                   \
+            const C x = LD(a[0]), y = LD(b[0]);                                                    \
+            const SO v = STO(EXPR(C, x, y, p));                                                    \
+            for (int64_t i = 0; i < n; i++)                                                        \
+                o[i] = v;                                                                          \
+        }                                                                                          \
     }
 
 /* X-macro adapters: per dtype of a list, OP_SFX computing OP_expr. Same-type result (DEF_UNARY,
  * DEF_BINARY) or a bool one stored as a byte (DEF_UNARY_PRED, DEF_COMPARE). */
-#define CPU_DEF_UNARY(OP, SFX, S, C, LD, ST, DT)                                               \
+#define CPU_DEF_UNARY(OP, SFX, S, C, LD, ST, DT)                                                   \
     CPU_UNARY_LOOP(OP##_##SFX, S, C, LD, S, ST, OP##_expr)
-#define CPU_DEF_UNARY_PRED(OP, SFX, S, C, LD, ST, DT)                                          \
+#define CPU_DEF_UNARY_PRED(OP, SFX, S, C, LD, ST, DT)                                              \
     CPU_UNARY_LOOP(OP##_##SFX, S, C, LD, uint8_t, (uint8_t), OP##_expr)
-#define CPU_DEF_BINARY(OP, SFX, S, C, LD, ST, DT)                                              \
+#define CPU_DEF_BINARY(OP, SFX, S, C, LD, ST, DT)                                                  \
     CPU_BINARY_LOOP(OP##_##SFX, S, C, LD, S, ST, OP##_expr)
-#define CPU_DEF_COMPARE(OP, SFX, S, C, LD, ST, DT)                                             \
+#define CPU_DEF_COMPARE(OP, SFX, S, C, LD, ST, DT)                                                 \
     CPU_BINARY_LOOP(OP##_##SFX, S, C, LD, uint8_t, (uint8_t), OP##_expr)
 
 /* Two's complement wrap-around for integer arithmetic, done in uint64_t where C defines it. */
@@ -162,8 +161,8 @@ aglm_status cpu_bcast_alloc(const cpu_kctx *k, size_t n, const aglm_tensor *cons
 void cpu_bcast_run(cpu_pool *pool, size_t n, const aglm_tensor *const *in, aglm_tensor *out,
                    cpu_row_fn row, const cpu_ew_params *p);
 /* cpu_bcast_run with tasks of at least `grain` elements (CPU_EW_GRAIN or _COSTLY). */
-void cpu_bcast_run_grain(cpu_pool *pool, size_t n, const aglm_tensor *const *in,
-                         aglm_tensor *out, cpu_row_fn row, const cpu_ew_params *p, size_t grain);
+void cpu_bcast_run_grain(cpu_pool *pool, size_t n, const aglm_tensor *const *in, aglm_tensor *out,
+                         cpu_row_fn row, const cpu_ew_params *p, size_t grain);
 
 /* A row function copying input 0 to out for element sizes 1, 2, 4, 8 (Where's operands, the
  * first operand of a variadic op); NULL for another size. */

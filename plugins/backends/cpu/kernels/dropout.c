@@ -26,8 +26,10 @@ static aglm_status k_dropout(const cpu_kctx *k, size_t n_in, const aglm_tensor *
         }
     }
     if (training && ratio != 0.0)
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "training_mode with ratio %g: random dropout is "
-                          "not supported (only inference, or a ratio of 0)", ratio);
+        return aglm_error(AGLM_ERR_UNSUPPORTED,
+                          "training_mode with ratio %g: random dropout is "
+                          "not supported (only inference, or a ratio of 0)",
+                          ratio);
     aglm_status st = aglm_tensor_copy(&out[0], x);
     if (st != AGLM_OK || n_out < 2)
         return st;

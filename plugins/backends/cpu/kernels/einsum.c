@@ -88,8 +88,10 @@ static aglm_status build_plan(const cpu_kctx *k, size_t n_in, const aglm_tensor 
         if (i < lhs_len && buf[i] != ',')
             continue;
         if (nt >= n_in)
-            return aglm_error(AGLM_ERR_INVALID, "equation '%s' has more terms than the %zu "
-                              "inputs", eq, n_in);
+            return aglm_error(AGLM_ERR_INVALID,
+                              "equation '%s' has more terms than the %zu "
+                              "inputs",
+                              eq, n_in);
         if ((st = parse_term(buf + start, i - start, &terms[nt])) != AGLM_OK)
             return st;
         nt++;
@@ -104,8 +106,10 @@ static aglm_status build_plan(const cpu_kctx *k, size_t n_in, const aglm_tensor 
         int letters = terms[t].n - terms[t].has_ellipsis;
         ell_rank[t] = in[t]->rank - letters;
         if (ell_rank[t] < 0 || (!terms[t].has_ellipsis && ell_rank[t] != 0))
-            return aglm_error(AGLM_ERR_SHAPE, "equation term %zu has %d labels for an input of "
-                              "rank %d", t, letters, (int)in[t]->rank);
+            return aglm_error(AGLM_ERR_SHAPE,
+                              "equation term %zu has %d labels for an input of "
+                              "rank %d",
+                              t, letters, (int)in[t]->rank);
         if (ell_rank[t] > ell)
             ell = ell_rank[t];
     }
@@ -149,8 +153,10 @@ static aglm_status build_plan(const cpu_kctx *k, size_t n_in, const aglm_tensor 
             }
             int l = ell + outt.label[j];
             if (count[l] == 0 || in_out[l])
-                return aglm_error(AGLM_ERR_INVALID, "an output label of '%s' is not in any input "
-                                  "or is repeated", eq);
+                return aglm_error(AGLM_ERR_INVALID,
+                                  "an output label of '%s' is not in any input "
+                                  "or is repeated",
+                                  eq);
             out_label[n_out++] = l;
             in_out[l] = 1;
         }
@@ -303,10 +309,10 @@ static aglm_status k_einsum(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
     return st;
 }
 
-#define NUMERIC                                                                                \
-    (CPU_DT(AGLM_F32) | CPU_DT(AGLM_F64) | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16) |             \
-     CPU_DT(AGLM_I8) | CPU_DT(AGLM_U8) | CPU_DT(AGLM_I16) | CPU_DT(AGLM_U16) |                \
-     CPU_DT(AGLM_I32) | CPU_DT(AGLM_U32) | CPU_DT(AGLM_I64) | CPU_DT(AGLM_U64))
+#define NUMERIC                                                                                    \
+    (CPU_DT(AGLM_F32) | CPU_DT(AGLM_F64) | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16) |                  \
+     CPU_DT(AGLM_I8) | CPU_DT(AGLM_U8) | CPU_DT(AGLM_I16) | CPU_DT(AGLM_U16) | CPU_DT(AGLM_I32) |  \
+     CPU_DT(AGLM_U32) | CPU_DT(AGLM_I64) | CPU_DT(AGLM_U64))
 
 const cpu_kernel cpu_einsum_kernels[] = {
     {"Einsum", NUMERIC, k_einsum},

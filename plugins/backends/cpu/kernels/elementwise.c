@@ -87,45 +87,42 @@ CPU_LIST_UINT(CPU_DEF_BINARY, preluu)
  * the loop above. The broadcasting driver hands each row its steps (0 or 1 per operand), so the
  * same row serves same-shape, scalar, per-channel ([N,C,1,1] against [N,C,H,W]) and trailing-row
  * broadcasts. */
-#define FAST_F32(OP, EW)                                                                       \
-    static void OP##_f32_fast(int64_t n, const void *const *in, const int64_t *s, void *out,  \
-                              const cpu_ew_params *p)                                          \
-    {                                                                                          \
-        if (!cpu_ew_binary_f32(EW, n, in[0], s[0], in[1], s[1], out))                          \
-            OP##_f32(n, in, s, out, p);                                                        \
+#define FAST_F32(OP, EW)                                                                           \
+    static void OP##_f32_fast(int64_t n, const void *const *in, const int64_t *s, void *out,       \
+                              const cpu_ew_params *p)                                              \
+    {                                                                                              \
+        if (!cpu_ew_binary_f32(EW, n, in[0], s[0], in[1], s[1], out))                              \
+            OP##_f32(n, in, s, out, p);                                                            \
     }
 FAST_F32(add, CPU_EW_ADD)
 FAST_F32(sub, CPU_EW_SUB)
 FAST_F32(mul, CPU_EW_MUL)
 FAST_F32(div, CPU_EW_DIV)
 
-static const cpu_row_fn add_loops[CPU_NDT] = {
-    [AGLM_F32] = add_f32_fast, CPU_LIST_FLOAT_NOT_F32(CPU_LOOP_ENTRY, add)
-                                   CPU_LIST_INT(CPU_LOOP_ENTRY, addw)};
-static const cpu_row_fn sub_loops[CPU_NDT] = {
-    [AGLM_F32] = sub_f32_fast, CPU_LIST_FLOAT_NOT_F32(CPU_LOOP_ENTRY, sub)
-                                   CPU_LIST_INT(CPU_LOOP_ENTRY, subw)};
-static const cpu_row_fn mul_loops[CPU_NDT] = {
-    [AGLM_F32] = mul_f32_fast, CPU_LIST_FLOAT_NOT_F32(CPU_LOOP_ENTRY, mul)
-                                   CPU_LIST_INT(CPU_LOOP_ENTRY, mulw)};
-static const cpu_row_fn div_loops[CPU_NDT] = {
-    [AGLM_F32] = div_f32_fast, CPU_LIST_FLOAT_NOT_F32(CPU_LOOP_ENTRY, div)
-                                   CPU_LIST_SINT(CPU_LOOP_ENTRY, divs)
-                                       CPU_LIST_UINT(CPU_LOOP_ENTRY, divu)};
+static const cpu_row_fn add_loops[CPU_NDT] = {[AGLM_F32] = add_f32_fast,
+                                              CPU_LIST_FLOAT_NOT_F32(CPU_LOOP_ENTRY, add)
+                                                  CPU_LIST_INT(CPU_LOOP_ENTRY, addw)};
+static const cpu_row_fn sub_loops[CPU_NDT] = {[AGLM_F32] = sub_f32_fast,
+                                              CPU_LIST_FLOAT_NOT_F32(CPU_LOOP_ENTRY, sub)
+                                                  CPU_LIST_INT(CPU_LOOP_ENTRY, subw)};
+static const cpu_row_fn mul_loops[CPU_NDT] = {[AGLM_F32] = mul_f32_fast,
+                                              CPU_LIST_FLOAT_NOT_F32(CPU_LOOP_ENTRY, mul)
+                                                  CPU_LIST_INT(CPU_LOOP_ENTRY, mulw)};
+static const cpu_row_fn div_loops[CPU_NDT] = {[AGLM_F32] = div_f32_fast,
+                                              CPU_LIST_FLOAT_NOT_F32(CPU_LOOP_ENTRY, div)
+                                                  CPU_LIST_SINT(CPU_LOOP_ENTRY, divs)
+                                                      CPU_LIST_UINT(CPU_LOOP_ENTRY, divu)};
 static const cpu_row_fn max_loops[CPU_NDT] = {CPU_LIST_FLOAT(CPU_LOOP_ENTRY, max)
                                                   CPU_LIST_INT(CPU_LOOP_ENTRY, maxi)};
 static const cpu_row_fn min_loops[CPU_NDT] = {CPU_LIST_FLOAT(CPU_LOOP_ENTRY, min)
                                                   CPU_LIST_INT(CPU_LOOP_ENTRY, mini)};
 static const cpu_row_fn mean_loops[CPU_NDT] = {CPU_LIST_FLOAT(CPU_LOOP_ENTRY, add)};
-static const cpu_row_fn fmod_loops[CPU_NDT] = {CPU_LIST_FLOAT(CPU_LOOP_ENTRY, tmodf)
-                                                   CPU_LIST_SINT(CPU_LOOP_ENTRY, tmods)
-                                                       CPU_LIST_UINT(CPU_LOOP_ENTRY, modu)};
-static const cpu_row_fn mod_loops[CPU_NDT] = {CPU_LIST_FLOAT(CPU_LOOP_ENTRY, pmodf)
-                                                  CPU_LIST_SINT(CPU_LOOP_ENTRY, pmods)
-                                                      CPU_LIST_UINT(CPU_LOOP_ENTRY, modu)};
-static const cpu_row_fn prelu_loops[CPU_NDT] = {CPU_LIST_FLOAT(CPU_LOOP_ENTRY, prelu)
-                                                    CPU_LIST_SINT(CPU_LOOP_ENTRY, preluw)
-                                                        CPU_LIST_UINT(CPU_LOOP_ENTRY, preluu)};
+static const cpu_row_fn fmod_loops[CPU_NDT] = {CPU_LIST_FLOAT(CPU_LOOP_ENTRY, tmodf) CPU_LIST_SINT(
+    CPU_LOOP_ENTRY, tmods) CPU_LIST_UINT(CPU_LOOP_ENTRY, modu)};
+static const cpu_row_fn mod_loops[CPU_NDT] = {CPU_LIST_FLOAT(CPU_LOOP_ENTRY, pmodf) CPU_LIST_SINT(
+    CPU_LOOP_ENTRY, pmods) CPU_LIST_UINT(CPU_LOOP_ENTRY, modu)};
+static const cpu_row_fn prelu_loops[CPU_NDT] = {CPU_LIST_FLOAT(CPU_LOOP_ENTRY, prelu) CPU_LIST_SINT(
+    CPU_LOOP_ENTRY, preluw) CPU_LIST_UINT(CPU_LOOP_ENTRY, preluu)};
 
 /* ---- kernels ---------------------------------------------------------------------------- */
 
@@ -148,13 +145,13 @@ static aglm_status binary(const cpu_kctx *k, const cpu_row_fn *loops, int int_di
     return AGLM_OK;
 }
 
-#define BINARY_KERNEL(NAME, LOOPS, DIVIDES)                                                    \
-    static aglm_status NAME(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,     \
-                            size_t n_out, aglm_tensor *out)                                    \
-    {                                                                                          \
-        (void)n_in;                                                                            \
-        (void)n_out;                                                                           \
-        return binary(k, LOOPS, DIVIDES, in[0], in[1], &out[0]);                               \
+#define BINARY_KERNEL(NAME, LOOPS, DIVIDES)                                                        \
+    static aglm_status NAME(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,          \
+                            size_t n_out, aglm_tensor *out)                                        \
+    {                                                                                              \
+        (void)n_in;                                                                                \
+        (void)n_out;                                                                               \
+        return binary(k, LOOPS, DIVIDES, in[0], in[1], &out[0]);                                   \
     }
 
 BINARY_KERNEL(k_add, add_loops, 0)
@@ -162,8 +159,8 @@ BINARY_KERNEL(k_sub, sub_loops, 0)
 BINARY_KERNEL(k_mul, mul_loops, 0)
 BINARY_KERNEL(k_div, div_loops, 1)
 
-static aglm_status k_mod(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
-                         size_t n_out, aglm_tensor *out)
+static aglm_status k_mod(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, size_t n_out,
+                         aglm_tensor *out)
 {
     (void)n_in;
     (void)n_out;
@@ -240,12 +237,12 @@ static aglm_status variadic(const cpu_kctx *k, const cpu_row_fn *loops, int mean
     return AGLM_OK;
 }
 
-#define VARIADIC_KERNEL(NAME, LOOPS, MEAN)                                                     \
-    static aglm_status NAME(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,     \
-                            size_t n_out, aglm_tensor *out)                                    \
-    {                                                                                          \
-        (void)n_out;                                                                           \
-        return variadic(k, LOOPS, MEAN, n_in, in, &out[0]);                                    \
+#define VARIADIC_KERNEL(NAME, LOOPS, MEAN)                                                         \
+    static aglm_status NAME(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,          \
+                            size_t n_out, aglm_tensor *out)                                        \
+    {                                                                                              \
+        (void)n_out;                                                                               \
+        return variadic(k, LOOPS, MEAN, n_in, in, &out[0]);                                        \
     }
 
 VARIADIC_KERNEL(k_max, max_loops, 0)
@@ -286,7 +283,8 @@ static void pow_row(int64_t n, const void *const *in, const int64_t *s, void *ou
     int int_base = !aglm_dtype_is_float(p->dt_a), int_exp = !aglm_dtype_is_float(p->dt_b);
     for (int64_t i = 0; i < n; i++) {
         if (int_base && int_exp) {
-            int64_t v = ipow(cpu_get_i(in[0], p->dt_a, i * s[0]), cpu_get_i(in[1], p->dt_b, i * s[1]));
+            int64_t v =
+                ipow(cpu_get_i(in[0], p->dt_a, i * s[0]), cpu_get_i(in[1], p->dt_b, i * s[1]));
             cpu_set_i(out, p->dt_a, i, v);
             continue;
         }
@@ -300,8 +298,8 @@ static void pow_row(int64_t n, const void *const *in, const int64_t *s, void *ou
 
 #define POW_BASES (CPU_M_FLOAT | CPU_DT(AGLM_I32) | CPU_DT(AGLM_I64))
 
-static aglm_status k_pow(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
-                         size_t n_out, aglm_tensor *out)
+static aglm_status k_pow(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, size_t n_out,
+                         aglm_tensor *out)
 {
     (void)n_in;
     (void)n_out;
@@ -322,16 +320,8 @@ static aglm_status k_pow(const cpu_kctx *k, size_t n_in, const aglm_tensor *cons
 }
 
 const cpu_kernel cpu_elementwise_kernels[] = {
-    {"Add", CPU_M_NUMERIC, k_add},
-    {"Sub", CPU_M_NUMERIC, k_sub},
-    {"Mul", CPU_M_NUMERIC, k_mul},
-    {"Div", CPU_M_NUMERIC, k_div},
-    {"Mod", CPU_M_NUMERIC, k_mod},
-    {"Pow", POW_BASES, k_pow},
-    {"Max", CPU_M_NUMERIC, k_max},
-    {"Min", CPU_M_NUMERIC, k_min},
-    {"Sum", CPU_M_NUMERIC, k_sum},
-    {"Mean", CPU_M_FLOAT, k_mean},
-    {"PRelu", CPU_M_NUMERIC, k_prelu},
-    {NULL, 0, NULL},
+    {"Add", CPU_M_NUMERIC, k_add}, {"Sub", CPU_M_NUMERIC, k_sub},     {"Mul", CPU_M_NUMERIC, k_mul},
+    {"Div", CPU_M_NUMERIC, k_div}, {"Mod", CPU_M_NUMERIC, k_mod},     {"Pow", POW_BASES, k_pow},
+    {"Max", CPU_M_NUMERIC, k_max}, {"Min", CPU_M_NUMERIC, k_min},     {"Sum", CPU_M_NUMERIC, k_sum},
+    {"Mean", CPU_M_FLOAT, k_mean}, {"PRelu", CPU_M_NUMERIC, k_prelu}, {NULL, 0, NULL},
 };

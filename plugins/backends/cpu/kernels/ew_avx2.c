@@ -21,35 +21,35 @@ static int avx2_on(void)
 
 /* One loop per (op, steps) pair, so the hot loop carries no branch. The scalar tail uses the
  * same single IEEE operation as the lanes, so results match the portable loops exactly. */
-#define BIN_LOOPS(NAME, VOP, SOP)                                                              \
-    AVX2 static void NAME(int64_t n, const float *a, int64_t sa, const float *b, int64_t sb,  \
-                          float *o)                                                            \
-    {                                                                                          \
-        int64_t i = 0;                                                                         \
-        if (sa && sb) {                                                                        \
-            for (; i + 8 <= n; i += 8)                                                         \
-                _mm256_storeu_ps(o + i, VOP(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));  \
-            for (; i < n; i++)                                                                 \
-                o[i] = a[i] SOP b[i];                                                          \
-        } else if (sa) {                                                                       \
-            const float y = b[0];                                                              \
-            const __m256 vy = _mm256_set1_ps(y);                                               \
-            for (; i + 8 <= n; i += 8)                                                         \
-                _mm256_storeu_ps(o + i, VOP(_mm256_loadu_ps(a + i), vy));                      \
-            for (; i < n; i++)                                                                 \
-                o[i] = a[i] SOP y;                                                             \
-        } else if (sb) {                                                                       \
-            const float x = a[0];                                                              \
-            const __m256 vx = _mm256_set1_ps(x);                                               \
-            for (; i + 8 <= n; i += 8)                                                         \
-                _mm256_storeu_ps(o + i, VOP(vx, _mm256_loadu_ps(b + i)));                      \
-            for (; i < n; i++)                                                                 \
-                o[i] = x SOP b[i];                                                             \
-        } else {                                                                               \
-            const float v = a[0] SOP b[0];                                                     \
-            for (; i < n; i++)                                                                 \
-                o[i] = v;                                                                      \
-        }                                                                                      \
+#define BIN_LOOPS(NAME, VOP, SOP)                                                                  \
+    AVX2 static void NAME(int64_t n, const float *a, int64_t sa, const float *b, int64_t sb,       \
+                          float *o)                                                                \
+    {                                                                                              \
+        int64_t i = 0;                                                                             \
+        if (sa && sb) {                                                                            \
+            for (; i + 8 <= n; i += 8)                                                             \
+                _mm256_storeu_ps(o + i, VOP(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));      \
+            for (; i < n; i++)                                                                     \
+                o[i] = a[i] SOP b[i];                                                              \
+        } else if (sa) {                                                                           \
+            const float y = b[0];                                                                  \
+            const __m256 vy = _mm256_set1_ps(y);                                                   \
+            for (; i + 8 <= n; i += 8)                                                             \
+                _mm256_storeu_ps(o + i, VOP(_mm256_loadu_ps(a + i), vy));                          \
+            for (; i < n; i++)                                                                     \
+                o[i] = a[i] SOP y;                                                                 \
+        } else if (sb) {                                                                           \
+            const float x = a[0];                                                                  \
+            const __m256 vx = _mm256_set1_ps(x);                                                   \
+            for (; i + 8 <= n; i += 8)                                                             \
+                _mm256_storeu_ps(o + i, VOP(vx, _mm256_loadu_ps(b + i)));                          \
+            for (; i < n; i++)                                                                     \
+                o[i] = x SOP b[i];                                                                 \
+        } else {                                                                                   \
+            const float v = a[0] SOP b[0];                                                         \
+            for (; i < n; i++)                                                                     \
+                o[i] = v;                                                                          \
+        }                                                                                          \
     }
 
 BIN_LOOPS(bin_add, _mm256_add_ps, +)
@@ -123,8 +123,7 @@ AVX2 static inline __m256 unary8(cpu_ew_unop op, __m256 x, __m256 va, __m256 vb)
 {
     const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
     switch (op) {
-    case CPU_EW_RELU:
-        return _mm256_andnot_ps(_mm256_cmp_ps(x, zero, _CMP_LT_OQ), x);
+    case CPU_EW_RELU: return _mm256_andnot_ps(_mm256_cmp_ps(x, zero, _CMP_LT_OQ), x);
     case CPU_EW_SIGMOID: {
         /* e = exp(-|x|) never overflows; 1 / (1 + e) for x >= 0, e / (1 + e) below */
         __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
@@ -134,34 +133,32 @@ AVX2 static inline __m256 unary8(cpu_ew_unop op, __m256 x, __m256 va, __m256 vb)
         __m256 y = _mm256_div_ps(_mm256_blendv_ps(one, e, neg), d);
         return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
     }
-    case CPU_EW_HSIGMOID:
-        return clamp01(_mm256_add_ps(_mm256_mul_ps(va, x), vb));
+    case CPU_EW_HSIGMOID: return clamp01(_mm256_add_ps(_mm256_mul_ps(va, x), vb));
     case CPU_EW_HSWISH:
-        return _mm256_mul_ps(
-            x, clamp01(_mm256_add_ps(_mm256_div_ps(x, _mm256_set1_ps(6.0f)), _mm256_set1_ps(0.5f))));
-    case CPU_EW_EXP:
-        return exp8(x);
+        return _mm256_mul_ps(x, clamp01(_mm256_add_ps(_mm256_div_ps(x, _mm256_set1_ps(6.0f)),
+                                                      _mm256_set1_ps(0.5f))));
+    case CPU_EW_EXP: return exp8(x);
     }
     return x;
 }
 
 /* One specialised copy per op (op is a constant after inlining). The tail goes through the
  * same lanes on a padded copy, so it matches the vector body exactly. */
-#define UNARY_LOOP(NAME, OP)                                                                   \
-    AVX2 static void NAME(int64_t n, const float *x, float *y, float alpha, float beta)        \
-    {                                                                                          \
-        const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);                    \
-        int64_t i = 0;                                                                         \
-        for (; i + 8 <= n; i += 8)                                                             \
-            _mm256_storeu_ps(y + i, unary8(OP, _mm256_loadu_ps(x + i), va, vb));               \
-        if (i < n) {                                                                           \
-            float buf[8] = {0};                                                                \
-            for (int64_t j = i; j < n; j++)                                                    \
-                buf[j - i] = x[j];                                                             \
-            _mm256_storeu_ps(buf, unary8(OP, _mm256_loadu_ps(buf), va, vb));                   \
-            for (int64_t j = i; j < n; j++)                                                    \
-                y[j] = buf[j - i];                                                             \
-        }                                                                                      \
+#define UNARY_LOOP(NAME, OP)                                                                       \
+    AVX2 static void NAME(int64_t n, const float *x, float *y, float alpha, float beta)            \
+    {                                                                                              \
+        const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);                        \
+        int64_t i = 0;                                                                             \
+        for (; i + 8 <= n; i += 8)                                                                 \
+            _mm256_storeu_ps(y + i, unary8(OP, _mm256_loadu_ps(x + i), va, vb));                   \
+        if (i < n) {                                                                               \
+            float buf[8] = {0};                                                                    \
+            for (int64_t j = i; j < n; j++)                                                        \
+                buf[j - i] = x[j];                                                                 \
+            _mm256_storeu_ps(buf, unary8(OP, _mm256_loadu_ps(buf), va, vb));                       \
+            for (int64_t j = i; j < n; j++)                                                        \
+                y[j] = buf[j - i];                                                                 \
+        }                                                                                          \
     }
 
 UNARY_LOOP(un_relu, CPU_EW_RELU)
@@ -170,8 +167,7 @@ UNARY_LOOP(un_hsigmoid, CPU_EW_HSIGMOID)
 UNARY_LOOP(un_hswish, CPU_EW_HSWISH)
 UNARY_LOOP(un_exp, CPU_EW_EXP)
 
-int cpu_ew_unary_f32(cpu_ew_unop op, int64_t n, const float *x, float *y, float alpha,
-                     float beta)
+int cpu_ew_unary_f32(cpu_ew_unop op, int64_t n, const float *x, float *y, float alpha, float beta)
 {
     if (!avx2_on())
         return 0;
@@ -338,8 +334,7 @@ int cpu_ew_binary_f32(cpu_ew_binop op, int64_t n, const float *a, int64_t sa, co
     return 0;
 }
 
-int cpu_ew_unary_f32(cpu_ew_unop op, int64_t n, const float *x, float *y, float alpha,
-                     float beta)
+int cpu_ew_unary_f32(cpu_ew_unop op, int64_t n, const float *x, float *y, float alpha, float beta)
 {
     (void)op, (void)n, (void)x, (void)y, (void)alpha, (void)beta;
     return 0;

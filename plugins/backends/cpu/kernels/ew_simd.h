@@ -18,16 +18,15 @@ int cpu_ew_binary_f32(cpu_ew_binop op, int64_t n, const float *a, int64_t sa, co
                       int64_t sb, float *o);
 
 typedef enum cpu_ew_unop {
-    CPU_EW_RELU,    /* x < 0 ? 0 : x, NaN and -0 kept */
-    CPU_EW_SIGMOID, /* 1 / (1 + exp(-x)), without overflow on either side */
+    CPU_EW_RELU,     /* x < 0 ? 0 : x, NaN and -0 kept */
+    CPU_EW_SIGMOID,  /* 1 / (1 + exp(-x)), without overflow on either side */
     CPU_EW_HSIGMOID, /* clamp(alpha * x + beta, 0, 1), NaN kept */
-    CPU_EW_HSWISH,  /* x * clamp(x / 6 + 0.5, 0, 1) */
-    CPU_EW_EXP,     /* exp(x) within 2 ulp, inf, 0 and NaN exact */
+    CPU_EW_HSWISH,   /* x * clamp(x / 6 + 0.5, 0, 1) */
+    CPU_EW_EXP,      /* exp(x) within 2 ulp, inf, 0 and NaN exact */
 } cpu_ew_unop;
 
 /* y[i] = op(x[i]) for i < n; alpha and beta are HardSigmoid's attributes. */
-int cpu_ew_unary_f32(cpu_ew_unop op, int64_t n, const float *x, float *y, float alpha,
-                     float beta);
+int cpu_ew_unary_f32(cpu_ew_unop op, int64_t n, const float *x, float *y, float alpha, float beta);
 
 /* Sum of x[0..n) accumulated in double, into *sum. */
 int cpu_ew_sum_f32(const float *x, int64_t n, double *sum);

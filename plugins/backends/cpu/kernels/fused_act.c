@@ -30,8 +30,7 @@ void cpu_fused_activate(cpu_act act, float a, float b, float *y, int64_t len)
         (act == CPU_ACT_SWISH && swish_simd(a, y, len)))
         return;
     switch (act) {
-    case CPU_ACT_NONE:
-        break;
+    case CPU_ACT_NONE: break;
     case CPU_ACT_RELU:
         for (int64_t i = 0; i < len; i++)
             y[i] = y[i] > 0.0f ? y[i] : 0.0f;
@@ -105,7 +104,12 @@ void cpu_fused_epilogue_apply(const cpu_fused_epilogue *f, float *y, int64_t off
 
 aglm_status cpu_fused_epilogue_read(const aglm_node *n, cpu_fused_epilogue *f)
 {
-    static const struct { const char *name; cpu_act act; size_t params; float d0, d1; } table[] = {
+    static const struct {
+        const char *name;
+        cpu_act act;
+        size_t params;
+        float d0, d1;
+    } table[] = {
         {"", CPU_ACT_NONE, 0, 0, 0},
         {"Relu", CPU_ACT_RELU, 0, 0, 0},
         {"Clip", CPU_ACT_CLIP, 2, -INFINITY, INFINITY},
@@ -122,7 +126,8 @@ aglm_status cpu_fused_epilogue_read(const aglm_node *n, cpu_fused_epilogue *f)
     f->post_scale = aglm_node_get_float(n, AGLM_ATTR_POST_SCALE, 1.0f);
     f->post_shift = aglm_node_get_float(n, AGLM_ATTR_POST_SHIFT, 0.0f);
     const char *name = aglm_node_get_string(n, AGLM_ATTR_ACTIVATION, "");
-    /* Whole numbers written in IR text ("[2]") arrive as ints: take them as the floats they mean. */
+    /* Whole numbers written in IR text ("[2]") arrive as ints: take them as the floats they mean.
+     */
     size_t count = 0;
     float conv[2];
     const float *p = aglm_node_get_floats(n, AGLM_ATTR_ACTIVATION_PARAMS, &count);
@@ -139,7 +144,8 @@ aglm_status cpu_fused_epilogue_read(const aglm_node *n, cpu_fused_epilogue *f)
         if (strcmp(table[i].name, name) != 0)
             continue;
         if (count > table[i].params)
-            return aglm_error(AGLM_ERR_INVALID, "activation '%s' takes %zu activation_params, got %zu", name,
+            return aglm_error(AGLM_ERR_INVALID,
+                              "activation '%s' takes %zu activation_params, got %zu", name,
                               table[i].params, count);
         f->act = table[i].act;
         f->p0 = count > 0 ? p[0] : table[i].d0;
@@ -148,6 +154,8 @@ aglm_status cpu_fused_epilogue_read(const aglm_node *n, cpu_fused_epilogue *f)
             f->act = CPU_ACT_GELU_TANH;
         return AGLM_OK;
     }
-    return aglm_error(AGLM_ERR_INVALID, "activation '%s' is not one of Relu, Clip, Sigmoid, HardSigmoid, "
-                      "HardSwish, Tanh, LeakyRelu, Gelu, Swish (or empty)", name);
+    return aglm_error(AGLM_ERR_INVALID,
+                      "activation '%s' is not one of Relu, Clip, Sigmoid, HardSigmoid, "
+                      "HardSwish, Tanh, LeakyRelu, Gelu, Swish (or empty)",
+                      name);
 }

@@ -29,8 +29,9 @@ static aglm_status check_residual(const cpu_kctx *k, const aglm_tensor *x, const
     for (int i = 0; same && i < nd; i++)
         same = r->dims[2 + i] == w.out[AGLM_WINDOW_DIMS - nd + i];
     if (!same)
-        return aglm_error(AGLM_ERR_SHAPE, "residual R %s does not match the output of convolving X %s with W %s",
-                          cpu_shape(r, sr, sizeof sr), cpu_shape(x, sx, sizeof sx), cpu_shape(wt, sw, sizeof sw));
+        return aglm_error(
+            AGLM_ERR_SHAPE, "residual R %s does not match the output of convolving X %s with W %s",
+            cpu_shape(r, sr, sizeof sr), cpu_shape(x, sx, sizeof sx), cpu_shape(wt, sw, sizeof sw));
     return AGLM_OK;
 }
 

@@ -10,20 +10,37 @@
 #define MAX_STEPS 64
 
 enum ew_op {
-    EW_RELU, EW_SIGMOID, EW_TANH, EW_EXP, EW_LOG, EW_ABS, EW_NEG, EW_SQRT, EW_RECIPROCAL, EW_ERF,
-    EW_HARD_SWISH, EW_FLOOR, EW_CEIL, EW_ADD, EW_SUB, EW_MUL, EW_DIV, EW_MAX, EW_MIN
+    EW_RELU,
+    EW_SIGMOID,
+    EW_TANH,
+    EW_EXP,
+    EW_LOG,
+    EW_ABS,
+    EW_NEG,
+    EW_SQRT,
+    EW_RECIPROCAL,
+    EW_ERF,
+    EW_HARD_SWISH,
+    EW_FLOOR,
+    EW_CEIL,
+    EW_ADD,
+    EW_SUB,
+    EW_MUL,
+    EW_DIV,
+    EW_MAX,
+    EW_MIN
 };
 
 static const char *const names[] = {
-    "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Abs", "Neg", "Sqrt", "Reciprocal", "Erf",
-    "HardSwish", "Floor", "Ceil", "Add", "Sub", "Mul", "Div", "Max", "Min",
+    "Relu",      "Sigmoid", "Tanh", "Exp", "Log", "Abs", "Neg", "Sqrt", "Reciprocal", "Erf",
+    "HardSwish", "Floor",   "Ceil", "Add", "Sub", "Mul", "Div", "Max",  "Min",
 };
 
 typedef struct step {
     enum ew_op op;
-    float s;          /* the scalar operand */
-    const float *t;   /* the tensor operand, or NULL (scalar, or a unary op) */
-    int rev;          /* op(operand, value) */
+    float s;        /* the scalar operand */
+    const float *t; /* the tensor operand, or NULL (scalar, or a unary op) */
+    int rev;        /* op(operand, value) */
 } step;
 
 typedef struct ew_job {
@@ -104,43 +121,50 @@ static void ew_blocks(void *ctx, size_t begin, size_t end, int worker)
 }
 
 /* Reads the program from the node; an error says which attribute is wrong. */
-static aglm_status read_program(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, step *steps,
-                                size_t *n)
+static aglm_status read_program(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
+                                step *steps, size_t *n)
 {
     const aglm_attr *a = aglm_node_attr(k->node, AGLM_ATTR_OPS);
     size_t count = 0, n_operands = 0, n_scalars = 0, n_rev = 0;
-    const char *const *ops = a && aglm_attr_kind(a) == AGLM_ATTR_STRINGS ? aglm_attr_strings(a, &count) : NULL;
+    const char *const *ops =
+        a && aglm_attr_kind(a) == AGLM_ATTR_STRINGS ? aglm_attr_strings(a, &count) : NULL;
     const int64_t *operands = aglm_node_get_ints(k->node, AGLM_ATTR_OPERANDS, &n_operands);
     const float *scalars = aglm_node_get_floats(k->node, AGLM_ATTR_SCALARS, &n_scalars);
     const int64_t *rev = aglm_node_get_ints(k->node, AGLM_ATTR_REVERSED, &n_rev);
     if (!ops || count == 0 || count > MAX_STEPS)
         return aglm_error(AGLM_ERR_INVALID, "attribute ops must list 1 to %d ops", MAX_STEPS);
     if (n_operands != count || n_scalars != count || n_rev != count)
-        return aglm_error(AGLM_ERR_INVALID, "operands (%zu), scalars (%zu) and reversed (%zu) must have one "
-                          "entry per op (%zu)", n_operands, n_scalars, n_rev, count);
+        return aglm_error(AGLM_ERR_INVALID,
+                          "operands (%zu), scalars (%zu) and reversed (%zu) must have one "
+                          "entry per op (%zu)",
+                          n_operands, n_scalars, n_rev, count);
     char sx[64], st[64];
     for (size_t i = 0; i < count; i++) {
         size_t op = 0;
         while (op < sizeof names / sizeof names[0] && strcmp(names[op], ops[i]) != 0)
             op++;
         if (op == sizeof names / sizeof names[0])
-            return aglm_error(AGLM_ERR_INVALID, "op %zu '%s' is not an element-wise op aglm.Elementwise runs", i,
+            return aglm_error(AGLM_ERR_INVALID,
+                              "op %zu '%s' is not an element-wise op aglm.Elementwise runs", i,
                               ops[i]);
         steps[i] = (step){(enum ew_op)op, scalars[i], NULL, rev[i] != 0};
         int is_binary = op >= EW_ADD;
         if (is_binary != (operands[i] >= 0) || operands[i] >= (int64_t)n_in)
-            return aglm_error(AGLM_ERR_INVALID, "op %zu '%s' has operand %lld (%s; %zu inputs)", i, ops[i],
-                              (long long)operands[i], is_binary ? "binary ops take 0 (the scalar) or an input >= 1"
-                                                                : "unary ops take -1", n_in);
+            return aglm_error(AGLM_ERR_INVALID, "op %zu '%s' has operand %lld (%s; %zu inputs)", i,
+                              ops[i], (long long)operands[i],
+                              is_binary ? "binary ops take 0 (the scalar) or an input >= 1"
+                                        : "unary ops take -1",
+                              n_in);
         if (operands[i] > 0) {
             const aglm_tensor *t = in[operands[i]];
             int same = t && t->dtype == AGLM_F32 && t->rank == in[0]->rank;
             for (int d = 0; same && d < t->rank; d++)
                 same = t->dims[d] == in[0]->dims[d];
             if (!same)
-                return aglm_error(AGLM_ERR_SHAPE, "operand %lld %s of op %zu '%s' must be f32 of X's shape %s",
-                                  (long long)operands[i], t ? cpu_shape(t, st, sizeof st) : "(absent)", i, ops[i],
-                                  cpu_shape(in[0], sx, sizeof sx));
+                return aglm_error(
+                    AGLM_ERR_SHAPE, "operand %lld %s of op %zu '%s' must be f32 of X's shape %s",
+                    (long long)operands[i], t ? cpu_shape(t, st, sizeof st) : "(absent)", i, ops[i],
+                    cpu_shape(in[0], sx, sizeof sx));
             steps[i].t = t->data;
         }
     }
@@ -148,8 +172,8 @@ static aglm_status read_program(const cpu_kctx *k, size_t n_in, const aglm_tenso
     return AGLM_OK;
 }
 
-static aglm_status k_elementwise(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, size_t n_out,
-                                 aglm_tensor *out)
+static aglm_status k_elementwise(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
+                                 size_t n_out, aglm_tensor *out)
 {
     (void)n_out;
     step steps[MAX_STEPS];

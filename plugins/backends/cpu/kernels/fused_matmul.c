@@ -35,15 +35,16 @@ static void epi_rows(void *ctx, size_t begin, size_t end, int worker)
 /* 1 when the node carries any of Gemm's attributes. */
 static int has_gemm_attrs(const aglm_node *n)
 {
-    return aglm_node_attr(n, "transA") || aglm_node_attr(n, "transB") || aglm_node_attr(n, "alpha") ||
-           aglm_node_attr(n, "beta");
+    return aglm_node_attr(n, "transA") || aglm_node_attr(n, "transB") ||
+           aglm_node_attr(n, "alpha") || aglm_node_attr(n, "beta");
 }
 
 static aglm_status k_fused_matmul(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
                                   size_t n_out, aglm_tensor *out)
 {
     (void)n_out;
-    const aglm_tensor *a = in[0], *b = in[1], *c = n_in > 2 ? in[2] : NULL, *r = n_in > 3 ? in[3] : NULL;
+    const aglm_tensor *a = in[0], *b = in[1], *c = n_in > 2 ? in[2] : NULL,
+                      *r = n_in > 3 ? in[3] : NULL;
     char sa[64], sb[64], sc[64], sy[64];
     cpu_fused_epilogue f;
     aglm_status st = cpu_fused_epilogue_read(k->node, &f);
@@ -57,11 +58,13 @@ static aglm_status k_fused_matmul(const cpu_kctx *k, size_t n_in, const aglm_ten
         return st;
     int gemm = a->rank == 2 && b->rank == 2;
     if (!gemm && has_gemm_attrs(k->node))
-        return aglm_error(AGLM_ERR_SHAPE, "transA/transB/alpha/beta need 2-D A and B, got %s and %s",
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "transA/transB/alpha/beta need 2-D A and B, got %s and %s",
                           cpu_shape(a, sa, sizeof sa), cpu_shape(b, sb, sizeof sb));
     /* MatMul's bias runs along the result's last dim, which is B's last (B has rank >= 2) */
     if (!gemm && c && (b->rank < 2 || c->rank != 1 || c->dims[0] != b->dims[b->rank - 1]))
-        return aglm_error(AGLM_ERR_SHAPE, "bias C %s must be a vector of B %s's last dim (B of rank >= 2)",
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "bias C %s must be a vector of B %s's last dim (B of rank >= 2)",
                           cpu_shape(c, sc, sizeof sc), cpu_shape(b, sb, sizeof sb));
     const cpu_kernel *base = cpu_kernel_find(gemm ? "Gemm" : "MatMul", "");
     if (!base)
@@ -73,9 +76,10 @@ static aglm_status k_fused_matmul(const cpu_kctx *k, size_t n_in, const aglm_ten
     for (int i = 0; same && r && i < r->rank; i++)
         same = r->dims[i] == out[0].dims[i];
     if (!same)
-        return aglm_error(AGLM_ERR_SHAPE, "residual R %s does not match the product %s of A %s and B %s",
-                          cpu_shape(r, sc, sizeof sc), cpu_shape(&out[0], sy, sizeof sy), cpu_shape(a, sa, sizeof sa),
-                          cpu_shape(b, sb, sizeof sb));
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "residual R %s does not match the product %s of A %s and B %s",
+                          cpu_shape(r, sc, sizeof sc), cpu_shape(&out[0], sy, sizeof sy),
+                          cpu_shape(a, sa, sizeof sa), cpu_shape(b, sb, sizeof sb));
     int64_t numel = aglm_tensor_numel(&out[0]);
     int64_t n = out[0].rank > 0 ? out[0].dims[out[0].rank - 1] : 1;
     if (numel == 0 || n == 0)

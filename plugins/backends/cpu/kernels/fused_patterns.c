@@ -6,8 +6,8 @@
 
 #include "kernels.h"
 
-static aglm_status run_onnx(const char *op, const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
-                            size_t n_out, aglm_tensor *out)
+static aglm_status run_onnx(const char *op, const cpu_kctx *k, size_t n_in,
+                            const aglm_tensor *const *in, size_t n_out, aglm_tensor *out)
 {
     const cpu_kernel *base = cpu_kernel_find(op, "");
     if (!base)
@@ -23,7 +23,8 @@ static aglm_status k_layer_norm(const cpu_kctx *k, size_t n_in, const aglm_tenso
         return run_onnx("LayerNormalization", k, n_in, in, n_out, out);
     /* no scale: ones over the normalised dims (LayerNormalization requires one) */
     int axis;
-    aglm_status st = cpu_norm_axis(aglm_node_get_int(k->node, "axis", -1), x->rank, 0, "attribute axis", &axis);
+    aglm_status st =
+        cpu_norm_axis(aglm_node_get_int(k->node, "axis", -1), x->rank, 0, "attribute axis", &axis);
     if (st != AGLM_OK)
         return st;
     aglm_tensor ones = {0};
@@ -37,8 +38,8 @@ static aglm_status k_layer_norm(const cpu_kctx *k, size_t n_in, const aglm_tenso
     return st;
 }
 
-static aglm_status k_gelu(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, size_t n_out,
-                          aglm_tensor *out)
+static aglm_status k_gelu(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
+                          size_t n_out, aglm_tensor *out)
 {
     return run_onnx("Gelu", k, n_in, in, n_out, out);
 }

@@ -35,8 +35,8 @@ static aglm_status k_gather(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
 {
     const aglm_tensor *x = in[0], *idx = in[1];
     int axis;
-    aglm_status st = cpu_norm_axis(aglm_node_get_int(k->node, "axis", 0), x->rank, 0,
-                                   "attribute axis", &axis);
+    aglm_status st =
+        cpu_norm_axis(aglm_node_get_int(k->node, "axis", 0), x->rank, 0, "attribute axis", &axis);
     if (st != AGLM_OK)
         return st;
     int rank = x->rank - 1 + idx->rank;
@@ -75,8 +75,8 @@ static aglm_status k_gather_elements(const cpu_kctx *k, size_t n_in, const aglm_
     const aglm_tensor *x = in[0], *idx = in[1];
     char sx[64], si[64];
     int axis;
-    aglm_status st = cpu_norm_axis(aglm_node_get_int(k->node, "axis", 0), x->rank, 0,
-                                   "attribute axis", &axis);
+    aglm_status st =
+        cpu_norm_axis(aglm_node_get_int(k->node, "axis", 0), x->rank, 0, "attribute axis", &axis);
     if (st != AGLM_OK)
         return st;
     if (idx->rank != x->rank)
@@ -126,9 +126,11 @@ static aglm_status k_gather_nd(const cpu_kctx *k, size_t n_in, const aglm_tensor
                           (long long)b, cpu_shape(idx, si, sizeof si), cpu_shape(x, sx, sizeof sx));
     int64_t kk = idx->dims[idx->rank - 1];
     if (kk > x->rank - b)
-        return aglm_error(AGLM_ERR_SHAPE, "indices %s index %lld dims of data %s past batch_dims "
-                          "%lld", cpu_shape(idx, si, sizeof si), (long long)kk,
-                          cpu_shape(x, sx, sizeof sx), (long long)b);
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "indices %s index %lld dims of data %s past batch_dims "
+                          "%lld",
+                          cpu_shape(idx, si, sizeof si), (long long)kk, cpu_shape(x, sx, sizeof sx),
+                          (long long)b);
     for (int d = 0; d < b; d++)
         if (idx->dims[d] != x->dims[d])
             return aglm_error(AGLM_ERR_SHAPE, "batch dim %d differs: indices %s, data %s", d,
@@ -159,8 +161,8 @@ static aglm_status k_gather_nd(const cpu_kctx *k, size_t n_in, const aglm_tensor
             int64_t row = bi * per_batch + t, off = bi * xbatch;
             for (int64_t j = 0; j < kk; j++) {
                 int64_t v;
-                st = cpu_norm_index(cpu_get_i(idx->data, idx->dtype, row * kk + j),
-                                    x->dims[b + j], "index", &v);
+                st = cpu_norm_index(cpu_get_i(idx->data, idx->dtype, row * kk + j), x->dims[b + j],
+                                    "index", &v);
                 if (st != AGLM_OK)
                     return st;
                 off += v * xstride[b + j];
@@ -253,17 +255,13 @@ static aglm_status k_nonzero(const cpu_kctx *k, size_t n_in, const aglm_tensor *
     return AGLM_OK;
 }
 
-#define NUMERIC_OR_BOOL                                                                        \
-    (CPU_DT(AGLM_F32) | CPU_DT(AGLM_F64) | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16) |             \
-     CPU_DT(AGLM_I8) | CPU_DT(AGLM_U8) | CPU_DT(AGLM_I16) | CPU_DT(AGLM_U16) |                \
-     CPU_DT(AGLM_I32) | CPU_DT(AGLM_U32) | CPU_DT(AGLM_I64) | CPU_DT(AGLM_U64) |              \
-     CPU_DT(AGLM_BOOL))
+#define NUMERIC_OR_BOOL                                                                            \
+    (CPU_DT(AGLM_F32) | CPU_DT(AGLM_F64) | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16) |                  \
+     CPU_DT(AGLM_I8) | CPU_DT(AGLM_U8) | CPU_DT(AGLM_I16) | CPU_DT(AGLM_U16) | CPU_DT(AGLM_I32) |  \
+     CPU_DT(AGLM_U32) | CPU_DT(AGLM_I64) | CPU_DT(AGLM_U64) | CPU_DT(AGLM_BOOL))
 
 const cpu_kernel cpu_gather_kernels[] = {
-    {"Gather", CPU_ANY, k_gather},
-    {"GatherElements", CPU_ANY, k_gather_elements},
-    {"GatherND", CPU_ANY, k_gather_nd},
-    {"Compress", CPU_ANY, k_compress},
-    {"NonZero", NUMERIC_OR_BOOL, k_nonzero},
-    {NULL, 0, NULL},
+    {"Gather", CPU_ANY, k_gather},           {"GatherElements", CPU_ANY, k_gather_elements},
+    {"GatherND", CPU_ANY, k_gather_nd},      {"Compress", CPU_ANY, k_compress},
+    {"NonZero", NUMERIC_OR_BOOL, k_nonzero}, {NULL, 0, NULL},
 };

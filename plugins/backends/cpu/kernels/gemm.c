@@ -1,3 +1,5 @@
+/* The f32 GEMM driver (gemm.h): blocks A and B into panels the micro-kernel of the chosen SIMD
+ * path reads (gemm_kernel.h), packs constant B once, and splits the blocks over the pool. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,49 +61,49 @@ size_t cpu_gemm_scratch_floats(int64_t m, int64_t n, int64_t k)
 /* op(A)[i0 .. i0+mc) x [p0 .. p0+kc) into R-row panels, k-major inside a panel; rows past the
  * edge are zero so the micro-kernel never branches. One copy per register block, so the panel
  * width is a constant: with a run-time width the copies cost as much as a small multiply. */
-#define PACK_A(R)                                                                                \
-    static void pack_a_##R(const cpu_gemm_args *g, int64_t i0, int64_t mc, int64_t p0,           \
-                           int64_t kc, float *restrict ap)                                       \
-    {                                                                                            \
-        for (int64_t ir = 0; ir < mc; ir += R) {                                                 \
-            int64_t rows = min64(R, mc - ir);                                                    \
-            for (int64_t kk = 0; kk < kc; kk++) {                                                \
-                int64_t p = p0 + kk;                                                             \
-                for (int64_t r = 0; r < R; r++) {                                                \
-                    float v = 0.0f;                                                              \
-                    if (r < rows) {                                                              \
-                        int64_t i = i0 + ir + r;                                                 \
-                        v = g->trans_a ? g->a[p * g->lda + i] : g->a[i * g->lda + p];            \
-                    }                                                                            \
-                    *ap++ = v;                                                                   \
-                }                                                                                \
-            }                                                                                    \
-        }                                                                                        \
+#define PACK_A(R)                                                                                  \
+    static void pack_a_##R(const cpu_gemm_args *g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, \
+                           float *restrict ap)                                                     \
+    {                                                                                              \
+        for (int64_t ir = 0; ir < mc; ir += R) {                                                   \
+            int64_t rows = min64(R, mc - ir);                                                      \
+            for (int64_t kk = 0; kk < kc; kk++) {                                                  \
+                int64_t p = p0 + kk;                                                               \
+                for (int64_t r = 0; r < R; r++) {                                                  \
+                    float v = 0.0f;                                                                \
+                    if (r < rows) {                                                                \
+                        int64_t i = i0 + ir + r;                                                   \
+                        v = g->trans_a ? g->a[p * g->lda + i] : g->a[i * g->lda + p];              \
+                    }                                                                              \
+                    *ap++ = v;                                                                     \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
     }
 
 /* op(B)[p0 .. p0+kc) x [j0 .. j0+nc) into C-column panels, zero-padded at the edge. */
-#define PACK_B(C)                                                                                \
-    static void pack_b_##C(const cpu_gemm_args *g, int64_t p0, int64_t kc, int64_t j0,           \
-                           int64_t nc, float *restrict bp)                                       \
-    {                                                                                            \
-        for (int64_t jr = 0; jr < nc; jr += C) {                                                 \
-            int64_t cols = min64(C, nc - jr);                                                    \
-            for (int64_t kk = 0; kk < kc; kk++) {                                                \
-                int64_t p = p0 + kk, j = j0 + jr;                                                \
-                if (!g->trans_b && cols == C) {                                                  \
-                    memcpy(bp, g->b + p * g->ldb + j, C * sizeof(float));                        \
-                } else {                                                                         \
-                    for (int64_t c = 0; c < C; c++) {                                            \
-                        float v = 0.0f;                                                          \
-                        if (c < cols)                                                            \
-                            v = g->trans_b ? g->b[(j + c) * g->ldb + p]                          \
-                                           : g->b[p * g->ldb + j + c];                           \
-                        bp[c] = v;                                                               \
-                    }                                                                            \
-                }                                                                                \
-                bp += C;                                                                         \
-            }                                                                                    \
-        }                                                                                        \
+#define PACK_B(C)                                                                                  \
+    static void pack_b_##C(const cpu_gemm_args *g, int64_t p0, int64_t kc, int64_t j0, int64_t nc, \
+                           float *restrict bp)                                                     \
+    {                                                                                              \
+        for (int64_t jr = 0; jr < nc; jr += C) {                                                   \
+            int64_t cols = min64(C, nc - jr);                                                      \
+            for (int64_t kk = 0; kk < kc; kk++) {                                                  \
+                int64_t p = p0 + kk, j = j0 + jr;                                                  \
+                if (!g->trans_b && cols == C) {                                                    \
+                    memcpy(bp, g->b + p * g->ldb + j, C * sizeof(float));                          \
+                } else {                                                                           \
+                    for (int64_t c = 0; c < C; c++) {                                              \
+                        float v = 0.0f;                                                            \
+                        if (c < cols)                                                              \
+                            v = g->trans_b ? g->b[(j + c) * g->ldb + p]                            \
+                                           : g->b[p * g->ldb + j + c];                             \
+                        bp[c] = v;                                                                 \
+                    }                                                                              \
+                }                                                                                  \
+                bp += C;                                                                           \
+            }                                                                                      \
+        }                                                                                          \
     }
 
 PACK_A(4)
@@ -109,8 +111,8 @@ PACK_A(6)
 PACK_B(8)
 PACK_B(16)
 
-static void pack_a(const cpu_gemm_args *g, int mr, int64_t i0, int64_t mc, int64_t p0,
-                   int64_t kc, float *ap)
+static void pack_a(const cpu_gemm_args *g, int mr, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
+                   float *ap)
 {
     if (mr == 6)
         pack_a_6(g, i0, mc, p0, kc, ap);
@@ -118,8 +120,8 @@ static void pack_a(const cpu_gemm_args *g, int mr, int64_t i0, int64_t mc, int64
         pack_a_4(g, i0, mc, p0, kc, ap);
 }
 
-static void pack_b(const cpu_gemm_args *g, int nr, int64_t p0, int64_t kc, int64_t j0,
-                   int64_t nc, float *bp)
+static void pack_b(const cpu_gemm_args *g, int nr, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+                   float *bp)
 {
     if (nr == 16)
         pack_b_16(g, p0, kc, j0, nc, bp);
@@ -166,8 +168,7 @@ static void portable_kernel(int64_t kc, const float *restrict a, const float *re
 /* An MC x KC panel of A stays in L2 while a KC x NR sliver of B streams through L1. No gather
  * kernel: reading B in place through the offset table made gcc spill the accumulators of this
  * 16-register kernel (4x slower), so the convolution driver copies such panels first. */
-const cpu_gemm_kernel cpu_gemm_portable = {"portable", MR, NR, 64, 256, 256, portable_kernel,
-                                             NULL};
+const cpu_gemm_kernel cpu_gemm_portable = {"portable", MR, NR, 64, 256, 256, portable_kernel, NULL};
 
 size_t cpu_gemm_packed_b_floats(const cpu_gemm_kernel *kn, int64_t k, int64_t n)
 {
@@ -229,9 +230,9 @@ typedef struct tiling {
     const cpu_gemm_kernel *kn;
     const cpu_gemm_args *g;
     const cpu_gemm_packed *pb; /* NULL: B packed per tile */
-    int64_t mb, nb;       /* tile size */
-    int64_t tiles_n;      /* tiles per row of tiles */
-    float *scratch;       /* per worker */
+    int64_t mb, nb;            /* tile size */
+    int64_t tiles_n;           /* tiles per row of tiles */
+    float *scratch;            /* per worker */
     size_t scratch_floats;
 } tiling;
 
@@ -262,8 +263,7 @@ static void plan(tiling *t, const cpu_gemm_kernel *kn, const cpu_gemm_args *g, i
         int64_t nb = round_up((g->n + parts - 1) / parts, kn->nr);
         t->nb = nb < 4 * kn->nr ? min64(4 * kn->nr, t->nb) : min64(nb, t->nb);
     }
-    while (((g->m + t->mb - 1) / t->mb) * ((g->n + t->nb - 1) / t->nb) < want &&
-           t->mb > 2 * kn->mr)
+    while (((g->m + t->mb - 1) / t->mb) * ((g->n + t->nb - 1) / t->nb) < want && t->mb > 2 * kn->mr)
         t->mb = round_up(t->mb / 2, kn->mr);
     t->tiles_n = (g->n + t->nb - 1) / t->nb;
 }

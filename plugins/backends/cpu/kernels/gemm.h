@@ -18,8 +18,8 @@ typedef struct cpu_gemm_args {
     int64_t lda;
     const float *b; /* k x n (n x k when trans_b), rows ldb apart */
     int64_t ldb;
-    float beta;     /* 0: C is written without being read */
-    float *c;       /* m x n, rows ldc apart */
+    float beta; /* 0: C is written without being read */
+    float *c;   /* m x n, rows ldc apart */
     int64_t ldc;
 } cpu_gemm_args;
 
@@ -70,7 +70,7 @@ float *cpu_alloc_floats(size_t n);
  * uint64_t (two's complement), so sums and products wrap exactly as the narrower type's would
  * once truncated back. Plain loops split over rows: these dtypes are rare in models. */
 typedef struct cpu_wgemm_args {
-    int is_f64;                   /* 1: a, b, c are double; 0: uint64_t */
+    int is_f64; /* 1: a, b, c are double; 0: uint64_t */
     int64_t m, n, k, batches;
     const void *a, *b;
     const int64_t *a_off, *b_off; /* element offset of each batch's A and B */

@@ -19,13 +19,12 @@ typedef struct cpu_gemm_out {
 } cpu_gemm_out;
 
 /* acc = A panel (kc x mr, k-major) times B panel (kc x nr, k-major), stored through *o. */
-typedef void (*cpu_gemm_ukernel)(int64_t kc, const float *a, const float *b,
-                                 const cpu_gemm_out *o);
+typedef void (*cpu_gemm_ukernel)(int64_t kc, const float *a, const float *b, const cpu_gemm_out *o);
 
 /* The same with B read in place: row p of the B panel is the nr floats at x + off[p] (the
  * convolution driver's taps over a run of outputs, conv_gemm.c). */
-typedef void (*cpu_gemm_gkernel)(int64_t kc, const float *a, const float *x,
-                                 const int32_t *off, const cpu_gemm_out *o);
+typedef void (*cpu_gemm_gkernel)(int64_t kc, const float *a, const float *x, const int32_t *off,
+                                 const cpu_gemm_out *o);
 
 typedef struct cpu_gemm_kernel {
     const char *name;

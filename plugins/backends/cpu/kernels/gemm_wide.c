@@ -3,25 +3,25 @@
 
 /* Rows [begin, end) of all batches' C, a row being one (batch, i). The p-then-j order streams
  * B's rows and C's row contiguously when op(B) is not transposed. */
-#define WGEMM_ROWS(NAME, T)                                                                    \
-    static void NAME(void *ctx, size_t begin, size_t end, int worker)                         \
-    {                                                                                          \
-        const cpu_wgemm_args *g = ctx;                                                         \
-        (void)worker;                                                                          \
-        for (size_t r = begin; r < end; r++) {                                                 \
-            int64_t bi = (int64_t)r / g->m, i = (int64_t)r % g->m;                             \
-            const T *a = (const T *)g->a + g->a_off[bi] + i * g->a_row;                        \
-            const T *b = (const T *)g->b + g->b_off[bi];                                       \
-            T *c = (T *)g->c + (int64_t)r * g->n;                                              \
-            for (int64_t j = 0; j < g->n; j++)                                                 \
-                c[j] = 0;                                                                      \
-            for (int64_t p = 0; p < g->k; p++) {                                               \
-                const T av = a[p * g->a_col];                                                  \
-                const T *brow = b + p * g->b_row;                                              \
-                for (int64_t j = 0; j < g->n; j++)                                             \
-                    c[j] += av * brow[j * g->b_col];                                           \
-            }                                                                                  \
-        }                                                                                      \
+#define WGEMM_ROWS(NAME, T)                                                                        \
+    static void NAME(void *ctx, size_t begin, size_t end, int worker)                              \
+    {                                                                                              \
+        const cpu_wgemm_args *g = ctx;                                                             \
+        (void)worker;                                                                              \
+        for (size_t r = begin; r < end; r++) {                                                     \
+            int64_t bi = (int64_t)r / g->m, i = (int64_t)r % g->m;                                 \
+            const T *a = (const T *)g->a + g->a_off[bi] + i * g->a_row;                            \
+            const T *b = (const T *)g->b + g->b_off[bi];                                           \
+            T *c = (T *)g->c + (int64_t)r * g->n;                                                  \
+            for (int64_t j = 0; j < g->n; j++)                                                     \
+                c[j] = 0;                                                                          \
+            for (int64_t p = 0; p < g->k; p++) {                                                   \
+                const T av = a[p * g->a_col];                                                      \
+                const T *brow = b + p * g->b_row;                                                  \
+                for (int64_t j = 0; j < g->n; j++)                                                 \
+                    c[j] += av * brow[j * g->b_col];                                               \
+            }                                                                                      \
+        }                                                                                          \
     }
 
 WGEMM_ROWS(rows_f64, double)

@@ -39,8 +39,8 @@ AVX2 static void rows_avx2(const cpu_gemm_args *g, int64_t j0, int64_t cols, flo
         const __m256 av = _mm256_set1_ps(a_at(g, p));
         int64_t j = 0;
         for (; j < vec; j += 8)
-            _mm256_storeu_ps(acc + j, _mm256_fmadd_ps(av, _mm256_loadu_ps(b + j),
-                                                      _mm256_loadu_ps(acc + j)));
+            _mm256_storeu_ps(acc + j,
+                             _mm256_fmadd_ps(av, _mm256_loadu_ps(b + j), _mm256_loadu_ps(acc + j)));
         for (; j < cols; j++)
             acc[j] += a_at(g, p) * b[j];
     }

@@ -6,14 +6,13 @@
 
 #include "kernels.h"
 
-#define NUMERIC                                                                                \
-    (CPU_DT(AGLM_F32) | CPU_DT(AGLM_F64) | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16) |             \
-     CPU_DT(AGLM_I8) | CPU_DT(AGLM_U8) | CPU_DT(AGLM_I16) | CPU_DT(AGLM_U16) |                \
-     CPU_DT(AGLM_I32) | CPU_DT(AGLM_U32) | CPU_DT(AGLM_I64) | CPU_DT(AGLM_U64))
+#define NUMERIC                                                                                    \
+    (CPU_DT(AGLM_F32) | CPU_DT(AGLM_F64) | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16) |                  \
+     CPU_DT(AGLM_I8) | CPU_DT(AGLM_U8) | CPU_DT(AGLM_I16) | CPU_DT(AGLM_U16) | CPU_DT(AGLM_I32) |  \
+     CPU_DT(AGLM_U32) | CPU_DT(AGLM_I64) | CPU_DT(AGLM_U64))
 
-static aglm_status k_constant_of_shape(const cpu_kctx *k, size_t n_in,
-                                       const aglm_tensor *const *in, size_t n_out,
-                                       aglm_tensor *out)
+static aglm_status k_constant_of_shape(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
+                                       size_t n_out, aglm_tensor *out)
 {
     int64_t dims[AGLM_MAX_RANK];
     size_t rank;
@@ -132,8 +131,10 @@ static aglm_status k_one_hot(const cpu_kctx *k, size_t n_in, const aglm_tensor *
         (st = scalar_in(depth, "depth")) != AGLM_OK)
         return st;
     if (aglm_tensor_numel(values) != 2 || values->rank != 1)
-        return aglm_error(AGLM_ERR_SHAPE, "input values must hold [off, on], got rank %d with "
-                          "%lld elements", (int)values->rank, (long long)aglm_tensor_numel(values));
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "input values must hold [off, on], got rank %d with "
+                          "%lld elements",
+                          (int)values->rank, (long long)aglm_tensor_numel(values));
     int64_t d;
     if (aglm_dtype_is_float(depth->dtype)) {
         double fd = cpu_get_f(depth->data, depth->dtype, 0);

@@ -50,14 +50,12 @@ static int64_t tap_index(const gs_params *p, int d, int64_t i)
 {
     int64_t n = p->size[d];
     switch (p->padding) {
-    case PAD_BORDER:
-        return i < 0 ? 0 : i >= n ? n - 1 : i;
+    case PAD_BORDER: return i < 0 ? 0 : i >= n ? n - 1 : i;
     case PAD_REFLECTION: {
         int64_t r = (int64_t)reflect((double)i, p->lo[d], p->hi[d]);
         return r < 0 ? 0 : r >= n ? n - 1 : r;
     }
-    default:
-        return i >= 0 && i < n ? i : -1;
+    default: return i >= 0 && i < n ? i : -1;
     }
 }
 
@@ -181,7 +179,8 @@ static aglm_status k_grid_sample(const cpu_kctx *k, size_t n_in, const aglm_tens
     int nd = x->rank - 2;
     if (nd < 1 || nd > GS_MAX_DIMS || grid->rank != x->rank || grid->dims[0] != x->dims[0] ||
         grid->dims[grid->rank - 1] != nd)
-        return aglm_error(AGLM_ERR_SHAPE, "X %s and grid %s do not fit: need X [N, C, 1 to 3 "
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "X %s and grid %s do not fit: need X [N, C, 1 to 3 "
                           "spatial dims] and grid [N, out dims..., %d]",
                           cpu_shape(x, sx, sizeof sx), cpu_shape(grid, sg, sizeof sg),
                           nd > 0 ? nd : 1);
@@ -196,8 +195,10 @@ static aglm_status k_grid_sample(const cpu_kctx *k, size_t n_in, const aglm_tens
     else if (strcmp(mode, "cubic") == 0 || strcmp(mode, "bicubic") == 0)
         p.mode = GS_CUBIC;
     else
-        return aglm_error(AGLM_ERR_INVALID, "attribute mode = '%s'; expected nearest, linear or "
-                          "cubic", mode);
+        return aglm_error(AGLM_ERR_INVALID,
+                          "attribute mode = '%s'; expected nearest, linear or "
+                          "cubic",
+                          mode);
     if (strcmp(pad, "zeros") == 0)
         p.padding = PAD_ZEROS;
     else if (strcmp(pad, "border") == 0)
@@ -205,8 +206,10 @@ static aglm_status k_grid_sample(const cpu_kctx *k, size_t n_in, const aglm_tens
     else if (strcmp(pad, "reflection") == 0)
         p.padding = PAD_REFLECTION;
     else
-        return aglm_error(AGLM_ERR_INVALID, "attribute padding_mode = '%s'; expected zeros, "
-                          "border or reflection", pad);
+        return aglm_error(AGLM_ERR_INVALID,
+                          "attribute padding_mode = '%s'; expected zeros, "
+                          "border or reflection",
+                          pad);
     if (p.mode == GS_CUBIC && nd != 2)
         return aglm_error(AGLM_ERR_UNSUPPORTED, "mode cubic takes 2 spatial dims, X is %s",
                           cpu_shape(x, sx, sizeof sx));
@@ -224,7 +227,12 @@ static aglm_status k_grid_sample(const cpu_kctx *k, size_t n_in, const aglm_tens
         return st;
     if (aglm_tensor_numel(x) == 0)
         return aglm_error(AGLM_ERR_SHAPE, "X %s is empty", cpu_shape(x, sx, sizeof sx));
-    gs_job job = {&p, x, grid, &out[0], x->dims[1], cpu_dims_prod(x->dims, 2, x->rank),
+    gs_job job = {&p,
+                  x,
+                  grid,
+                  &out[0],
+                  x->dims[1],
+                  cpu_dims_prod(x->dims, 2, x->rank),
                   cpu_dims_prod(dims, 2, x->rank)};
     size_t points = (size_t)(x->dims[0] * job.out_size);
     size_t grain = job.channels >= 256 ? 1 : (size_t)(256 / job.channels);
@@ -258,8 +266,10 @@ static aglm_status k_affine_grid(const cpu_kctx *k, size_t n_in, const aglm_tens
     if ((st = cpu_read_ints(in[1], "input size", size, 5, &count)) != AGLM_OK)
         return st;
     if (count != 4 && count != 5)
-        return aglm_error(AGLM_ERR_SHAPE, "input size has %zu values; expected 4 (N, C, H, W) or "
-                          "5 (N, C, D, H, W)", count);
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "input size has %zu values; expected 4 (N, C, H, W) or "
+                          "5 (N, C, D, H, W)",
+                          count);
     int nd = (int)count - 2;
     if (theta->rank != 3 || theta->dims[0] != size[0] || theta->dims[1] != nd ||
         theta->dims[2] != nd + 1)

@@ -17,14 +17,14 @@
 
 /* What a kernel gets besides its tensors. */
 typedef struct cpu_kctx {
-    const aglm_node *node; /* for attributes */
-    int64_t opset;         /* the ai.onnx opset the graph imports */
-    cpu_pool *pool;        /* NULL runs single-threaded */
+    const aglm_node *node;  /* for attributes */
+    int64_t opset;          /* the ai.onnx opset the graph imports */
+    cpu_pool *pool;         /* NULL runs single-threaded */
     const aglm_step_io *io; /* the running step, for kernels that run subgraphs (If, Loop,
                              * Scan: see subgraph.h); NULL at prepare time */
-    const void *prepared;  /* what the kernel's prepare built for this node, or NULL */
-    aglm_tensor *out;      /* the step's output descriptors and the planned memory lent to */
-    size_t n_out;          /* each (out_mem may be NULL: nothing lent) */
+    const void *prepared;   /* what the kernel's prepare built for this node, or NULL */
+    aglm_tensor *out;       /* the step's output descriptors and the planned memory lent to */
+    size_t n_out;           /* each (out_mem may be NULL: nothing lent) */
     const aglm_region *out_mem;
 } cpu_kctx;
 
@@ -69,8 +69,8 @@ typedef void (*cpu_release_fn)(void *state);
 /* A kernel's op; its input and output counts are the op schema's (aglm/op_schema.h), which
  * the executable checks before a kernel runs. */
 typedef struct cpu_kernel {
-    const char *op;      /* op name, in the domain of the table that lists it (table.c) */
-    uint32_t dtypes;     /* CPU_DT bits of the dtypes input 0 may have; CPU_ANY for any */
+    const char *op;  /* op name, in the domain of the table that lists it (table.c) */
+    uint32_t dtypes; /* CPU_DT bits of the dtypes input 0 may have; CPU_ANY for any */
     cpu_kernel_fn run;
 } cpu_kernel;
 
@@ -115,7 +115,8 @@ extern const cpu_kernel cpu_state_mixer_kernels[];
 extern const cpu_kernel cpu_preview_kernels[];
 /* Kernels of domain aglm (the extension ops passes create), looked up by that domain only. */
 extern const cpu_kernel cpu_aglm_kernels[];
-extern const cpu_kernel cpu_aglm_matmul_kernels[], cpu_aglm_pattern_kernels[], cpu_aglm_elementwise_kernels[];
+extern const cpu_kernel cpu_aglm_matmul_kernels[], cpu_aglm_pattern_kernels[],
+    cpu_aglm_elementwise_kernels[];
 extern const cpu_kernel cpu_reduce_kernels[];
 extern const cpu_kernel cpu_norm_kernels[];
 extern const cpu_kernel cpu_loss_kernels[];

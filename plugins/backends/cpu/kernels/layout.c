@@ -39,8 +39,10 @@ static aglm_status k_depth_to_space(const cpu_kctx *k, size_t n_in, const aglm_t
     int64_t n = x->dims[0], c = x->dims[1], h = x->dims[2], w = x->dims[3];
     if (c % (b * b) != 0) {
         char sx[64];
-        return aglm_error(AGLM_ERR_SHAPE, "channels of %s are not a multiple of blocksize^2 = "
-                          "%lld", cpu_shape(x, sx, sizeof sx), (long long)(b * b));
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "channels of %s are not a multiple of blocksize^2 = "
+                          "%lld",
+                          cpu_shape(x, sx, sizeof sx), (long long)(b * b));
     }
     int64_t oc = c / (b * b), dims[4] = {n, oc, h * b, w * b};
     if ((st = cpu_alloc(k, &out[0], x->dtype, 4, dims)) != AGLM_OK)
@@ -72,8 +74,10 @@ static aglm_status k_space_to_depth(const cpu_kctx *k, size_t n_in, const aglm_t
     int64_t n = x->dims[0], c = x->dims[1], h = x->dims[2], w = x->dims[3];
     if (h % b != 0 || w % b != 0) {
         char sx[64];
-        return aglm_error(AGLM_ERR_SHAPE, "height and width of %s are not multiples of "
-                          "blocksize %lld", cpu_shape(x, sx, sizeof sx), (long long)b);
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "height and width of %s are not multiples of "
+                          "blocksize %lld",
+                          cpu_shape(x, sx, sizeof sx), (long long)b);
     }
     int64_t oh = h / b, ow = w / b, dims[4] = {n, c * b * b, oh, ow};
     if ((st = cpu_alloc(k, &out[0], x->dtype, 4, dims)) != AGLM_OK)
@@ -111,16 +115,20 @@ static aglm_status k_reverse_sequence(const cpu_kctx *k, size_t n_in, const aglm
     if (ba == ta)
         return aglm_error(AGLM_ERR_INVALID, "batch_axis and time_axis are both %d", ba);
     if (lens->rank != 1 || lens->dims[0] != x->dims[ba])
-        return aglm_error(AGLM_ERR_SHAPE, "sequence_lens must have one value per batch (%lld) of "
-                          "%s", (long long)x->dims[ba], cpu_shape(x, sx, sizeof sx));
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "sequence_lens must have one value per batch (%lld) of "
+                          "%s",
+                          (long long)x->dims[ba], cpu_shape(x, sx, sizeof sx));
     if ((st = cpu_check_dtype(k, lens, "input sequence_lens",
                               CPU_DT(AGLM_I64) | CPU_DT(AGLM_I32))) != AGLM_OK)
         return st;
     for (int64_t i = 0; i < lens->dims[0]; i++) {
         int64_t v = cpu_get_i(lens->data, lens->dtype, i);
         if (v < 0 || v > x->dims[ta])
-            return aglm_error(AGLM_ERR_INVALID, "sequence_lens[%lld] = %lld is out of range [0, "
-                              "%lld]", (long long)i, (long long)v, (long long)x->dims[ta]);
+            return aglm_error(AGLM_ERR_INVALID,
+                              "sequence_lens[%lld] = %lld is out of range [0, "
+                              "%lld]",
+                              (long long)i, (long long)v, (long long)x->dims[ta]);
     }
     if ((st = aglm_tensor_copy(&out[0], x)) != AGLM_OK)
         return st;
@@ -183,8 +191,7 @@ static aglm_status k_trilu(const cpu_kctx *k, size_t n_in, const aglm_tensor *co
 }
 
 /* Reads an ints attribute of exactly n values, or fills `def` when absent. */
-static aglm_status attr_n(const cpu_kctx *k, const char *name, size_t n, int64_t def,
-                          int64_t *v)
+static aglm_status attr_n(const cpu_kctx *k, const char *name, size_t n, int64_t def, int64_t *v)
 {
     size_t count = 0;
     const int64_t *a = aglm_node_get_ints(k->node, name, &count);
@@ -213,8 +220,8 @@ static aglm_status k_col2im(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
         (st = cpu_read_ints(in[2], "input block_shape", blk, AGLM_MAX_RANK - 2, &nb)) != AGLM_OK)
         return st;
     if (ni != nb || ni == 0)
-        return aglm_error(AGLM_ERR_SHAPE, "image_shape has %zu values but block_shape has %zu",
-                          ni, nb);
+        return aglm_error(AGLM_ERR_SHAPE, "image_shape has %zu values but block_shape has %zu", ni,
+                          nb);
     size_t nd = ni;
     if ((st = attr_n(k, "dilations", nd, 1, dil)) != AGLM_OK ||
         (st = attr_n(k, "strides", nd, 1, str)) != AGLM_OK ||
@@ -226,8 +233,10 @@ static aglm_status k_col2im(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
             dil[d] > LAYOUT_LIMIT || str[d] > LAYOUT_LIMIT || img[d] > ((int64_t)1 << 40) ||
             pads[d] < 0 || pads[d + nd] < 0 || pads[d] > LAYOUT_LIMIT ||
             pads[d + nd] > LAYOUT_LIMIT)
-            return aglm_error(AGLM_ERR_INVALID, "image, block, dilation, stride or pads out of "
-                              "range on axis %zu", d);
+            return aglm_error(AGLM_ERR_INVALID,
+                              "image, block, dilation, stride or pads out of "
+                              "range on axis %zu",
+                              d);
         if (kprod > x->dims[1] || lprod > x->dims[2])
             break; /* the shape check below reports it */
         int64_t span = dil[d] * (blk[d] - 1) + 1;
@@ -238,9 +247,10 @@ static aglm_status k_col2im(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
         lprod *= outl[d];
     }
     if (x->rank != 3 || x->dims[1] % kprod != 0 || x->dims[2] != lprod)
-        return aglm_error(AGLM_ERR_SHAPE, "input %s does not hold %lld-element blocks at %lld "
-                          "positions", cpu_shape(x, sx, sizeof sx), (long long)kprod,
-                          (long long)lprod);
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "input %s does not hold %lld-element blocks at %lld "
+                          "positions",
+                          cpu_shape(x, sx, sizeof sx), (long long)kprod, (long long)lprod);
     int64_t n = x->dims[0], c = x->dims[1] / kprod, dims[AGLM_MAX_RANK] = {n, c};
     for (size_t d = 0; d < nd; d++)
         dims[2 + d] = img[d];
@@ -286,7 +296,7 @@ const cpu_kernel cpu_layout_kernels[] = {
     {"SpaceToDepth", CPU_ANY, k_space_to_depth},
     {"ReverseSequence", CPU_ANY, k_reverse_sequence},
     {"Trilu", CPU_ANY, k_trilu},
-    {"Col2Im",
-     CPU_DT(AGLM_F32) | CPU_DT(AGLM_F64) | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16), k_col2im},
+    {"Col2Im", CPU_DT(AGLM_F32) | CPU_DT(AGLM_F64) | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16),
+     k_col2im},
     {NULL, 0, NULL},
 };

@@ -38,9 +38,10 @@ static aglm_status check_shapes(const aglm_tensor *x, const aglm_tensor *t, cons
     for (int i = 1; ok && i < t->rank; i++)
         ok = t->dims[i] == x->dims[i + 1];
     if (!ok)
-        return aglm_error(AGLM_ERR_SHAPE, "%s %s and %s %s do not match as [N,C,d...] and "
-                          "[N,d...]", xname, cpu_shape(x, sx, sizeof sx), tname,
-                          cpu_shape(t, st, sizeof st));
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "%s %s and %s %s do not match as [N,C,d...] and "
+                          "[N,d...]",
+                          xname, cpu_shape(x, sx, sizeof sx), tname, cpu_shape(t, st, sizeof st));
     if (t->dtype != AGLM_I32 && t->dtype != AGLM_I64)
         return aglm_error(AGLM_ERR_TYPE, "%s has dtype %s; expects i32 or i64", tname,
                           aglm_dtype_name(t->dtype));
@@ -68,16 +69,17 @@ static aglm_status nll(const cpu_kctx *k, const aglm_tensor *x, const float *lp,
     double sum = 0, wsum = 0;
     for (int64_t j = 0; j < total; j++) {
         int64_t t = target->dtype == AGLM_I64 ? ((const int64_t *)target->data)[j]
-                                               : ((const int32_t *)target->data)[j];
+                                              : ((const int32_t *)target->data)[j];
         if (has_ii && t == ii) {
             loss[j] = 0;
             continue;
         }
         if (t < 0 || t >= ncls) {
             free(loss);
-            return aglm_error(AGLM_ERR_INVALID, "target %lld at position %lld is not a class in "
-                              "[0, %lld) nor ignore_index", (long long)t, (long long)j,
-                              (long long)ncls);
+            return aglm_error(AGLM_ERR_INVALID,
+                              "target %lld at position %lld is not a class in "
+                              "[0, %lld) nor ignore_index",
+                              (long long)t, (long long)j, (long long)ncls);
         }
         int64_t n = j / inner, d = j % inner;
         double wt = w ? w[t] : 1.0;
@@ -103,8 +105,8 @@ static aglm_status nll(const cpu_kctx *k, const aglm_tensor *x, const float *lp,
     return st;
 }
 
-static aglm_status k_nll(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
-                         size_t n_out, aglm_tensor *out)
+static aglm_status k_nll(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, size_t n_out,
+                         aglm_tensor *out)
 {
     const aglm_tensor *w = n_in > 2 ? in[2] : NULL;
     aglm_status st = check_shapes(in[0], in[1], w, "input", "target");
@@ -143,8 +145,8 @@ static void log_softmax_classes(const float *x, float *lp, int64_t nb, int64_t n
         }
 }
 
-static aglm_status k_sce(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
-                         size_t n_out, aglm_tensor *out)
+static aglm_status k_sce(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, size_t n_out,
+                         aglm_tensor *out)
 {
     const aglm_tensor *x = in[0], *w = n_in > 2 ? in[2] : NULL;
     aglm_status st = check_shapes(x, in[1], w, "scores", "labels");
@@ -163,8 +165,8 @@ static aglm_status k_sce(const cpu_kctx *k, size_t n_in, const aglm_tensor *cons
     }
     log_softmax_classes(xf, lp, x->dims[0], x->dims[1], cpu_dims_prod(x->dims, 2, x->rank));
     st = nll(k, x, lp, in[1], wf, &out[0]);
-    if (st == AGLM_OK && n_out > 1 && (st = cpu_alloc(k, &out[1], x->dtype, x->rank,
-                                                             x->dims)) == AGLM_OK)
+    if (st == AGLM_OK && n_out > 1 &&
+        (st = cpu_alloc(k, &out[1], x->dtype, x->rank, x->dims)) == AGLM_OK)
         cpu_f32_store(&out[1], lp);
     free(lp);
     free(xs);

@@ -2,8 +2,9 @@
  * Gemm (2-D, transA/transB, alpha, beta, C broadcast to the result).
  *
  * f32 runs on the packed GEMM of gemm.c, a constant 2-D B packed once at compile time
- * (matmul_prepare, shared with aglm.FusedMatMul); f16 and bf16 are widened to f32, run there and rounded
- * back; f64 and the integer dtypes run on cpu_wgemm (double, or wrapping 64-bit integers). */
+ * (matmul_prepare, shared with aglm.FusedMatMul); f16 and bf16 are widened to f32, run there and
+ * rounded back; f64 and the integer dtypes run on cpu_wgemm (double, or wrapping 64-bit integers).
+ */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 #include "gemm_kernel.h"
 #include "kernels.h"
 
-#define LINALG_DTYPES                                                                          \
+#define LINALG_DTYPES                                                                              \
     (CPU_M_FLOAT | CPU_DT(AGLM_I32) | CPU_DT(AGLM_I64) | CPU_DT(AGLM_U32) | CPU_DT(AGLM_U64))
 
 static int is_half(aglm_dtype dt)
@@ -74,9 +75,9 @@ static aglm_status wide_multiply(const cpu_kctx *k, cpu_wgemm_args *w, const agl
 
 /* A constant 2-D f32 B (a weight) packed at compile time, so every run skips the copy. */
 typedef struct mm_packed {
-    const void *src;      /* the constant's data, to tell it is still the B that runs */
-    int64_t rows, cols;   /* its dims */
-    int trans;            /* packed as its transpose (Gemm's transB) */
+    const void *src;    /* the constant's data, to tell it is still the B that runs */
+    int64_t rows, cols; /* its dims */
+    int trans;          /* packed as its transpose (Gemm's transB) */
     float *data;
     cpu_gemm_packed pb;
 } mm_packed;
@@ -87,8 +88,8 @@ static int node_trans_b(const aglm_node *n)
     return strcmp(aglm_node_op(n), "MatMul") != 0 && aglm_node_get_int(n, "transB", 0) != 0;
 }
 
-static aglm_status matmul_prepare(const cpu_kctx *k, size_t n_in,
-                                  const aglm_tensor *const *consts, void **state)
+static aglm_status matmul_prepare(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *consts,
+                                  void **state)
 {
     *state = NULL;
     const aglm_tensor *b = n_in > 1 ? consts[1] : NULL;
@@ -96,8 +97,11 @@ static aglm_status matmul_prepare(const cpu_kctx *k, size_t n_in,
         return AGLM_OK; /* not a constant f32 matrix: packed per call */
     int tb = node_trans_b(k->node);
     const cpu_gemm_kernel *kn = cpu_gemm_kernel_for(cpu_simd_active());
-    cpu_gemm_args g = {.trans_b = tb, .k = tb ? b->dims[1] : b->dims[0],
-                       .n = tb ? b->dims[0] : b->dims[1], .b = b->data, .ldb = b->dims[1]};
+    cpu_gemm_args g = {.trans_b = tb,
+                       .k = tb ? b->dims[1] : b->dims[0],
+                       .n = tb ? b->dims[0] : b->dims[1],
+                       .b = b->data,
+                       .ldb = b->dims[1]};
     mm_packed *p = calloc(1, sizeof *p);
     float *data = p ? cpu_alloc_floats(cpu_gemm_packed_b_floats(kn, g.k, g.n)) : NULL;
     if (!data) {
@@ -149,9 +153,11 @@ static aglm_status matmul_shape(const aglm_tensor *a, const aglm_tensor *b, mm_s
     int64_t kb = b->rank == 1 ? b->dims[0] : b->dims[b->rank - 2];
     s->n = b->rank == 1 ? 1 : b->dims[b->rank - 1];
     if (s->k != kb)
-        return aglm_error(AGLM_ERR_SHAPE, "inner dims differ: A %s has %lld columns, B %s has "
-                          "%lld rows", cpu_shape(a, sa, sizeof sa), (long long)s->k,
-                          cpu_shape(b, sb, sizeof sb), (long long)kb);
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "inner dims differ: A %s has %lld columns, B %s has "
+                          "%lld rows",
+                          cpu_shape(a, sa, sizeof sa), (long long)s->k, cpu_shape(b, sb, sizeof sb),
+                          (long long)kb);
     int ra = a->rank > 2 ? a->rank - 2 : 0, rb = b->rank > 2 ? b->rank - 2 : 0;
     aglm_status st = aglm_broadcast_shapes(ra, a->dims, rb, b->dims, &s->batch_rank, s->dims);
     if (st != AGLM_OK)
@@ -194,7 +200,7 @@ static void batch_offsets(int r, const int64_t *d, int R, const int64_t *out, in
 }
 
 typedef struct batch_job {
-    cpu_gemm_args proto;  /* m, n, k, strides; a, b, c set per batch */
+    cpu_gemm_args proto;       /* m, n, k, strides; a, b, c set per batch */
     const cpu_gemm_packed *pb; /* B packed once for all batches, or NULL */
     const float *a, *b;
     float *c;
@@ -222,8 +228,8 @@ static aglm_status matmul_f32(const cpu_kctx *k, const mm_shape *s, const int64_
                               const float *a, const float *b, const cpu_gemm_packed *pb, float *c)
 {
     int64_t m = s->m, n = s->n, ka = s->k, batches = s->batches;
-    cpu_gemm_args g = {.m = m, .n = n, .k = ka, .alpha = 1.0f, .lda = ka, .ldb = n,
-                       .beta = 0.0f, .ldc = n};
+    cpu_gemm_args g = {
+        .m = m, .n = n, .k = ka, .alpha = 1.0f, .lda = ka, .ldb = n, .beta = 0.0f, .ldc = n};
     batch_job job = {g, pb, a, b, c, offs, offs + batches, m * n, NULL, 0};
     int threads = cpu_pool_threads(k->pool);
     if (batches >= 2 * (int64_t)threads) {
@@ -295,9 +301,16 @@ static aglm_status k_matmul(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
     } else if (is_half(a->dtype)) {
         st = matmul_half(k, &s, offs, a, b, &out[0]);
     } else {
-        cpu_wgemm_args w = {.m = s.m, .n = s.n, .k = s.k, .batches = s.batches,
-                            .a_off = offs, .b_off = offs + s.batches,
-                            .a_row = s.k, .a_col = 1, .b_row = s.n, .b_col = 1};
+        cpu_wgemm_args w = {.m = s.m,
+                            .n = s.n,
+                            .k = s.k,
+                            .batches = s.batches,
+                            .a_off = offs,
+                            .b_off = offs + s.batches,
+                            .a_row = s.k,
+                            .a_col = 1,
+                            .b_row = s.n,
+                            .b_col = 1};
         st = wide_multiply(k, &w, a, b, &out[0]);
     }
     free(offs);
@@ -330,9 +343,18 @@ static aglm_status gemm_f32(const cpu_kctx *k, const gemm_op *op, const aglm_ten
         for (int64_t i = 0; i < op->m; i++)
             for (int64_t j = 0; j < op->n; j++)
                 y[i * op->n + j] = c[c_index(op->c, i, j)];
-    cpu_gemm_args g = {.trans_a = op->ta, .trans_b = op->tb, .m = op->m, .n = op->n,
-                       .k = op->k, .alpha = (float)op->alpha, .a = a, .lda = at->dims[1],
-                       .b = b, .ldb = bt->dims[1], .beta = c ? (float)op->beta : 0.0f, .c = y,
+    cpu_gemm_args g = {.trans_a = op->ta,
+                       .trans_b = op->tb,
+                       .m = op->m,
+                       .n = op->n,
+                       .k = op->k,
+                       .alpha = (float)op->alpha,
+                       .a = a,
+                       .lda = at->dims[1],
+                       .b = b,
+                       .ldb = bt->dims[1],
+                       .beta = c ? (float)op->beta : 0.0f,
+                       .c = y,
                        .ldc = op->n};
     return cpu_sgemm_packed(k->pool, &g, packed_for(k, bt, op->tb));
 }
@@ -386,8 +408,8 @@ static void gemm_wide_epilogue(const gemm_op *op, aglm_tensor *out)
             int64_t e = i * n + j, ce = op->c ? c_index(op->c, i, j) : 0;
             if (dt == AGLM_F64) {
                 double *y = out->data;
-                y[e] = op->alpha * y[e] + (op->c ? op->beta * ((const double *)op->c->data)[ce]
-                                                 : 0.0);
+                y[e] =
+                    op->alpha * y[e] + (op->c ? op->beta * ((const double *)op->c->data)[ce] : 0.0);
             } else if (whole) {
                 uint64_t v = ia * (uint64_t)cpu_get_i(out->data, dt, e);
                 if (op->c)
@@ -428,9 +450,11 @@ static aglm_status k_gemm(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
     int64_t kb = op.tb ? b->dims[1] : b->dims[0];
     op.n = op.tb ? b->dims[0] : b->dims[1];
     if (op.k != kb)
-        return aglm_error(AGLM_ERR_SHAPE, "inner dims differ: A %s (transA=%d) gives K=%lld, "
-                          "B %s (transB=%d) gives K=%lld", cpu_shape(a, sa, sizeof sa), op.ta,
-                          (long long)op.k, cpu_shape(b, sb, sizeof sb), op.tb, (long long)kb);
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "inner dims differ: A %s (transA=%d) gives K=%lld, "
+                          "B %s (transB=%d) gives K=%lld",
+                          cpu_shape(a, sa, sizeof sa), op.ta, (long long)op.k,
+                          cpu_shape(b, sb, sizeof sb), op.tb, (long long)kb);
     int64_t dims[2] = {op.m, op.n};
     /* C broadcasts one way only: to [M, N]. */
     if (c) {
@@ -453,9 +477,15 @@ static aglm_status k_gemm(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
     if (is_half(a->dtype))
         return gemm_half(k, &op, a, b, &out[0]);
     int64_t zero = 0;
-    cpu_wgemm_args w = {.m = op.m, .n = op.n, .k = op.k, .batches = 1, .a_off = &zero,
-                        .b_off = &zero, .a_row = op.ta ? 1 : a->dims[1],
-                        .a_col = op.ta ? a->dims[1] : 1, .b_row = op.tb ? 1 : b->dims[1],
+    cpu_wgemm_args w = {.m = op.m,
+                        .n = op.n,
+                        .k = op.k,
+                        .batches = 1,
+                        .a_off = &zero,
+                        .b_off = &zero,
+                        .a_row = op.ta ? 1 : a->dims[1],
+                        .a_col = op.ta ? a->dims[1] : 1,
+                        .b_row = op.tb ? 1 : b->dims[1],
                         .b_col = op.tb ? b->dims[1] : 1};
     st = wide_multiply(k, &w, a, b, &out[0]);
     if (st == AGLM_OK && (op.alpha != 1.0 || op.c))

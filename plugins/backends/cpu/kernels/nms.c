@@ -67,8 +67,8 @@ static aglm_status scalar(const aglm_tensor *t, const char *what, aglm_dtype dt,
     return AGLM_OK;
 }
 
-static aglm_status k_nms(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
-                         size_t n_out, aglm_tensor *out)
+static aglm_status k_nms(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, size_t n_out,
+                         aglm_tensor *out)
 {
     (void)n_out;
     const aglm_tensor *boxes = in[0], *scores = in[1];

@@ -19,8 +19,8 @@
 typedef struct views {
     const float *in[MAX_VIEWS];
     float *scratch[MAX_VIEWS];
-    float *res[3];  /* f32 result buffers for outputs whose dtype is not f32 */
-    float *tmp;     /* kernel scratch */
+    float *res[3]; /* f32 result buffers for outputs whose dtype is not f32 */
+    float *tmp;    /* kernel scratch */
 } views;
 
 static void views_free(views *v)
@@ -187,12 +187,16 @@ static aglm_status k_batch_norm(const cpu_kctx *k, size_t n_in, const aglm_tenso
     int training = k->opset >= 14 && aglm_node_get_int(k->node, "training_mode", 0) != 0;
     /* the op schema allows opset 9's saved_mean and saved_var; training (opset 14) has neither */
     if (n_out > 3)
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "%zu outputs: saved_mean and saved_var (before "
-                          "opset 14) are not supported", n_out);
+        return aglm_error(AGLM_ERR_UNSUPPORTED,
+                          "%zu outputs: saved_mean and saved_var (before "
+                          "opset 14) are not supported",
+                          n_out);
     if (!training && n_out > 1)
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "%zu outputs without training_mode (opset %lld): "
+        return aglm_error(AGLM_ERR_UNSUPPORTED,
+                          "%zu outputs without training_mode (opset %lld): "
                           "only inference with one output, or training_mode from opset 14, is "
-                          "supported", n_out, (long long)k->opset);
+                          "supported",
+                          n_out, (long long)k->opset);
     int64_t ch = x->dims[1], batch = x->dims[0], plane = cpu_dims_prod(x->dims, 2, x->rank);
     aglm_status st;
     for (int i = 1; i < 5; i++)
@@ -211,11 +215,12 @@ static aglm_status k_batch_norm(const cpu_kctx *k, size_t n_in, const aglm_tenso
         rv = views_out(k, &v, 2, &out[2], in[4]->dtype, 1, &ch);
     if (!y || (n_out > 1 && !rm) || (n_out > 2 && !rv))
         return fail(&v, AGLM_ERR_NOMEM);
-    bn_job j = {v.in[0], v.in[1], v.in[2], v.in[3], v.in[4], y, rm, rv,
-                batch, ch, plane, eps, mom, training};
+    bn_job j = {v.in[0], v.in[1], v.in[2], v.in[3], v.in[4], y,   rm,
+                rv,      batch,   ch,      plane,   eps,     mom, training};
     /* 16K elements a task at least: less is quicker done than a worker is woken */
     int64_t per = plane * batch > 0 ? plane * batch : 1;
-    cpu_parallel_for(k->pool, (size_t)ch, per >= 16384 ? 1 : (size_t)(16384 / per), bn_channels, &j);
+    cpu_parallel_for(k->pool, (size_t)ch, per >= 16384 ? 1 : (size_t)(16384 / per), bn_channels,
+                     &j);
     return views_done(&v, n_out, out);
 }
 
@@ -285,10 +290,10 @@ static aglm_status k_instance_norm(const cpu_kctx *k, size_t n_in, const aglm_te
     float *y = views_out(k, &v, 0, &out[0], x->dtype, x->rank, x->dims);
     if (!y)
         return fail(&v, AGLM_ERR_NOMEM);
-    in_job j = {v.in[0], v.in[1], v.in[2], y, ch, plane,
-                aglm_node_get_float(k->node, "epsilon", 1e-5f)};
-    cpu_parallel_for(k->pool, (size_t)planes, plane >= 16384 ? 1 : (size_t)(16384 / (plane ? plane : 1)),
-                     in_planes, &j);
+    in_job j = {
+        v.in[0], v.in[1], v.in[2], y, ch, plane, aglm_node_get_float(k->node, "epsilon", 1e-5f)};
+    cpu_parallel_for(k->pool, (size_t)planes,
+                     plane >= 16384 ? 1 : (size_t)(16384 / (plane ? plane : 1)), in_planes, &j);
     return views_done(&v, n_out, out);
 }
 
@@ -335,8 +340,8 @@ static aglm_status run_layer_norm(const cpu_kctx *k, size_t n_in, const aglm_ten
     static const char *const names[] = {"input X", "input scale", "input B"};
     const aglm_tensor *x = in[0];
     int axis;
-    aglm_status st = cpu_norm_axis(aglm_node_get_int(k->node, "axis", -1), x->rank, 0,
-                                   "attribute axis", &axis);
+    aglm_status st =
+        cpu_norm_axis(aglm_node_get_int(k->node, "axis", -1), x->rank, 0, "attribute axis", &axis);
     if (st != AGLM_OK)
         return st;
     int64_t stash = aglm_node_get_int(k->node, "stash_type", AGLM_F32);
@@ -350,10 +355,11 @@ static aglm_status run_layer_norm(const cpu_kctx *k, size_t n_in, const aglm_ten
     int64_t n = cpu_dims_prod(x->dims, axis, x->rank), rows = cpu_dims_prod(x->dims, 0, axis);
     v.tmp = malloc(sizeof(float) * (size_t)(2 * n + 1));
     if (!v.tmp)
-        return fail(&v, aglm_error(AGLM_ERR_NOMEM, "out of memory for %lld parameters",
-                                   (long long)n));
-    ln_job j = {v.in[0], v.tmp, NULL, NULL, NULL, NULL, n,
-                aglm_node_get_float(k->node, "epsilon", 1e-5f), rms};
+        return fail(&v,
+                    aglm_error(AGLM_ERR_NOMEM, "out of memory for %lld parameters", (long long)n));
+    ln_job j = {v.in[0], v.tmp, NULL, NULL,
+                NULL,    NULL,  n,    aglm_node_get_float(k->node, "epsilon", 1e-5f),
+                rms};
     if ((st = expand_trailing(in[1], v.in[1], x, axis, v.tmp, names[1])) != AGLM_OK)
         return fail(&v, st);
     if (!rms && n_in > 2 && in[2]) {
@@ -403,8 +409,10 @@ static aglm_status k_group_norm(const cpu_kctx *k, size_t n_in, const aglm_tenso
     int64_t groups = aglm_node_get_int(k->node, "num_groups", 0);
     int64_t ch = x->dims[1], batch = x->dims[0], plane = cpu_dims_prod(x->dims, 2, x->rank);
     if (groups <= 0 || ch % groups != 0)
-        return aglm_error(AGLM_ERR_INVALID, "attribute num_groups %lld does not divide the %lld "
-                          "channels of X", (long long)groups, (long long)ch);
+        return aglm_error(AGLM_ERR_INVALID,
+                          "attribute num_groups %lld does not divide the %lld "
+                          "channels of X",
+                          (long long)groups, (long long)ch);
     /* opset 18 has one scale and bias per group, opset 21 one per channel; the length tells
      * which, since models exported for either may declare the other opset */
     int64_t per = in[1]->rank == 1 && in[1]->dims[0] == ch ? ch : groups;
@@ -447,8 +455,8 @@ static aglm_status k_lp_norm(const cpu_kctx *k, size_t n_in, const aglm_tensor *
     static const char *const names[] = {"input"};
     const aglm_tensor *x = in[0];
     int axis;
-    aglm_status st = cpu_norm_axis(aglm_node_get_int(k->node, "axis", -1), x->rank, 0,
-                                   "attribute axis", &axis);
+    aglm_status st =
+        cpu_norm_axis(aglm_node_get_int(k->node, "axis", -1), x->rank, 0, "attribute axis", &axis);
     if (st != AGLM_OK)
         return st;
     int64_t p = aglm_node_get_int(k->node, "p", 2);
@@ -482,8 +490,8 @@ static aglm_status k_lp_norm(const cpu_kctx *k, size_t n_in, const aglm_tensor *
 
 /* (X - E[X]) / (sqrt(E[X^2] - E[X]^2) + 1e-9) over `axes` (default [0,2,3]), as the op's
  * function body computes it. */
-static aglm_status k_mvn(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
-                         size_t n_out, aglm_tensor *out)
+static aglm_status k_mvn(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, size_t n_out,
+                         aglm_tensor *out)
 {
     static const char *const names[] = {"input"};
     const aglm_tensor *x = in[0];
@@ -515,8 +523,8 @@ static aglm_status k_mvn(const cpu_kctx *k, size_t n_in, const aglm_tensor *cons
     if (!y || !acc || !gi) {
         free(acc);
         free(gi);
-        return fail(&v, aglm_error(AGLM_ERR_NOMEM, "out of memory for %lld elements",
-                                   (long long)total));
+        return fail(
+            &v, aglm_error(AGLM_ERR_NOMEM, "out of memory for %lld elements", (long long)total));
     }
     for (int64_t e = 0; e < total; e++) {
         int64_t rem = e, g = 0, mul = 1;
@@ -544,8 +552,8 @@ static aglm_status k_mvn(const cpu_kctx *k, size_t n_in, const aglm_tensor *cons
 
 /* ---- LRN ----------------------------------------------------------------------------------- */
 
-static aglm_status k_lrn(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
-                         size_t n_out, aglm_tensor *out)
+static aglm_status k_lrn(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, size_t n_out,
+                         aglm_tensor *out)
 {
     static const char *const names[] = {"input X"};
     const aglm_tensor *x = in[0];

@@ -51,12 +51,14 @@ static aglm_status pad_run(const cpu_kctx *k, const aglm_tensor *x, pad_mode mod
                               (long long)begin[d], (long long)end[d], d);
         dims[d] = x->dims[d] + begin[d] + end[d];
         if (dims[d] < 0)
-            return aglm_error(AGLM_ERR_SHAPE, "pads %lld and %lld leave a negative size on axis "
-                              "%d of %s", (long long)begin[d], (long long)end[d], d,
+            return aglm_error(AGLM_ERR_SHAPE,
+                              "pads %lld and %lld leave a negative size on axis "
+                              "%d of %s",
+                              (long long)begin[d], (long long)end[d], d,
                               cpu_shape(x, sx, sizeof sx));
         if (mode != PAD_CONSTANT && x->dims[d] == 0 && dims[d] > 0)
-            return aglm_error(AGLM_ERR_SHAPE, "cannot pad the empty axis %d of %s in this mode",
-                              d, cpu_shape(x, sx, sizeof sx));
+            return aglm_error(AGLM_ERR_SHAPE, "cannot pad the empty axis %d of %s in this mode", d,
+                              cpu_shape(x, sx, sizeof sx));
         total += dims[d];
     }
     aglm_status st = cpu_alloc(k, y, x->dtype, x->rank, dims);
@@ -94,8 +96,8 @@ static aglm_status pad_mode_of(const cpu_kctx *k, pad_mode *mode)
     return AGLM_OK;
 }
 
-static aglm_status k_pad(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
-                         size_t n_out, aglm_tensor *out)
+static aglm_status k_pad(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, size_t n_out,
+                         aglm_tensor *out)
 {
     const aglm_tensor *x = in[0];
     int r = x->rank;

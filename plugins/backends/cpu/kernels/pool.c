@@ -15,10 +15,10 @@ typedef struct pool_job {
     const aglm_window *w;
     const float *x;
     float *y;
-    int64_t *indices;       /* MaxPool's second output, or NULL */
-    int storage_order;      /* 1: indices count the spatial dims column-major */
-    int count_include_pad;  /* AveragePool */
-    int64_t lp;             /* LpPool's p; 0 for AveragePool */
+    int64_t *indices;      /* MaxPool's second output, or NULL */
+    int storage_order;     /* 1: indices count the spatial dims column-major */
+    int count_include_pad; /* AveragePool */
+    int64_t lp;            /* LpPool's p; 0 for AveragePool */
 } pool_job;
 
 /* Flat index of (id, ih, iw) inside its plane, as MaxPool's Indices reports it. */
@@ -282,8 +282,10 @@ static aglm_status pool_common(const cpu_kctx *k, const aglm_tensor *x, int ceil
     if (st != AGLM_OK)
         return st;
     if (x->rank < 3)
-        return aglm_error(AGLM_ERR_SHAPE, "X %s must be [N, C, spatial...] with at least one "
-                          "spatial dim", cpu_shape(x, sx, sizeof sx));
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "X %s must be [N, C, spatial...] with at least one "
+                          "spatial dim",
+                          cpu_shape(x, sx, sizeof sx));
     int nd = x->rank - 2;
     st = aglm_window_init(w, k->node, nd, x->dims + 2, NULL, ceil_mode);
     if (st != AGLM_OK)
@@ -334,8 +336,8 @@ static aglm_status k_maxpool(const cpu_kctx *k, size_t n_in, const aglm_tensor *
     aglm_status st = pool_common(k, in[0], ceil_mode, MAXPOOL_DTYPES, &w, &out[0]);
     if (st != AGLM_OK)
         return st;
-    pool_job job = {&w, NULL, NULL, NULL,
-                    aglm_node_get_int(k->node, "storage_order", 0) != 0, 0, 0};
+    pool_job job = {&w, NULL, NULL, NULL, aglm_node_get_int(k->node, "storage_order", 0) != 0,
+                    0,  0};
     if (n_out > 1) {
         st = cpu_alloc(k, &out[1], AGLM_I64, out[0].rank, out[0].dims);
         if (st != AGLM_OK)
@@ -353,8 +355,8 @@ static aglm_status k_avgpool(const cpu_kctx *k, size_t n_in, const aglm_tensor *
     aglm_status st = pool_common(k, in[0], ceil_mode, POOL_FLOATS, &w, &out[0]);
     if (st != AGLM_OK)
         return st;
-    pool_job job = {&w, NULL, NULL, NULL, 0,
-                    aglm_node_get_int(k->node, "count_include_pad", 0) != 0, 0};
+    pool_job job = {
+        &w, NULL, NULL, NULL, 0, aglm_node_get_int(k->node, "count_include_pad", 0) != 0, 0};
     return run_planes(k, in[0], &out[0], &job, avg_planes);
 }
 
@@ -412,8 +414,10 @@ static aglm_status global_pool(const cpu_kctx *k, const aglm_tensor *x, aglm_ten
     if (st != AGLM_OK)
         return st;
     if (x->rank < 3)
-        return aglm_error(AGLM_ERR_SHAPE, "X %s must be [N, C, spatial...] with at least one "
-                          "spatial dim", cpu_shape(x, sx, sizeof sx));
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "X %s must be [N, C, spatial...] with at least one "
+                          "spatial dim",
+                          cpu_shape(x, sx, sizeof sx));
     int64_t dims[AGLM_MAX_RANK];
     for (int i = 0; i < x->rank; i++)
         dims[i] = i < 2 ? x->dims[i] : 1;
@@ -452,35 +456,42 @@ static aglm_status k_maxunpool(const cpu_kctx *k, size_t n_in, const aglm_tensor
     if (st != AGLM_OK)
         return st;
     if (x->rank < 3 || ind->dtype != AGLM_I64 || !aglm_tensor_same_shape(x, ind))
-        return aglm_error(AGLM_ERR_SHAPE, "X %s and I %s must be [N, C, spatial...], I of i64 in "
-                          "the shape of X", cpu_shape(x, sx, sizeof sx), cpu_shape(ind, si, sizeof si));
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "X %s and I %s must be [N, C, spatial...], I of i64 in "
+                          "the shape of X",
+                          cpu_shape(x, sx, sizeof sx), cpu_shape(ind, si, sizeof si));
     int nd = x->rank - 2, r = x->rank;
     size_t kc = 0, sc = 0, pc = 0;
     const int64_t *ks = aglm_node_get_ints(k->node, "kernel_shape", &kc);
     const int64_t *ss = aglm_node_get_ints(k->node, "strides", &sc);
     const int64_t *ps = aglm_node_get_ints(k->node, "pads", &pc);
     if (!ks || kc != (size_t)nd || (ss && sc != (size_t)nd) || (ps && pc != 2 * (size_t)nd))
-        return aglm_error(AGLM_ERR_INVALID, "attributes kernel_shape, strides and pads must "
-                          "have %d, %d and %d values", nd, nd, 2 * nd);
+        return aglm_error(AGLM_ERR_INVALID,
+                          "attributes kernel_shape, strides and pads must "
+                          "have %d, %d and %d values",
+                          nd, nd, 2 * nd);
     int64_t inferred[AGLM_MAX_RANK] = {x->dims[0], x->dims[1]}, dims[AGLM_MAX_RANK];
     for (int i = 0; i < nd; i++) {
-        inferred[2 + i] = (x->dims[2 + i] - 1) * (ss ? ss[i] : 1) + ks[i] -
-                          (ps ? ps[i] + ps[nd + i] : 0);
+        inferred[2 + i] =
+            (x->dims[2 + i] - 1) * (ss ? ss[i] : 1) + ks[i] - (ps ? ps[i] + ps[nd + i] : 0);
         if (inferred[2 + i] < 0)
             return aglm_error(AGLM_ERR_SHAPE, "pads leave spatial dim %d negative", i);
     }
     memcpy(dims, inferred, sizeof dims);
     if (shape) {
         size_t count;
-        if ((st = cpu_read_ints(shape, "input output_shape", dims, AGLM_MAX_RANK, &count)) != AGLM_OK)
+        if ((st = cpu_read_ints(shape, "input output_shape", dims, AGLM_MAX_RANK, &count)) !=
+            AGLM_OK)
             return st;
         if (count != (size_t)r)
             return aglm_error(AGLM_ERR_SHAPE, "output_shape has %zu values for X %s", count,
                               cpu_shape(x, sx, sizeof sx));
         for (int i = 0; i < r; i++)
             if (dims[i] < inferred[i])
-                return aglm_error(AGLM_ERR_SHAPE, "output_shape dim %d = %lld is smaller than the "
-                                  "unpooled size %lld", i, (long long)dims[i], (long long)inferred[i]);
+                return aglm_error(AGLM_ERR_SHAPE,
+                                  "output_shape dim %d = %lld is smaller than the "
+                                  "unpooled size %lld",
+                                  i, (long long)dims[i], (long long)inferred[i]);
     }
     if ((st = cpu_alloc(k, &out[0], x->dtype, r, dims)) != AGLM_OK)
         return st;
@@ -489,9 +500,10 @@ static aglm_status k_maxunpool(const cpu_kctx *k, size_t n_in, const aglm_tensor
     const int64_t *id = ind->data;
     for (int64_t i = 0; i < n; i++) {
         if (id[i] < 0 || id[i] >= limit)
-            return aglm_error(AGLM_ERR_INVALID, "index %lld at %lld is outside the unpooled "
-                              "output of %lld elements", (long long)id[i], (long long)i,
-                              (long long)limit);
+            return aglm_error(AGLM_ERR_INVALID,
+                              "index %lld at %lld is outside the unpooled "
+                              "output of %lld elements",
+                              (long long)id[i], (long long)i, (long long)limit);
         /* the index's coordinates in the unpooled shape, placed into the output's */
         int64_t rem = id[i], at = 0, stride = 1;
         for (int d = r - 1; d >= 0; d--) {

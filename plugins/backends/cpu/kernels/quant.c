@@ -23,11 +23,26 @@ static int64_t qget(const aglm_tensor *t, int64_t i)
 static void qrange(aglm_dtype dt, double *lo, double *hi)
 {
     switch (dt) {
-    case AGLM_U8: *lo = 0; *hi = UINT8_MAX; break;
-    case AGLM_I8: *lo = INT8_MIN; *hi = INT8_MAX; break;
-    case AGLM_U16: *lo = 0; *hi = UINT16_MAX; break;
-    case AGLM_I16: *lo = INT16_MIN; *hi = INT16_MAX; break;
-    default: *lo = INT32_MIN; *hi = INT32_MAX; break;
+    case AGLM_U8:
+        *lo = 0;
+        *hi = UINT8_MAX;
+        break;
+    case AGLM_I8:
+        *lo = INT8_MIN;
+        *hi = INT8_MAX;
+        break;
+    case AGLM_U16:
+        *lo = 0;
+        *hi = UINT16_MAX;
+        break;
+    case AGLM_I16:
+        *lo = INT16_MIN;
+        *hi = INT16_MAX;
+        break;
+    default:
+        *lo = INT32_MIN;
+        *hi = INT32_MAX;
+        break;
     }
 }
 
@@ -59,17 +74,18 @@ static aglm_status qmap_init(qmap *m, const cpu_kctx *k, const aglm_tensor *x,
     if (aglm_tensor_numel(scale) == 1 && scale->rank <= 1 && bs == 0)
         return AGLM_OK;
     int axis;
-    aglm_status st = cpu_norm_axis(aglm_node_get_int(k->node, "axis", 1), x->rank, 0,
-                                   "attribute axis", &axis);
+    aglm_status st =
+        cpu_norm_axis(aglm_node_get_int(k->node, "axis", 1), x->rank, 0, "attribute axis", &axis);
     if (st != AGLM_OK)
         return st;
     m->n = x->dims[axis];
     m->inner = cpu_dims_prod(x->dims, axis + 1, x->rank);
     if (bs <= 0) {
         if (scale->rank != 1 || scale->dims[0] != m->n)
-            return aglm_error(AGLM_ERR_SHAPE, "scale %s fits neither one value nor one per "
-                              "element of axis %d of input %s", cpu_shape(scale, ss, sizeof ss),
-                              axis, cpu_shape(x, sx, sizeof sx));
+            return aglm_error(AGLM_ERR_SHAPE,
+                              "scale %s fits neither one value nor one per "
+                              "element of axis %d of input %s",
+                              cpu_shape(scale, ss, sizeof ss), axis, cpu_shape(x, sx, sizeof sx));
         m->mode = 1;
         return AGLM_OK;
     }
@@ -80,9 +96,11 @@ static aglm_status qmap_init(qmap *m, const cpu_kctx *k, const aglm_tensor *x,
     for (int i = 0; ok && i < x->rank; i++)
         ok = scale->dims[i] == (i == axis ? m->nb : x->dims[i]);
     if (!ok)
-        return aglm_error(AGLM_ERR_SHAPE, "scale %s does not block input %s along axis %d in "
-                          "blocks of %lld", cpu_shape(scale, ss, sizeof ss),
-                          cpu_shape(x, sx, sizeof sx), axis, (long long)bs);
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "scale %s does not block input %s along axis %d in "
+                          "blocks of %lld",
+                          cpu_shape(scale, ss, sizeof ss), cpu_shape(x, sx, sizeof sx), axis,
+                          (long long)bs);
     return AGLM_OK;
 }
 
@@ -111,8 +129,10 @@ static aglm_status k_quantize(const cpu_kctx *k, size_t n_in, const aglm_tensor 
     else if (od > 0)
         dt = (aglm_dtype)od;
     if (dt >= 32 || !(Q_INTS & CPU_DT(dt)))
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "quantising to %s is not supported (u8, i8, u16, "
-                          "i16 are)", aglm_dtype_name(dt));
+        return aglm_error(AGLM_ERR_UNSUPPORTED,
+                          "quantising to %s is not supported (u8, i8, u16, "
+                          "i16 are)",
+                          aglm_dtype_name(dt));
     qmap m;
     if ((st = qmap_init(&m, k, x, scale, zp)) != AGLM_OK)
         return st;
@@ -220,10 +240,10 @@ static aglm_status k_dynamic_quantize(const cpu_kctx *k, size_t n_in, const aglm
 /* A batched product of int32 operands a [.., M, K] and b [.., K, N] (1-D operands promoted as
  * numpy.matmul does), its result in int32 of the broadcast shape. */
 typedef struct imm {
-    int ra, rb, rank;             /* promoted ranks of a and b; rank of the result */
+    int ra, rb, rank; /* promoted ranks of a and b; rank of the result */
     int64_t da[AGLM_MAX_RANK], db[AGLM_MAX_RANK], dy[AGLM_MAX_RANK];
     int64_t m, k, n, batch;
-    int ydrop;                    /* result rank after dropping promoted dims */
+    int ydrop; /* result rank after dropping promoted dims */
     int64_t ydims[AGLM_MAX_RANK];
 } imm;
 
@@ -317,8 +337,8 @@ static aglm_status minus_zp(const aglm_tensor *t, const aglm_tensor *zp, int row
     char st[64], sz[64];
     if (zp && nz != 1 && !(rows && (nz == n / (last ? last : 1) || nz == within)) &&
         !(!rows && (nz == last || nz * within == n)))
-        return aglm_error(AGLM_ERR_SHAPE, "%s %s fits neither one value nor one per %s of %s",
-                          what, cpu_shape(zp, sz, sizeof sz), rows ? "row" : "column",
+        return aglm_error(AGLM_ERR_SHAPE, "%s %s fits neither one value nor one per %s of %s", what,
+                          cpu_shape(zp, sz, sizeof sz), rows ? "row" : "column",
                           cpu_shape(t, st, sizeof st));
     if (zp && zp->dtype != t->dtype)
         return aglm_error(AGLM_ERR_TYPE, "%s is %s but its operand is %s", what,
@@ -404,7 +424,8 @@ static aglm_status k_qlinear_matmul(const cpu_kctx *k, size_t n_in, const aglm_t
     int64_t nas = aglm_tensor_numel(as), nbs = aglm_tensor_numel(bs);
     if ((nas != 1 && nas != p.m) || (nbs != 1 && nbs != p.n) || aglm_tensor_numel(ys) != 1 ||
         aglm_tensor_numel(yzp) != 1)
-        return aglm_error(AGLM_ERR_SHAPE, "scales: a_scale has %lld values (1 or %lld rows), "
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "scales: a_scale has %lld values (1 or %lld rows), "
                           "b_scale %lld (1 or %lld columns), y_scale and y_zero_point must have 1",
                           (long long)nas, (long long)p.m, (long long)nbs, (long long)p.n);
     int32_t *a = NULL, *b = NULL, *acc = NULL;
@@ -469,8 +490,9 @@ static void conv_i32(const aglm_window *win, int64_t nb, int64_t c, int64_t m, i
                                         int64_t iw = ow * win->s[2] - win->pb[2] + kw * win->d[2];
                                         if (iw < 0 || iw >= win->in[2])
                                             continue;
-                                        acc += (int64_t)xp[(id * win->in[1] + ih) * win->in[2] + iw] *
-                                               wp[(kd * win->k[1] + kh) * win->k[2] + kw];
+                                        acc +=
+                                            (int64_t)xp[(id * win->in[1] + ih) * win->in[2] + iw] *
+                                            wp[(kd * win->k[1] + kh) * win->k[2] + kw];
                                     }
                                 }
                             }
@@ -488,9 +510,11 @@ static aglm_status conv_geometry(const cpu_kctx *k, const aglm_tensor *x, const 
     *group = aglm_node_get_int(k->node, "group", 1);
     if (x->rank < 3 || w->rank != x->rank || *group < 1 || x->dims[1] % *group != 0 ||
         w->dims[0] % *group != 0 || w->dims[1] != x->dims[1] / *group)
-        return aglm_error(AGLM_ERR_SHAPE, "input x %s and weight w %s do not match as [N,C,...] "
-                          "and [M,C/group,...] with group %lld", cpu_shape(x, sx, sizeof sx),
-                          cpu_shape(w, sw, sizeof sw), (long long)*group);
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "input x %s and weight w %s do not match as [N,C,...] "
+                          "and [M,C/group,...] with group %lld",
+                          cpu_shape(x, sx, sizeof sx), cpu_shape(w, sw, sizeof sw),
+                          (long long)*group);
     int nd = x->rank - 2;
     aglm_status st = aglm_window_init(win, k->node, nd, x->dims + 2, w->dims + 2, 0);
     if (st != AGLM_OK)
@@ -509,9 +533,10 @@ static aglm_status weight_minus_zp(const aglm_tensor *w, const aglm_tensor *zp, 
     int64_t per = w->dims[0] ? n / w->dims[0] : 0;
     if (zp && nz != 1 && nz != w->dims[0]) {
         char sz[64], sw[64];
-        return aglm_error(AGLM_ERR_SHAPE, "w_zero_point %s fits neither one value nor one per "
-                          "output channel of w %s", cpu_shape(zp, sz, sizeof sz),
-                          cpu_shape(w, sw, sizeof sw));
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "w_zero_point %s fits neither one value nor one per "
+                          "output channel of w %s",
+                          cpu_shape(zp, sz, sizeof sz), cpu_shape(w, sw, sizeof sw));
     }
     int32_t *v = malloc(sizeof *v * (size_t)(n + 1));
     if (!v)
@@ -565,7 +590,8 @@ static aglm_status k_qlinear_conv(const cpu_kctx *k, size_t n_in, const aglm_ten
     int64_t m = w->dims[0], nws = aglm_tensor_numel(ws);
     if (aglm_tensor_numel(xs) != 1 || aglm_tensor_numel(xzp) != 1 || aglm_tensor_numel(ys) != 1 ||
         aglm_tensor_numel(yzp) != 1 || (nws != 1 && nws != m))
-        return aglm_error(AGLM_ERR_SHAPE, "x_scale, x_zero_point, y_scale and y_zero_point must "
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "x_scale, x_zero_point, y_scale and y_zero_point must "
                           "hold one value, w_scale 1 or %lld (one per output channel)",
                           (long long)m);
     if (bias && (bias->dtype != AGLM_I32 || aglm_tensor_numel(bias) != m)) {
@@ -581,8 +607,9 @@ static aglm_status k_qlinear_conv(const cpu_kctx *k, size_t n_in, const aglm_ten
         !(acc = malloc(sizeof *acc * (size_t)(total + 1)))) {
         free(xi);
         free(wi);
-        return st != AGLM_OK ? st : aglm_error(AGLM_ERR_NOMEM, "out of memory for %lld results",
-                                               (long long)total);
+        return st != AGLM_OK
+                   ? st
+                   : aglm_error(AGLM_ERR_NOMEM, "out of memory for %lld results", (long long)total);
     }
     conv_i32(&win, x->dims[0], x->dims[1], m, group, xi, wi, acc);
     if ((st = cpu_alloc(k, &out[0], yzp->dtype, x->rank, ydims)) == AGLM_OK) {

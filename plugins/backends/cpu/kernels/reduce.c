@@ -77,46 +77,49 @@ static int64_t base_offset(const rplan *p, int64_t o)
 
 /* Folds one line of n elements `st` apart into acc; m is the max for LogSumExp. NaN wins in
  * max and min, as numpy's maximum.reduce gives. */
-#define FLOAT_LINE(NAME, T)                                                                    \
-    static double NAME(int op, const T *x, int64_t n, int64_t st, double acc, double m)       \
-    {                                                                                          \
-        switch (op) {                                                                          \
-        case R_SUM: case R_MEAN: case R_LOGSUM:                                                \
-            for (int64_t i = 0; i < n; i++)                                                    \
-                acc += x[i * st];                                                              \
-            break;                                                                             \
-        case R_L1:                                                                             \
-            for (int64_t i = 0; i < n; i++)                                                    \
-                acc += fabs((double)x[i * st]);                                                \
-            break;                                                                             \
-        case R_L2: case R_SUMSQ:                                                               \
-            for (int64_t i = 0; i < n; i++) {                                                  \
-                double v = x[i * st];                                                          \
-                acc += v * v;                                                                  \
-            }                                                                                  \
-            break;                                                                             \
-        case R_PROD:                                                                           \
-            for (int64_t i = 0; i < n; i++)                                                    \
-                acc *= x[i * st];                                                              \
-            break;                                                                             \
-        case R_MAX:                                                                            \
-            for (int64_t i = 0; i < n; i++) {                                                  \
-                double v = x[i * st];                                                          \
-                acc = (v > acc || isnan(v)) && !isnan(acc) ? v : acc;                          \
-            }                                                                                  \
-            break;                                                                             \
-        case R_MIN:                                                                            \
-            for (int64_t i = 0; i < n; i++) {                                                  \
-                double v = x[i * st];                                                          \
-                acc = (v < acc || isnan(v)) && !isnan(acc) ? v : acc;                          \
-            }                                                                                  \
-            break;                                                                             \
-        case R_LOGSUMEXP:                                                                      \
-            for (int64_t i = 0; i < n; i++)                                                    \
-                acc += exp(x[i * st] - m);                                                     \
-            break;                                                                             \
-        }                                                                                      \
-        return acc;                                                                            \
+#define FLOAT_LINE(NAME, T)                                                                        \
+    static double NAME(int op, const T *x, int64_t n, int64_t st, double acc, double m)            \
+    {                                                                                              \
+        switch (op) {                                                                              \
+        case R_SUM:                                                                                \
+        case R_MEAN:                                                                               \
+        case R_LOGSUM:                                                                             \
+            for (int64_t i = 0; i < n; i++)                                                        \
+                acc += x[i * st];                                                                  \
+            break;                                                                                 \
+        case R_L1:                                                                                 \
+            for (int64_t i = 0; i < n; i++)                                                        \
+                acc += fabs((double)x[i * st]);                                                    \
+            break;                                                                                 \
+        case R_L2:                                                                                 \
+        case R_SUMSQ:                                                                              \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                double v = x[i * st];                                                              \
+                acc += v * v;                                                                      \
+            }                                                                                      \
+            break;                                                                                 \
+        case R_PROD:                                                                               \
+            for (int64_t i = 0; i < n; i++)                                                        \
+                acc *= x[i * st];                                                                  \
+            break;                                                                                 \
+        case R_MAX:                                                                                \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                double v = x[i * st];                                                              \
+                acc = (v > acc || isnan(v)) && !isnan(acc) ? v : acc;                              \
+            }                                                                                      \
+            break;                                                                                 \
+        case R_MIN:                                                                                \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                double v = x[i * st];                                                              \
+                acc = (v < acc || isnan(v)) && !isnan(acc) ? v : acc;                              \
+            }                                                                                      \
+            break;                                                                                 \
+        case R_LOGSUMEXP:                                                                          \
+            for (int64_t i = 0; i < n; i++)                                                        \
+                acc += exp(x[i * st] - m);                                                         \
+            break;                                                                                 \
+        }                                                                                          \
+        return acc;                                                                                \
     }
 
 FLOAT_LINE(line_f32, float)
@@ -204,14 +207,38 @@ static void range_f(void *ctx, size_t b, size_t e, int worker)
 static void int_range_of(aglm_dtype dt, int64_t *lo, int64_t *hi)
 {
     switch (dt) {
-    case AGLM_BOOL: *lo = 0; *hi = 1; break;
-    case AGLM_U8: *lo = 0; *hi = UINT8_MAX; break;
-    case AGLM_I8: *lo = INT8_MIN; *hi = INT8_MAX; break;
-    case AGLM_U16: *lo = 0; *hi = UINT16_MAX; break;
-    case AGLM_I16: *lo = INT16_MIN; *hi = INT16_MAX; break;
-    case AGLM_U32: *lo = 0; *hi = UINT32_MAX; break;
-    case AGLM_I32: *lo = INT32_MIN; *hi = INT32_MAX; break;
-    default: *lo = INT64_MIN; *hi = INT64_MAX; break;
+    case AGLM_BOOL:
+        *lo = 0;
+        *hi = 1;
+        break;
+    case AGLM_U8:
+        *lo = 0;
+        *hi = UINT8_MAX;
+        break;
+    case AGLM_I8:
+        *lo = INT8_MIN;
+        *hi = INT8_MAX;
+        break;
+    case AGLM_U16:
+        *lo = 0;
+        *hi = UINT16_MAX;
+        break;
+    case AGLM_I16:
+        *lo = INT16_MIN;
+        *hi = INT16_MAX;
+        break;
+    case AGLM_U32:
+        *lo = 0;
+        *hi = UINT32_MAX;
+        break;
+    case AGLM_I32:
+        *lo = INT32_MIN;
+        *hi = INT32_MAX;
+        break;
+    default:
+        *lo = INT64_MIN;
+        *hi = INT64_MAX;
+        break;
     }
 }
 
@@ -235,7 +262,8 @@ static int64_t fold_i(const rjob *j, int64_t base, int op, int64_t init)
         for (int64_t i = 0; i < n; i++) {
             int64_t v = l[i * st];
             switch (op) {
-            case R_SUM: case R_MEAN: acc += (uint64_t)v; break;
+            case R_SUM:
+            case R_MEAN: acc += (uint64_t)v; break;
             case R_L1: acc += v < 0 ? 0 - (uint64_t)v : (uint64_t)v; break;
             case R_SUMSQ: acc += (uint64_t)v * (uint64_t)v; break;
             case R_PROD: acc *= (uint64_t)v; break;
@@ -418,11 +446,11 @@ static aglm_status run_reduce(const cpu_kctx *k, int op, size_t n_in, const aglm
     return AGLM_OK;
 }
 
-#define REDUCE_KERNEL(NAME, OP)                                                                \
-    static aglm_status NAME(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,     \
-                            size_t n_out, aglm_tensor *out)                                    \
-    {                                                                                          \
-        return run_reduce(k, OP, n_in, in, &out[0]);                                           \
+#define REDUCE_KERNEL(NAME, OP)                                                                    \
+    static aglm_status NAME(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,          \
+                            size_t n_out, aglm_tensor *out)                                        \
+    {                                                                                              \
+        return run_reduce(k, OP, n_in, in, &out[0]);                                               \
     }
 
 REDUCE_KERNEL(k_sum, R_SUM)
@@ -437,8 +465,9 @@ REDUCE_KERNEL(k_logsumexp, R_LOGSUMEXP)
 REDUCE_KERNEL(k_sumsq, R_SUMSQ)
 
 #define RF (CPU_FLOATS | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16))
-#define RI (CPU_DT(AGLM_I32) | CPU_DT(AGLM_I64) | CPU_DT(AGLM_U32) |         \
-            CPU_DT(AGLM_I8) | CPU_DT(AGLM_U8) | CPU_DT(AGLM_I16) | CPU_DT(AGLM_U16))
+#define RI                                                                                         \
+    (CPU_DT(AGLM_I32) | CPU_DT(AGLM_I64) | CPU_DT(AGLM_U32) | CPU_DT(AGLM_I8) | CPU_DT(AGLM_U8) |  \
+     CPU_DT(AGLM_I16) | CPU_DT(AGLM_U16))
 
 const cpu_kernel cpu_reduce_kernels[] = {
     {"ReduceSum", RF | RI, k_sum},

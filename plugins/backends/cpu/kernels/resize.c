@@ -43,7 +43,8 @@ typedef struct axis_taps {
 
 /* ---- attributes ---------------------------------------------------------------------------- */
 
-static aglm_status pick(const char *attr, const char *v, const char *const *names, int count, int *out)
+static aglm_status pick(const char *attr, const char *v, const char *const *names, int count,
+                        int *out)
 {
     for (int i = 0; i < count; i++)
         if (strcmp(v, names[i]) == 0) {
@@ -56,10 +57,11 @@ static aglm_status pick(const char *attr, const char *v, const char *const *name
 static aglm_status read_attrs(const cpu_kctx *k, int legacy, rs_params *p)
 {
     static const char *const modes[] = {"nearest", "linear", "cubic"};
-    static const char *const ctms[] = {"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel",
-                                       "align_corners", "asymmetric", "tf_half_pixel_for_nn",
-                                       "tf_crop_and_resize"};
-    static const char *const nearest[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
+    static const char *const ctms[] = {
+        "half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners",
+        "asymmetric", "tf_half_pixel_for_nn", "tf_crop_and_resize"};
+    static const char *const nearest[] = {"round_prefer_floor", "round_prefer_ceil", "floor",
+                                          "ceil"};
     static const char *const keep[] = {"stretch", "not_larger", "not_smaller"};
     const aglm_node *n = k->node;
     const char *mode = aglm_node_get_string(n, "mode", "nearest");
@@ -145,8 +147,10 @@ static aglm_status from_scales(rs_params *p, const double *scales, const int *ax
         int a = axes[i];
         double s = scales[i];
         if (!(s > 0) || !(s * (double)p->in[a] < MAX_DIM))
-            return aglm_error(AGLM_ERR_INVALID, "scale %g for axis %d (size %lld) must be positive "
-                              "and give a representable size", s, a, (long long)p->in[a]);
+            return aglm_error(AGLM_ERR_INVALID,
+                              "scale %g for axis %d (size %lld) must be positive "
+                              "and give a representable size",
+                              s, a, (long long)p->in[a]);
         p->scale[a] = s;
         p->out[a] = (int64_t)floor(s * (double)p->in[a]);
         /* the reference multiplies a float32 scale by the size in float32 */
@@ -214,8 +218,10 @@ static aglm_status read_geometry(const cpu_kctx *k, int legacy, size_t n_in,
         const float *attr = aglm_node_get_floats(k->node, "scales", &count);
         if (attr) {
             if (count != (size_t)p->rank)
-                return aglm_error(AGLM_ERR_INVALID, "attribute scales has %zu values for an "
-                                  "input of rank %d", count, p->rank);
+                return aglm_error(AGLM_ERR_INVALID,
+                                  "attribute scales has %zu values for an "
+                                  "input of rank %d",
+                                  count, p->rank);
             for (int i = 0; i < p->rank; i++)
                 scales[i] = attr[i];
         } else if (n_in < 2 || !in[1]) {
@@ -235,8 +241,10 @@ static aglm_status read_geometry(const cpu_kctx *k, int legacy, size_t n_in,
     if (roi && aglm_tensor_numel(roi) == 0)
         roi = NULL;
     if ((sc != NULL) == (sz != NULL))
-        return aglm_error(AGLM_ERR_INVALID, "exactly one of the inputs scales and sizes must be "
-                          "given, %s", sc ? "both are" : "neither is");
+        return aglm_error(AGLM_ERR_INVALID,
+                          "exactly one of the inputs scales and sizes must be "
+                          "given, %s",
+                          sc ? "both are" : "neither is");
     if (sc) {
         if ((st = read_floats(sc, "input scales", scales, naxes)) != AGLM_OK ||
             (st = from_scales(p, scales, axes, naxes)) != AGLM_OK)
@@ -256,7 +264,7 @@ static aglm_status read_geometry(const cpu_kctx *k, int legacy, size_t n_in,
         double r[2 * AGLM_MAX_RANK];
         if (!roi)
             return aglm_error(AGLM_ERR_INVALID, "coordinate_transformation_mode "
-                              "tf_crop_and_resize needs the input roi");
+                                                "tf_crop_and_resize needs the input roi");
         if ((st = read_floats(roi, "input roi", r, 2 * naxes)) != AGLM_OK)
             return st;
         for (int i = 0; i < naxes; i++) {
@@ -276,14 +284,10 @@ static double source(const rs_params *p, int a, int64_t x, int *outside)
     double in = (double)p->in[a], s = p->scale[a], w = p->width[a], xd = (double)x;
     *outside = 0;
     switch (p->ctm) {
-    case CT_ALIGN:
-        return w == 1 ? 0.0 : xd * (in - 1) / (w - 1);
-    case CT_ASYM:
-        return xd / s;
-    case CT_TF_HALF_NN:
-        return (xd + 0.5) / s;
-    case CT_PYTORCH:
-        return w == 1 ? -0.5 : (xd + 0.5) / s - 0.5;
+    case CT_ALIGN: return w == 1 ? 0.0 : xd * (in - 1) / (w - 1);
+    case CT_ASYM: return xd / s;
+    case CT_TF_HALF_NN: return (xd + 0.5) / s;
+    case CT_PYTORCH: return w == 1 ? -0.5 : (xd + 0.5) / s - 0.5;
     case CT_HALF_PIXEL_SYM: {
         double adjust = (double)p->out[a] / w;
         return in / 2 * (1 - adjust) + (xd + 0.5) / s - 0.5;
@@ -295,8 +299,7 @@ static double source(const rs_params *p, int a, int64_t x, int *outside)
         *outside = v < 0 || v > in - 1;
         return v;
     }
-    default:
-        return (xd + 0.5) / s - 0.5;
+    default: return (xd + 0.5) / s - 0.5;
     }
 }
 
@@ -557,8 +560,14 @@ static int linear_fast(const cpu_kctx *k, const rs_params *p, const axis_taps *t
             return 0;
     int threads = cpu_pool_threads(k->pool);
     int64_t ow = p->out[r - 1];
-    lin_job job = {p, &taps[r - 2], &taps[r - 1], identity_axis(p, r - 2, &taps[r - 2]),
-                   identity_axis(p, r - 1, &taps[r - 1]), x->data, y->data, NULL};
+    lin_job job = {p,
+                   &taps[r - 2],
+                   &taps[r - 1],
+                   identity_axis(p, r - 2, &taps[r - 2]),
+                   identity_axis(p, r - 1, &taps[r - 1]),
+                   x->data,
+                   y->data,
+                   NULL};
     job.rows = malloc((size_t)threads * 2 * (size_t)ow * sizeof *job.rows + 1);
     if (!job.rows) {
         *st = aglm_error(AGLM_ERR_NOMEM, "out of memory for resize rows of %lld values",
@@ -618,7 +627,8 @@ static aglm_status interpolate(const cpu_kctx *k, const rs_params *p, axis_taps 
     return AGLM_OK;
 }
 
-/* ---- nearest fast path ------------------------------------------------------------------------ */
+/* ---- nearest fast path ------------------------------------------------------------------------
+ */
 
 /* Nearest without tf_crop_and_resize's outside positions (every upsampling model: FPN necks use
  * asymmetric/floor with integer scales), for element sizes 1, 2, 4 and 8. One task per output
@@ -631,27 +641,27 @@ typedef struct near_job {
     const char *x;
     char *y;
     size_t es;
-    int repeat2; /* the last axis maps o to o / 2 */
+    int repeat2;    /* the last axis maps o to o / 2 */
     int contiguous; /* the last axis maps o to map[0] + o */
 } near_job;
 
-#define NEAR_ROW(T)                                                                            \
-    do {                                                                                       \
-        const T *s_ = (const T *)src;                                                          \
-        T *d_ = (T *)dst;                                                                      \
-        if (j->repeat2) {                                                                      \
-            int64_t h_ = ow / 2;                                                               \
-            for (int64_t i = 0; i < h_; i++) {                                                 \
-                const T v_ = s_[i];                                                            \
-                d_[2 * i] = v_;                                                                \
-                d_[2 * i + 1] = v_;                                                            \
-            }                                                                                  \
-            if (ow & 1)                                                                        \
-                d_[ow - 1] = s_[h_];                                                           \
-        } else {                                                                               \
-            for (int64_t i = 0; i < ow; i++)                                                   \
-                d_[i] = s_[mw[i]];                                                             \
-        }                                                                                      \
+#define NEAR_ROW(T)                                                                                \
+    do {                                                                                           \
+        const T *s_ = (const T *)src;                                                              \
+        T *d_ = (T *)dst;                                                                          \
+        if (j->repeat2) {                                                                          \
+            int64_t h_ = ow / 2;                                                                   \
+            for (int64_t i = 0; i < h_; i++) {                                                     \
+                const T v_ = s_[i];                                                                \
+                d_[2 * i] = v_;                                                                    \
+                d_[2 * i + 1] = v_;                                                                \
+            }                                                                                      \
+            if (ow & 1)                                                                            \
+                d_[ow - 1] = s_[h_];                                                               \
+        } else {                                                                                   \
+            for (int64_t i = 0; i < ow; i++)                                                       \
+                d_[i] = s_[mw[i]];                                                                 \
+        }                                                                                          \
     } while (0)
 
 static void near_planes(void *ctx, size_t b, size_t e, int worker)
@@ -781,11 +791,10 @@ static aglm_status k_upsample(const cpu_kctx *k, size_t n_in, const aglm_tensor 
     return resize(k, 1, n_in, in, out);
 }
 
-#define RESIZE_DTYPES                                                                          \
-    (CPU_DT(AGLM_F32) | CPU_DT(AGLM_F64) | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16) |              \
-     CPU_DT(AGLM_I8) | CPU_DT(AGLM_U8) | CPU_DT(AGLM_I16) | CPU_DT(AGLM_U16) |                 \
-     CPU_DT(AGLM_I32) | CPU_DT(AGLM_U32) | CPU_DT(AGLM_I64) | CPU_DT(AGLM_U64) |               \
-     CPU_DT(AGLM_BOOL))
+#define RESIZE_DTYPES                                                                              \
+    (CPU_DT(AGLM_F32) | CPU_DT(AGLM_F64) | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16) |                  \
+     CPU_DT(AGLM_I8) | CPU_DT(AGLM_U8) | CPU_DT(AGLM_I16) | CPU_DT(AGLM_U16) | CPU_DT(AGLM_I32) |  \
+     CPU_DT(AGLM_U32) | CPU_DT(AGLM_I64) | CPU_DT(AGLM_U64) | CPU_DT(AGLM_BOOL))
 
 const cpu_kernel cpu_resize_kernels[] = {
     {"Resize", RESIZE_DTYPES, k_resize},

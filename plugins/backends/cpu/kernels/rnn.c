@@ -17,8 +17,17 @@
 typedef enum rnn_kind { RNN_SIMPLE, RNN_GRU, RNN_LSTM } rnn_kind;
 
 typedef enum act_fn {
-    ACT_SIGMOID, ACT_TANH, ACT_RELU, ACT_AFFINE, ACT_LEAKY_RELU, ACT_THRESHOLDED_RELU,
-    ACT_SCALED_TANH, ACT_HARD_SIGMOID, ACT_ELU, ACT_SOFTSIGN, ACT_SOFTPLUS
+    ACT_SIGMOID,
+    ACT_TANH,
+    ACT_RELU,
+    ACT_AFFINE,
+    ACT_LEAKY_RELU,
+    ACT_THRESHOLDED_RELU,
+    ACT_SCALED_TANH,
+    ACT_HARD_SIGMOID,
+    ACT_ELU,
+    ACT_SOFTSIGN,
+    ACT_SOFTPLUS
 } act_fn;
 
 typedef struct act {
@@ -33,11 +42,16 @@ static const struct act_def {
     int n_params;
     float alpha, beta;
 } act_defs[] = {
-    {"Sigmoid", ACT_SIGMOID, 0, 0, 0},           {"Tanh", ACT_TANH, 0, 0, 0},
-    {"Relu", ACT_RELU, 0, 0, 0},                 {"Affine", ACT_AFFINE, 2, 1.0f, 0.0f},
-    {"LeakyRelu", ACT_LEAKY_RELU, 1, 0.01f, 0},  {"ThresholdedRelu", ACT_THRESHOLDED_RELU, 1, 1.0f, 0},
-    {"ScaledTanh", ACT_SCALED_TANH, 2, 1.0f, 1.0f}, {"HardSigmoid", ACT_HARD_SIGMOID, 2, 0.2f, 0.5f},
-    {"Elu", ACT_ELU, 1, 1.0f, 0},                {"Softsign", ACT_SOFTSIGN, 0, 0, 0},
+    {"Sigmoid", ACT_SIGMOID, 0, 0, 0},
+    {"Tanh", ACT_TANH, 0, 0, 0},
+    {"Relu", ACT_RELU, 0, 0, 0},
+    {"Affine", ACT_AFFINE, 2, 1.0f, 0.0f},
+    {"LeakyRelu", ACT_LEAKY_RELU, 1, 0.01f, 0},
+    {"ThresholdedRelu", ACT_THRESHOLDED_RELU, 1, 1.0f, 0},
+    {"ScaledTanh", ACT_SCALED_TANH, 2, 1.0f, 1.0f},
+    {"HardSigmoid", ACT_HARD_SIGMOID, 2, 0.2f, 0.5f},
+    {"Elu", ACT_ELU, 1, 1.0f, 0},
+    {"Softsign", ACT_SOFTSIGN, 0, 0, 0},
     {"Softplus", ACT_SOFTPLUS, 0, 0, 0},
 };
 
@@ -67,30 +81,33 @@ static float act_apply(const act *a, float x)
 typedef struct rnn_cfg {
     rnn_kind kind;
     const char *op;
-    int gates;            /* 1, 3 or 4 */
-    int n_dir, reverse;   /* reverse: a single direction run backwards */
+    int gates;          /* 1, 3 or 4 */
+    int n_dir, reverse; /* reverse: a single direction run backwards */
     int64_t seq, batch, in_size, hidden;
     int layout;
-    float clip;           /* 0: none */
+    float clip; /* 0: none */
     int input_forget, linear_before_reset;
-    act acts[MAX_ACTS];   /* per direction: f (RNN); f, g (GRU); f, g, h (LSTM) */
+    act acts[MAX_ACTS]; /* per direction: f (RNN); f, g (GRU); f, g, h (LSTM) */
 } rnn_cfg;
 
 /* Reads activations, activation_alpha and activation_beta, with the op's defaults. */
 static aglm_status parse_acts(const cpu_kctx *k, rnn_cfg *c)
 {
-    static const char *const defaults[3][3] = {{"Tanh"}, {"Sigmoid", "Tanh"}, {"Sigmoid", "Tanh", "Tanh"}};
+    static const char *const defaults[3][3] = {
+        {"Tanh"}, {"Sigmoid", "Tanh"}, {"Sigmoid", "Tanh", "Tanh"}};
     int per_dir = c->kind == RNN_SIMPLE ? 1 : c->kind == RNN_GRU ? 2 : 3;
     const aglm_attr *a = aglm_node_attr(k->node, "activations");
     size_t n_names = 0, n_alpha = 0, n_beta = 0;
-    const char *const *names = a && aglm_attr_kind(a) == AGLM_ATTR_STRINGS ? aglm_attr_strings(a, &n_names) : NULL;
+    const char *const *names =
+        a && aglm_attr_kind(a) == AGLM_ATTR_STRINGS ? aglm_attr_strings(a, &n_names) : NULL;
     const float *alphas = aglm_node_get_floats(k->node, "activation_alpha", &n_alpha);
     const float *betas = aglm_node_get_floats(k->node, "activation_beta", &n_beta);
     int total = per_dir * c->n_dir;
     if (names && n_names != (size_t)total && n_names != (size_t)per_dir)
-        return aglm_error(AGLM_ERR_INVALID, "attribute activations has %zu entries; %s with %d "
-                          "direction%s takes %d", n_names, c->op, c->n_dir, c->n_dir > 1 ? "s" : "",
-                          total);
+        return aglm_error(AGLM_ERR_INVALID,
+                          "attribute activations has %zu entries; %s with %d "
+                          "direction%s takes %d",
+                          n_names, c->op, c->n_dir, c->n_dir > 1 ? "s" : "", total);
     size_t ia = 0, ib = 0;
     for (int i = 0; i < total; i++) {
         const char *name = names ? names[(size_t)i % n_names] : defaults[c->kind][i % per_dir];
@@ -120,12 +137,12 @@ static aglm_status need_shape(const aglm_tensor *t, const char *what, int rank, 
     if (ok)
         return AGLM_OK;
     char got[64], want[64];
-    return aglm_error(AGLM_ERR_SHAPE, "input %s has shape %s, expected %s", what, cpu_shape(t, got, sizeof got),
-                      aglm_shape_str(rank, dims, want, sizeof want));
+    return aglm_error(AGLM_ERR_SHAPE, "input %s has shape %s, expected %s", what,
+                      cpu_shape(t, got, sizeof got), aglm_shape_str(rank, dims, want, sizeof want));
 }
 
-static aglm_status configure(const cpu_kctx *k, rnn_kind kind, size_t n_in, const aglm_tensor *const *in,
-                             rnn_cfg *c)
+static aglm_status configure(const cpu_kctx *k, rnn_kind kind, size_t n_in,
+                             const aglm_tensor *const *in, rnn_cfg *c)
 {
     memset(c, 0, sizeof *c);
     c->kind = kind;
@@ -140,28 +157,33 @@ static aglm_status configure(const cpu_kctx *k, rnn_kind kind, size_t n_in, cons
     } else if (strcmp(dir, "bidirectional") == 0) {
         c->n_dir = 2;
     } else {
-        return aglm_error(AGLM_ERR_INVALID, "attribute direction = '%s': expected forward, reverse or "
-                          "bidirectional", dir);
+        return aglm_error(AGLM_ERR_INVALID,
+                          "attribute direction = '%s': expected forward, reverse or "
+                          "bidirectional",
+                          dir);
     }
     c->layout = (int)aglm_node_get_int(k->node, "layout", 0);
     if (c->layout != 0 && c->layout != 1)
         return aglm_error(AGLM_ERR_INVALID, "attribute layout = %d: expected 0 or 1", c->layout);
     c->clip = aglm_node_get_float(k->node, "clip", 0.0f);
     if (c->clip < 0)
-        return aglm_error(AGLM_ERR_INVALID, "attribute clip = %g must be positive", (double)c->clip);
+        return aglm_error(AGLM_ERR_INVALID, "attribute clip = %g must be positive",
+                          (double)c->clip);
     c->input_forget = (int)aglm_node_get_int(k->node, "input_forget", 0);
     c->linear_before_reset = (int)aglm_node_get_int(k->node, "linear_before_reset", 0);
 
     const aglm_tensor *x = in[0], *w = in[1], *r = in[2];
     char s[64];
     if (x->rank != 3)
-        return aglm_error(AGLM_ERR_SHAPE, "input X has shape %s; expected rank 3", cpu_shape(x, s, sizeof s));
+        return aglm_error(AGLM_ERR_SHAPE, "input X has shape %s; expected rank 3",
+                          cpu_shape(x, s, sizeof s));
     c->seq = c->layout ? x->dims[1] : x->dims[0];
     c->batch = c->layout ? x->dims[0] : x->dims[1];
     c->in_size = x->dims[2];
     if (w->rank != 3 || w->dims[1] % c->gates)
-        return aglm_error(AGLM_ERR_SHAPE, "input W has shape %s; expected [%d, %d*hidden_size, %lld]", cpu_shape(w, s, sizeof s),
-                          c->n_dir, c->gates, (long long)c->in_size);
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "input W has shape %s; expected [%d, %d*hidden_size, %lld]",
+                          cpu_shape(w, s, sizeof s), c->n_dir, c->gates, (long long)c->in_size);
     c->hidden = aglm_node_get_int(k->node, "hidden_size", w->dims[1] / c->gates);
     int64_t gh = c->gates * c->hidden, nd = c->n_dir;
     aglm_status st = need_shape(w, "W", 3, (int64_t[]){nd, gh, c->in_size});
@@ -182,8 +204,8 @@ static aglm_status configure(const cpu_kctx *k, rnn_kind kind, size_t n_in, cons
         st = need_shape(in[7], "P", 2, (int64_t[]){nd, 3 * c->hidden});
     for (size_t i = 1; st == AGLM_OK && i < n_in; i++)
         if (in[i] && i != 4 && in[i]->dtype != x->dtype)
-            st = aglm_error(AGLM_ERR_TYPE, "input %zu is %s but X is %s", i, aglm_dtype_name(in[i]->dtype),
-                            aglm_dtype_name(x->dtype));
+            st = aglm_error(AGLM_ERR_TYPE, "input %zu is %s but X is %s", i,
+                            aglm_dtype_name(in[i]->dtype), aglm_dtype_name(x->dtype));
     if (st == AGLM_OK)
         st = parse_acts(k, c);
     return st;
@@ -203,7 +225,8 @@ static void data_free(rnn_data *d)
     free(d->lens);
 }
 
-static aglm_status load_data(const rnn_cfg *c, size_t n_in, const aglm_tensor *const *in, rnn_data *d)
+static aglm_status load_data(const rnn_cfg *c, size_t n_in, const aglm_tensor *const *in,
+                             rnn_data *d)
 {
     memset(d, 0, sizeof *d);
     const float **slots[8] = {&d->x, &d->w, &d->r, &d->b, NULL, &d->h0, &d->c0, &d->p};
@@ -225,8 +248,9 @@ static aglm_status load_data(const rnn_cfg *c, size_t n_in, const aglm_tensor *c
             return st;
         for (int64_t b = 0; b < c->batch; b++)
             if (d->lens[b] < 0 || d->lens[b] > c->seq)
-                return aglm_error(AGLM_ERR_INVALID, "sequence_lens[%lld] = %lld is outside [0, %lld]",
-                                  (long long)b, (long long)d->lens[b], (long long)c->seq);
+                return aglm_error(AGLM_ERR_INVALID,
+                                  "sequence_lens[%lld] = %lld is outside [0, %lld]", (long long)b,
+                                  (long long)d->lens[b], (long long)c->seq);
     }
     return AGLM_OK;
 }
@@ -255,15 +279,16 @@ static inline int64_t y_row(const rnn_cfg *c, int64_t t, int dir, int64_t b)
 }
 
 typedef struct dir_bufs {
-    float *xw;    /* [seq*batch, G*H]: X·Wᵀ + Wb + (for all but GRU's h gate) Rb */
-    float *hr;    /* [batch, G*H]: h·Rᵀ */
+    float *xw;      /* [seq*batch, G*H]: X·Wᵀ + Wb + (for all but GRU's h gate) Rb */
+    float *hr;      /* [batch, G*H]: h·Rᵀ */
     float *h, *cst; /* [batch, H] */
-    float *rh;    /* GRU: [batch, H] r ⊙ h, and its product with Rhᵀ */
+    float *rh;      /* GRU: [batch, H] r ⊙ h, and its product with Rhᵀ */
     float *rhr;
 } dir_bufs;
 
 /* Runs one direction, writing y (may be NULL), and leaving final states in bufs->h / cst. */
-static aglm_status run_dir(const cpu_kctx *k, const rnn_cfg *c, const rnn_data *d, int dir, dir_bufs *bf, float *y)
+static aglm_status run_dir(const cpu_kctx *k, const rnn_cfg *c, const rnn_data *d, int dir,
+                           dir_bufs *bf, float *y)
 {
     int64_t H = c->hidden, G = c->gates, GH = G * H, B = c->batch, S = c->seq, I = c->in_size;
     const float *w = d->w + dir * GH * I, *r = d->r + dir * GH * H;
@@ -334,13 +359,16 @@ static aglm_status run_dir(const cpu_kctx *k, const rnn_cfg *c, const rnn_data *
                 } else {
                     float *cs = bf->cst + b * H;
                     float ci = cs[j];
-                    float ig = act_apply(&acts[0], clipped(c, xw[j] + hr[j] + (p ? p[j] * ci : 0.0f)));
-                    float fg = act_apply(&acts[0], clipped(c, xw[2 * H + j] + hr[2 * H + j] + (p ? p[2 * H + j] * ci : 0.0f)));
+                    float ig =
+                        act_apply(&acts[0], clipped(c, xw[j] + hr[j] + (p ? p[j] * ci : 0.0f)));
+                    float fg = act_apply(&acts[0], clipped(c, xw[2 * H + j] + hr[2 * H + j] +
+                                                                  (p ? p[2 * H + j] * ci : 0.0f)));
                     if (c->input_forget)
                         fg = 1.0f - ig;
                     float cg = act_apply(&acts[1], clipped(c, xw[3 * H + j] + hr[3 * H + j]));
                     float cn = fg * ci + ig * cg;
-                    float og = act_apply(&acts[0], clipped(c, xw[H + j] + hr[H + j] + (p ? p[H + j] * cn : 0.0f)));
+                    float og = act_apply(
+                        &acts[0], clipped(c, xw[H + j] + hr[H + j] + (p ? p[H + j] * cn : 0.0f)));
                     cs[j] = cn;
                     h[j] = og * act_apply(&acts[2], cn);
                 }
@@ -352,8 +380,8 @@ static aglm_status run_dir(const cpu_kctx *k, const rnn_cfg *c, const rnn_data *
     return AGLM_OK;
 }
 
-static aglm_status run_rnn(const cpu_kctx *k, rnn_kind kind, size_t n_in, const aglm_tensor *const *in,
-                           size_t n_out, aglm_tensor *out)
+static aglm_status run_rnn(const cpu_kctx *k, rnn_kind kind, size_t n_in,
+                           const aglm_tensor *const *in, size_t n_out, aglm_tensor *out)
 {
     rnn_cfg c;
     aglm_status st = configure(k, kind, n_in, in, &c);
@@ -369,7 +397,8 @@ static aglm_status run_rnn(const cpu_kctx *k, rnn_kind kind, size_t n_in, const 
         s_dims[0] = B, s_dims[1] = nd;
     }
     float *y = calloc((size_t)(S * nd * B * H) + 1, sizeof *y);
-    float *hs = calloc((size_t)(nd * B * H) + 1, sizeof *hs), *cs = calloc((size_t)(nd * B * H) + 1, sizeof *cs);
+    float *hs = calloc((size_t)(nd * B * H) + 1, sizeof *hs),
+          *cs = calloc((size_t)(nd * B * H) + 1, sizeof *cs);
     dir_bufs bf = {0};
     bf.xw = cpu_alloc_floats((size_t)(S * B * GH) + 1);
     bf.hr = cpu_alloc_floats((size_t)(B * GH) + 1);
@@ -377,7 +406,8 @@ static aglm_status run_rnn(const cpu_kctx *k, rnn_kind kind, size_t n_in, const 
     bf.cst = calloc((size_t)(B * H) + 1, sizeof *bf.cst);
     bf.rh = calloc((size_t)(B * H) + 1, sizeof *bf.rh);
     bf.rhr = calloc((size_t)(B * H) + 1, sizeof *bf.rhr);
-    if (st == AGLM_OK && (!y || !hs || !cs || !bf.xw || !bf.hr || !bf.h || !bf.cst || !bf.rh || !bf.rhr))
+    if (st == AGLM_OK &&
+        (!y || !hs || !cs || !bf.xw || !bf.hr || !bf.h || !bf.cst || !bf.rh || !bf.rhr))
         st = aglm_error(AGLM_ERR_NOMEM, "out of memory");
     if (kind != RNN_LSTM) {
         free(bf.cst);
@@ -410,17 +440,20 @@ static aglm_status run_rnn(const cpu_kctx *k, rnn_kind kind, size_t n_in, const 
     return st;
 }
 
-static aglm_status k_rnn(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, size_t n_out, aglm_tensor *out)
+static aglm_status k_rnn(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, size_t n_out,
+                         aglm_tensor *out)
 {
     return run_rnn(k, RNN_SIMPLE, n_in, in, n_out, out);
 }
 
-static aglm_status k_gru(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, size_t n_out, aglm_tensor *out)
+static aglm_status k_gru(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, size_t n_out,
+                         aglm_tensor *out)
 {
     return run_rnn(k, RNN_GRU, n_in, in, n_out, out);
 }
 
-static aglm_status k_lstm(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, size_t n_out, aglm_tensor *out)
+static aglm_status k_lstm(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
+                          size_t n_out, aglm_tensor *out)
 {
     return run_rnn(k, RNN_LSTM, n_in, in, n_out, out);
 }

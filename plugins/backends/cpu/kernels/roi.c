@@ -76,7 +76,8 @@ static aglm_status k_roi_align(const cpu_kctx *k, size_t n_in, const aglm_tensor
     if (st != AGLM_OK)
         return st;
     int64_t nr = rois->dims[0];
-    if ((bidx->dtype != AGLM_I64 && bidx->dtype != AGLM_I32) || bidx->rank != 1 || bidx->dims[0] != nr)
+    if ((bidx->dtype != AGLM_I64 && bidx->dtype != AGLM_I32) || bidx->rank != 1 ||
+        bidx->dims[0] != nr)
         return aglm_error(AGLM_ERR_SHAPE, "batch_indices must be i64 [%lld], one per roi",
                           (long long)nr);
     int64_t oh = aglm_node_get_int(k->node, "output_height", 1);
@@ -91,12 +92,15 @@ static aglm_status k_roi_align(const cpu_kctx *k, size_t n_in, const aglm_tensor
     if (!max_mode && strcmp(mode, "avg") != 0)
         return aglm_error(AGLM_ERR_INVALID, "attribute mode = '%s'; expected avg or max", mode);
     if (!half && strcmp(ctm, "output_half_pixel") != 0)
-        return aglm_error(AGLM_ERR_INVALID, "attribute coordinate_transformation_mode = '%s'; "
-                          "expected half_pixel or output_half_pixel", ctm);
+        return aglm_error(AGLM_ERR_INVALID,
+                          "attribute coordinate_transformation_mode = '%s'; "
+                          "expected half_pixel or output_half_pixel",
+                          ctm);
     if (oh < 1 || ow < 1 || ratio < 0 || oh > 1 << 16 || ow > 1 << 16 || ratio > 1 << 10)
-        return aglm_error(AGLM_ERR_INVALID, "output_height %lld, output_width %lld and "
-                          "sampling_ratio %lld are out of range", (long long)oh, (long long)ow,
-                          (long long)ratio);
+        return aglm_error(AGLM_ERR_INVALID,
+                          "output_height %lld, output_width %lld and "
+                          "sampling_ratio %lld are out of range",
+                          (long long)oh, (long long)ow, (long long)ratio);
     int64_t c = x->dims[1], h = x->dims[2], w = x->dims[3];
     int64_t dims[4] = {nr, c, oh, ow};
     if ((st = cpu_alloc(k, &out[0], AGLM_F32, 4, dims)) != AGLM_OK)
@@ -106,10 +110,12 @@ static aglm_status k_roi_align(const cpu_kctx *k, size_t n_in, const aglm_tensor
     float off = half ? 0.5f : 0.0f;
     for (int64_t r = 0; r < nr; r++) {
         int64_t b = bidx->dtype == AGLM_I64 ? ((const int64_t *)bidx->data)[r]
-                                             : ((const int32_t *)bidx->data)[r];
+                                            : ((const int32_t *)bidx->data)[r];
         if (b < 0 || b >= x->dims[0])
-            return aglm_error(AGLM_ERR_INVALID, "batch index %lld of roi %lld is out of range "
-                              "[0, %lld)", (long long)b, (long long)r, (long long)x->dims[0]);
+            return aglm_error(AGLM_ERR_INVALID,
+                              "batch index %lld of roi %lld is out of range "
+                              "[0, %lld)",
+                              (long long)b, (long long)r, (long long)x->dims[0]);
         const float *roi = rd + r * 4;
         for (int q = 0; q < 4; q++)
             if (!isfinite(roi[q] * scale) || fabsf(roi[q] * scale) > 1e9f)

@@ -25,8 +25,10 @@ static aglm_status reduction_of(const cpu_kctx *k, const aglm_tensor *x, reducti
     else if (strcmp(s, "min") == 0)
         *r = RED_MIN;
     else
-        return aglm_error(AGLM_ERR_INVALID, "attribute reduction '%s' is not none, add, mul, max "
-                          "or min", s);
+        return aglm_error(AGLM_ERR_INVALID,
+                          "attribute reduction '%s' is not none, add, mul, max "
+                          "or min",
+                          s);
     if (*r != RED_NONE && x->dtype == AGLM_BOOL)
         return aglm_error(AGLM_ERR_UNSUPPORTED, "reduction '%s' on bool data", s);
     return AGLM_OK;
@@ -62,14 +64,14 @@ static void apply(reduction r, aglm_dtype dt, size_t es, void *y, int64_t di, co
     cpu_set_i(y, dt, di, v);
 }
 
-static aglm_status scatter_elements(const cpu_kctx *k, const aglm_tensor *const *in,
-                                    reduction red, aglm_tensor *out)
+static aglm_status scatter_elements(const cpu_kctx *k, const aglm_tensor *const *in, reduction red,
+                                    aglm_tensor *out)
 {
     const aglm_tensor *x = in[0], *idx = in[1], *upd = in[2];
     char sx[64], si[64], su[64];
     int axis;
-    aglm_status st = cpu_norm_axis(aglm_node_get_int(k->node, "axis", 0), x->rank, 0,
-                                   "attribute axis", &axis);
+    aglm_status st =
+        cpu_norm_axis(aglm_node_get_int(k->node, "axis", 0), x->rank, 0, "attribute axis", &axis);
     if (st != AGLM_OK)
         return st;
     if ((st = cpu_check_dtype(k, idx, "input indices", INDEX_TYPES)) != AGLM_OK ||
@@ -137,8 +139,7 @@ static aglm_status k_scatter_nd(const cpu_kctx *k, size_t n_in, const aglm_tenso
     /* updates must have shape indices.shape[:-1] + data.shape[k:] */
     int ok = idx->rank >= 1 && kk <= x->rank && upd->rank == idx->rank - 1 + x->rank - (int)kk;
     for (int d = 0; ok && d < upd->rank; d++)
-        ok = upd->dims[d] == (d < idx->rank - 1 ? idx->dims[d]
-                                                : x->dims[kk + d - (idx->rank - 1)]);
+        ok = upd->dims[d] == (d < idx->rank - 1 ? idx->dims[d] : x->dims[kk + d - (idx->rank - 1)]);
     if (!ok)
         return aglm_error(AGLM_ERR_SHAPE, "indices %s, updates %s and data %s do not match",
                           cpu_shape(idx, si, sizeof si), cpu_shape(upd, su, sizeof su),
@@ -157,8 +158,8 @@ static aglm_status k_scatter_nd(const cpu_kctx *k, size_t n_in, const aglm_tenso
         int64_t off = 0;
         for (int64_t j = 0; j < kk; j++) {
             int64_t v;
-            st = cpu_norm_index(cpu_get_i(idx->data, idx->dtype, row * kk + j), x->dims[j],
-                                "index", &v);
+            st = cpu_norm_index(cpu_get_i(idx->data, idx->dtype, row * kk + j), x->dims[j], "index",
+                                &v);
             if (st != AGLM_OK)
                 return st;
             off += v * xstride[j];
@@ -184,8 +185,8 @@ static aglm_status k_tensor_scatter(const cpu_kctx *k, size_t n_in, const aglm_t
     const aglm_tensor *x = in[0], *upd = in[1], *wi = n_in > 2 ? in[2] : NULL;
     char sx[64], su[64];
     int axis;
-    aglm_status st = cpu_norm_axis(aglm_node_get_int(k->node, "axis", -2), x->rank, 0,
-                                   "attribute axis", &axis);
+    aglm_status st =
+        cpu_norm_axis(aglm_node_get_int(k->node, "axis", -2), x->rank, 0, "attribute axis", &axis);
     if (st != AGLM_OK)
         return st;
     if (axis == 0)
@@ -218,9 +219,11 @@ static aglm_status k_tensor_scatter(const cpu_kctx *k, size_t n_in, const aglm_t
     for (int64_t o = 0; o < outer && chunk; o++) {
         int64_t w = wi ? cpu_get_i(wi->data, wi->dtype, o / per_batch) : 0;
         if (w < 0 || (!circular && w + seq > max))
-            return aglm_error(AGLM_ERR_INVALID, "write index %lld of batch %lld does not fit %lld "
-                              "updates in an axis of %lld", (long long)w,
-                              (long long)(o / per_batch), (long long)seq, (long long)max);
+            return aglm_error(AGLM_ERR_INVALID,
+                              "write index %lld of batch %lld does not fit %lld "
+                              "updates in an axis of %lld",
+                              (long long)w, (long long)(o / per_batch), (long long)seq,
+                              (long long)max);
         for (int64_t s = 0; s < seq; s++) {
             int64_t pos = circular ? (w + s) % max : w + s;
             memcpy((char *)out[0].data + (size_t)(o * max + pos) * chunk,

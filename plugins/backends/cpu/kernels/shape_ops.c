@@ -35,8 +35,8 @@ static aglm_status k_reshape(const cpu_kctx *k, size_t n_in, const aglm_tensor *
         if (!a)
             return aglm_error(AGLM_ERR_INVALID, "attribute shape is required");
         if (rank > AGLM_MAX_RANK)
-            return aglm_error(AGLM_ERR_INVALID, "attribute shape has %zu values, at most %d",
-                              rank, AGLM_MAX_RANK);
+            return aglm_error(AGLM_ERR_INVALID, "attribute shape has %zu values, at most %d", rank,
+                              AGLM_MAX_RANK);
         memcpy(dims, a, rank * sizeof *a);
     } else if (n_in < 2 || !in[1]) {
         return aglm_error(AGLM_ERR_INVALID, "input shape is required");
@@ -61,8 +61,10 @@ static aglm_status k_reshape(const cpu_kctx *k, size_t n_in, const aglm_tensor *
             if (!allowzero) {
                 /* 0 copies the input's dim at the same index. */
                 if ((int)i >= x->rank)
-                    return aglm_error(AGLM_ERR_SHAPE, "shape[%zu] = 0 copies a dim the input %s "
-                                      "does not have", i, cpu_shape(x, sx, sizeof sx));
+                    return aglm_error(AGLM_ERR_SHAPE,
+                                      "shape[%zu] = 0 copies a dim the input %s "
+                                      "does not have",
+                                      i, cpu_shape(x, sx, sizeof sx));
                 dims[i] = x->dims[i];
             }
         }
@@ -73,7 +75,8 @@ static aglm_status k_reshape(const cpu_kctx *k, size_t n_in, const aglm_tensor *
         if (allowzero && has_zero)
             return aglm_error(AGLM_ERR_INVALID, "shape has both 0 and -1 with allowzero=1");
         if (known == 0 || numel % known != 0)
-            return aglm_error(AGLM_ERR_SHAPE, "cannot infer the -1 of the shape: input %s has "
+            return aglm_error(AGLM_ERR_SHAPE,
+                              "cannot infer the -1 of the shape: input %s has "
                               "%lld elements, the other dims multiply to %lld",
                               cpu_shape(x, sx, sizeof sx), (long long)numel, (long long)known);
         dims[infer] = numel / known;
@@ -93,8 +96,8 @@ static aglm_status k_flatten(const cpu_kctx *k, size_t n_in, const aglm_tensor *
 {
     const aglm_tensor *x = in[0];
     int axis;
-    aglm_status st = cpu_norm_axis(aglm_node_get_int(k->node, "axis", 1), x->rank, 1,
-                                   "attribute axis", &axis);
+    aglm_status st =
+        cpu_norm_axis(aglm_node_get_int(k->node, "axis", 1), x->rank, 1, "attribute axis", &axis);
     if (st != AGLM_OK)
         return st;
     int64_t dims[2] = {cpu_dims_prod(x->dims, 0, axis), cpu_dims_prod(x->dims, axis, x->rank)};
@@ -144,8 +147,8 @@ static aglm_status k_squeeze(const cpu_kctx *k, size_t n_in, const aglm_tensor *
         if (st != AGLM_OK)
             return st;
         if (x->dims[a] != 1)
-            return aglm_error(AGLM_ERR_SHAPE, "cannot squeeze axis %d of %s: its size is not 1",
-                              a, cpu_shape(x, sx, sizeof sx));
+            return aglm_error(AGLM_ERR_SHAPE, "cannot squeeze axis %d of %s: its size is not 1", a,
+                              cpu_shape(x, sx, sizeof sx));
         drop[a] = 1;
     }
     int64_t dims[AGLM_MAX_RANK];
@@ -191,23 +194,23 @@ static aglm_status k_unsqueeze(const cpu_kctx *k, size_t n_in, const aglm_tensor
 
 typedef struct transpose_job {
     int rank;
-    int64_t dims[AGLM_MAX_RANK];    /* output dims */
-    int64_t stride[AGLM_MAX_RANK];  /* input element stride for each output dim */
+    int64_t dims[AGLM_MAX_RANK];   /* output dims */
+    int64_t stride[AGLM_MAX_RANK]; /* input element stride for each output dim */
     size_t esize;
     const char *x;
     char *y;
 } transpose_job;
 
-#define GATHER(T)                                                                              \
-    do {                                                                                       \
-        const T *src = (const T *)j->x + off;                                                  \
-        T *dst = (T *)j->y + row * inner;                                                      \
-        if (step == 1) {                                                                       \
-            memcpy(dst, src, (size_t)inner * sizeof(T));                                       \
-            break;                                                                             \
-        }                                                                                      \
-        for (int64_t i = 0; i < inner; i++)                                                    \
-            dst[i] = src[i * step];                                                            \
+#define GATHER(T)                                                                                  \
+    do {                                                                                           \
+        const T *src = (const T *)j->x + off;                                                      \
+        T *dst = (T *)j->y + row * inner;                                                          \
+        if (step == 1) {                                                                           \
+            memcpy(dst, src, (size_t)inner * sizeof(T));                                           \
+            break;                                                                                 \
+        }                                                                                          \
+        for (int64_t i = 0; i < inner; i++)                                                        \
+            dst[i] = src[i * step];                                                                \
     } while (0)
 
 /* Output rows [b, e) (a row is the innermost output dim). */
@@ -244,8 +247,8 @@ static aglm_status k_transpose(const cpu_kctx *k, size_t n_in, const aglm_tensor
             perm[i] = r - 1 - i;
     } else {
         if ((int)count != r)
-            return aglm_error(AGLM_ERR_INVALID, "attribute perm has %zu values for rank %d",
-                              count, r);
+            return aglm_error(AGLM_ERR_INVALID, "attribute perm has %zu values for rank %d", count,
+                              r);
         int seen[AGLM_MAX_RANK] = {0};
         for (int i = 0; i < r; i++) {
             int a;
@@ -344,8 +347,8 @@ static aglm_status k_concat(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
     if (!aglm_node_attr(node, "axis") && k->opset >= 4)
         return aglm_error(AGLM_ERR_INVALID, "attribute axis is required");
     int axis;
-    aglm_status st = cpu_norm_axis(aglm_node_get_int(node, "axis", 1), x0->rank, 0,
-                                   "attribute axis", &axis);
+    aglm_status st =
+        cpu_norm_axis(aglm_node_get_int(node, "axis", 1), x0->rank, 0, "attribute axis", &axis);
     if (st != AGLM_OK)
         return st;
     int64_t dims[AGLM_MAX_RANK];
@@ -364,9 +367,10 @@ static aglm_status k_concat(const cpu_kctx *k, size_t n_in, const aglm_tensor *c
         for (int d = 0; ok && d < x->rank; d++)
             ok = d == axis || x->dims[d] == x0->dims[d];
         if (!ok)
-            return aglm_error(AGLM_ERR_SHAPE, "input %zu %s does not match input 0 %s outside "
-                              "axis %d", i, cpu_shape(x, si, sizeof si),
-                              cpu_shape(x0, s0, sizeof s0), axis);
+            return aglm_error(AGLM_ERR_SHAPE,
+                              "input %zu %s does not match input 0 %s outside "
+                              "axis %d",
+                              i, cpu_shape(x, si, sizeof si), cpu_shape(x0, s0, sizeof s0), axis);
         dims[axis] += x->dims[axis];
     }
     st = cpu_alloc(k, &out[0], x0->dtype, x0->rank, dims);
@@ -471,8 +475,10 @@ static aglm_status k_constant(const cpu_kctx *k, size_t n_in, const aglm_tensor 
         return st;
     }
     if (aglm_node_num_attrs(node) > 0)
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "attribute %s is not supported (strings and "
-                          "sparse tensors are not)", aglm_attr_name(aglm_node_attr_at(node, 0)));
+        return aglm_error(AGLM_ERR_UNSUPPORTED,
+                          "attribute %s is not supported (strings and "
+                          "sparse tensors are not)",
+                          aglm_attr_name(aglm_node_attr_at(node, 0)));
     return aglm_error(AGLM_ERR_INVALID, "no value attribute");
 }
 

@@ -32,12 +32,15 @@ static aglm_status out_dtype(const cpu_kctx *k, aglm_dtype *dt)
     int64_t v = aglm_node_get_int(k->node, "output_datatype", AGLM_F32);
     *dt = (aglm_dtype)v;
     if (v != AGLM_F32 && v != AGLM_F64 && v != AGLM_F16 && v != AGLM_BF16)
-        return aglm_error(AGLM_ERR_UNSUPPORTED, "attribute output_datatype = %lld; f16, bf16, "
-                          "f32 and f64 are supported", (long long)v);
+        return aglm_error(AGLM_ERR_UNSUPPORTED,
+                          "attribute output_datatype = %lld; f16, bf16, "
+                          "f32 and f64 are supported",
+                          (long long)v);
     return AGLM_OK;
 }
 
-/* ---- the transform ---------------------------------------------------------------------------- */
+/* ---- the transform ----------------------------------------------------------------------------
+ */
 
 /* out[k] = sum over t < n_in of in[t] * e^(sign 2 pi i k t / n), for k < n_out; in and out are
  * interleaved complex. tw holds e^(-2 pi i j / n) for j < n. */
@@ -76,9 +79,9 @@ static double *twiddles(int64_t n)
 }
 
 typedef struct dft_spec {
-    int64_t n;        /* transform length */
-    int inverse;      /* scale by 1/n, positive exponent */
-    int onesided;     /* forward: keep n/2 + 1 bins; inverse: input is those bins, output real */
+    int64_t n;    /* transform length */
+    int inverse;  /* scale by 1/n, positive exponent */
+    int onesided; /* forward: keep n/2 + 1 bins; inverse: input is those bins, output real */
 } dft_spec;
 
 /* Transforms x along `axis` into y. x's last dim is 1 or 2; y's last dim is 2, or 1 for an
@@ -87,7 +90,8 @@ static aglm_status dft_run(const aglm_tensor *x, int axis, const dft_spec *s, ag
 {
     int r = x->rank;
     int64_t len = x->dims[axis], n = s->n;
-    int64_t outer = cpu_dims_prod(x->dims, 0, axis), inner = cpu_dims_prod(x->dims, axis + 1, r - 1);
+    int64_t outer = cpu_dims_prod(x->dims, 0, axis),
+            inner = cpu_dims_prod(x->dims, axis + 1, r - 1);
     int64_t cx = x->dims[r - 1];
     int64_t n_out = s->onesided && !s->inverse ? n / 2 + 1 : n;
     int real_out = s->onesided && s->inverse;
@@ -99,12 +103,14 @@ static aglm_status dft_run(const aglm_tensor *x, int axis, const dft_spec *s, ag
     if (st != AGLM_OK || aglm_tensor_numel(y) == 0)
         return st;
     double *tw = twiddles(n);
-    double *in = malloc((size_t)(2 * n + 2) * sizeof *in), *out = malloc((size_t)(2 * n + 2) * sizeof *out);
+    double *in = malloc((size_t)(2 * n + 2) * sizeof *in),
+           *out = malloc((size_t)(2 * n + 2) * sizeof *out);
     if (!tw || !in || !out) {
         free(tw);
         free(in);
         free(out);
-        return aglm_error(AGLM_ERR_NOMEM, "out of memory for a transform of length %lld", (long long)n);
+        return aglm_error(AGLM_ERR_NOMEM, "out of memory for a transform of length %lld",
+                          (long long)n);
     }
     int64_t cy = dims[r - 1];
     for (int64_t o = 0; o < outer; o++)
@@ -144,8 +150,8 @@ static aglm_status dft_run(const aglm_tensor *x, int axis, const dft_spec *s, ag
     return AGLM_OK;
 }
 
-static aglm_status k_dft(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
-                         size_t n_out, aglm_tensor *out)
+static aglm_status k_dft(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, size_t n_out,
+                         aglm_tensor *out)
 {
     (void)n_out;
     const aglm_tensor *x = in[0];
@@ -157,12 +163,15 @@ static aglm_status k_dft(const cpu_kctx *k, size_t n_in, const aglm_tensor *cons
         return aglm_error(AGLM_ERR_SHAPE, "input %s must end in a dim of 1 (real) or 2 (complex)",
                           cpu_shape(x, sx, sizeof sx));
     int64_t axis = k->opset >= 20 ? -2 : aglm_node_get_int(k->node, "axis", 1);
-    if (k->opset >= 20 && n_in > 2 && in[2] && (st = int_scalar(in[2], "input axis", &axis)) != AGLM_OK)
+    if (k->opset >= 20 && n_in > 2 && in[2] &&
+        (st = int_scalar(in[2], "input axis", &axis)) != AGLM_OK)
         return st;
     int r = x->rank;
     if (axis < -r || axis > r - 2 || axis == -1)
-        return aglm_error(AGLM_ERR_INVALID, "axis %lld is out of range for input %s (the last dim "
-                          "holds the complex parts)", (long long)axis, cpu_shape(x, sx, sizeof sx));
+        return aglm_error(AGLM_ERR_INVALID,
+                          "axis %lld is out of range for input %s (the last dim "
+                          "holds the complex parts)",
+                          (long long)axis, cpu_shape(x, sx, sizeof sx));
     int ax = (int)(axis < 0 ? axis + r : axis);
     dft_spec s = {0, aglm_node_get_int(k->node, "inverse", 0) != 0,
                   aglm_node_get_int(k->node, "onesided", 0) != 0};
@@ -202,9 +211,10 @@ static aglm_status k_stft(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
     if (flen < 0)
         flen = win ? win->dims[0] : x->dims[1];
     if (step < 1 || flen < 1 || flen > x->dims[1])
-        return aglm_error(AGLM_ERR_INVALID, "frame_step %lld and frame_length %lld do not fit a "
-                          "signal of %lld samples", (long long)step, (long long)flen,
-                          (long long)x->dims[1]);
+        return aglm_error(AGLM_ERR_INVALID,
+                          "frame_step %lld and frame_length %lld do not fit a "
+                          "signal of %lld samples",
+                          (long long)step, (long long)flen, (long long)x->dims[1]);
     int onesided = aglm_node_get_int(k->node, "onesided", 1) != 0;
     int64_t batch = x->dims[0], cx = x->dims[2], frames = 1 + (x->dims[1] - flen) / step;
     int64_t bins = onesided ? flen / 2 + 1 : flen;
@@ -238,12 +248,13 @@ static aglm_status k_stft(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
     return AGLM_OK;
 }
 
-/* ---- windows ---------------------------------------------------------------------------------- */
+/* ---- windows ----------------------------------------------------------------------------------
+ */
 
 /* Generalised cosine window: a0 - a1 cos(2 pi n / N) + a2 cos(4 pi n / N), N = size when
  * periodic, size - 1 when symmetric. */
-static aglm_status cosine_window(const cpu_kctx *k, const aglm_tensor *size_in, double a0, double a1,
-                                 double a2, aglm_tensor *y)
+static aglm_status cosine_window(const cpu_kctx *k, const aglm_tensor *size_in, double a0,
+                                 double a1, double a2, aglm_tensor *y)
 {
     aglm_dtype dt;
     int64_t size = 0;
@@ -291,8 +302,8 @@ static aglm_status k_blackman(const cpu_kctx *k, size_t n_in, const aglm_tensor 
 
 /* MelWeightMatrix: [dft_length / 2 + 1, num_mel_bins] triangular filters spaced evenly on the
  * mel scale between the edge frequencies, as ONNX's reference lays them out. */
-static aglm_status k_mel(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
-                         size_t n_out, aglm_tensor *out)
+static aglm_status k_mel(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, size_t n_out,
+                         aglm_tensor *out)
 {
     (void)n_in;
     (void)n_out;
@@ -312,13 +323,15 @@ static aglm_status k_mel(const cpu_kctx *k, size_t n_in, const aglm_tensor *cons
             return aglm_error(AGLM_ERR_INVALID, "input %s must be one float",
                               i == 3 ? "lower_edge_hertz" : "upper_edge_hertz");
     if (bins < 1 || bins > 1 << 20 || dft_len < 1 || dft_len > 1 << 24 || rate < 1)
-        return aglm_error(AGLM_ERR_INVALID, "num_mel_bins %lld, dft_length %lld and sample_rate "
-                          "%lld must be positive and reasonable", (long long)bins,
-                          (long long)dft_len, (long long)rate);
+        return aglm_error(AGLM_ERR_INVALID,
+                          "num_mel_bins %lld, dft_length %lld and sample_rate "
+                          "%lld must be positive and reasonable",
+                          (long long)bins, (long long)dft_len, (long long)rate);
     /* the reference computes the edges in float32 and the bins in double */
     float lo = (float)cpu_get_f(in[3]->data, in[3]->dtype, 0);
     float hi = (float)cpu_get_f(in[4]->data, in[4]->dtype, 0);
-    float lo_mel = 2595.0f * log10f(1.0f + lo / 700.0f), hi_mel = 2595.0f * log10f(1.0f + hi / 700.0f);
+    float lo_mel = 2595.0f * log10f(1.0f + lo / 700.0f),
+          hi_mel = 2595.0f * log10f(1.0f + hi / 700.0f);
     float step = (hi_mel - lo_mel) / (float)(bins + 2);
     int64_t spec_bins = dft_len / 2 + 1, dims[2] = {spec_bins, bins};
     int64_t *edge = malloc((size_t)(bins + 2) * sizeof *edge);

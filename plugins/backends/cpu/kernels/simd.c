@@ -1,3 +1,5 @@
+/* Run-time SIMD path selection (simd.h): what the CPU offers, what the config or AGLM_CPU_SIMD
+ * asks for, and the process-wide choice the kernels read. */
 #include <stdatomic.h>
 #include <string.h>
 
@@ -16,8 +18,7 @@ const char *cpu_simd_name(cpu_simd s)
 int cpu_simd_available(cpu_simd s)
 {
     switch (s) {
-    case CPU_SIMD_PORTABLE:
-        return 1;
+    case CPU_SIMD_PORTABLE: return 1;
     case CPU_SIMD_AVX2:
 #if defined(__x86_64__) && defined(__GNUC__)
         __builtin_cpu_init();
@@ -25,8 +26,7 @@ int cpu_simd_available(cpu_simd s)
 #else
         return 0;
 #endif
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
@@ -48,8 +48,7 @@ aglm_status cpu_simd_parse(const char *value, const char *what, cpu_simd *out)
         if (strcmp(value, names[s]) != 0)
             continue;
         if (!cpu_simd_available((cpu_simd)s))
-            return aglm_error(AGLM_ERR_UNSUPPORTED, "%s = '%s': this %s cannot run it", what,
-                              value,
+            return aglm_error(AGLM_ERR_UNSUPPORTED, "%s = '%s': this %s cannot run it", what, value,
 #if defined(__x86_64__)
                               "CPU"
 #else

@@ -218,8 +218,8 @@ static aglm_status k_split(const cpu_kctx *k, size_t n_in, const aglm_tensor *co
 {
     const aglm_tensor *x = in[0];
     int axis;
-    aglm_status st = cpu_norm_axis(aglm_node_get_int(k->node, "axis", 0), x->rank, 0,
-                                   "attribute axis", &axis);
+    aglm_status st =
+        cpu_norm_axis(aglm_node_get_int(k->node, "axis", 0), x->rank, 0, "attribute axis", &axis);
     if (st != AGLM_OK)
         return st;
     int64_t *sizes = calloc(n_out + 1, sizeof *sizes);
@@ -305,8 +305,8 @@ static aglm_status k_tile(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
             return aglm_error(AGLM_ERR_INVALID, "repeat %lld of axis %d is negative",
                               (long long)rep[d], d);
         if (rep[d] > 0 && x->dims[d] > INT64_MAX / rep[d])
-            return aglm_error(AGLM_ERR_SHAPE, "repeat %lld of axis %d overflows",
-                              (long long)rep[d], d);
+            return aglm_error(AGLM_ERR_SHAPE, "repeat %lld of axis %d overflows", (long long)rep[d],
+                              d);
         dims[d] = x->dims[d] * rep[d];
     }
     st = cpu_alloc(k, &out[0], x->dtype, x->rank, dims);

@@ -7,10 +7,10 @@
 
 #include "kernels.h"
 
-#define NUMERIC                                                                                \
-    (CPU_DT(AGLM_F32) | CPU_DT(AGLM_F64) | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16) |             \
-     CPU_DT(AGLM_I8) | CPU_DT(AGLM_U8) | CPU_DT(AGLM_I16) | CPU_DT(AGLM_U16) |                \
-     CPU_DT(AGLM_I32) | CPU_DT(AGLM_U32) | CPU_DT(AGLM_I64) | CPU_DT(AGLM_U64))
+#define NUMERIC                                                                                    \
+    (CPU_DT(AGLM_F32) | CPU_DT(AGLM_F64) | CPU_DT(AGLM_F16) | CPU_DT(AGLM_BF16) |                  \
+     CPU_DT(AGLM_I8) | CPU_DT(AGLM_U8) | CPU_DT(AGLM_I16) | CPU_DT(AGLM_U16) | CPU_DT(AGLM_I32) |  \
+     CPU_DT(AGLM_U32) | CPU_DT(AGLM_I64) | CPU_DT(AGLM_U64))
 
 /* A key whose unsigned order is the order of element i: integers exactly (signed ones with the
  * sign bit flipped), floats through their IEEE bits, -0 equal to +0 and every NaN above +inf. */
@@ -101,8 +101,8 @@ static aglm_status k_topk(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
 {
     const aglm_tensor *x = in[0];
     int axis;
-    aglm_status st = cpu_norm_axis(aglm_node_get_int(k->node, "axis", -1), x->rank, 0,
-                                   "attribute axis", &axis);
+    aglm_status st =
+        cpu_norm_axis(aglm_node_get_int(k->node, "axis", -1), x->rank, 0, "attribute axis", &axis);
     if (st != AGLM_OK)
         return st;
     int64_t kv;
@@ -164,8 +164,8 @@ static aglm_status arg_extreme(const cpu_kctx *k, const aglm_tensor *x, int want
                                aglm_tensor *out)
 {
     int axis;
-    aglm_status st = cpu_norm_axis(aglm_node_get_int(k->node, "axis", 0), x->rank, 0,
-                                   "attribute axis", &axis);
+    aglm_status st =
+        cpu_norm_axis(aglm_node_get_int(k->node, "axis", 0), x->rank, 0, "attribute axis", &axis);
     if (st != AGLM_OK)
         return st;
     int keep = aglm_node_get_int(k->node, "keepdims", 1) != 0;

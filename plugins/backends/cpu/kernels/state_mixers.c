@@ -13,7 +13,8 @@
 static aglm_status bad_shape(const char *what, const aglm_tensor *t, const char *expect)
 {
     char s[64];
-    return aglm_error(AGLM_ERR_SHAPE, "input %s has shape %s; %s", what, cpu_shape(t, s, sizeof s), expect);
+    return aglm_error(AGLM_ERR_SHAPE, "input %s has shape %s; %s", what, cpu_shape(t, s, sizeof s),
+                      expect);
 }
 
 /* ---- LinearAttention --------------------------------------------------------------------- */
@@ -25,32 +26,45 @@ typedef struct lin_cfg {
     float scale;
 } lin_cfg;
 
-static aglm_status lin_configure(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, lin_cfg *c)
+static aglm_status lin_configure(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
+                                 lin_cfg *c)
 {
     memset(c, 0, sizeof *c);
     const char *rule = aglm_node_get_string(k->node, "update_rule", "gated_delta");
-    if (strcmp(rule, "linear") && strcmp(rule, "gated") && strcmp(rule, "delta") && strcmp(rule, "gated_delta"))
-        return aglm_error(AGLM_ERR_INVALID, "attribute update_rule = '%s': expected linear, gated, delta or "
-                          "gated_delta", rule);
+    if (strcmp(rule, "linear") && strcmp(rule, "gated") && strcmp(rule, "delta") &&
+        strcmp(rule, "gated_delta"))
+        return aglm_error(AGLM_ERR_INVALID,
+                          "attribute update_rule = '%s': expected linear, gated, delta or "
+                          "gated_delta",
+                          rule);
     c->gating = strcmp(rule, "gated") == 0 || strcmp(rule, "gated_delta") == 0;
     c->delta = strcmp(rule, "delta") == 0 || strcmp(rule, "gated_delta") == 0;
     c->hq = aglm_node_get_int(k->node, "q_num_heads", 0);
     c->hkv = aglm_node_get_int(k->node, "kv_num_heads", 0);
     if (c->hq <= 0 || c->hkv <= 0 || c->hq % c->hkv)
-        return aglm_error(AGLM_ERR_INVALID, "attributes q_num_heads = %lld and kv_num_heads = %lld: both are "
-                          "required, and q_num_heads must be a multiple of kv_num_heads", (long long)c->hq,
-                          (long long)c->hkv);
+        return aglm_error(AGLM_ERR_INVALID,
+                          "attributes q_num_heads = %lld and kv_num_heads = %lld: both are "
+                          "required, and q_num_heads must be a multiple of kv_num_heads",
+                          (long long)c->hq, (long long)c->hkv);
     const aglm_tensor *q = in[0], *kk = in[1], *v = in[2];
-    const aglm_tensor *past = n_in > 3 ? in[3] : NULL, *decay = n_in > 4 ? in[4] : NULL, *beta = n_in > 5 ? in[5] : NULL;
+    const aglm_tensor *past = n_in > 3 ? in[3] : NULL, *decay = n_in > 4 ? in[4] : NULL,
+                      *beta = n_in > 5 ? in[5] : NULL;
     if (q->rank != 3 || kk->rank != 3 || v->rank != 3)
-        return bad_shape(q->rank != 3 ? "query" : kk->rank != 3 ? "key" : "value",
-                         q->rank != 3 ? q : kk->rank != 3 ? kk : v, "expected [batch, sequence, heads*size]");
+        return bad_shape(q->rank != 3    ? "query"
+                         : kk->rank != 3 ? "key"
+                                         : "value",
+                         q->rank != 3    ? q
+                         : kk->rank != 3 ? kk
+                                         : v,
+                         "expected [batch, sequence, heads*size]");
     c->b = q->dims[0], c->t = q->dims[1];
     if (q->dims[2] % c->hq || v->dims[2] % c->hkv)
-        return bad_shape("query", q, "its last dim must divide by q_num_heads (and value's by kv_num_heads)");
+        return bad_shape("query", q,
+                         "its last dim must divide by q_num_heads (and value's by kv_num_heads)");
     c->dk = q->dims[2] / c->hq, c->dv = v->dims[2] / c->hkv;
     if (kk->dims[0] != c->b || kk->dims[1] != c->t || kk->dims[2] != c->hkv * c->dk)
-        return bad_shape("key", kk, "expected [batch, sequence, kv_num_heads*head_size] matching query");
+        return bad_shape("key", kk,
+                         "expected [batch, sequence, kv_num_heads*head_size] matching query");
     if (v->dims[0] != c->b || v->dims[1] != c->t)
         return bad_shape("value", v, "its batch or sequence differs from query's");
     if (c->gating != (decay != NULL))
@@ -63,7 +77,9 @@ static aglm_status lin_configure(const cpu_kctx *k, size_t n_in, const aglm_tens
         c->decay_last = decay->rank == 3 ? decay->dims[2] : -1;
         if (decay->rank != 3 || decay->dims[0] != c->b || decay->dims[1] != c->t ||
             (c->decay_last != c->hkv && c->decay_last != c->hkv * c->dk))
-            return bad_shape("decay", decay, "expected [batch, sequence, kv_num_heads] or [.., kv_num_heads*head_size]");
+            return bad_shape(
+                "decay", decay,
+                "expected [batch, sequence, kv_num_heads] or [.., kv_num_heads*head_size]");
     }
     if (beta) {
         c->beta_last = beta->rank == 3 ? beta->dims[2] : -1;
@@ -71,16 +87,17 @@ static aglm_status lin_configure(const cpu_kctx *k, size_t n_in, const aglm_tens
             (c->beta_last != c->hkv && c->beta_last != 1))
             return bad_shape("beta", beta, "expected [batch, sequence, kv_num_heads or 1]");
     }
-    if (past && (past->rank != 4 || past->dims[0] != c->b || past->dims[1] != c->hkv || past->dims[2] != c->dk ||
-                 past->dims[3] != c->dv))
-        return bad_shape("past_state", past, "expected [batch, kv_num_heads, head_size, v_head_size]");
+    if (past && (past->rank != 4 || past->dims[0] != c->b || past->dims[1] != c->hkv ||
+                 past->dims[2] != c->dk || past->dims[3] != c->dv))
+        return bad_shape("past_state", past,
+                         "expected [batch, kv_num_heads, head_size, v_head_size]");
     float scale = aglm_node_get_float(k->node, "scale", 0.0f);
     c->scale = scale != 0.0f ? scale : (float)(1.0 / sqrt((double)c->dk));
     return AGLM_OK;
 }
 
-static aglm_status k_linear_attention(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in, size_t n_out,
-                                      aglm_tensor *out)
+static aglm_status k_linear_attention(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,
+                                      size_t n_out, aglm_tensor *out)
 {
     lin_cfg c;
     aglm_status st = lin_configure(k, n_in, in, &c);
@@ -141,11 +158,13 @@ static aglm_status k_linear_attention(const cpu_kctx *k, size_t n_in, const aglm
                 }
             }
         }
-    if (st == AGLM_OK && (st = cpu_alloc(k, &out[0], in[0]->dtype, 3, (int64_t[]){B, T, HQ * DV})) == AGLM_OK)
+    if (st == AGLM_OK &&
+        (st = cpu_alloc(k, &out[0], in[0]->dtype, 3, (int64_t[]){B, T, HQ * DV})) == AGLM_OK)
         cpu_f32_store(&out[0], y);
     /* present_state takes past_state's dtype, or query's without one */
     aglm_dtype sdt = n_in > 3 && in[3] ? in[3]->dtype : in[0]->dtype;
-    if (st == AGLM_OK && n_out > 1 && (st = cpu_alloc(k, &out[1], sdt, 4, (int64_t[]){B, HKV, DK, DV})) == AGLM_OK)
+    if (st == AGLM_OK && n_out > 1 &&
+        (st = cpu_alloc(k, &out[1], sdt, 4, (int64_t[]){B, HKV, DK, DV})) == AGLM_OK)
         cpu_f32_store(&out[1], state);
     for (int i = 0; i < 6; i++)
         free(scratch[i]);

@@ -78,42 +78,42 @@ CPU_LIST_FLOAT(CPU_DEF_UNARY_PRED, u_isinf)
 
 /* Clip reads its bounds (elements of the input's dtype) once per run; an absent bound does not
  * clamp. min is applied before max, so min > max gives max everywhere, as ONNX specifies. */
-#define DEF_CLIP(OP, SFX, S, C, LD, ST, DT)                                                    \
-    static void OP##_##SFX(int64_t n, const void *const *in, const int64_t *s, void *out,     \
-                           const cpu_ew_params *p)                                             \
-    {                                                                                          \
-        const S *a = in[0]; /* no restrict: out may be in[0] */                                \
-        S *o = out;                                                                            \
-        (void)s;                                                                               \
-        const int has_lo = p->lo != NULL, has_hi = p->hi != NULL;                              \
-        const C lo = has_lo ? LD(*(const S *)p->lo) : (C)0;                                    \
-        const C hi = has_hi ? LD(*(const S *)p->hi) : (C)0;                                    \
-        for (int64_t i = 0; i < n; i++) {                                                      \
-            C x = LD(a[i]);                                                                    \
-            if (has_lo && x < lo)                                                              \
-                x = lo;                                                                        \
-            if (has_hi && x > hi)                                                              \
-                x = hi;                                                                        \
-            o[i] = ST(x);                                                                      \
-        }                                                                                      \
+#define DEF_CLIP(OP, SFX, S, C, LD, ST, DT)                                                        \
+    static void OP##_##SFX(int64_t n, const void *const *in, const int64_t *s, void *out,          \
+                           const cpu_ew_params *p)                                                 \
+    {                                                                                              \
+        const S *a = in[0]; /* no restrict: out may be in[0] */                                    \
+        S *o = out;                                                                                \
+        (void)s;                                                                                   \
+        const int has_lo = p->lo != NULL, has_hi = p->hi != NULL;                                  \
+        const C lo = has_lo ? LD(*(const S *)p->lo) : (C)0;                                        \
+        const C hi = has_hi ? LD(*(const S *)p->hi) : (C)0;                                        \
+        for (int64_t i = 0; i < n; i++) {                                                          \
+            C x = LD(a[i]);                                                                        \
+            if (has_lo && x < lo)                                                                  \
+                x = lo;                                                                            \
+            if (has_hi && x > hi)                                                                  \
+                x = hi;                                                                            \
+            o[i] = ST(x);                                                                          \
+        }                                                                                          \
     }
 
 CPU_LIST_NUMERIC(DEF_CLIP, u_clip)
 
 /* f32 rows of ew_simd.h's AVX2 path when it is active, else the loops above. */
-#define FAST_F32(OP, EW)                                                                       \
-    static void OP##_f32_fast(int64_t n, const void *const *in, const int64_t *s, void *out,  \
-                              const cpu_ew_params *p)                                          \
-    {                                                                                          \
-        if (!cpu_ew_unary_f32(EW, n, in[0], out, 0.0f, 0.0f))                                  \
-            OP##_f32(n, in, s, out, p);                                                        \
+#define FAST_F32(OP, EW)                                                                           \
+    static void OP##_f32_fast(int64_t n, const void *const *in, const int64_t *s, void *out,       \
+                              const cpu_ew_params *p)                                              \
+    {                                                                                              \
+        if (!cpu_ew_unary_f32(EW, n, in[0], out, 0.0f, 0.0f))                                      \
+            OP##_f32(n, in, s, out, p);                                                            \
     }
 FAST_F32(u_relu, CPU_EW_RELU)
 FAST_F32(u_exp, CPU_EW_EXP)
 
 #define TABLE(NAME, ...) static const cpu_row_fn NAME[CPU_NDT] = {__VA_ARGS__};
-TABLE(relu_loops, [AGLM_F32] = u_relu_f32_fast, CPU_LIST_FLOAT_NOT_F32(CPU_LOOP_ENTRY, u_relu)
-                                                    CPU_LIST_SINT(CPU_LOOP_ENTRY, u_relu))
+TABLE(relu_loops, [AGLM_F32] = u_relu_f32_fast,
+      CPU_LIST_FLOAT_NOT_F32(CPU_LOOP_ENTRY, u_relu) CPU_LIST_SINT(CPU_LOOP_ENTRY, u_relu))
 TABLE(neg_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_neg) CPU_LIST_SINT(CPU_LOOP_ENTRY, u_negw))
 TABLE(abs_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_abs) CPU_LIST_SINT(CPU_LOOP_ENTRY, u_absw)
                      CPU_LIST_UINT(CPU_LOOP_ENTRY, u_absu))
@@ -144,13 +144,13 @@ TABLE(isinf_loops, CPU_LIST_FLOAT(CPU_LOOP_ENTRY, u_isinf))
 TABLE(clip_loops, CPU_LIST_NUMERIC(CPU_LOOP_ENTRY, u_clip))
 
 /* GRAIN: CPU_EW_GRAIN for a few cycles an element, CPU_EW_GRAIN_COSTLY for a libm call. */
-#define UNARY_KERNEL(NAME, LOOPS, OUT_DT, GRAIN)                                               \
-    static aglm_status NAME(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,     \
-                            size_t n_out, aglm_tensor *out)                                    \
-    {                                                                                          \
-        (void)n_in;                                                                            \
-        (void)n_out;                                                                           \
-        return cpu_ew_unary_grain(k, LOOPS, in[0], OUT_DT, &out[0], NULL, GRAIN);              \
+#define UNARY_KERNEL(NAME, LOOPS, OUT_DT, GRAIN)                                                   \
+    static aglm_status NAME(const cpu_kctx *k, size_t n_in, const aglm_tensor *const *in,          \
+                            size_t n_out, aglm_tensor *out)                                        \
+    {                                                                                              \
+        (void)n_in;                                                                                \
+        (void)n_out;                                                                               \
+        return cpu_ew_unary_grain(k, LOOPS, in[0], OUT_DT, &out[0], NULL, GRAIN);                  \
     }
 #define CHEAP CPU_EW_GRAIN
 #define COSTLY CPU_EW_GRAIN_COSTLY
@@ -212,11 +212,17 @@ static aglm_status k_clip(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
     const aglm_tensor *x = in[0];
     cpu_ew_params p = {0};
     /* Before opset 11 the bounds are float attributes, converted here to the input's dtype. */
-    union { float f; double d; uint16_t h; } lo_buf, hi_buf;
+    union {
+        float f;
+        double d;
+        uint16_t h;
+    } lo_buf, hi_buf;
     if (k->opset < 11) {
         if (!aglm_dtype_is_float(x->dtype))
-            return aglm_error(AGLM_ERR_UNSUPPORTED, "input X has dtype %s; Clip before opset 11 "
-                              "takes float types", aglm_dtype_name(x->dtype));
+            return aglm_error(AGLM_ERR_UNSUPPORTED,
+                              "input X has dtype %s; Clip before opset 11 "
+                              "takes float types",
+                              aglm_dtype_name(x->dtype));
         cpu_set_f(&lo_buf, x->dtype, 0, aglm_node_get_float(k->node, "min", -FLT_MAX));
         cpu_set_f(&hi_buf, x->dtype, 0, aglm_node_get_float(k->node, "max", FLT_MAX));
         p.lo = &lo_buf;
@@ -225,7 +231,8 @@ static aglm_status k_clip(const cpu_kctx *k, size_t n_in, const aglm_tensor *con
         aglm_status st = AGLM_OK;
         if (n_in > 1 && in[1] && (st = clip_bound(in[1], x, "input min")) == AGLM_OK)
             p.lo = in[1]->data;
-        if (st == AGLM_OK && n_in > 2 && in[2] && (st = clip_bound(in[2], x, "input max")) == AGLM_OK)
+        if (st == AGLM_OK && n_in > 2 && in[2] &&
+            (st = clip_bound(in[2], x, "input max")) == AGLM_OK)
             p.hi = in[2]->data;
         if (st != AGLM_OK)
             return st;

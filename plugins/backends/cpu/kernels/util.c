@@ -1,3 +1,5 @@
+/* Helpers kernels share (kernels.h): dtype and axis checks, shape strings, integer inputs,
+ * f32 views of other float dtypes, per-element access for slow paths, mapped copies. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,8 +76,8 @@ aglm_status cpu_read_ints(const aglm_tensor *t, const char *what, int64_t *vals,
         return aglm_error(AGLM_ERR_SHAPE, "%s has %lld elements, at most %zu allowed", what,
                           (long long)n, max);
     for (int64_t i = 0; i < n; i++)
-        vals[i] = t->dtype == AGLM_I64 ? ((const int64_t *)t->data)[i]
-                                       : ((const int32_t *)t->data)[i];
+        vals[i] =
+            t->dtype == AGLM_I64 ? ((const int64_t *)t->data)[i] : ((const int32_t *)t->data)[i];
     *count = (size_t)n;
     return AGLM_OK;
 }
@@ -120,12 +122,14 @@ int64_t cpu_get_i(const void *data, aglm_dtype dt, int64_t i)
 {
     switch (dt) {
     case AGLM_I8: return ((const int8_t *)data)[i];
-    case AGLM_U8: case AGLM_BOOL: return ((const uint8_t *)data)[i];
+    case AGLM_U8:
+    case AGLM_BOOL: return ((const uint8_t *)data)[i];
     case AGLM_I16: return ((const int16_t *)data)[i];
     case AGLM_U16: return ((const uint16_t *)data)[i];
     case AGLM_I32: return ((const int32_t *)data)[i];
     case AGLM_U32: return ((const uint32_t *)data)[i];
-    case AGLM_I64: case AGLM_U64: return ((const int64_t *)data)[i];
+    case AGLM_I64:
+    case AGLM_U64: return ((const int64_t *)data)[i];
     default: return aglm_dtype_is_float(dt) ? sat_i64(cpu_get_f(data, dt, i)) : 0;
     }
 }
@@ -140,7 +144,8 @@ void cpu_set_i(void *data, aglm_dtype dt, int64_t i, int64_t v)
     case AGLM_U16: ((uint16_t *)data)[i] = (uint16_t)v; break;
     case AGLM_I32: ((int32_t *)data)[i] = (int32_t)v; break;
     case AGLM_U32: ((uint32_t *)data)[i] = (uint32_t)v; break;
-    case AGLM_I64: case AGLM_U64: ((int64_t *)data)[i] = v; break;
+    case AGLM_I64:
+    case AGLM_U64: ((int64_t *)data)[i] = v; break;
     default:
         if (aglm_dtype_is_float(dt))
             cpu_set_f(data, dt, i, (double)v);
@@ -205,10 +210,10 @@ typedef struct mapped_job {
     int contiguous; /* the last map is a run of consecutive indices */
 } mapped_job;
 
-#define MAPPED_ROW(T)                                                                          \
-    for (int64_t i = 0; i < inner; i++)                                                        \
-        if (last[i] >= 0)                                                                      \
-            ((T *)dst)[i] = ((const T *)src)[last[i]]
+#define MAPPED_ROW(T)                                                                              \
+    for (int64_t i = 0; i < inner; i++)                                                            \
+        if (last[i] >= 0)                                                                          \
+    ((T *)dst)[i] = ((const T *)src)[last[i]]
 
 /* Rows [b, e) of y, a row being its innermost dim. */
 static void mapped_rows(void *ctx, size_t b, size_t e, int worker)
