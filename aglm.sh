@@ -14,9 +14,11 @@ cd "$(dirname "$0")"
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}
 PACKAGES="build-essential cmake pkg-config liblua5.4-dev libyaml-dev libinih-dev libcmocka-dev"
+# The test suite also checks the tree's format (tools/format-check.sh).
+TEST_PACKAGES="clang-format"
 
 need_packages() {
-    local want="$PACKAGES" missing=""
+    local want="$PACKAGES ${EXTRA_PACKAGES:-}" missing=""
     case "${CC:-}" in *clang*) want="$want clang" ;; esac
     for p in $want; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -49,7 +51,7 @@ case "$cmd" in
         exec "$BUILD_DIR/aglm-host" --pipeline scripts/cpu_fp32.lua -- "$@"
         ;;
     test)
-        build
+        EXTRA_PACKAGES=$TEST_PACKAGES build
         ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" "$@"
         ;;
     *)
