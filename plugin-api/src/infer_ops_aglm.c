@@ -14,7 +14,7 @@
 
 static const char *const activations[] = {
     "",     "Relu",      "Clip", "Sigmoid", "HardSigmoid", "HardSwish",
-    "Tanh", "LeakyRelu", "Gelu", "Swish",   NULL,
+    "Tanh", "LeakyRelu", "Gelu", "Swish",   "PRelu",       NULL,
 };
 
 static const infer_rule *onnx_rule(const char *op)
@@ -39,8 +39,31 @@ static aglm_status check_activation(const infer_ctx *c)
             return AGLM_OK;
     return infer_err(c, AGLM_ERR_INVALID,
                      "activation '%s' is not one of Relu, Clip, Sigmoid, HardSigmoid, "
-                     "HardSwish, Tanh, LeakyRelu, Gelu, Swish (or empty)",
+                     "HardSwish, Tanh, LeakyRelu, Gelu, Swish, PRelu (or empty)",
                      act);
+}
+
+/* PRelu's activation_params are one slope for all, or one per channel of the output's axis
+ * `axis` (negative: from the end), which must agree when that dim is known. */
+static aglm_status check_prelu(infer_ctx *c, int axis)
+{
+    const aglm_attr *a = aglm_node_attr(c->node, AGLM_ATTR_ACTIVATION_PARAMS);
+    if (strcmp(aglm_node_get_string(c->node, AGLM_ATTR_ACTIVATION, ""), "PRelu") != 0 ||
+        !c->out_set[0] || c->out[0].rank < 0)
+        return AGLM_OK;
+    size_t count = 0;
+    if (a && aglm_attr_kind(a) == AGLM_ATTR_FLOATS)
+        aglm_attr_floats(a, &count);
+    else if (a && aglm_attr_kind(a) == AGLM_ATTR_INTS)
+        aglm_attr_ints(a, &count);
+    int ax = axis < 0 ? c->out[0].rank + axis : axis;
+    int64_t n = ax >= 0 && ax < c->out[0].rank ? c->out[0].dims[ax].value : -1;
+    if (count == 0 || (count > 1 && n >= 0 && (int64_t)count != n))
+        return infer_err(c, AGLM_ERR_SHAPE,
+                         "PRelu's activation_params hold %zu slopes, the output's channels are "
+                         "%lld",
+                         count, (long long)n);
+    return AGLM_OK;
 }
 
 /* The residual (input 3), when present, must have the output's type exactly. */
@@ -70,7 +93,7 @@ static aglm_status fused_conv(infer_ctx *c)
         return infer_err(c, AGLM_ERR_INTERNAL, "no Conv rule to build on");
     infer_ctx inner = *c;
     inner.n_in = c->n_in < 3 ? c->n_in : 3;
-    if ((st = conv->fn(&inner)) != AGLM_OK)
+    if ((st = conv->fn(&inner)) != AGLM_OK || (st = check_prelu(c, 1)) != AGLM_OK)
         return st;
     return check_residual(c, "convolution");
 }
@@ -104,6 +127,8 @@ static aglm_status fused_matmul(infer_ctx *c)
                              infer_type_str(bias, sc, sizeof sc), infer_type_str(b, sb, sizeof sb));
         }
     }
+    if ((st = check_prelu(c, -1)) != AGLM_OK)
+        return st;
     return check_residual(c, "product");
 }
 

@@ -103,6 +103,55 @@ static void test_fused_gemm_swish_values(void **state)
     aglm_tensor_free(&x);
 }
 
+/* PRelu with one slope per channel: along C for FusedConv, along N for FusedMatMul (slopes
+ * written as whole numbers, which IR text reads as ints); a slope count that is not the
+ * channels' is refused. */
+static void test_fused_prelu_values(void **state)
+{
+    backend_fx *f = *state;
+    aglm_tensor x = tensor_of(AGLM_F32, 4, D(1, 1, 1, 2), V(1, -1)), y;
+    const aglm_tensor *ins[1] = {&x};
+    assert_int_equal(run_ir(f,
+                            "graph main(%x: f32[1,1,1,2]) -> (%y: f32[1,2,1,2]) {\n"
+                            "  opset aglm 1\n"
+                            "  const %w: f32[2,1,1,1] = [1, 2]\n"
+                            "  %y: f32[1,2,1,2] = aglm.FusedConv(%x, %w) {activation=\"PRelu\", "
+                            "activation_params=[0.5, 3.5]}\n"
+                            "}\n",
+                            1, ins, &y),
+                     AGLM_OK);
+    /* channel 0: [1, -1] -> [1, -0.5]; channel 1: [2, -2] -> [2, -7] */
+    assert_values(&y, 4, D(1, 2, 1, 2), V(1, -0.5, 2, -7));
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&x);
+
+    aglm_tensor a = tensor_of(AGLM_F32, 2, D(2, 2), V(1, -1, -2, 3));
+    ins[0] = &a;
+    assert_int_equal(run_ir(f,
+                            "graph main(%a: f32[2,2]) -> (%y: f32[2,2]) {\n"
+                            "  opset aglm 1\n"
+                            "  const %w: f32[2,2] = [1, 0, 0, 1]\n"
+                            "  %y: f32[2,2] = aglm.FusedMatMul(%a, %w) {activation=\"PRelu\", "
+                            "activation_params=[2, 3]}\n"
+                            "}\n",
+                            1, ins, &y),
+                     AGLM_OK);
+    assert_values(&y, 2, D(2, 2), V(1, -3, -4, 3));
+    aglm_tensor_free(&y);
+    assert_int_not_equal(run_ir(f,
+                                "graph main(%a: f32[2,2]) -> (%y: f32[2,2]) {\n"
+                                "  opset aglm 1\n"
+                                "  const %w: f32[2,2] = [1, 0, 0, 1]\n"
+                                "  %y: f32[2,2] = aglm.FusedMatMul(%a, %w) {activation=\"PRelu\", "
+                                "activation_params=[0.5, 1.5, 2.5]}\n"
+                                "}\n",
+                                1, ins, &y),
+                         AGLM_OK);
+    assert_non_null(strstr(aglm_last_error(), "3 slopes"));
+    aglm_tensor_free(&y);
+    aglm_tensor_free(&a);
+}
+
 /* A residual whose shape only shows at run time, and a bias that is not B's last dim: errors
  * naming the shapes. */
 static void test_fused_matmul_refusals(void **state)
@@ -229,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_fused_int_params),
         cmocka_unit_test(test_fused_gemm_swish_values),
         cmocka_unit_test(test_fused_matmul_refusals),
+        cmocka_unit_test(test_fused_prelu_values),
         cmocka_unit_test(test_layer_norm_values),
         cmocka_unit_test(test_elementwise_values),
         cmocka_unit_test(test_elementwise_refusals),

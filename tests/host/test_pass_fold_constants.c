@@ -129,8 +129,8 @@ static void test_overridable_and_random(void **state)
     ir_pass_check(*state, ir, ir, 0);
 }
 
-/* max_bytes bounds what folding materialises: 4 KiB of output stays a node under max_bytes=1024
- * and folds under the default. */
+/* max_bytes (max_expand_bytes' older name) bounds expansions nothing needs the value of: 4 KiB of
+ * ConstantOfShape read by a Mul stays a node under max_bytes=1024 and folds under the default. */
 static void test_max_bytes(void **state)
 {
     ir_pass_fx *f = *state;

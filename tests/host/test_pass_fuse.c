@@ -85,6 +85,10 @@ static void test_every_epilogue_same_results(void **state)
         "LeakyRelu(%v) {alpha=0.2}",
         "Gelu",
         "Gelu(%v) {approximate=\"tanh\"}",
+        "Max(%v, %lo)",
+        "Min(%hi, %v)",
+        "PRelu(%v, %slope)",
+        "PRelu(%v, %k1)",
     };
     static const char *const convs[] = {
         "{pads=[1, 1, 1, 1]}",
@@ -102,6 +106,9 @@ static void test_every_epilogue_same_results(void **state)
                 ir_const(text, sizeof text, "w", 4, wdims[c], 7 + (uint32_t)c, 2.0f, 0.0f);
                 ir_const(text, sizeof text, "b", 1, D(4), 9, 1.0f, 0.0f);
                 strcat(text, "  const %lo: f32[] = [-0.25]\n  const %hi: f32[] = [0.75]\n");
+                /* PRelu: a slope per channel (along C), and one slope for all */
+                ir_const(text, sizeof text, "slope", 3, D(4, 1, 1), 11, 1.0f, 0.0f);
+                strcat(text, "  const %k1: f32[1] = [0.3]\n");
                 size_t len = strlen(text);
                 snprintf(text + len, sizeof text - len,
                          "  %%c: f32[2,4,5,6] = Conv(%%x, %%w, %%b) %s\n", convs[c]);
@@ -170,8 +177,9 @@ static void test_post_affine(void **state)
     }
 }
 
-/* The Conv's output read twice, a residual of a broadcast shape, a Clip with run-time bounds:
- * nothing to fuse, the graph stays as it was. */
+/* The Conv's output read twice, a residual of a broadcast shape, a Clip with run-time bounds, a
+ * PRelu slope that is not constant or does not run along C alone, a Max / Min with anything
+ * but a constant scalar: nothing to fuse, the graph stays as it was. */
 static void test_leaves_what_it_cannot_fuse(void **state)
 {
     pass_fx *f = *state;
@@ -197,6 +205,53 @@ static void test_leaves_what_it_cannot_fuse(void **state)
         "  %c: f32[1,2,2,2] = Conv(%x, %w) @conv\n"
         "  %y: f32[1,2,2,2] = Relu(%c) @relu\n"
         "}\n",
+        /* a PRelu slope from a graph input */
+        "graph main(%x: f32[1,1,2,2], %s: f32[2,1,1]) -> (%y: f32[1,2,2,2]) {\n"
+        "  const %w: f32[2,1,1,1] = [1.5, -2]\n"
+        "  %c: f32[1,2,2,2] = Conv(%x, %w) @conv\n"
+        "  %y: f32[1,2,2,2] = PRelu(%c, %s) @prelu\n"
+        "}\n",
+        /* a slope [C] broadcasts along W, not along C */
+        "graph main(%x: f32[1,1,2,2]) -> (%y: f32[1,2,2,2]) {\n"
+        "  const %w: f32[2,1,1,1] = [1.5, -2]\n"
+        "  const %s: f32[2] = [0.5, 0.25]\n"
+        "  %c: f32[1,2,2,2] = Conv(%x, %w) @conv\n"
+        "  %y: f32[1,2,2,2] = PRelu(%c, %s) @prelu\n"
+        "}\n",
+        /* a slope varying along H as well as C */
+        "graph main(%x: f32[1,1,2,2]) -> (%y: f32[1,2,2,2]) {\n"
+        "  const %w: f32[2,1,1,1] = [1.5, -2]\n"
+        "  const %s: f32[2,2,1] = [0.5, 0.25, 0.125, 2]\n"
+        "  %c: f32[1,2,2,2] = Conv(%x, %w) @conv\n"
+        "  %y: f32[1,2,2,2] = PRelu(%c, %s) @prelu\n"
+        "}\n",
+        /* the pre-activation value read by a second node */
+        "graph main(%x: f32[1,1,2,2]) -> (%y: f32[1,2,2,2], %z: f32[1,2,2,2]) {\n"
+        "  const %w: f32[2,1,1,1] = [1.5, -2]\n"
+        "  const %s: f32[2,1,1] = [0.5, 0.25]\n"
+        "  %c: f32[1,2,2,2] = Conv(%x, %w) @conv\n"
+        "  %y: f32[1,2,2,2] = PRelu(%c, %s) @prelu\n"
+        "  %z: f32[1,2,2,2] = Max(%c, %s) @max\n"
+        "}\n",
+        /* Max with a run-time operand; Min with a tensor (not a scalar) constant */
+        "graph main(%x: f32[1,1,2,2], %k: f32[]) -> (%y: f32[1,2,2,2]) {\n"
+        "  const %w: f32[2,1,1,1] = [1.5, -2]\n"
+        "  %c: f32[1,2,2,2] = Conv(%x, %w) @conv\n"
+        "  %y: f32[1,2,2,2] = Max(%c, %k) @max\n"
+        "}\n",
+        "graph main(%x: f32[1,1,2,2]) -> (%y: f32[1,2,2,2]) {\n"
+        "  const %w: f32[2,1,1,1] = [1.5, -2]\n"
+        "  const %k: f32[2,1,1] = [0.5, 0.25]\n"
+        "  %c: f32[1,2,2,2] = Conv(%x, %w) @conv\n"
+        "  %y: f32[1,2,2,2] = Min(%c, %k) @min\n"
+        "}\n",
+        /* Clip (opset 11) with a run-time max and no min */
+        "graph main(%x: f32[1,1,2,2], %hi: f32[]) -> (%y: f32[1,2,2,2]) {\n"
+        "  opset ai.onnx 13\n"
+        "  const %w: f32[2,1,1,1] = [1.5, -2]\n"
+        "  %c: f32[1,2,2,2] = Conv(%x, %w) @conv\n"
+        "  %y: f32[1,2,2,2] = Clip(%c, _, %hi) @clip\n"
+        "}\n",
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         aglm_graph *g = parse_ir(texts[i]);
@@ -204,6 +259,65 @@ static void test_leaves_what_it_cannot_fuse(void **state)
         assert_int_equal(pass_run(f, g), 0);
         assert_ir(g, want);
         free(want);
+        aglm_graph_free(g);
+    }
+}
+
+/* Clamps in a row narrow one Clip (ReLU6 written as Relu then Min, or as Max then Min), Clip's
+ * forms (opset 6 attributes, opset 13 inputs with either bound absent) and PRelu per channel
+ * take their parameters; each computes what the unfused graph does. */
+static void test_clamps_and_prelu_ir(void **state)
+{
+    pass_fx *f = *state;
+    static const struct {
+        const char *opset, *epilogue, *want;
+    } cases[] = {
+        {"13", "  %r: f32[1,2,3,3] = Relu(%c)\n  %y: f32[1,2,3,3] = Min(%r, %six)\n",
+         "activation=\"Clip\", activation_params=[0.0, 6.0]"},
+        {"13", "  %r: f32[1,2,3,3] = Max(%zero, %c)\n  %y: f32[1,2,3,3] = Min(%r, %six)\n",
+         "activation=\"Clip\", activation_params=[0.0, 6.0]"},
+        {"13", "  %r: f32[1,2,3,3] = Min(%c, %six)\n  %y: f32[1,2,3,3] = Max(%r, %half)\n",
+         "activation=\"Clip\", activation_params=[0.5, 6.0]"},
+        {"13", "  %r: f32[1,2,3,3] = Clip(%c, %zero, %six)\n  %y: f32[1,2,3,3] = Relu(%r)\n",
+         "activation=\"Clip\", activation_params=[0.0, 6.0]"},
+        {"13", "  %y: f32[1,2,3,3] = Clip(%c, _, %six)\n",
+         "activation=\"Clip\", activation_params=[-inf, 6.0]"},
+        {"13", "  %y: f32[1,2,3,3] = Clip(%c, %half)\n",
+         "activation=\"Clip\", activation_params=[0.5, inf]"},
+        {"13", "  %y: f32[1,2,3,3] = Clip(%c)\n",
+         "activation=\"Clip\", activation_params=[-inf, inf]"},
+        {"6", "  %y: f32[1,2,3,3] = Clip(%c) {max=6.0, min=0.5}\n",
+         "activation=\"Clip\", activation_params=[0.5, 6.0]"},
+        {"6", "  %y: f32[1,2,3,3] = Clip(%c) {max=6.0}\n",
+         "activation=\"Clip\", activation_params=[-inf, 6.0]"},
+        {"13", "  %y: f32[1,2,3,3] = PRelu(%c, %slope)\n",
+         "activation=\"PRelu\", activation_params=[0.25, -0.5]"},
+        {"13", "  %y: f32[1,2,3,3] = PRelu(%c, %same)\n",
+         "activation=\"LeakyRelu\", activation_params=[0.25]"},
+        /* a Max above the Clip's range: the constant 6, still a clamp */
+        {"13", "  %r: f32[1,2,3,3] = Clip(%c, %zero, %half)\n  %y: f32[1,2,3,3] = Max(%r, %six)\n",
+         "activation=\"Clip\", activation_params=[6.0, 6.0]"},
+    };
+    static char text[4096];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(text, sizeof text,
+                 "graph main(%%x: f32[1,3,3,3]) -> (%%y: f32[1,2,3,3]) {\n"
+                 "  opset ai.onnx %s\n"
+                 "  const %%w: f32[2,3,1,1] = [4, -2, 3, -5, 2, 6]\n"
+                 "  const %%zero: f32[] = [0]\n  const %%half: f32[] = [0.5]\n"
+                 "  const %%six: f32[1] = [6]\n"
+                 "  const %%slope: f32[1,2,1,1] = [0.25, -0.5]\n"
+                 "  const %%same: f32[2,1,1] = [0.25, 0.25]\n"
+                 "  %%c: f32[1,2,3,3] = Conv(%%x, %%w)\n%s}\n",
+                 cases[i].opset, cases[i].epilogue);
+        aglm_graph *before = parse_ir(text), *g = parse_ir(text);
+        assert_int_equal(pass_run(f, g), 1);
+        char *got = aglm_graph_to_text(g, 0);
+        if (!strstr(got, cases[i].want))
+            fail_msg("case %zu:\n%s\nlacks %s", i, got, cases[i].want);
+        free(got);
+        assert_same_results(f, before, g, 1e-5, 1e-5);
+        aglm_graph_free(before);
         aglm_graph_free(g);
     }
 }
@@ -275,10 +389,22 @@ static void test_kernel_refuses_residual_mismatch(void **state)
     aglm_graph_free(g);
 }
 
+/* The cpu backend on its portable path (AGLM_CPU_SIMD is read when the backend loads). */
+static int setup_portable(void **state)
+{
+    setenv("AGLM_CPU_SIMD", "portable", 1);
+    return setup(state);
+}
+
 int main(void)
 {
+    const struct CMUnitTest portable[] = {
+        cmocka_unit_test(test_every_epilogue_same_results),
+        cmocka_unit_test(test_clamps_and_prelu_ir),
+    };
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_relu_ir),
+        cmocka_unit_test(test_clamps_and_prelu_ir),
         cmocka_unit_test(test_paddle_hard_swish_then_residual_ir),
         cmocka_unit_test(test_every_epilogue_same_results),
         cmocka_unit_test(test_post_affine),
@@ -287,5 +413,9 @@ int main(void)
         cmocka_unit_test(test_shape_rule_refusals),
         cmocka_unit_test(test_kernel_refuses_residual_mismatch),
     };
-    return cmocka_run_group_tests(tests, setup, pass_fx_teardown);
+    int failed = cmocka_run_group_tests(tests, setup, pass_fx_teardown);
+    if (getenv("AGLM_CPU_SIMD") && *getenv("AGLM_CPU_SIMD"))
+        return failed; /* the caller chose a path: the portable run would repeat it */
+    return failed +
+           cmocka_run_group_tests_name("portable", portable, setup_portable, pass_fx_teardown);
 }

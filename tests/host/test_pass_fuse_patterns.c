@@ -126,6 +126,10 @@ static void test_matmul_every_epilogue_same_results(void **state)
         "LeakyRelu(%v) {alpha=0.2}",
         "Gelu",
         "Gelu(%v) {approximate=\"tanh\"}",
+        "Max(%lo, %v)",
+        "Min(%v, %hi)",
+        "PRelu(%v, %slope)",
+        "PRelu(%v, %slope2)",
     };
     static const char *const shapes[] = {"2,5,6", "5,6"}, *const out_shapes[] = {"2,5,3", "5,3"};
     static char text[16384], act[128];
@@ -139,6 +143,9 @@ static void test_matmul_every_epilogue_same_results(void **state)
                 ir_const(text, sizeof text, "w", 2, D(6, 3), 7, 1.0f, 0.0f);
                 ir_const(text, sizeof text, "b", 1, D(3), 9, 1.0f, 0.0f);
                 strcat(text, "  const %lo: f32[] = [-0.25]\n  const %hi: f32[] = [0.75]\n");
+                /* PRelu's slope along N, as [N] and as [1, N] */
+                ir_const(text, sizeof text, "slope", 1, D(3), 11, 1.0f, 0.0f);
+                ir_const(text, sizeof text, "slope2", 2, D(1, 3), 12, 1.0f, 0.0f);
                 size_t len = strlen(text);
                 snprintf(text + len, sizeof text - len,
                          "  %%m: f32[%s] = MatMul(%%x, %%w)\n  %%c: f32[%s] = Add(%%b, %%m)\n", o,
@@ -165,7 +172,8 @@ static void test_matmul_every_epilogue_same_results(void **state)
 }
 
 /* A product read twice, a bias that is not a vector of B's last dim, a bias from a graph input,
- * a Swish whose Sigmoid is read elsewhere: nothing to fuse. */
+ * a Swish whose Sigmoid is read elsewhere, PRelu slopes not constant or not along N: nothing to
+ * fuse. */
 static void test_matmul_leaves_what_it_cannot_fuse(void **state)
 {
     static const char *const texts[] = {
@@ -191,6 +199,25 @@ static void test_matmul_leaves_what_it_cannot_fuse(void **state)
         "  %m: f32[3,2] = MatMul(%x, %w) @mm\n"
         "  %s: f32[3,2] = Sigmoid(%m) @sig\n"
         "  %y: f32[3,2] = Mul(%m, %s) @swish\n"
+        "}\n",
+        /* PRelu slopes along M (not N), from a graph input, with the product read again */
+        "graph main(%x: f32[3,2]) -> (%y: f32[3,2]) {\n"
+        "  const %w: f32[2,2] = [1, -2, 0.5, 0.25]\n"
+        "  const %s: f32[3,1] = [0.5, 0.25, 2]\n"
+        "  %m: f32[3,2] = MatMul(%x, %w) @mm\n"
+        "  %y: f32[3,2] = PRelu(%m, %s) @prelu\n"
+        "}\n",
+        "graph main(%x: f32[3,2], %s: f32[2]) -> (%y: f32[3,2]) {\n"
+        "  const %w: f32[2,2] = [1, -2, 0.5, 0.25]\n"
+        "  %m: f32[3,2] = MatMul(%x, %w) @mm\n"
+        "  %y: f32[3,2] = PRelu(%m, %s) @prelu\n"
+        "}\n",
+        "graph main(%x: f32[3,2]) -> (%y: f32[3,2], %z: f32[3,2]) {\n"
+        "  const %w: f32[2,2] = [1, -2, 0.5, 0.25]\n"
+        "  const %s: f32[2] = [0.5, 0.25]\n"
+        "  %m: f32[3,2] = MatMul(%x, %w) @mm\n"
+        "  %y: f32[3,2] = PRelu(%m, %s) @prelu\n"
+        "  %z: f32[3,2] = Neg(%m) @neg\n"
         "}\n",
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
@@ -512,8 +539,18 @@ static void test_chain_refusals(void **state)
         check_untouched(*state, texts[i]);
 }
 
+/* The cpu backend on its portable path (AGLM_CPU_SIMD is read when the backend loads). */
+static int setup_portable(void **state)
+{
+    setenv("AGLM_CPU_SIMD", "portable", 1);
+    return setup(state);
+}
+
 int main(void)
 {
+    const struct CMUnitTest portable[] = {
+        cmocka_unit_test(test_matmul_every_epilogue_same_results),
+    };
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matmul_bias_swish_ir),
         cmocka_unit_test(test_conv_paddle_swish_ir),
@@ -530,5 +567,9 @@ int main(void)
         cmocka_unit_test(test_chain_ir),
         cmocka_unit_test(test_chain_refusals),
     };
-    return cmocka_run_group_tests(tests, setup, pass_fx_teardown);
+    int failed = cmocka_run_group_tests(tests, setup, pass_fx_teardown);
+    if (getenv("AGLM_CPU_SIMD") && *getenv("AGLM_CPU_SIMD"))
+        return failed; /* the caller chose a path: the portable run would repeat it */
+    return failed +
+           cmocka_run_group_tests_name("portable", portable, setup_portable, pass_fx_teardown);
 }

@@ -25,9 +25,11 @@
 
 /* ---- attributes of aglm.FusedConv and aglm.FusedMatMul (besides Conv's or Gemm's) -------- */
 
-/* string: "" (none), Relu, Clip, Sigmoid, HardSigmoid, HardSwish, Tanh, LeakyRelu, Gelu, Swish. */
+/* string: "" (none), Relu, Clip, Sigmoid, HardSigmoid, HardSwish, Tanh, LeakyRelu, Gelu, Swish,
+ * PRelu. */
 #define AGLM_ATTR_ACTIVATION "activation"
-/* floats: the activation's parameters (Clip [min, max], HardSigmoid [alpha, beta], ...). */
+/* floats: the activation's parameters (Clip [min, max], HardSigmoid [alpha, beta], PRelu one
+ * slope per channel, ...). */
 #define AGLM_ATTR_ACTIVATION_PARAMS "activation_params"
 /* int, default 1: with R, 1 adds R before the activation, 0 after the post scale and shift. */
 #define AGLM_ATTR_RESIDUAL_BEFORE_ACTIVATION "residual_before_activation"

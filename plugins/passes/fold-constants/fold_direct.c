@@ -85,21 +85,17 @@ static aglm_status shape_value(const aglm_node *n, aglm_tensor *out, int *done)
     return AGLM_OK;
 }
 
-aglm_status fold_direct(const aglm_node *n, size_t max_bytes, aglm_tensor *out, int *done)
+aglm_status fold_direct(const aglm_node *n, aglm_tensor *out, int *done)
 {
     *done = 0;
     aglm_status st = AGLM_OK;
     if (aglm_node_num_outputs(n) != 1 || !aglm_node_output(n, 0))
         return AGLM_OK;
-    int constant = aglm_node_is(n, "", "Constant");
-    if (constant)
+    /* No size limit here: a Constant's value is in the model already, and Shape/Size give one
+     * integer per dim. */
+    if (aglm_node_is(n, "", "Constant"))
         st = constant_value(n, out, done);
     else if (aglm_node_is(n, "", "Shape") || aglm_node_is(n, "", "Size"))
         st = shape_value(n, out, done);
-    /* Constants the model wrote are kept whatever their size; the limit is for computed ones. */
-    if (st == AGLM_OK && *done && !constant && aglm_tensor_nbytes(out) > max_bytes) {
-        aglm_tensor_free(out);
-        *done = 0;
-    }
     return st;
 }

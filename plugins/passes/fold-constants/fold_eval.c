@@ -96,9 +96,8 @@ static aglm_status one_node_graph(const aglm_node *n, aglm_graph **out)
     return AGLM_OK;
 }
 
-/* 1 when every output's size is known and within the limit, so evaluating materialises nothing
- * huge. */
-static int outputs_fit(const aglm_graph *g, size_t max_bytes)
+/* 1 when every output's size is known and within limit, checked before anything is allocated. */
+static int outputs_fit(const aglm_graph *g, size_t limit)
 {
     for (size_t i = 0; i < aglm_graph_num_outputs(g); i++) {
         const aglm_value *v = aglm_graph_output(g, i);
@@ -107,18 +106,18 @@ static int outputs_fit(const aglm_graph *g, size_t max_bytes)
             return 0;
         for (int d = 0; d < aglm_value_rank(v); d++) {
             int64_t dim = aglm_value_dim(v, d).value;
-            if (dim && bytes > max_bytes / (size_t)dim)
+            if (dim && bytes > limit / (size_t)dim)
                 return 0;
             bytes *= (size_t)dim;
         }
-        if (bytes > max_bytes)
+        if (bytes > limit)
             return 0;
     }
     return 1;
 }
 
-aglm_status fold_eval(const fold_backend *be, const aglm_node *n, size_t max_bytes,
-                      aglm_tensor *out, int *done)
+aglm_status fold_eval(const fold_backend *be, const aglm_node *n, size_t limit, aglm_tensor *out,
+                      int *done)
 {
     *done = 0;
     aglm_graph *g;
@@ -133,7 +132,7 @@ aglm_status fold_eval(const fold_backend *be, const aglm_node *n, size_t max_byt
     aglm_tensor res[64];
     memset(res, 0, sizeof res);
     aglm_exec *x = NULL;
-    if (outputs_fit(g, max_bytes) && be->ops->compile(be->state, g, NULL, &x) == AGLM_OK) {
+    if (outputs_fit(g, limit) && be->ops->compile(be->state, g, NULL, &x) == AGLM_OK) {
         st = be->ops->run(be->state, x, 0, NULL, n_res, res);
         be->ops->release(be->state, x);
         if (st == AGLM_OK) {

@@ -186,6 +186,105 @@ static int match_gate(fuse_epilogue *m, aglm_value *v, aglm_node *g, aglm_node *
     return 1;
 }
 
+/* A Max or Min of v and a constant scalar that does not widen v, as the clamp it is:
+ * Max(v, c) = Clip(v, c, inf), Min(v, c) = Clip(v, -inf, c); 0 when u is neither. A NaN scalar
+ * is left alone: Max and Min propagate it, Clip would ignore it. */
+static int scalar_clamp(const aglm_node *u, const aglm_value *v, float *lo, float *hi)
+{
+    int max = aglm_node_is(u, "", "Max");
+    aglm_value *k = max || aglm_node_is(u, "", "Min") ? fuse_other_input(u, v) : NULL;
+    float c;
+    int rank;
+    if (!k || aglm_node_num_outputs(u) != 1 || !fuse_scalar(k, &c, &rank) || isnan(c) ||
+        aglm_value_rank(v) < 0 || rank > aglm_value_rank(v))
+        return 0;
+    *lo = max ? c : -INFINITY;
+    *hi = max ? INFINITY : c;
+    return 1;
+}
+
+/* The clamp u, reading v alone, applies: Relu [0, inf], Clip with constant bounds, Max or Min
+ * with a scalar; 0 when it is none of them or its bounds are crossed or NaN. */
+static int clamp_of(const aglm_node *u, const aglm_value *v, float *lo, float *hi)
+{
+    if (aglm_node_num_outputs(u) != 1)
+        return 0;
+    if (aglm_node_is(u, "", "Relu")) {
+        *lo = 0.0f;
+        *hi = INFINITY;
+        return 1;
+    }
+    if (aglm_node_is(u, "", "Clip"))
+        return aglm_node_input(u, 0) == v && fuse_clip_bounds(u, lo, hi) && *lo <= *hi;
+    return scalar_clamp(u, v, lo, hi);
+}
+
+static float clampf(float x, float lo, float hi)
+{
+    return x < lo ? lo : x > hi ? hi : x;
+}
+
+/* ReLU6 and its kin written as several clamps in a row (Relu then Min(., 6), Max(., 0) then
+ * Min(., 6), Clip then Max, ...) after a Relu or Clip activation: each further clamp narrows the
+ * bounds, since clamp(clamp(x, lo, hi), a, b) = clamp(x, clamp(lo, a, b), clamp(hi, a, b)) when
+ * lo <= hi and a <= b. */
+static void match_more_clamps(fuse_epilogue *m)
+{
+    float lo = 0.0f, hi = INFINITY, a, b;
+    if (strcmp(m->act, "Clip") == 0) {
+        lo = m->params[0];
+        hi = m->params[1];
+    } else if (strcmp(m->act, "Relu") != 0) {
+        return;
+    }
+    aglm_node *u;
+    while (lo <= hi && (u = fuse_sole_user(m->last)) != NULL && clamp_of(u, m->last, &a, &b) &&
+           fuse_absorb(m, u)) {
+        lo = clampf(lo, a, b);
+        hi = clampf(hi, a, b);
+        m->act = "Clip";
+        m->params[0] = lo;
+        m->params[1] = hi;
+        m->n_params = 2;
+    }
+}
+
+/* PRelu(v, slope) with a constant slope that varies along the anchor's channel axis at most
+ * (any other dim of it 1, so that it broadcasts without widening v): one value is LeakyRelu with
+ * that alpha, as is a slope whose values are all equal; otherwise PRelu with one slope per
+ * channel. 0 when the slope is not such a constant. */
+static int match_prelu(fuse_epilogue *m, aglm_node *u, const aglm_value *v)
+{
+    const aglm_tensor *t =
+        aglm_node_num_inputs(u) == 2 ? fuse_const_f32(aglm_node_input(u, 1)) : NULL;
+    int r = aglm_value_rank(v);
+    if (!t || r < 0 || t->rank > r || aglm_tensor_numel(t) < 1)
+        return 0;
+    int channel = m->channel_axis < 0 ? r + m->channel_axis : m->channel_axis;
+    for (int i = 0; i < t->rank; i++) {
+        int axis = r - t->rank + i;
+        if (t->dims[i] != 1 && (m->channel_axis == 0 || axis != channel ||
+                                aglm_value_dim(v, axis).value != t->dims[i]))
+            return 0;
+    }
+    const float *s = t->data;
+    size_t n = (size_t)aglm_tensor_numel(t), same = 1;
+    while (same < n && s[same] == s[0])
+        same++;
+    if (!fuse_absorb(m, u))
+        return 0;
+    if (same == n) {
+        m->act = "LeakyRelu";
+        m->params[0] = s[0];
+        m->n_params = 1;
+    } else {
+        m->act = "PRelu";
+        m->slope = s;
+        m->n_slope = n;
+    }
+    return 1;
+}
+
 /* Matches an activation reading v alone (or the written-out pairs reading v); 1 on a match. */
 static int match_activation(fuse_epilogue *m, aglm_value *v)
 {
@@ -198,10 +297,20 @@ static int match_activation(fuse_epilogue *m, aglm_value *v)
                match_gate(m, v, b, a);
     }
     aglm_node *u = fuse_sole_user(v);
+    float p[2];
+    if (u && scalar_clamp(u, v, &p[0], &p[1])) {
+        if (!fuse_absorb(m, u))
+            return 0;
+        m->act = "Clip";
+        m->n_params = 2;
+        memcpy(m->params, p, sizeof p);
+        return 1;
+    }
     if (!u || aglm_node_num_outputs(u) != 1 || aglm_node_input(u, 0) != v)
         return 0;
+    if (aglm_node_is(u, "", "PRelu"))
+        return match_prelu(m, u, v);
     const char *act;
-    float p[2];
     size_t n = 0;
     if (aglm_node_is(u, "", "Relu") || aglm_node_is(u, "", "Sigmoid") ||
         aglm_node_is(u, "", "Tanh") || aglm_node_is(u, "", "HardSwish")) {
@@ -281,6 +390,7 @@ void fuse_epilogue_extend(fuse_epilogue *m)
         m->residual_first = 1;
     if (!match_activation(m, m->last))
         return;
+    match_more_clamps(m);
     /* after an activation: y * post_scale + post_shift from a Mul and/or an Add by scalars */
     int mul = match_scalar_op(m, m->last, "Mul", &m->post_scale);
     int add = match_scalar_op(m, m->last, "Add", &m->post_shift);
@@ -304,7 +414,9 @@ aglm_status fuse_epilogue_rewrite(aglm_graph *g, const fuse_epilogue *m, const c
         st = aglm_node_set_input(c, 3, m->residual);
     if (st == AGLM_OK && m->act[0])
         st = aglm_node_set_string(c, AGLM_ATTR_ACTIVATION, m->act, strlen(m->act));
-    if (st == AGLM_OK && m->n_params)
+    if (st == AGLM_OK && m->slope)
+        st = aglm_node_set_floats(c, AGLM_ATTR_ACTIVATION_PARAMS, m->slope, m->n_slope);
+    else if (st == AGLM_OK && m->n_params)
         st = aglm_node_set_floats(c, AGLM_ATTR_ACTIVATION_PARAMS, m->params, m->n_params);
     if (st == AGLM_OK && m->residual)
         st = aglm_node_set_int(c, AGLM_ATTR_RESIDUAL_BEFORE_ACTIVATION, m->residual_first);

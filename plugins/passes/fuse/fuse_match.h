@@ -18,6 +18,13 @@ typedef struct fuse_epilogue {
     const char *act; /* "" for none */
     float params[2];
     size_t n_params;
+    /* PRelu's per-channel slope (a constant's data, read when the node is rewritten), written
+     * as activation_params instead of params; NULL otherwise */
+    const float *slope;
+    size_t n_slope;
+    /* the axis of the anchor's output that PRelu's slope may run along: 1 for Conv (C), -1 (the
+     * last) for MatMul and Gemm (N); 0, the default, for none (a batch axis is never one) */
+    int channel_axis;
     float post_scale, post_shift;
     int has_post;
     aglm_value *last; /* the value the fused node stands for */

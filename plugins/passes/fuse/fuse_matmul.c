@@ -27,6 +27,7 @@ static int match_matmul(aglm_node *n, fuse_epilogue *m)
         aglm_node_num_inputs(n) < 2 || aglm_value_dtype(aglm_node_output(n, 0)) != AGLM_F32)
         return 0;
     fuse_epilogue_init(m, n);
+    m->channel_axis = -1; /* PRelu's slope runs along N */
     if (mm)
         match_bias(m, aglm_node_input(n, 1));
     fuse_epilogue_extend(m);

@@ -1,5 +1,6 @@
 /* The fused ops' element-wise epilogue (fused_act.h). */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "ew_simd.h"
@@ -77,7 +78,32 @@ void cpu_fused_activate(cpu_act act, float a, float b, float *y, int64_t len)
         for (int64_t i = 0; i < len; i++)
             y[i] = y[i] / (1.0f + expf(-a * y[i]));
         break;
+    case CPU_ACT_PRELU: break; /* cpu_fused_epilogue_apply's, which knows the offsets */
     }
+}
+
+/* PRelu on y[off, off + len) one channel's run at a time, as ONNX's kernel computes it. */
+static void prelu(const cpu_fused_epilogue *f, float *y, int64_t off, int64_t len)
+{
+    for (int64_t i = off, end = off + len; i < end;) {
+        int64_t run = i / f->inner, stop = (run + 1) * f->inner, c = run % f->channels;
+        float s = f->slope ? f->slope[c] : (float)f->slope_i[c];
+        for (stop = stop < end ? stop : end; i < stop; i++)
+            y[i] = y[i] < 0.0f ? y[i] * s : y[i];
+    }
+}
+
+aglm_status cpu_fused_epilogue_layout(cpu_fused_epilogue *f, int64_t channels, int64_t inner)
+{
+    if (f->act != CPU_ACT_PRELU)
+        return AGLM_OK;
+    if (f->channels != channels)
+        return aglm_error(AGLM_ERR_SHAPE,
+                          "PRelu's activation_params hold %lld slopes for an output of %lld "
+                          "channels",
+                          (long long)f->channels, (long long)channels);
+    f->inner = inner > 0 ? inner : 1;
+    return AGLM_OK;
 }
 
 static void add(float *y, const float *r, int64_t len)
@@ -92,7 +118,10 @@ void cpu_fused_epilogue_apply(const cpu_fused_epilogue *f, float *y, int64_t off
 {
     if (f->residual && f->residual_first)
         add(y + off, f->residual + off, len);
-    cpu_fused_activate(f->act, f->p0, f->p1, y + off, len);
+    if (f->act == CPU_ACT_PRELU)
+        prelu(f, y, off, len);
+    else
+        cpu_fused_activate(f->act, f->p0, f->p1, y + off, len);
     if ((f->post_scale != 1.0f || f->post_shift != 0.0f) &&
         !(cpu_ew_binary_f32(CPU_EW_MUL, len, y + off, 1, &f->post_scale, 0, y + off) &&
           cpu_ew_binary_f32(CPU_EW_ADD, len, y + off, 1, &f->post_shift, 0, y + off)))
@@ -120,6 +149,7 @@ aglm_status cpu_fused_epilogue_read(const aglm_node *n, cpu_fused_epilogue *f)
         {"LeakyRelu", CPU_ACT_LEAKY_RELU, 1, 0.01f, 0},
         {"Gelu", CPU_ACT_GELU, 1, 0, 0},
         {"Swish", CPU_ACT_SWISH, 1, 1.0f, 0},
+        {"PRelu", CPU_ACT_PRELU, SIZE_MAX, 0, 0},
     };
     memset(f, 0, sizeof *f);
     f->residual_first = aglm_node_get_int(n, AGLM_ATTR_RESIDUAL_BEFORE_ACTIVATION, 1) != 0;
@@ -132,8 +162,9 @@ aglm_status cpu_fused_epilogue_read(const aglm_node *n, cpu_fused_epilogue *f)
     float conv[2];
     const float *p = aglm_node_get_floats(n, AGLM_ATTR_ACTIVATION_PARAMS, &count);
     const aglm_attr *at = aglm_node_attr(n, AGLM_ATTR_ACTIVATION_PARAMS);
+    const int64_t *iv = NULL;
     if (at && aglm_attr_kind(at) == AGLM_ATTR_INTS) {
-        const int64_t *iv = aglm_attr_ints(at, &count);
+        iv = aglm_attr_ints(at, &count);
         for (size_t i = 0; i < count && i < 2; i++)
             conv[i] = (float)iv[i];
         p = conv;
@@ -148,6 +179,18 @@ aglm_status cpu_fused_epilogue_read(const aglm_node *n, cpu_fused_epilogue *f)
                               "activation '%s' takes %zu activation_params, got %zu", name,
                               table[i].params, count);
         f->act = table[i].act;
+        if (f->act == CPU_ACT_PRELU && count == 0)
+            return aglm_error(AGLM_ERR_INVALID, "activation 'PRelu' needs its slopes in "
+                                                "activation_params");
+        if (f->act == CPU_ACT_PRELU && count == 1) {
+            f->act = CPU_ACT_LEAKY_RELU; /* one slope for every channel */
+        } else if (f->act == CPU_ACT_PRELU) {
+            f->slope = iv ? NULL : p;
+            f->slope_i = iv;
+            f->channels = (int64_t)count;
+            f->inner = 1;
+            return AGLM_OK;
+        }
         f->p0 = count > 0 ? p[0] : table[i].d0;
         f->p1 = count > 1 ? p[1] : table[i].d1;
         if (f->act == CPU_ACT_GELU && count > 0 && p[0] != 0.0f)
@@ -156,6 +199,6 @@ aglm_status cpu_fused_epilogue_read(const aglm_node *n, cpu_fused_epilogue *f)
     }
     return aglm_error(AGLM_ERR_INVALID,
                       "activation '%s' is not one of Relu, Clip, Sigmoid, HardSigmoid, "
-                      "HardSwish, Tanh, LeakyRelu, Gelu, Swish (or empty)",
+                      "HardSwish, Tanh, LeakyRelu, Gelu, Swish, PRelu (or empty)",
                       name);
 }

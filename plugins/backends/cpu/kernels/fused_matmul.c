@@ -5,7 +5,7 @@
  * the kernel table, so there is one matrix-multiply path): with 2-D A and B on Gemm, whose C is
  * the bias and which reads the node's transA/transB/alpha/beta; otherwise on MatMul, the bias
  * then added along the last dim. The epilogue then runs over rows of the result, in parallel,
- * while each row is still in cache. */
+ * while each row is still in cache. PRelu's slopes run along the last dim (N). */
 #include <string.h>
 
 #include "ew_simd.h"
@@ -82,6 +82,8 @@ static aglm_status k_fused_matmul(const cpu_kctx *k, size_t n_in, const aglm_ten
                           cpu_shape(a, sa, sizeof sa), cpu_shape(b, sb, sizeof sb));
     int64_t numel = aglm_tensor_numel(&out[0]);
     int64_t n = out[0].rank > 0 ? out[0].dims[out[0].rank - 1] : 1;
+    if ((st = cpu_fused_epilogue_layout(&f, n, 1)) != AGLM_OK)
+        return st;
     if (numel == 0 || n == 0)
         return AGLM_OK;
     f.residual = r ? r->data : NULL;
