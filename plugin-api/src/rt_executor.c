@@ -23,6 +23,9 @@ static aglm_status nomem(const aglm_executor *x)
 
 /* ---- compile ---------------------------------------------------------------------------- */
 
+static aglm_status precompute(aglm_executor *x);
+static void release(const aglm_executor *x, aglm_tensor *t);
+
 aglm_status aglm_executor_new(const aglm_graph *g, const aglm_options *opts,
                               const aglm_executor_desc *d, aglm_executor **out)
 {
@@ -53,6 +56,14 @@ aglm_status aglm_executor_new(const aglm_graph *g, const aglm_options *opts,
     }
     if ((st = aglm_sched_new(x->graph, &x->desc.sched, &x->sched)) != AGLM_OK)
         goto fail;
+    int pre = aglm_options_get_bool(opts, "precompute", 1);
+    if (pre < 0) {
+        st = aglm_error(AGLM_ERR_INVALID, "backend %s: option precompute = '%s': expected 1 or 0",
+                        d->sched.name, aglm_options_get(opts, "precompute"));
+        goto fail;
+    }
+    if (pre && (st = precompute(x)) != AGLM_OK)
+        goto fail;
     if (plan && (st = aglm_memory_new(x->sched, x->memory, d->memory_state, &x->mem)) != AGLM_OK)
         goto fail;
     if ((st = rt_profile_new(x, opts)) != AGLM_OK)
@@ -73,6 +84,9 @@ void aglm_executor_free(aglm_executor *x)
         fprintf(stderr, "aglm: %s\n", aglm_last_error());
     rt_profile_free(x);
     aglm_memory_free(x->mem);
+    for (size_t i = 0; x->pre && i < x->sched->n_slots; i++)
+        release(x, &x->pre[i]);
+    free(x->pre);
     aglm_sched_free(x->sched, &x->desc.sched);
     aglm_graph_free(x->graph);
     free(x);
@@ -205,6 +219,94 @@ static aglm_status run_step(aglm_run *r, size_t si, const aglm_tensor **ins, agl
     return AGLM_OK;
 }
 
+/* ---- precomputed steps ----------------------------------------------------------------- */
+
+/* 1 when step si of top-level schedule s can run once at compile time: a known, deterministic
+ * op holding no subgraph, every input a constant (initialiser or precomputed), no output a graph
+ * output (the caller owns those, and each run must hand over its own). */
+static int constant_step(const aglm_sched *s, size_t si)
+{
+    const aglm_step *st = &s->steps[si];
+    if (!st->schema || (st->schema->flags & AGLM_OPF_NONDETERMINISTIC) || st->n_subs)
+        return 0;
+    for (size_t i = 0; i < st->n_in; i++)
+        if (st->in[i] >= 0 && s->slots[st->in[i]].kind != AGLM_SLOT_CONST)
+            return 0;
+    for (size_t i = 0; i < st->n_out; i++)
+        for (size_t o = 0; st->out[i] >= 0 && o < s->n_outputs; o++)
+            if (s->out_slot[o] == st->out[i])
+                return 0;
+    return 1;
+}
+
+/* Runs the constant steps of the top-level schedule once, keeps their outputs in x->pre as
+ * constants of the schedule, and binds again the steps that read them. */
+static aglm_status precompute(aglm_executor *x)
+{
+    aglm_sched *s = x->sched;
+    const aglm_tensor *ins[AGLM_OP_VARIADIC + 1];
+    aglm_tensor outs[AGLM_OP_VARIADIC + 1];
+    aglm_region none[AGLM_OP_VARIADIC + 1];
+    memset(none, 0, sizeof none);
+    int any = 0;
+    for (size_t si = 0; si < s->n_steps; si++) {
+        aglm_step *st = &s->steps[si];
+        if (!constant_step(s, si) || st->n_in > AGLM_OP_VARIADIC || st->n_out > AGLM_OP_VARIADIC)
+            continue;
+        if (!x->pre && !(x->pre = calloc(s->n_slots ? s->n_slots : 1, sizeof *x->pre)))
+            return nomem(x);
+        for (size_t i = 0; i < st->n_in; i++)
+            ins[i] = st->in[i] < 0 ? NULL : s->slots[st->in[i]].constant;
+        memset(outs, 0, st->n_out * sizeof *outs);
+        aglm_run r = {x, s, NULL, NULL, NULL, 0, 0, NULL};
+        r.top = &r;
+        aglm_step_io io = {s, st, ins, outs, none, &r};
+        aglm_status rs = x->desc.step(x->desc.sched.ctx, &io);
+        for (size_t i = 0; rs == AGLM_OK && i < st->n_out; i++)
+            rs = check_output(s, st, i, &outs[i]);
+        if (rs != AGLM_OK) {
+            for (size_t i = 0; i < st->n_out; i++)
+                release(x, &outs[i]);
+            return aglm_error_wrap(rs,
+                                   "backend %s: node '%s' (%s), run once as its inputs are "
+                                   "constants",
+                                   x->desc.sched.name, aglm_node_name(st->node),
+                                   aglm_node_op(st->node));
+        }
+        for (size_t i = 0; i < st->n_out; i++) {
+            if (st->out[i] < 0) {
+                release(x, &outs[i]);
+                continue;
+            }
+            aglm_slot *sl = &s->slots[st->out[i]];
+            x->pre[st->out[i]] = outs[i];
+            sl->kind = AGLM_SLOT_CONST;
+            sl->constant = &x->pre[st->out[i]];
+        }
+        st->precomputed = 1;
+        any = 1;
+    }
+    /* Steps reading a precomputed value bind again, so what bind prepares from constants (the
+     * cpu backend's packed weights) covers it too. */
+    const aglm_sched_backend *be = &x->desc.sched;
+    for (size_t si = 0; any && be->bind && si < s->n_steps; si++) {
+        aglm_step *st = &s->steps[si];
+        int reads = 0;
+        for (size_t i = 0; !st->precomputed && i < st->n_in; i++)
+            reads |= st->in[i] >= 0 && x->pre && x->pre[st->in[i]].dtype != AGLM_UNDEFINED;
+        if (!reads)
+            continue;
+        if (st->user && be->unbind)
+            be->unbind(be->ctx, st);
+        st->user = NULL;
+        aglm_status rs = be->bind(be->ctx, s, st);
+        if (rs != AGLM_OK)
+            return aglm_error_wrap(rs, "node '%s' (%s)", aglm_node_name(st->node),
+                                   aglm_node_op(st->node));
+    }
+    return AGLM_OK;
+}
+
 /* Runs r's schedule: inputs are borrowed, captures[i] feeds capture slot i. Outputs are tensors
  * the caller owns; on failure every output is left empty. */
 static aglm_status run_sched(aglm_run *r, size_t n_in, const aglm_tensor *inputs,
@@ -241,7 +343,8 @@ static aglm_status run_sched(aglm_run *r, size_t n_in, const aglm_tensor *inputs
         (st = aglm_memory_take(x->mem, n_in, inputs, &lease_buf)) == AGLM_OK)
         lease = &lease_buf;
     for (size_t i = 0; i < s->n_steps && st == AGLM_OK; i++)
-        st = run_step(r, i, ins, outs, regions, lease);
+        if (!s->steps[i].precomputed)
+            st = run_step(r, i, ins, outs, regions, lease);
     for (size_t i = 0; i < n_out && st == AGLM_OK; i++) {
         aglm_tensor *t = &slots[s->out_slot[i]];
         if (s->out_move[i]) {

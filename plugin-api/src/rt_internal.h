@@ -65,6 +65,7 @@ struct aglm_executor {
     rt_profile *prof; /* NULL unless profile=1 or trace= */
     rt_trace *trace;  /* NULL unless trace= */
     uint64_t t0_ns;   /* creation time: trace timestamps count from it */
+    aglm_tensor *pre; /* per top-level slot: what a precomputed step made */
 };
 
 /* One run of one schedule. A subgraph's run points at its caller's for the executor, the

@@ -192,6 +192,61 @@ static void test_schedule_slots_and_frees(void **state)
     assert_int_equal(t.unbound, 3);
 }
 
+/* ---- precomputed steps ------------------------------------------------------------------ */
+
+/* %c = Neg(Neg(%w)) reads constants only: it runs once, when the executor is built, and runs
+ * then do the Add alone; a constant-only step making a graph output still runs every time. */
+static const char *const const_text = "graph g(%x: f32[4]) -> (%y, %k) {\n"
+                                      "  opset ai.onnx 17\n"
+                                      "  const %w: f32[4] = [1, 2, 3, 4]\n"
+                                      "  %b = Neg(%w) @n1\n"
+                                      "  %c = Neg(%b) @n2\n"
+                                      "  %k = Neg(%w) @n3\n"
+                                      "  %y = Add(%x, %c) @add\n"
+                                      "}\n";
+
+static void run_const(aglm_executor *x)
+{
+    float v[4] = {10, 20, 30, 40};
+    int64_t four = 4;
+    aglm_tensor in = f32(1, &four, v), out[2];
+    if (aglm_executor_run(x, 1, &in, 2, out) != AGLM_OK)
+        fail_msg("run: %s", aglm_last_error());
+    const float *y = out[0].data, *k = out[1].data;
+    for (int i = 0; i < 4; i++) {
+        assert_true(y[i] == v[i] + (float)(i + 1));
+        assert_true(k[i] == -(float)(i + 1));
+    }
+    aglm_tensor_free(&out[0]);
+    aglm_tensor_free(&out[1]);
+}
+
+static void test_constant_steps_run_once(void **state)
+{
+    (void)state;
+    toy t = {0};
+    aglm_executor *x = compile(const_text, &t, NULL);
+    assert_int_equal(t.steps, 2); /* n1, n2 at compile time */
+    const aglm_sched *s = aglm_executor_sched(x);
+    assert_true(s->steps[0].precomputed && s->steps[1].precomputed);
+    assert_false(s->steps[2].precomputed); /* n3 makes a graph output */
+    assert_int_equal(t.bound, 4 + 1);      /* the Add bound again, seeing %c as a constant */
+    run_const(x);
+    run_const(x);
+    assert_int_equal(t.steps, 2 + 2 * 2); /* n3 and add per run */
+    aglm_executor_free(x);
+    assert_int_equal(t.unbound, t.bound); /* every binding undone, the replaced one at once */
+
+    toy u = {0};
+    aglm_kv kv = {"precompute", "0"};
+    aglm_options opts = {1, &kv};
+    x = compile(const_text, &u, &opts);
+    assert_int_equal(u.steps, 0);
+    run_const(x);
+    assert_int_equal(u.steps, 4);
+    aglm_executor_free(x);
+}
+
 /* ---- memory ----------------------------------------------------------------------------- */
 
 static const char *const chain_static = "graph g(%x: f32[8]) -> (%y) {\n"
@@ -402,6 +457,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unsupported_nodes_listed_once),
         cmocka_unit_test(test_schedule_slots_and_frees),
+        cmocka_unit_test(test_constant_steps_run_once),
         cmocka_unit_test(test_static_plan_from_inference),
         cmocka_unit_test(test_recorded_plan_for_symbolic_shapes),
         cmocka_unit_test(test_plan_off),

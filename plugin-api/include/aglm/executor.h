@@ -51,7 +51,13 @@ typedef struct aglm_executor_desc {
  * error listing every node the backend cannot run), plans its memory. Options read here:
  * profile=1 (time and FLOPs per step, aglm_executor_profile), trace=FILE.json (a Chrome trace of
  * every run, written when the executor is freed and whenever its profile is read), plan=0 (no
- * memory plan: every intermediate on the heap). *d is copied. */
+ * memory plan: every intermediate on the heap), precompute=0 (see below). *d is copied.
+ *
+ * A top-level step whose inputs are all constants (initialisers, or outputs of such steps) and
+ * whose op is deterministic runs once here, through the backend's step function; runs skip it
+ * and read its outputs as constants, and the steps reading them are bound again, so their bind
+ * sees the constants (packed weights). Its outputs are held for the executor's life.
+ * precompute=0 runs such steps on every run instead. A step making a graph output always runs. */
 AGLM_API aglm_status aglm_executor_new(const aglm_graph *g, const aglm_options *opts,
                                        const aglm_executor_desc *d, aglm_executor **out);
 

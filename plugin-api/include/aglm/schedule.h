@@ -58,7 +58,9 @@ typedef struct aglm_step {
     int32_t *free; /* NODE slots whose last reader is this step */
     size_t n_subs;
     aglm_sched_sub *subs;
-    void *user; /* the backend's, set by its bind callback */
+    void *user;      /* the backend's, set by its bind callback */
+    int precomputed; /* 1: its inputs are all constants, so the executor ran it once when it
+                      * compiled; runs skip it and read its outputs as constants */
 } aglm_step;
 
 struct aglm_sched {
