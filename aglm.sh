@@ -14,8 +14,9 @@ cd "$(dirname "$0")"
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}
 PACKAGES="build-essential cmake pkg-config liblua5.4-dev libyaml-dev libinih-dev libcmocka-dev"
-# The test suite also checks the tree's format (tools/format-check.sh).
-TEST_PACKAGES="clang-format"
+# The test suite also checks the tree's format (tools/format-check.sh) and generates the zoo
+# models (../shared/tools/zoo.py, run with /usr/bin/python3).
+TEST_PACKAGES="clang-format python3-onnx python3-numpy"
 
 need_packages() {
     local want="$PACKAGES ${EXTRA_PACKAGES:-}" missing=""
