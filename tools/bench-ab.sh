@@ -29,12 +29,8 @@ for t in "$a" "$b"; do
   [ -x "$t/build/aglm-host" ] || { echo "bench-ab.sh: no $t/build/aglm-host" >&2; exit 1; }
 done
 
-declare -A path input shape
-while read -r name file; do path[$name]=$file; done < <(bash "$root/tests/real/fetch.sh")
-input[wakeword]=onnx::Flatten_0 shape[wakeword]=1x25x96
-input[ocr-cls]=x shape[ocr-cls]=1x3x48x192
-input[ocr-rec]=x shape[ocr-rec]=1x3x48x320
-input[ocr-det]=x shape[ocr-det]=1x3x640x640
+# shellcheck source=bench-inputs.sh
+source "$root/tools/bench-inputs.sh"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -57,12 +57,8 @@ widest=$(sed -n 's/^widest //p' "$work/peak.txt")
 peak=$(awk -v w="$widest" -v t="$threads" '$1 == "path" && $2 == w && $4 == t { print $6 }' "$work/peak.txt")
 [ -n "$peak" ] || { echo "bench-models.sh: tools/peak.c gave no rate:" >&2; cat "$work/peak.txt" >&2; exit 1; }
 
-declare -A path input shape
-while read -r name file; do path[$name]=$file; done < <(bash "$root/tests/real/fetch.sh")
-input[wakeword]=onnx::Flatten_0 shape[wakeword]=1x25x96
-input[ocr-cls]=x shape[ocr-cls]=1x3x48x192
-input[ocr-rec]=x shape[ocr-rec]=1x3x48x320
-input[ocr-det]=x shape[ocr-det]=1x3x640x640
+# shellcheck source=bench-inputs.sh
+source "$root/tools/bench-inputs.sh"
 # Zoo models: generated on first use (seeded, the same bytes everywhere); zoo.py prints
 # NAME PATH INPUT=D0xD1x... for each.
 want_zoo=""

@@ -148,6 +148,20 @@ aglm_graph *aglm_attr_graph(const aglm_attr *a)
     return a && a->type == AGLM_ATTR_GRAPH ? a->g : NULL;
 }
 
+size_t aglm_attr_num_graphs(const aglm_attr *a)
+{
+    if (a && a->type == AGLM_ATTR_GRAPH)
+        return a->g != NULL;
+    return a && a->type == AGLM_ATTR_GRAPHS ? a->count : 0;
+}
+
+aglm_graph *aglm_attr_graph_at(const aglm_attr *a, size_t i)
+{
+    if (i >= aglm_attr_num_graphs(a))
+        return NULL;
+    return a->type == AGLM_ATTR_GRAPH ? a->g : a->graphs[i];
+}
+
 int64_t aglm_node_get_int(const aglm_node *n, const char *name, int64_t def)
 {
     const aglm_attr *a = aglm_node_attr(n, name);

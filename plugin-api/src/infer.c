@@ -260,18 +260,8 @@ static aglm_status infer_subgraphs(aglm_node *n, infer_undo *undo)
 {
     for (size_t i = 0; i < aglm_node_num_attrs(n); i++) {
         const aglm_attr *a = aglm_node_attr_at(n, i);
-        aglm_graph *const *subs = NULL;
-        aglm_graph *one = NULL;
-        size_t count = 0;
-        if (aglm_attr_kind(a) == AGLM_ATTR_GRAPH) {
-            one = aglm_attr_graph(a);
-            subs = &one;
-            count = one ? 1 : 0;
-        } else if (aglm_attr_kind(a) == AGLM_ATTR_GRAPHS) {
-            subs = aglm_attr_graphs(a, &count);
-        }
-        for (size_t k = 0; k < count; k++) {
-            aglm_status st = infer_graph(subs[k], undo);
+        for (size_t k = 0; k < aglm_attr_num_graphs(a); k++) {
+            aglm_status st = infer_graph(aglm_attr_graph_at(a, k), undo);
             if (st != AGLM_OK)
                 return aglm_error_wrap(st, "node '%s' (%s): %s", aglm_node_name(n), aglm_node_op(n),
                                        aglm_attr_name(a));

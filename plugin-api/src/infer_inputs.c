@@ -162,18 +162,8 @@ static aglm_status bind_symbols(aglm_graph *g, const bindings *bs, infer_undo *u
         aglm_node *node = aglm_graph_node(g, i);
         for (size_t a = 0; a < aglm_node_num_attrs(node); a++) {
             const aglm_attr *attr = aglm_node_attr_at(node, a);
-            size_t count = 0;
-            aglm_graph *one = NULL;
-            aglm_graph *const *subs = NULL;
-            if (aglm_attr_kind(attr) == AGLM_ATTR_GRAPH) {
-                one = aglm_attr_graph(attr);
-                subs = &one;
-                count = one != NULL;
-            } else if (aglm_attr_kind(attr) == AGLM_ATTR_GRAPHS) {
-                subs = aglm_attr_graphs(attr, &count);
-            }
-            for (size_t k = 0; k < count; k++) {
-                aglm_status st = bind_symbols(subs[k], bs, undo);
+            for (size_t k = 0; k < aglm_attr_num_graphs(attr); k++) {
+                aglm_status st = bind_symbols(aglm_attr_graph_at(attr, k), bs, undo);
                 if (st != AGLM_OK)
                     return st;
             }

@@ -24,18 +24,8 @@ static aglm_status each_subgraph(const aglm_node *n,
 {
     for (size_t a = 0; a < aglm_node_num_attrs(n); a++) {
         const aglm_attr *at = aglm_node_attr_at(n, a);
-        size_t count = 0;
-        aglm_graph *one = NULL;
-        aglm_graph *const *subs = NULL;
-        if (aglm_attr_kind(at) == AGLM_ATTR_GRAPH) {
-            one = aglm_attr_graph(at);
-            subs = &one;
-            count = one ? 1 : 0;
-        } else if (aglm_attr_kind(at) == AGLM_ATTR_GRAPHS) {
-            subs = aglm_attr_graphs(at, &count);
-        }
-        for (size_t k = 0; k < count; k++) {
-            aglm_status st = fn(subs[k], aglm_attr_name(at), arg);
+        for (size_t k = 0; k < aglm_attr_num_graphs(at); k++) {
+            aglm_status st = fn(aglm_attr_graph_at(at, k), aglm_attr_name(at), arg);
             if (st != AGLM_OK)
                 return st;
         }

@@ -389,19 +389,8 @@ static void test_kernel_refuses_residual_mismatch(void **state)
     aglm_graph_free(g);
 }
 
-/* The cpu backend on its portable path (AGLM_CPU_SIMD is read when the backend loads). */
-static int setup_portable(void **state)
-{
-    setenv("AGLM_CPU_SIMD", "portable", 1);
-    return setup(state);
-}
-
 int main(void)
 {
-    const struct CMUnitTest portable[] = {
-        cmocka_unit_test(test_every_epilogue_same_results),
-        cmocka_unit_test(test_clamps_and_prelu_ir),
-    };
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_relu_ir),
         cmocka_unit_test(test_clamps_and_prelu_ir),
@@ -413,9 +402,5 @@ int main(void)
         cmocka_unit_test(test_shape_rule_refusals),
         cmocka_unit_test(test_kernel_refuses_residual_mismatch),
     };
-    int failed = cmocka_run_group_tests(tests, setup, pass_fx_teardown);
-    if (getenv("AGLM_CPU_SIMD") && *getenv("AGLM_CPU_SIMD"))
-        return failed; /* the caller chose a path: the portable run would repeat it */
-    return failed +
-           cmocka_run_group_tests_name("portable", portable, setup_portable, pass_fx_teardown);
+    return cmocka_run_group_tests(tests, setup, pass_fx_teardown);
 }

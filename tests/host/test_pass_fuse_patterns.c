@@ -539,18 +539,8 @@ static void test_chain_refusals(void **state)
         check_untouched(*state, texts[i]);
 }
 
-/* The cpu backend on its portable path (AGLM_CPU_SIMD is read when the backend loads). */
-static int setup_portable(void **state)
-{
-    setenv("AGLM_CPU_SIMD", "portable", 1);
-    return setup(state);
-}
-
 int main(void)
 {
-    const struct CMUnitTest portable[] = {
-        cmocka_unit_test(test_matmul_every_epilogue_same_results),
-    };
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matmul_bias_swish_ir),
         cmocka_unit_test(test_conv_paddle_swish_ir),
@@ -567,9 +557,5 @@ int main(void)
         cmocka_unit_test(test_chain_ir),
         cmocka_unit_test(test_chain_refusals),
     };
-    int failed = cmocka_run_group_tests(tests, setup, pass_fx_teardown);
-    if (getenv("AGLM_CPU_SIMD") && *getenv("AGLM_CPU_SIMD"))
-        return failed; /* the caller chose a path: the portable run would repeat it */
-    return failed +
-           cmocka_run_group_tests_name("portable", portable, setup_portable, pass_fx_teardown);
+    return cmocka_run_group_tests(tests, setup, pass_fx_teardown);
 }

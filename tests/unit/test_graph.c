@@ -688,6 +688,40 @@ static void test_opsets_meta_prune(void **state)
     aglm_graph_free(g);
 }
 
+/* A node's subgraphs through one accessor pair, whether the attribute holds one graph or a list;
+ * other attributes hold none. */
+static void test_attr_graphs_walk(void **state)
+{
+    (void)state;
+    aglm_graph *g = NULL;
+    const char *text = "graph main(%x: f32[2], %c: bool[]) -> (%r) {\n"
+                       "  %r = If(%c) {then_branch=graph then() -> (%a) {\n"
+                       "      %a = Relu(%x)\n"
+                       "    }, else_branch=graph else() -> (%b) {\n"
+                       "      %b = Neg(%x)\n"
+                       "    }, tag=3} @if1\n"
+                       "}\n";
+    if (aglm_graph_parse(text, &g) != AGLM_OK)
+        fail_msg("%s", aglm_last_error());
+    const aglm_node *n = aglm_graph_node(g, 0);
+    const aglm_attr *then_b = aglm_node_attr(n, "then_branch"), *tag = aglm_node_attr(n, "tag");
+    assert_int_equal(aglm_attr_num_graphs(then_b), 1);
+    assert_ptr_equal(aglm_attr_graph_at(then_b, 0), aglm_attr_graph(then_b));
+    assert_null(aglm_attr_graph_at(then_b, 1));
+    assert_int_equal(aglm_attr_num_graphs(tag), 0);
+    assert_null(aglm_attr_graph_at(tag, 0));
+    assert_int_equal(aglm_attr_num_graphs(NULL), 0);
+
+    aglm_graph *subs[2] = {aglm_graph_new_subgraph(g, "s0"), aglm_graph_new_subgraph(g, "s1")};
+    aglm_node *m = aglm_graph_node(g, 0);
+    assert_int_equal(aglm_node_set_graphs(m, "branches", subs, 2), AGLM_OK);
+    const aglm_attr *list = aglm_node_attr(m, "branches");
+    assert_int_equal(aglm_attr_num_graphs(list), 2);
+    assert_non_null(aglm_attr_graph_at(list, 1));
+    assert_ptr_equal(aglm_attr_graph_at(list, 1), aglm_attr_graphs(list, &(size_t){0})[1]);
+    aglm_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -704,6 +738,7 @@ int main(void)
         cmocka_unit_test(test_toposort_cycle),
         cmocka_unit_test(test_attributes),
         cmocka_unit_test(test_opsets_meta_prune),
+        cmocka_unit_test(test_attr_graphs_walk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

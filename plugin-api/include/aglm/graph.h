@@ -205,6 +205,10 @@ AGLM_API const aglm_tensor *aglm_attr_tensor(const aglm_attr *a);
 AGLM_API const aglm_tensor *aglm_attr_tensors(const aglm_attr *a, size_t *count);
 AGLM_API aglm_graph *aglm_attr_graph(const aglm_attr *a);
 AGLM_API aglm_graph *const *aglm_attr_graphs(const aglm_attr *a, size_t *count);
+/* How many graphs attribute a holds (1 for a set GRAPH, the count of GRAPHS, else 0), and graph
+ * i of them: a walk over a node's subgraphs need not tell the two kinds apart. */
+AGLM_API size_t aglm_attr_num_graphs(const aglm_attr *a);
+AGLM_API aglm_graph *aglm_attr_graph_at(const aglm_attr *a, size_t i);
 
 /* Typed look-ups with a default for an absent attribute (a present one of another type is
  * converted where ONNX allows it: int <-> float). */

@@ -109,17 +109,12 @@ static int supports_deep(const aglm_node *n)
         return 0;
     for (size_t a = 0; a < aglm_node_num_attrs(n); a++) {
         const aglm_attr *at = aglm_node_attr_at(n, a);
-        size_t count = 0;
-        aglm_graph *one = aglm_attr_kind(at) == AGLM_ATTR_GRAPH ? aglm_attr_graph(at) : NULL;
-        aglm_graph *const *subs = one ? &one : NULL;
-        if (one)
-            count = 1;
-        else if (aglm_attr_kind(at) == AGLM_ATTR_GRAPHS)
-            subs = aglm_attr_graphs(at, &count);
-        for (size_t k = 0; k < count; k++)
-            for (size_t i = 0; i < aglm_graph_num_nodes(subs[k]); i++)
-                if (!supports_deep(aglm_graph_node(subs[k], i)))
+        for (size_t k = 0; k < aglm_attr_num_graphs(at); k++) {
+            const aglm_graph *sub = aglm_attr_graph_at(at, k);
+            for (size_t i = 0; i < aglm_graph_num_nodes(sub); i++)
+                if (!supports_deep(aglm_graph_node(sub, i)))
                     return 0;
+        }
     }
     return 1;
 }
